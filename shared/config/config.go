@@ -1,0 +1,342 @@
+// Package config reads dingfn's configuration from environment variables.
+//
+// The variable names are a public contract: the README documents them and
+// s.yaml and template.yaml wire them. Load validates everything a function
+// needs at start, so a deployment with a missing or malformed value fails
+// at once with one message that names each variable and the function that
+// needs it, instead of failing on the first DingTalk push.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Function names one deployable function of the bundle.
+type Function string
+
+// The four functions of the bundle. Dev is the local all-in-one process run
+// by `dingfn dev`, which needs the union of their settings.
+const (
+	Callback       Function = "callback"
+	Notify         Function = "notify"
+	Sync           Function = "sync"
+	TokenRefresher Function = "token-refresher"
+	Dev            Function = "dev"
+)
+
+// Functions lists the deployable functions in a stable order.
+var Functions = []Function{Callback, Notify, Sync, TokenRefresher}
+
+// Var describes one environment variable of the public contract.
+type Var struct {
+	Name string
+	// NeededBy lists the functions that require the variable; empty means
+	// it is optional everywhere.
+	NeededBy []Function
+	// UsedBy lists the functions that read the variable at all (required
+	// or optional); deploy descriptors wire it for each of them.
+	UsedBy []Function
+	// Secret values are never logged and never inlined in descriptors.
+	Secret  bool
+	Default string
+	Doc     string
+}
+
+var all = Functions
+
+// vars is the contract table; the README's configuration table mirrors it.
+var vars = []Var{
+	{Name: "DINGTALK_APP_KEY", NeededBy: all, UsedBy: all, Doc: "the internal app's AppKey (Client ID)"},
+	{Name: "DINGTALK_APP_SECRET", NeededBy: all, UsedBy: all, Secret: true, Doc: "the internal app's AppSecret (Client Secret)"},
+	{Name: "DINGTALK_AGENT_ID", NeededBy: []Function{Notify}, UsedBy: []Function{Notify, TokenRefresher}, Doc: "agent id for work notices (工作通知) and dd.config"},
+	{Name: "DINGTALK_CORP_ID", NeededBy: []Function{Callback, Sync}, UsedBy: []Function{Callback, Sync, TokenRefresher}, Doc: "the organisation's corp id (dingxxxx)"},
+	{Name: "DINGTALK_CALLBACK_TOKEN", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "callback signing token"},
+	{Name: "DINGTALK_CALLBACK_AES_KEY", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "the 43-character EncodingAESKey"},
+	{Name: "DINGTALK_CALLBACK_OWNER_KEY", UsedBy: []Function{Callback}, Default: "DINGTALK_APP_KEY", Doc: "receiver id inside encrypted messages: the app key for console subscriptions, the corp id for register_call_back, the suite key for ISV apps"},
+	{Name: "DINGTALK_OAPI_URL", UsedBy: all, Default: "https://oapi.dingtalk.com", Doc: "old API base"},
+	{Name: "DINGTALK_API_URL", UsedBy: all, Default: "https://api.dingtalk.com", Doc: "new API base"},
+	{Name: "DINGFN_STORE", UsedBy: all, Default: "tablestore when TABLESTORE_ENDPOINT is set, else bolt:.dingfn/dingfn.db", Doc: "`tablestore`, `bolt:PATH` or `memory`"},
+	{Name: "TABLESTORE_ENDPOINT", UsedBy: all, Doc: "Tablestore endpoint, e.g. https://INSTANCE.cn-hangzhou.ots.aliyuncs.com"},
+	{Name: "TABLESTORE_INSTANCE", UsedBy: all, Doc: "Tablestore instance name"},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", UsedBy: all, Doc: "Tablestore credentials; Function Compute injects them from the function's role"},
+	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", UsedBy: all, Secret: true, Doc: "Tablestore credentials"},
+	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", UsedBy: all, Secret: true, Doc: "STS token, when the credentials are temporary"},
+	{Name: "DINGFN_TABLE_PREFIX", UsedBy: all, Default: "dingfn_", Doc: "table name prefix, so several deployments can share one instance deliberately"},
+	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify"},
+	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
+}
+
+// Vars returns the contract table.
+func Vars() []Var { return slices.Clone(vars) }
+
+// Needs reports whether function fn requires the variable.
+func (v Var) Needs(fn Function) bool {
+	return slices.Contains(v.NeededBy, fn) || (fn == Dev && len(v.NeededBy) > 0)
+}
+
+// StoreKind selects a store backend.
+type StoreKind string
+
+// The store backends.
+const (
+	StoreTablestore StoreKind = "tablestore"
+	StoreBolt       StoreKind = "bolt"
+	StoreMemory     StoreKind = "memory"
+)
+
+// Store is the store part of the configuration.
+type Store struct {
+	Kind StoreKind
+	// Path is the bolt file.
+	Path            string
+	Endpoint        string
+	Instance        string
+	AccessKeyID     string
+	AccessKeySecret string
+	SecurityToken   string
+	TablePrefix     string
+}
+
+// Config is the validated configuration of one function.
+type Config struct {
+	Function         Function
+	AppKey           string
+	AppSecret        string
+	AgentID          int64
+	CorpID           string
+	CallbackToken    string
+	CallbackAESKey   string
+	CallbackOwnerKey string
+	OAPIURL          string
+	APIURL           string
+	Store            Store
+	NotifyAPIKeys    []string
+	Port             int
+}
+
+// DefaultBoltPath is where the embedded store lives when nothing is set.
+const DefaultBoltPath = ".dingfn/dingfn.db"
+
+// Error lists every problem Load found; each names the variable and why.
+type Error struct {
+	Function Function
+	Problems []Problem
+}
+
+// Problem is one invalid or missing variable.
+type Problem struct {
+	Var    string
+	Reason string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config: %s cannot start:", e.Function)
+	for _, p := range e.Problems {
+		fmt.Fprintf(&b, " %s %s;", p.Var, p.Reason)
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+var (
+	aesKeyRE      = regexp.MustCompile(`^[A-Za-z0-9]{43}$`)
+	tablePrefixRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+)
+
+// Load reads and validates the configuration function fn needs. getenv is
+// usually os.Getenv; tests pass a map lookup.
+func Load(fn Function, getenv func(string) string) (*Config, error) {
+	if fn != Dev && !slices.Contains(Functions, fn) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownFunction, fn)
+	}
+	l := loader{fn: fn, getenv: getenv}
+	c := &Config{Function: fn}
+
+	c.AppKey = l.str("DINGTALK_APP_KEY")
+	c.AppSecret = l.str("DINGTALK_APP_SECRET")
+	c.AgentID = l.positiveInt("DINGTALK_AGENT_ID")
+	c.CorpID = l.str("DINGTALK_CORP_ID")
+	c.CallbackToken = l.str("DINGTALK_CALLBACK_TOKEN")
+	if c.CallbackToken != "" && strings.ContainsAny(c.CallbackToken, " \t\r\n") {
+		l.fail("DINGTALK_CALLBACK_TOKEN", "must not contain white space")
+	}
+	c.CallbackAESKey = l.str("DINGTALK_CALLBACK_AES_KEY")
+	if c.CallbackAESKey != "" && !aesKeyRE.MatchString(c.CallbackAESKey) {
+		l.fail("DINGTALK_CALLBACK_AES_KEY", fmt.Sprintf("must be exactly 43 letters and digits (the EncodingAESKey), got %d characters", len(c.CallbackAESKey)))
+	}
+	c.CallbackOwnerKey = l.str("DINGTALK_CALLBACK_OWNER_KEY")
+	if c.CallbackOwnerKey == "" {
+		c.CallbackOwnerKey = c.AppKey
+	}
+	c.OAPIURL = l.baseURL("DINGTALK_OAPI_URL", "https://oapi.dingtalk.com")
+	c.APIURL = l.baseURL("DINGTALK_API_URL", "https://api.dingtalk.com")
+	c.Store = l.store()
+	if keys := l.str("NOTIFY_API_KEYS"); keys != "" {
+		for k := range strings.SplitSeq(keys, ",") {
+			k = strings.TrimSpace(k)
+			switch {
+			case k == "":
+				l.fail("NOTIFY_API_KEYS", "has an empty key (check for doubled or trailing commas)")
+			case len(k) < 16:
+				l.fail("NOTIFY_API_KEYS", "has a key shorter than 16 characters; use long random keys")
+			default:
+				c.NotifyAPIKeys = append(c.NotifyAPIKeys, k)
+			}
+		}
+	}
+	c.Port = 9000
+	if p := l.getenv("PORT"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			l.fail("PORT", fmt.Sprintf("must be a port number 1-65535, got %q", p))
+		} else {
+			c.Port = n
+		}
+	}
+	if len(l.problems) > 0 {
+		return nil, &Error{Function: fn, Problems: l.problems}
+	}
+	return c, nil
+}
+
+type loader struct {
+	fn       Function
+	getenv   func(string) string
+	problems []Problem
+}
+
+func (l *loader) fail(name, reason string) {
+	l.problems = append(l.problems, Problem{Var: name, Reason: reason})
+}
+
+func lookupVar(name string) Var {
+	for _, v := range vars {
+		if v.Name == name {
+			return v
+		}
+	}
+	panic("config: variable not in the contract table: " + name)
+}
+
+// str returns the trimmed value and records a problem when fn needs it and
+// it is empty.
+func (l *loader) str(name string) string {
+	s := strings.TrimSpace(l.getenv(name))
+	if s == "" && lookupVar(name).Needs(l.fn) {
+		l.fail(name, fmt.Sprintf("is not set (%s needs %s)", l.fn, lookupVar(name).Doc))
+	}
+	return s
+}
+
+func (l *loader) positiveInt(name string) int64 {
+	s := l.str(name)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		l.fail(name, fmt.Sprintf("must be a positive integer, got %q", s))
+		return 0
+	}
+	return n
+}
+
+func (l *loader) baseURL(name, def string) string {
+	s := strings.TrimSpace(l.getenv(name))
+	if s == "" {
+		return def
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		l.fail(name, fmt.Sprintf("must be an http(s) base URL without a query, got %q", s))
+		return ""
+	}
+	return strings.TrimSuffix(s, "/")
+}
+
+func (l *loader) store() Store {
+	s := Store{
+		Endpoint:        strings.TrimSpace(l.getenv("TABLESTORE_ENDPOINT")),
+		Instance:        strings.TrimSpace(l.getenv("TABLESTORE_INSTANCE")),
+		AccessKeyID:     strings.TrimSpace(l.getenv("ALIBABA_CLOUD_ACCESS_KEY_ID")),
+		AccessKeySecret: strings.TrimSpace(l.getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET")),
+		SecurityToken:   strings.TrimSpace(l.getenv("ALIBABA_CLOUD_SECURITY_TOKEN")),
+		TablePrefix:     "dingfn_",
+	}
+	if p := strings.TrimSpace(l.getenv("DINGFN_TABLE_PREFIX")); p != "" {
+		if !tablePrefixRE.MatchString(p) {
+			l.fail("DINGFN_TABLE_PREFIX", fmt.Sprintf("must be letters, digits and underscores, not starting with a digit (a Tablestore table name), got %q", p))
+		}
+		s.TablePrefix = p
+	}
+	spec := strings.TrimSpace(l.getenv("DINGFN_STORE"))
+	switch {
+	case spec == "" && s.Endpoint != "":
+		s.Kind = StoreTablestore
+	case spec == "":
+		s.Kind, s.Path = StoreBolt, DefaultBoltPath
+	case spec == "memory":
+		s.Kind = StoreMemory
+	case spec == "tablestore":
+		s.Kind = StoreTablestore
+	case strings.HasPrefix(spec, "bolt:") && len(spec) > len("bolt:"):
+		s.Kind, s.Path = StoreBolt, spec[len("bolt:"):]
+	case spec == "bolt":
+		s.Kind, s.Path = StoreBolt, DefaultBoltPath
+	default:
+		l.fail("DINGFN_STORE", fmt.Sprintf("must be tablestore, bolt:PATH or memory, got %q", spec))
+	}
+	if s.Kind == StoreTablestore {
+		for _, kv := range [][2]string{
+			{"TABLESTORE_ENDPOINT", s.Endpoint},
+			{"TABLESTORE_INSTANCE", s.Instance},
+			{"ALIBABA_CLOUD_ACCESS_KEY_ID", s.AccessKeyID},
+			{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", s.AccessKeySecret},
+		} {
+			if kv[1] == "" {
+				l.fail(kv[0], fmt.Sprintf("is not set (%s uses the tablestore store, which needs it)", l.fn))
+			}
+		}
+		if s.Endpoint != "" {
+			if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				l.fail("TABLESTORE_ENDPOINT", fmt.Sprintf("must be an http(s) URL, got %q", s.Endpoint))
+			}
+		}
+	}
+	return s
+}
+
+// LogValue keeps secrets out of logs: only their presence is shown.
+func (c *Config) LogValue() slog.Value {
+	present := func(s string) string {
+		if s == "" {
+			return "unset"
+		}
+		return "set"
+	}
+	return slog.GroupValue(
+		slog.String("function", string(c.Function)),
+		slog.String("app_key", c.AppKey),
+		slog.String("app_secret", present(c.AppSecret)),
+		slog.Int64("agent_id", c.AgentID),
+		slog.String("corp_id", c.CorpID),
+		slog.String("callback_token", present(c.CallbackToken)),
+		slog.String("callback_aes_key", present(c.CallbackAESKey)),
+		slog.String("callback_owner_key", c.CallbackOwnerKey),
+		slog.String("oapi_url", c.OAPIURL),
+		slog.String("api_url", c.APIURL),
+		slog.String("store", string(c.Store.Kind)),
+		slog.String("table_prefix", c.Store.TablePrefix),
+		slog.Int("notify_api_keys", len(c.NotifyAPIKeys)),
+	)
+}
+
+// ErrUnknownFunction is returned for a function name outside the bundle.
+var ErrUnknownFunction = errors.New("config: unknown function")

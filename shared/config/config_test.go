@@ -1,0 +1,172 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// testAESKey is a made-up key of the right shape, not a real one.
+const testAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func full() map[string]string {
+	return map[string]string{
+		"DINGTALK_APP_KEY":          "dingappkey",
+		"DINGTALK_APP_SECRET":       "test-secret",
+		"DINGTALK_AGENT_ID":         "12345",
+		"DINGTALK_CORP_ID":          "dingcorp",
+		"DINGTALK_CALLBACK_TOKEN":   "tok123",
+		"DINGTALK_CALLBACK_AES_KEY": testAESKey,
+		"NOTIFY_API_KEYS":           "0123456789abcdef0123,fedcba9876543210fedc",
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(Callback, env(full()))
+	require.NoError(t, err)
+	assert.Equal(t, "dingappkey", c.CallbackOwnerKey, "owner key defaults to the app key")
+	assert.Equal(t, "https://oapi.dingtalk.com", c.OAPIURL)
+	assert.Equal(t, "https://api.dingtalk.com", c.APIURL)
+	assert.Equal(t, StoreBolt, c.Store.Kind)
+	assert.Equal(t, DefaultBoltPath, c.Store.Path)
+	assert.Equal(t, "dingfn_", c.Store.TablePrefix)
+	assert.Equal(t, 9000, c.Port)
+	assert.Equal(t, int64(12345), c.AgentID)
+	assert.Equal(t, []string{"0123456789abcdef0123", "fedcba9876543210fedc"}, c.NotifyAPIKeys)
+}
+
+func TestLoadRequiredPerFunction(t *testing.T) {
+	for _, fn := range Functions {
+		for _, v := range Vars() {
+			if !v.Needs(fn) {
+				continue
+			}
+			t.Run(string(fn)+"/"+v.Name, func(t *testing.T) {
+				m := full()
+				delete(m, v.Name)
+				_, err := Load(fn, env(m))
+				var ce *Error
+				require.ErrorAs(t, err, &ce)
+				assert.Contains(t, err.Error(), v.Name)
+				assert.Contains(t, err.Error(), string(fn))
+			})
+		}
+	}
+}
+
+func TestLoadOnlyWhatIsNeeded(t *testing.T) {
+	// token-refresher needs only the app credentials.
+	_, err := Load(TokenRefresher, env(map[string]string{"DINGTALK_APP_KEY": "k", "DINGTALK_APP_SECRET": "s"}))
+	require.NoError(t, err)
+}
+
+func TestLoadMalformed(t *testing.T) {
+	tests := []struct {
+		name, key, value, want string
+	}{
+		{"short aes key", "DINGTALK_CALLBACK_AES_KEY", "abc", "43"},
+		{"aes key with symbol", "DINGTALK_CALLBACK_AES_KEY", strings.Repeat("a", 42) + "+", "43"},
+		{"agent id text", "DINGTALK_AGENT_ID", "abc", "positive integer"},
+		{"agent id negative", "DINGTALK_AGENT_ID", "-3", "positive integer"},
+		{"oapi url scheme", "DINGTALK_OAPI_URL", "ftp://x", "http(s)"},
+		{"api url relative", "DINGTALK_API_URL", "/v1.0", "http(s)"},
+		{"store kind", "DINGFN_STORE", "redis", "tablestore, bolt:PATH or memory"},
+		{"table prefix", "DINGFN_TABLE_PREFIX", "my-prefix", "letters, digits"},
+		{"port", "PORT", "70000", "1-65535"},
+		{"notify key empty", "NOTIFY_API_KEYS", "0123456789abcdef0123,,", "empty key"},
+		{"notify key short", "NOTIFY_API_KEYS", "short", "shorter than 16"},
+		{"token whitespace", "DINGTALK_CALLBACK_TOKEN", "a b", "white space"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := full()
+			m[tt.key] = tt.value
+			_, err := Load(Dev, env(m))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.key)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "test-secret", "errors never echo secrets")
+		})
+	}
+}
+
+func TestLoadCollectsAllProblems(t *testing.T) {
+	_, err := Load(Callback, env(map[string]string{}))
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	var names []string
+	for _, p := range ce.Problems {
+		names = append(names, p.Var)
+	}
+	assert.ElementsMatch(t, []string{"DINGTALK_APP_KEY", "DINGTALK_APP_SECRET", "DINGTALK_CORP_ID", "DINGTALK_CALLBACK_TOKEN", "DINGTALK_CALLBACK_AES_KEY"}, names)
+}
+
+func TestStoreSelection(t *testing.T) {
+	tests := []struct {
+		name  string
+		set   map[string]string
+		kind  StoreKind
+		path  string
+		fails []string
+	}{
+		{name: "memory", set: map[string]string{"DINGFN_STORE": "memory"}, kind: StoreMemory},
+		{name: "bolt path", set: map[string]string{"DINGFN_STORE": "bolt:/tmp/x.db"}, kind: StoreBolt, path: "/tmp/x.db"},
+		{name: "endpoint implies tablestore", set: map[string]string{
+			"TABLESTORE_ENDPOINT": "https://i.cn-hangzhou.ots.aliyuncs.com", "TABLESTORE_INSTANCE": "i",
+			"ALIBABA_CLOUD_ACCESS_KEY_ID": "id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sec",
+		}, kind: StoreTablestore},
+		{name: "tablestore without credentials", set: map[string]string{"DINGFN_STORE": "tablestore"},
+			fails: []string{"TABLESTORE_ENDPOINT", "TABLESTORE_INSTANCE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := full()
+			for k, v := range tt.set {
+				m[k] = v
+			}
+			c, err := Load(Sync, env(m))
+			if len(tt.fails) > 0 {
+				require.Error(t, err)
+				for _, f := range tt.fails {
+					assert.Contains(t, err.Error(), f)
+				}
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.kind, c.Store.Kind)
+			assert.Equal(t, tt.path, c.Store.Path)
+		})
+	}
+}
+
+func TestUnknownFunction(t *testing.T) {
+	_, err := Load("billing", env(full()))
+	assert.True(t, errors.Is(err, ErrUnknownFunction))
+}
+
+func TestLogValueHidesSecrets(t *testing.T) {
+	m := full()
+	c, err := Load(Dev, env(m))
+	require.NoError(t, err)
+	s := c.LogValue().String()
+	for _, secret := range []string{m["DINGTALK_APP_SECRET"], m["DINGTALK_CALLBACK_TOKEN"], testAESKey, "0123456789abcdef0123"} {
+		assert.NotContains(t, s, secret)
+	}
+	assert.Contains(t, s, "dingappkey")
+}
+
+func TestEveryVarIsDocumented(t *testing.T) {
+	for _, v := range Vars() {
+		assert.NotEmpty(t, v.Doc, v.Name)
+		for _, fn := range v.NeededBy {
+			assert.Contains(t, v.UsedBy, fn, "%s: a function that needs a variable also uses it", v.Name)
+		}
+	}
+}
