@@ -7,13 +7,23 @@
 // semantics, proved by the contract suite in package storetest.
 //
 // Semantics every backend guarantees:
-//   - Keys are non-empty strings, ordered bytewise; a table is a logical name
-//     ("tokens", "users", …) that the backend prefixes with its table prefix.
+//   - Keys are valid UTF-8 strings of 1 to MaxKeyLen bytes, ordered bytewise;
+//     a table is a logical name ("tokens", "users", …) matching
+//     [a-z][a-z0-9_]{0,63} that the backend prefixes with its table prefix.
+//     Values are at most MaxValueLen bytes. Anything else is rejected with an
+//     error matching ErrInvalid and changes nothing.
+//   - A table that was never written behaves as an empty table; backends
+//     create it on first write, idempotently.
 //   - Every write of a key sets a new Version, strictly greater than the
 //     version it replaces, so compare-and-swap loops never lose an update.
 //   - An item whose ExpiresAt has passed (by the store's clock) is absent for
 //     every operation: Get misses, Scan skips it, IfAbsent succeeds over it,
 //     IfVersion fails on it.
+//     Versions also grow across a delete and re-create of the same key, so a
+//     version read before the delete never matches the new item (on
+//     Tablestore this relies on writers' clocks; see package otsstore).
+//   - Expiry is kept with millisecond precision: an item is expired from the
+//     instant now >= ExpiresAt.
 //   - A failed condition returns an error that matches ErrConflict and
 //     changes nothing.
 package store
@@ -23,7 +33,18 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
+	"regexp"
 	"time"
+	"unicode/utf8"
+)
+
+// Limits every backend enforces, chosen to fit Tablestore: a primary-key
+// string column holds at most 1 KB, and a value must leave room in a 4 MB
+// batch request.
+const (
+	MaxKeyLen   = 1024
+	MaxValueLen = 1 << 20
 )
 
 // ErrNotFound is returned by Get when the key is absent or expired.
@@ -31,6 +52,11 @@ var ErrNotFound = errors.New("store: not found")
 
 // ErrConflict is returned by a conditional write whose condition failed.
 var ErrConflict = errors.New("store: condition failed")
+
+// ErrInvalid is matched by errors about input the store cannot accept: a bad
+// table name, an empty, over-long or non-UTF-8 key, an over-long value, a
+// negative scan limit.
+var ErrInvalid = errors.New("store: invalid input")
 
 // Item is one stored row.
 type Item struct {
@@ -98,16 +124,33 @@ type Write struct {
 }
 
 // BatchError reports the writes of a batch that failed; the others were
-// applied. Index is the position in the slice passed to Batch.
+// applied. An invalid write (see ErrInvalid) fails alone rather than
+// rejecting the batch, so one bad directory record cannot block a sync.
 type BatchError struct {
 	Failed []RowError
 }
 
-// RowError is one failed write of a batch.
+// RowError is one failed write of a batch. Index is the position in the
+// slice passed to Batch.
 type RowError struct {
 	Index int
 	Key   string
 	Err   error
+}
+
+// Error describes the failed write.
+func (e RowError) Error() string {
+	return fmt.Sprintf("write #%d %q: %v", e.Index, e.Key, e.Err)
+}
+
+// Unwrap returns the errors of the failed writes, so errors.Is(err,
+// ErrInvalid) tells whether any of them was invalid input.
+func (e *BatchError) Unwrap() []error {
+	errs := make([]error, len(e.Failed))
+	for i, f := range e.Failed {
+		errs[i] = f.Err
+	}
+	return errs
 }
 
 func (e *BatchError) Error() string {
@@ -115,7 +158,7 @@ func (e *BatchError) Error() string {
 		return "store: batch: no failures"
 	}
 	f := e.Failed[0]
-	return fmt.Sprintf("store: batch: %d writes failed, first #%d %q: %v", len(e.Failed), f.Index, f.Key, f.Err)
+	return fmt.Sprintf("store: batch: %d writes failed, first %v", len(e.Failed), f)
 }
 
 // Range selects keys for Scan: Start <= key < End, in ascending order.
@@ -124,11 +167,59 @@ type Range struct {
 	Start  string
 	End    string
 	Prefix string
-	// Limit caps the items of one page; 0 means the backend's default.
-	// Pages may be shorter than Limit (even empty) before the end.
+	// Limit caps the items of one page; 0 means DefaultLimit, and values
+	// above MaxLimit are lowered to it. Pages may be shorter than Limit
+	// (even empty) before the end.
 	Limit int
 	// Cursor continues a previous page; "" starts at the beginning.
 	Cursor string
+}
+
+// Page size bounds of Scan. MaxLimit is Tablestore's GetRange row cap.
+const (
+	DefaultLimit = 1000
+	MaxLimit     = 5000
+)
+
+// Bounds returns the half-open key interval [lo, hi) the next page of r
+// covers, after Start, End, Prefix and Cursor are combined; hi == "" means
+// unbounded. empty is true when no key can match.
+func (r Range) Bounds() (lo, hi string, empty bool) {
+	lo, hi = r.Start, r.End
+	if r.Prefix != "" {
+		lo = max(lo, r.Prefix)
+		if pe := prefixEnd(r.Prefix); pe != "" && (hi == "" || pe < hi) {
+			hi = pe
+		}
+	}
+	lo = max(lo, r.Cursor)
+	return lo, hi, hi != "" && lo >= hi
+}
+
+// PageLimit returns the effective page size of r, or an error matching
+// ErrInvalid for a negative Limit.
+func (r Range) PageLimit() (int, error) {
+	switch {
+	case r.Limit < 0:
+		return 0, fmt.Errorf("%w: scan limit %d is negative", ErrInvalid, r.Limit)
+	case r.Limit == 0:
+		return DefaultLimit, nil
+	default:
+		return min(r.Limit, MaxLimit), nil
+	}
+}
+
+// prefixEnd returns the smallest string greater than every string with
+// prefix p, or "" when there is none (p is all 0xff bytes).
+func prefixEnd(p string) string {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return ""
 }
 
 // Page is one page of a Scan.
@@ -182,3 +273,75 @@ func All(ctx context.Context, s Store, table string, r Range) iter.Seq2[Item, er
 // Clock returns the current time; stores take one so that expiry follows an
 // injected clock in tests.
 type Clock func() time.Time
+
+// DefaultTablePrefix is prepended to every logical table name unless a
+// backend is given another prefix (DINGFN_TABLE_PREFIX).
+const DefaultTablePrefix = "dingfn_"
+
+var (
+	tableRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	prefixRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+)
+
+// CheckTable returns an error matching ErrInvalid unless table is a valid
+// logical table name.
+func CheckTable(table string) error {
+	if !tableRE.MatchString(table) {
+		return fmt.Errorf("%w: table name %q must match [a-z][a-z0-9_]{0,63}", ErrInvalid, table)
+	}
+	return nil
+}
+
+// CheckPrefix returns an error matching ErrInvalid unless prefix can start
+// a Tablestore table name; "" is allowed.
+func CheckPrefix(prefix string) error {
+	if prefix != "" && !prefixRE.MatchString(prefix) {
+		return fmt.Errorf("%w: table prefix %q must be letters, digits and underscores, not starting with a digit", ErrInvalid, prefix)
+	}
+	return nil
+}
+
+// CheckKey returns an error matching ErrInvalid unless key is a valid key.
+func CheckKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty key", ErrInvalid)
+	case len(key) > MaxKeyLen:
+		return fmt.Errorf("%w: key of %d bytes exceeds %d", ErrInvalid, len(key), MaxKeyLen)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w: key %q is not valid UTF-8", ErrInvalid, key)
+	}
+	return nil
+}
+
+// CheckItem returns an error matching ErrInvalid unless item can be stored.
+func CheckItem(item Item) error {
+	if err := CheckKey(item.Key); err != nil {
+		return err
+	}
+	if len(item.Value) > MaxValueLen {
+		return fmt.Errorf("%w: value of key %q is %d bytes, limit %d", ErrInvalid, item.Key, len(item.Value), MaxValueLen)
+	}
+	return nil
+}
+
+// ExpiryMillis encodes t as the Unix millisecond instant backends store;
+// the zero time (never) is math.MaxInt64.
+func ExpiryMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MaxInt64
+	}
+	return t.UnixMilli()
+}
+
+// ExpiryTime decodes ExpiryMillis.
+func ExpiryTime(ms int64) time.Time {
+	if ms == math.MaxInt64 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// Live reports whether an item stored with expiry ms is still present at
+// now.
+func Live(ms int64, now time.Time) bool { return now.UnixMilli() < ms }

@@ -1,0 +1,267 @@
+// Package memstore is the in-memory store.Store: fast, process-local and
+// gone on exit. Tests and `DINGFN_STORE=memory` use it.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dingfn/dingfn/shared/store"
+)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock makes expiry follow clock instead of time.Now.
+func WithClock(clock store.Clock) Option { return func(s *Store) { s.clock = clock } }
+
+// WithTablePrefix sets the prefix of physical table names. In memory it
+// only keeps stores with different prefixes apart in error messages, but
+// it is validated like every backend's.
+func WithTablePrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
+
+// Store keeps every table in maps guarded by one mutex.
+type Store struct {
+	clock  store.Clock
+	prefix string
+
+	mu      sync.RWMutex
+	tables  map[string]*table
+	version int64 // one counter for the whole store: versions never repeat
+	closed  bool
+}
+
+type entry struct {
+	value   []byte
+	version int64
+	expires int64 // store.ExpiryMillis
+}
+
+type table struct {
+	rows map[string]*entry
+	// keys is rows' keys in order, rebuilt lazily after a key is added or
+	// removed; updates of existing keys keep it valid.
+	keys  []string
+	dirty bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New(opts ...Option) (*Store, error) {
+	s := &Store{clock: time.Now, prefix: store.DefaultTablePrefix, tables: map[string]*table{}}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := store.CheckPrefix(s.prefix); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) check(ctx context.Context, tbl string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := store.CheckTable(tbl); err != nil {
+		return err
+	}
+	if s.closed {
+		return fmt.Errorf("memstore: %s%s: store is closed", s.prefix, tbl)
+	}
+	return nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, tbl, key string) (store.Item, error) {
+	if err := store.CheckKey(key); err != nil {
+		return store.Item{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx, tbl); err != nil {
+		return store.Item{}, err
+	}
+	now := s.clock()
+	if t := s.tables[tbl]; t != nil {
+		if e := t.rows[key]; e != nil && store.Live(e.expires, now) {
+			return e.item(key), nil
+		}
+	}
+	return store.Item{}, fmt.Errorf("memstore: get %s%s %q: %w", s.prefix, tbl, key, store.ErrNotFound)
+}
+
+func (e *entry) item(key string) store.Item {
+	return store.Item{Key: key, Value: slices.Clone(e.value), Version: e.version, ExpiresAt: store.ExpiryTime(e.expires)}
+}
+
+// holds reports whether cond is satisfied by e (nil when absent) at now.
+func holds(cond store.Cond, e *entry, now time.Time) bool {
+	live := e != nil && store.Live(e.expires, now)
+	if cond.IsIfAbsent() {
+		return !live
+	}
+	if v, ok := cond.Version(); ok {
+		return live && e.version == v
+	}
+	return true
+}
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, tbl string, item store.Item, cond store.Cond) (int64, error) {
+	if err := store.CheckItem(item); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, tbl); err != nil {
+		return 0, err
+	}
+	t := s.table(tbl)
+	if !holds(cond, t.rows[item.Key], s.clock()) {
+		return 0, fmt.Errorf("memstore: put %s%s %q %v: %w", s.prefix, tbl, item.Key, cond, store.ErrConflict)
+	}
+	return s.put(t, item), nil
+}
+
+func (s *Store) table(name string) *table {
+	t := s.tables[name]
+	if t == nil {
+		t = &table{rows: map[string]*entry{}}
+		s.tables[name] = t
+	}
+	return t
+}
+
+func (s *Store) put(t *table, item store.Item) int64 {
+	s.version++
+	e := &entry{value: slices.Clone(item.Value), version: s.version, expires: store.ExpiryMillis(item.ExpiresAt)}
+	if e.value == nil {
+		e.value = []byte{}
+	}
+	if _, ok := t.rows[item.Key]; !ok {
+		t.dirty = true
+	}
+	t.rows[item.Key] = e
+	return e.version
+}
+
+func (s *Store) remove(t *table, key string) {
+	if _, ok := t.rows[key]; ok {
+		delete(t.rows, key)
+		t.dirty = true
+	}
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, tbl, key string, cond store.Cond) error {
+	if err := store.CheckKey(key); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, tbl); err != nil {
+		return err
+	}
+	t := s.tables[tbl]
+	var e *entry
+	if t != nil {
+		e = t.rows[key]
+	}
+	if !holds(cond, e, s.clock()) {
+		return fmt.Errorf("memstore: delete %s%s %q %v: %w", s.prefix, tbl, key, cond, store.ErrConflict)
+	}
+	if t != nil {
+		s.remove(t, key)
+	}
+	return nil
+}
+
+// Batch implements store.Store. The valid writes are applied atomically.
+func (s *Store) Batch(ctx context.Context, tbl string, writes []store.Write) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, tbl); err != nil {
+		return err
+	}
+	var failed []store.RowError
+	t := s.table(tbl)
+	for i, w := range writes {
+		var err error
+		if w.Delete {
+			err = store.CheckKey(w.Item.Key)
+		} else {
+			err = store.CheckItem(w.Item)
+		}
+		if err != nil {
+			failed = append(failed, store.RowError{Index: i, Key: w.Item.Key, Err: err})
+			continue
+		}
+		if w.Delete {
+			s.remove(t, w.Item.Key)
+		} else {
+			s.put(t, w.Item)
+		}
+	}
+	if failed != nil {
+		return &store.BatchError{Failed: failed}
+	}
+	return nil
+}
+
+// Scan implements store.Store. The cursor is the first key of the next
+// page.
+func (s *Store) Scan(ctx context.Context, tbl string, r store.Range) (store.Page, error) {
+	limit, err := r.PageLimit()
+	if err != nil {
+		return store.Page{}, err
+	}
+	// Sorting the keys may be needed, which writes; take the write lock.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, tbl); err != nil {
+		return store.Page{}, err
+	}
+	lo, hi, empty := r.Bounds()
+	t := s.tables[tbl]
+	if empty || t == nil {
+		return store.Page{}, nil
+	}
+	if t.dirty {
+		t.keys = t.keys[:0]
+		for k := range t.rows {
+			t.keys = append(t.keys, k)
+		}
+		sort.Strings(t.keys)
+		t.dirty = false
+	}
+	now := s.clock()
+	var p store.Page
+	for i := sort.SearchStrings(t.keys, lo); i < len(t.keys); i++ {
+		k := t.keys[i]
+		if hi != "" && strings.Compare(k, hi) >= 0 {
+			break
+		}
+		if len(p.Items) == limit {
+			p.Next = k
+			break
+		}
+		if e := t.rows[k]; store.Live(e.expires, now) {
+			p.Items = append(p.Items, e.item(k))
+		}
+	}
+	return p, nil
+}
+
+// Close implements store.Store; later calls fail.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
