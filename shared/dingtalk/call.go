@@ -1,0 +1,201 @@
+package dingtalk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Method describes an API that [Client.Call] can reach by name.
+type Method struct {
+	// Generation is OAPI or API; it decides where the token goes and how
+	// errors are read.
+	Generation Generation
+	// HTTPMethod is GET or POST. GET sends params as the query string,
+	// POST as a JSON body.
+	HTTPMethod string
+	// Path is the endpoint path, e.g. "/topapi/extcontact/listlabelgroups".
+	Path string
+	// Safe marks a read that may be resent after a failure with an unknown
+	// outcome. Leave it false for anything that creates, sends or changes.
+	Safe bool
+}
+
+func (m Method) endpoint() endpoint {
+	return endpoint{api: strings.TrimPrefix(m.Path, "/"), gen: m.Generation, method: m.HTTPMethod, path: m.Path, auth: authApp, safe: m.Safe}
+}
+
+// Registry maps method names to APIs. Names are DingTalk's legacy method
+// names ("dingtalk.corp.ext.listlabelgroups", with or without the
+// "dingtalk." prefix) and endpoint paths ("topapi/extcontact/listlabelgroups",
+// with or without the leading slash). It is safe for concurrent use.
+type Registry struct {
+	mu sync.RWMutex
+	m  map[string]Method
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{m: map[string]Method{}} }
+
+func normName(name string) string {
+	n := strings.TrimSpace(name)
+	n = strings.TrimPrefix(n, "/")
+	n = strings.TrimPrefix(n, "dingtalk.")
+	return n
+}
+
+// Register adds or replaces a name. Registering a method also makes its path
+// callable by name.
+func (r *Registry) Register(name string, m Method) error {
+	if normName(name) == "" {
+		return errors.New("dingtalk: empty method name")
+	}
+	if m.HTTPMethod != http.MethodGet && m.HTTPMethod != http.MethodPost {
+		return fmt.Errorf("dingtalk: method %q: HTTPMethod must be GET or POST", name)
+	}
+	if m.Path == "" || strings.Contains(m.Path, "?") {
+		return fmt.Errorf("dingtalk: method %q: bad path %q", name, m.Path)
+	}
+	if m.Generation != OAPI && m.Generation != API {
+		return fmt.Errorf("dingtalk: method %q: unknown generation", name)
+	}
+	if !strings.HasPrefix(m.Path, "/") {
+		m.Path = "/" + m.Path
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.m[normName(name)] = m
+	r.m[normName(m.Path)] = m
+	return nil
+}
+
+// Lookup returns the method registered under name.
+func (r *Registry) Lookup(name string) (Method, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	m, ok := r.m[normName(name)]
+	return m, ok
+}
+
+// Names returns every registered name, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.m))
+	for k := range r.m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (r *Registry) mustRegister(ep endpoint, names ...string) {
+	m := Method{Generation: ep.gen, HTTPMethod: ep.method, Path: ep.path, Safe: ep.safe}
+	if err := r.Register(ep.path, m); err != nil {
+		panic(err)
+	}
+	for _, n := range names {
+		if err := r.Register(n, m); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// ErrUnknownMethod is returned by Call for a name that is not registered.
+var ErrUnknownMethod = errors.New("dingtalk: unknown method")
+
+// Call calls an API by name, the way the old SDKs' app.run did:
+//
+//	var out struct{ Results []dingtalk.LabelGroup `json:"results"` }
+//	err := c.Call(ctx, "dingtalk.corp.ext.listlabelgroups", map[string]any{"size": 20, "offset": 0}, &out)
+//
+// params is a map or a struct (encoded with encoding/json); it becomes the
+// JSON body of a POST or the query of a GET. out receives the whole reply
+// body once the reply is known to be a success. Legacy names run on the
+// current endpoint, so out must match the current reply shape. Rate
+// limiting, token handling and retries apply as for the typed services.
+func (c *Client) Call(ctx context.Context, name string, params any, out any) error {
+	m, ok := c.registry.Lookup(name)
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownMethod, name)
+	}
+	ep := m.endpoint()
+	r := &request{ep: ep}
+	if m.HTTPMethod == http.MethodGet {
+		q, err := paramsQuery(params)
+		if err != nil {
+			return fmt.Errorf("dingtalk: %s: params: %w", ep.api, err)
+		}
+		r.query = q
+	} else if params != nil {
+		r.body = params
+	} else {
+		r.body = struct{}{}
+	}
+	return c.do(ctx, r, out)
+}
+
+// paramsQuery turns params into a query string. Nested values are sent as
+// JSON text, as DingTalk's GET endpoints expect.
+func paramsQuery(params any) (url.Values, error) {
+	q := url.Values{}
+	if params == nil {
+		return q, nil
+	}
+	if v, ok := params.(url.Values); ok {
+		return v, nil
+	}
+	b, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, errors.New("params must encode as a JSON object")
+	}
+	for k, raw := range m {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			q.Set(k, s)
+			continue
+		}
+		if string(raw) == "null" {
+			continue
+		}
+		q.Set(k, string(raw))
+	}
+	return q, nil
+}
+
+// DefaultRegistry returns a registry holding every API the typed services
+// use, under its path and under the legacy names (TOP method names of the
+// obsolete eco.taobao.com gateway, old oapi paths with the same parameters)
+// it replaces.
+func DefaultRegistry() *Registry {
+	r := NewRegistry()
+	r.mustRegister(epUserGetUserInfo)
+	r.mustRegister(epUserGetByUnionID)
+	r.mustRegister(epDeptListSub)
+	r.mustRegister(epDeptListSubID)
+	r.mustRegister(epDeptGet)
+	r.mustRegister(epDeptCreate)
+	r.mustRegister(epDeptUpdate)
+	r.mustRegister(epDeptDelete)
+	r.mustRegister(epUserList)
+	r.mustRegister(epUserListSimp)
+	r.mustRegister(epUserListID)
+	r.mustRegister(epUserGet)
+	r.mustRegister(epUserCreate)
+	r.mustRegister(epUserUpdate)
+	r.mustRegister(epUserDelete)
+	r.mustRegister(epRoleList, "dingtalk.corp.role.list")
+	r.mustRegister(epRoleGetGroup, "dingtalk.corp.role.getrolegroup")
+	registerMore(r)
+	return r
+}

@@ -1,0 +1,689 @@
+package dingtalk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Default base URLs of the two API generations.
+const (
+	DefaultOAPIBaseURL = "https://oapi.dingtalk.com"
+	DefaultAPIBaseURL  = "https://api.dingtalk.com"
+)
+
+// tokenHeader carries the token on the new API.
+const tokenHeader = "x-acs-dingtalk-access-token"
+
+// maxBody bounds how much of a reply is read; DingTalk replies are small,
+// and an unbounded read of a misbehaving proxy's reply could exhaust memory.
+const maxBody = 16 << 20
+
+// Client is a DingTalk API client for one enterprise internal app. It is
+// safe for concurrent use; build one per app and share it.
+type Client struct {
+	appKey, appSecret string
+
+	oapiBase, apiBase *url.URL
+	httpClient        *http.Client
+	tokens            TokenSource
+	logger            *slog.Logger
+	retry             RetryPolicy
+	limits            *limiters
+	legacyAuth        bool
+	registry          *Registry
+
+	// Test seams: how to wait between attempts, and how to add jitter.
+	sleep  func(ctx context.Context, d time.Duration) error
+	jitter func(d time.Duration, frac float64) time.Duration
+	now    func() time.Time
+
+	common service
+
+	Auth       *AuthService
+	Contact    *ContactService
+	Message    *MessageService
+	Robot      *RobotService
+	Process    *ProcessService
+	Callback   *CallbackService
+	Attendance *AttendanceService
+	ExtContact *ExtContactService
+	CSpace     *CSpaceService
+}
+
+type service struct{ client *Client }
+
+// Option configures a Client. Options validate their arguments; NewClient
+// returns the first error.
+type Option func(*Client) error
+
+// WithBaseURLs points the client at other hosts for the old (oapi) and new
+// (api) generations, e.g. a fake server in tests or an egress proxy.
+func WithBaseURLs(oapi, api string) Option {
+	return func(c *Client) error {
+		o, err := parseBase(oapi)
+		if err != nil {
+			return fmt.Errorf("oapi base URL: %w", err)
+		}
+		a, err := parseBase(api)
+		if err != nil {
+			return fmt.Errorf("api base URL: %w", err)
+		}
+		c.oapiBase, c.apiBase = o, a
+		return nil
+	}
+}
+
+func parseBase(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(s, "/"))
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%q must not have a query or fragment", s)
+	}
+	return u, nil
+}
+
+// WithHTTPClient sets the HTTP client; its Timeout and Transport apply to
+// every attempt. The default is a client with a 30 s timeout.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("nil *http.Client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithTokenSource sets where app access tokens come from, e.g. a cache
+// shared by every function through the store. The default is a
+// [MemoryTokenSource] over [AuthService.GetAccessToken].
+func WithTokenSource(ts TokenSource) Option {
+	return func(c *Client) error {
+		if ts == nil {
+			return errors.New("nil TokenSource")
+		}
+		c.tokens = ts
+		return nil
+	}
+}
+
+// WithLogger sets the logger for request and retry events (Debug and Warn
+// levels). The default discards everything. Tokens are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Client) error {
+		if l == nil {
+			return errors.New("nil *slog.Logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithRetryPolicy replaces the [DefaultRetryPolicy].
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *Client) error {
+		if err := p.validate(); err != nil {
+			return fmt.Errorf("retry policy: %w", err)
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithRateLimit sets the client-side limit applied to each API separately
+// (default [DefaultRateLimit]: 15/s, burst 3). Use rate.Inf to disable it.
+func WithRateLimit(limit rate.Limit, burst int) Option {
+	return func(c *Client) error {
+		r := RateLimit{limit, burst}
+		if err := r.validate(); err != nil {
+			return err
+		}
+		c.limits.def = r
+		return nil
+	}
+}
+
+// WithAPIRateLimit sets the limit of one API, named as in [Error.API]
+// (e.g. "topapi/v2/user/list"), for apps that bought a higher quota or
+// must stay lower.
+func WithAPIRateLimit(api string, limit rate.Limit, burst int) Option {
+	return func(c *Client) error {
+		r := RateLimit{limit, burst}
+		if err := r.validate(); err != nil {
+			return err
+		}
+		c.limits.override[strings.TrimPrefix(api, "/")] = r
+		return nil
+	}
+}
+
+// WithRobotRateLimit sets the limit applied to each robot webhook (default:
+// bursts of 5, then one every 4 s, so never more than 20 a minute).
+func WithRobotRateLimit(limit rate.Limit, burst int) Option {
+	return func(c *Client) error {
+		r := RateLimit{limit, burst}
+		if err := r.validate(); err != nil {
+			return err
+		}
+		c.limits.robot = r
+		return nil
+	}
+}
+
+// WithLegacyAuthEndpoints makes GetAccessToken and GetJSAPITicket use the
+// old GET /gettoken and GET /get_jsapi_ticket instead of the default
+// POST /v1.0/oauth2/accessToken and POST /v1.0/oauth2/jsapiTickets. Both
+// kinds return the same token; the new one keeps the app secret out of the
+// URL.
+func WithLegacyAuthEndpoints() Option {
+	return func(c *Client) error {
+		c.legacyAuth = true
+		return nil
+	}
+}
+
+// WithRegistry makes Call resolve names through r instead of a fresh
+// [DefaultRegistry].
+func WithRegistry(r *Registry) Option {
+	return func(c *Client) error {
+		if r == nil {
+			return errors.New("nil *Registry")
+		}
+		c.registry = r
+		return nil
+	}
+}
+
+// NewClient returns a client for the app with appKey and appSecret (Client
+// ID and Client Secret). Both may be empty only if WithTokenSource supplies
+// tokens, in which case GetAccessToken is unavailable.
+func NewClient(appKey, appSecret string, opts ...Option) (*Client, error) {
+	c := &Client{
+		appKey:     appKey,
+		appSecret:  appSecret,
+		httpClient: &http.Client{Timeout: 30 * time.Second},
+		logger:     slog.New(slog.DiscardHandler),
+		retry:      DefaultRetryPolicy(),
+		limits:     newLimiters(),
+		sleep:      sleepCtx,
+		jitter:     randomJitter,
+		now:        time.Now,
+	}
+	c.oapiBase, _ = url.Parse(DefaultOAPIBaseURL)
+	c.apiBase, _ = url.Parse(DefaultAPIBaseURL)
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, fmt.Errorf("dingtalk: %w", err)
+		}
+	}
+	if c.tokens == nil {
+		if appKey == "" || appSecret == "" {
+			return nil, errors.New("dingtalk: appKey and appSecret are required unless WithTokenSource is given")
+		}
+		c.tokens = NewMemoryTokenSource(func(ctx context.Context) (*Token, error) {
+			return c.Auth.GetAccessToken(ctx)
+		})
+	}
+	if c.registry == nil {
+		c.registry = DefaultRegistry()
+	}
+	c.common.client = c
+	c.Auth = (*AuthService)(&c.common)
+	c.Contact = (*ContactService)(&c.common)
+	c.Message = (*MessageService)(&c.common)
+	c.Robot = (*RobotService)(&c.common)
+	c.Process = (*ProcessService)(&c.common)
+	c.Callback = (*CallbackService)(&c.common)
+	c.Attendance = (*AttendanceService)(&c.common)
+	c.ExtContact = (*ExtContactService)(&c.common)
+	c.CSpace = (*CSpaceService)(&c.common)
+	return c, nil
+}
+
+// TokenSource returns the client's token source, so that other parts of a
+// program (a jsapi signer, say) share the same cached token.
+func (c *Client) TokenSource() TokenSource { return c.tokens }
+
+// Generation is an API generation. Every endpoint names its own.
+type Generation int
+
+const (
+	// OAPI is the old API on oapi.dingtalk.com: token in the access_token
+	// query parameter, errcode in an HTTP 200 body.
+	OAPI Generation = iota
+	// API is the new API on api.dingtalk.com (/v1.0/…): token in the
+	// x-acs-dingtalk-access-token header, HTTP status plus code on failure.
+	API
+)
+
+func (g Generation) String() string {
+	if g == API {
+		return "api"
+	}
+	return "oapi"
+}
+
+// authMode says which token a request carries.
+type authMode int
+
+const (
+	authApp      authMode = iota // the app token from the TokenSource
+	authNone                     // no token (token fetch, robot with its own token in the query)
+	authExplicit                 // a token the caller passed in; never invalidated
+)
+
+// endpoint describes one DingTalk API.
+type endpoint struct {
+	api    string // name in errors, logs and limiter keys: the path without its leading slash
+	gen    Generation
+	method string
+	path   string
+	auth   authMode
+	// safe means the call may be sent again after a failure whose outcome
+	// is unknown (transport error, 5xx): reads only.
+	safe bool
+}
+
+func oapiEP(method, path string, safe bool) endpoint {
+	return endpoint{api: strings.TrimPrefix(path, "/"), gen: OAPI, method: method, path: path, auth: authApp, safe: safe}
+}
+
+func apiEP(method, path string, safe bool) endpoint {
+	return endpoint{api: strings.TrimPrefix(path, "/"), gen: API, method: method, path: path, auth: authApp, safe: safe}
+}
+
+// request is one logical call.
+type request struct {
+	ep    endpoint
+	query url.Values
+	body  any    // JSON-encoded when non-nil
+	token string // for authExplicit
+	// limiterKey overrides the per-API limiter (robots are limited per
+	// robot, not per API).
+	limiterKey string
+	limit      *RateLimit
+}
+
+// oapi calls an old-API endpoint and decodes the whole reply body into out
+// after checking its errcode envelope.
+func (c *Client) oapi(ctx context.Context, ep endpoint, query url.Values, body, out any) error {
+	if ep.gen != OAPI {
+		panic("dingtalk: oapi helper called for " + ep.api)
+	}
+	return c.do(ctx, &request{ep: ep, query: query, body: body}, out)
+}
+
+// api calls a new-API endpoint and decodes a 2xx reply body into out.
+func (c *Client) api(ctx context.Context, ep endpoint, query url.Values, body, out any) error {
+	if ep.gen != API {
+		panic("dingtalk: api helper called for " + ep.api)
+	}
+	return c.do(ctx, &request{ep: ep, query: query, body: body}, out)
+}
+
+// do runs a request with rate limiting, token handling and retries.
+func (c *Client) do(ctx context.Context, r *request, out any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var payload []byte
+	if r.body != nil {
+		var err error
+		if payload, err = json.Marshal(r.body); err != nil {
+			return fmt.Errorf("dingtalk: %s: encode request: %w", r.ep.api, err)
+		}
+	}
+	var st retryState
+	for {
+		st.attempts++
+		token, err := c.attempt(ctx, r, payload, out)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e, ok := asError(err)
+		if !ok {
+			return err
+		}
+		delay, retry := c.decide(ctx, r, e, &st, token)
+		if !retry {
+			return err
+		}
+		c.logger.LogAttrs(ctx, slog.LevelWarn, "dingtalk retry",
+			slog.String("api", r.ep.api), slog.Int("attempt", st.attempts),
+			slog.Duration("delay", delay), slog.String("error", e.Error()))
+		if err := c.sleep(ctx, delay); err != nil {
+			return err
+		}
+	}
+}
+
+// decide says whether and after what pause a failed attempt is retried.
+func (c *Client) decide(ctx context.Context, r *request, e *Error, st *retryState, token string) (time.Duration, bool) {
+	p := c.retry
+	switch {
+	case IsTokenInvalid(e) && r.ep.auth == authApp:
+		if st.tokenRetried {
+			return 0, false
+		}
+		st.tokenRetried = true
+		if err := c.tokens.Invalidate(ctx, token); err != nil {
+			c.logger.LogAttrs(ctx, slog.LevelWarn, "dingtalk token invalidate failed",
+				slog.String("api", r.ep.api), slog.String("error", err.Error()))
+			return 0, false
+		}
+		return 0, true
+	case IsRateLimited(e):
+		if st.rateRetries >= p.MaxRateLimitRetries {
+			return 0, false
+		}
+		d := c.jitter(p.rateLimitDelay(e, st.rateRetries), p.Jitter)
+		d = min(d, max(p.MaxDelay, 0))
+		if e.RetryAfter > p.MaxDelay || !fitsDeadline(ctx, d, c.now()) {
+			return 0, false
+		}
+		st.rateRetries++
+		return d, true
+	case e.busy() || (r.ep.safe && IsTransient(e) && e.ambiguous()):
+		if st.transientTrys+1 >= p.MaxAttempts {
+			return 0, false
+		}
+		d := c.jitter(p.backoff(st.transientTrys), p.Jitter)
+		if !fitsDeadline(ctx, d, c.now()) {
+			return 0, false
+		}
+		st.transientTrys++
+		return d, true
+	}
+	return 0, false
+}
+
+// attempt sends the request once. It returns the app token it used, so a
+// token failure invalidates exactly that token.
+func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out any) (string, error) {
+	ep := r.ep
+	var err error
+	if r.limiterKey != "" {
+		err = c.limits.waitKey(ctx, r.limiterKey, *r.limit)
+	} else {
+		err = c.limits.wait(ctx, ep.api)
+	}
+	if err != nil {
+		return "", err
+	}
+	base := c.oapiBase
+	if ep.gen == API {
+		base = c.apiBase
+	}
+	u := *base
+	u.Path = strings.TrimRight(base.Path, "/") + "/" + strings.TrimPrefix(ep.path, "/")
+	q := url.Values{}
+	for k, vs := range r.query {
+		q[k] = append([]string(nil), vs...)
+	}
+	var token string
+	switch ep.auth {
+	case authApp:
+		if token, err = c.tokens.AccessToken(ctx); err != nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			return "", fmt.Errorf("dingtalk: %s: get access token: %w", ep.api, err)
+		}
+	case authExplicit:
+		token = r.token
+	}
+	if token != "" && ep.gen == OAPI {
+		q.Set("access_token", token)
+	}
+	u.RawQuery = q.Encode()
+
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, ep.method, u.String(), body)
+	if err != nil {
+		return token, &Error{API: ep.api, Method: ep.method, URL: redactURL(&u), Err: err}
+	}
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if token != "" && ep.gen == API {
+		req.Header.Set(tokenHeader, token)
+	}
+
+	start := c.now()
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		e := &Error{API: ep.api, Method: ep.method, URL: redactURL(&u), Err: redactErr(err), transport: true}
+		c.logger.LogAttrs(ctx, slog.LevelDebug, "dingtalk request failed",
+			slog.String("api", ep.api), slog.String("url", e.URL), slog.String("error", e.Err.Error()))
+		return token, e
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return token, &Error{API: ep.api, Method: ep.method, URL: redactURL(&u), HTTPStatus: resp.StatusCode,
+			Err: fmt.Errorf("read reply: %w", redactErr(err)), transport: true}
+	}
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "dingtalk request",
+		slog.String("api", ep.api), slog.String("method", ep.method), slog.String("url", redactURL(&u)),
+		slog.Int("status", resp.StatusCode), slog.Duration("took", c.now().Sub(start)))
+
+	if ep.gen == OAPI {
+		err = checkOAPI(ep, resp, data)
+	} else {
+		err = checkAPI(ep, resp, data)
+	}
+	if err != nil {
+		if e, ok := asError(err); ok {
+			e.Method, e.URL = ep.method, redactURL(&u)
+		}
+		return token, err
+	}
+	if out != nil && len(bytes.TrimSpace(data)) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return token, &Error{API: ep.api, Method: ep.method, URL: redactURL(&u), HTTPStatus: resp.StatusCode,
+				Err: fmt.Errorf("decode reply: %w", err)}
+		}
+	}
+	return token, nil
+}
+
+// oapiEnvelope is the status part of every old-API reply.
+type oapiEnvelope struct {
+	ErrCode   *flexInt   `json:"errcode"`
+	ErrMsg    string     `json:"errmsg"`
+	SubCode   flexString `json:"sub_code"`
+	SubMsg    string     `json:"sub_msg"`
+	RequestID string     `json:"request_id"`
+	// The per-IP block reply: {"status":1111,"wait":5,"punish":"deny",…}.
+	Punish string   `json:"punish"`
+	Wait   *flexInt `json:"wait"`
+}
+
+func checkOAPI(ep endpoint, resp *http.Response, data []byte) error {
+	var env oapiEnvelope
+	jsonErr := json.Unmarshal(data, &env)
+	e := &Error{API: ep.api, HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp)}
+	switch {
+	case jsonErr != nil && resp.StatusCode >= 500:
+		e.ErrMsg = "non-JSON reply"
+		return e
+	case jsonErr != nil:
+		// DingTalk's per-IP block answers with an HTML page.
+		e.Code, e.ErrMsg = codePunish, "non-JSON reply (per-IP block?)"
+		e.RetryAfter = max(e.RetryAfter, 5*time.Minute)
+		return e
+	case env.Punish != "":
+		e.Code, e.ErrMsg = codePunish, "per-IP block: punish="+env.Punish
+		e.RetryAfter = max(e.RetryAfter, 5*time.Minute)
+		return e
+	}
+	e.ErrMsg, e.SubCode, e.SubMsg, e.RequestID = env.ErrMsg, string(env.SubCode), env.SubMsg, env.RequestID
+	if env.ErrCode != nil {
+		e.ErrCode = int(*env.ErrCode)
+	}
+	if e.ErrCode != 0 || resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return e
+	}
+	return nil
+}
+
+// apiErrorBody is the new API's error reply.
+type apiErrorBody struct {
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	RequestID  string `json:"requestid"`
+	RequestID2 string `json:"requestId"`
+}
+
+func checkAPI(ep endpoint, resp *http.Response, data []byte) error {
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
+	e := &Error{API: ep.api, HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp)}
+	var b apiErrorBody
+	if err := json.Unmarshal(data, &b); err != nil {
+		e.Message = "non-JSON reply"
+		return e
+	}
+	e.Code, e.Message, e.RequestID = b.Code, b.Message, cmp(b.RequestID, b.RequestID2)
+	if e.RequestID == "" {
+		e.RequestID = resp.Header.Get("x-acs-request-id")
+	}
+	return e
+}
+
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func retryAfter(resp *http.Response) time.Duration {
+	v := resp.Header.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	return 0
+}
+
+// flexInt decodes a JSON number or a numeric string: DingTalk is not
+// consistent about which it sends.
+type flexInt int64
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "" || s == "null" {
+		*f = 0
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("not an integer: %s", b)
+	}
+	*f = flexInt(n)
+	return nil
+}
+
+// flexString decodes a JSON string or number as a string.
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+		return nil
+	}
+	if string(b) == "null" {
+		*f = ""
+		return nil
+	}
+	*f = flexString(b)
+	return nil
+}
+
+// sensitiveParams are query parameters whose values never leave the client
+// in an error or a log line.
+var sensitiveParams = map[string]bool{
+	"access_token":  true,
+	"appsecret":     true,
+	"corpsecret":    true,
+	"sign":          true,
+	"signature":     true,
+	"code":          true,
+	"tmp_auth_code": true,
+}
+
+// redactURL renders u with the values of sensitive query parameters
+// replaced, like go-github's sanitizeURL.
+func redactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	v := *u
+	v.RawQuery = redactQuery(u.RawQuery)
+	return v.String()
+}
+
+func redactQuery(raw string) string {
+	if raw == "" {
+		return raw
+	}
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		k, _, found := strings.Cut(p, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			key = k
+		}
+		if found && sensitiveParams[strings.ToLower(key)] {
+			parts[i] = k + "=REDACTED"
+		}
+	}
+	return strings.Join(parts, "&")
+}
+
+// redactErr strips tokens from the URL net/http puts into its errors.
+func redactErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		c := *ue
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			c.URL = redactURL(u)
+		} else {
+			c.URL = "(unparseable URL)"
+		}
+		return &c
+	}
+	return err
+}

@@ -1,0 +1,217 @@
+package dingtalk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error is a failed DingTalk call. It is returned for errcode replies of the
+// old API, for non-2xx replies of the new API, for replies that are not JSON
+// (such as DingTalk's per-IP block page) and for transport failures, so the
+// API name always travels with the failure.
+//
+// Use errors.As to get at the fields, and the Is* predicates to classify.
+type Error struct {
+	// API is the API that failed, e.g. "topapi/v2/user/get" or
+	// "v1.0/oauth2/accessToken".
+	API string
+	// Method and URL describe the request. URL has access tokens, secrets and
+	// signatures redacted.
+	Method string
+	URL    string
+	// HTTPStatus is the reply's status code; 0 if no reply was received.
+	HTTPStatus int
+	// ErrCode and ErrMsg are the old API's errcode and errmsg.
+	ErrCode int
+	ErrMsg  string
+	// SubCode and SubMsg come with errcode 88 ("鉴权异常") and some other
+	// gateway errors; SubCode is a string on the wire.
+	SubCode string
+	SubMsg  string
+	// Code and Message are the new API's error code (for example
+	// "InvalidAuthentication" or "Forbidden.AccessDenied.QpsLimitForApi") and
+	// message.
+	Code    string
+	Message string
+	// RequestID is DingTalk's request id, to quote to DingTalk support.
+	RequestID string
+	// RetryAfter is the wait DingTalk asked for (Retry-After header, or the
+	// per-IP block's wait); zero if it did not say.
+	RetryAfter time.Duration
+	// Err is the underlying cause for transport and decoding failures.
+	Err error
+
+	transport bool // the request may or may not have reached DingTalk
+}
+
+// Error formats the failure without any secret: the URL is already
+// redacted and the token never appears in DingTalk's messages.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("dingtalk: ")
+	b.WriteString(e.API)
+	switch {
+	case e.Err != nil:
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	case e.Code != "":
+		fmt.Fprintf(&b, ": HTTP %d %s: %s", e.HTTPStatus, e.Code, e.Message)
+	case e.ErrCode != 0:
+		fmt.Fprintf(&b, ": errcode %d: %s", e.ErrCode, e.ErrMsg)
+		if e.SubCode != "" || e.SubMsg != "" {
+			fmt.Fprintf(&b, " (sub_code %s: %s)", e.SubCode, e.SubMsg)
+		}
+	default:
+		fmt.Fprintf(&b, ": HTTP %d", e.HTTPStatus)
+		if e.ErrMsg != "" {
+			b.WriteString(": ")
+			b.WriteString(e.ErrMsg)
+		}
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " [request_id %s]", e.RequestID)
+	}
+	return b.String()
+}
+
+// Unwrap returns the transport or decoding cause, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// codes returns errcode and, when it is a gateway wrapper such as 88, the
+// numeric sub_code too, because DingTalk reports token and permission
+// failures both ways.
+func (e *Error) codes() []int {
+	cs := make([]int, 0, 2)
+	if e.ErrCode != 0 {
+		cs = append(cs, e.ErrCode)
+	}
+	if e.SubCode != "" {
+		if n, err := strconv.Atoi(e.SubCode); err == nil {
+			cs = append(cs, n)
+		}
+	}
+	return cs
+}
+
+func (e *Error) hasCode(set map[int]bool) bool {
+	for _, c := range e.codes() {
+		if set[c] {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	tokenInvalidCodes = map[int]bool{
+		40014: true, // 不合法的access_token
+		42001: true, // access_token 超时
+		40001: true, // bad secret or bad token; refreshing once tells which
+		41001: true, // missing access_token
+	}
+	rateLimitedCodes = map[int]bool{
+		90001: true, 90002: true, 90003: true, 90004: true, 90005: true, 90006: true,
+		90018:  true,
+		41047:  true, // messages per minute
+		41048:  true,
+		410100: true, // robot throttled for 10 minutes
+		660026: true, // robot per-minute cap [obs]
+	}
+	quotaCodes = map[int]bool{90020: true}
+)
+
+// codePunish is the Code given to DingTalk's per-IP block reply
+// ({"punish":"deny",…} or an HTML page), which is not an API envelope.
+const codePunish = "punish.deny"
+
+// asError returns the *Error in err's chain.
+func asError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// IsTokenInvalid reports whether err says the access token is invalid or
+// expired (40014, 42001, 40001, 41001, also as errcode 88's sub_code; the new
+// API's InvalidAuthentication / accesstoken.expired, or HTTP 401). A fresh
+// token may cure it.
+func IsTokenInvalid(err error) bool {
+	e, ok := asError(err)
+	if !ok {
+		return false
+	}
+	if e.hasCode(tokenInvalidCodes) || e.HTTPStatus == http.StatusUnauthorized {
+		return true
+	}
+	return strings.EqualFold(e.Code, "InvalidAuthentication") ||
+		strings.EqualFold(e.Code, "accesstoken.expired")
+}
+
+// IsRateLimited reports whether DingTalk rejected the call for calling too
+// often (90018, 90002, 90001–90006, 41047/41048, the robot's 410100; the new
+// API's 403 Forbidden.AccessDenied.Qps*/Qpm* and 429; the per-IP block).
+// The call was not executed, so it is safe to send again after a pause.
+// 43004 is a Content-Type error, not a rate limit.
+func IsRateLimited(err error) bool {
+	e, ok := asError(err)
+	if !ok {
+		return false
+	}
+	if e.hasCode(rateLimitedCodes) || e.HTTPStatus == http.StatusTooManyRequests || e.Code == codePunish {
+		return true
+	}
+	return strings.HasPrefix(e.Code, "Forbidden.AccessDenied.Qps") ||
+		strings.HasPrefix(e.Code, "Forbidden.AccessDenied.Qpm")
+}
+
+// IsQuotaExhausted reports whether the organisation's monthly API quota is
+// used up (90020, Forbidden.AccessDenied.ApiCountLimitForOrg). Retrying
+// before the next month is pointless.
+func IsQuotaExhausted(err error) bool {
+	e, ok := asError(err)
+	if !ok {
+		return false
+	}
+	return e.hasCode(quotaCodes) || strings.HasSuffix(e.Code, "ApiCountLimitForOrg")
+}
+
+// IsTransient reports whether err is a failure that may pass by itself:
+// "system busy" (-1), a 5xx reply, the new API's system.busy/systemError,
+// a timeout or another transport error. It does not say the call was not
+// executed: for a 5xx or a transport error the outcome is unknown.
+func IsTransient(err error) bool {
+	e, ok := asError(err)
+	if !ok {
+		var ne net.Error
+		return errors.As(err, &ne) && ne.Timeout()
+	}
+	if e.transport {
+		return !errors.Is(e.Err, context.Canceled)
+	}
+	if e.ErrCode == -1 || e.HTTPStatus >= 500 {
+		return true
+	}
+	switch e.Code {
+	case "system.busy", "systemError", "ServiceUnavailable":
+		return true
+	}
+	return false
+}
+
+// ambiguous reports whether the call may have been executed even though it
+// failed, so that only a read may be sent again.
+func (e *Error) ambiguous() bool {
+	return e.transport || e.HTTPStatus >= 500
+}
+
+// busy reports whether DingTalk answered "system busy" with an error
+// envelope: the call was refused, so any call may be resent.
+func (e *Error) busy() bool {
+	return e.ErrCode == -1 && e.HTTPStatus < 500
+}

@@ -1,0 +1,3 @@
+package dingtalk
+
+func registerMore(r *Registry) {}

@@ -1,0 +1,218 @@
+package dingtalk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// RetryPolicy says how often and how long the client retries. Delays are
+// always cut short by the caller's context: if the next wait would pass the
+// context deadline, the client returns the error at once instead of
+// sleeping for nothing.
+type RetryPolicy struct {
+	// MaxAttempts is the total number of attempts for "system busy" (-1)
+	// and, for reads only, transport errors and 5xx replies. 1 disables
+	// these retries. DingTalk advises at most 3.
+	MaxAttempts int
+	// MaxRateLimitRetries is how many times a rate-limited call is resent.
+	MaxRateLimitRetries int
+	// QPSDelay is the pause after a per-second app×API limit (90018,
+	// Forbidden.AccessDenied.QpsLimitForAppkeyAndApi); DingTalk says 1 s.
+	QPSDelay time.Duration
+	// BaseDelay starts the exponential back-off used for other rate limits
+	// (90002: 1 s, 2 s, 4 s) and for busy/transient retries.
+	BaseDelay time.Duration
+	// MaxDelay caps any single wait, including a server's Retry-After.
+	MaxDelay time.Duration
+	// Jitter adds a random 0..Jitter fraction to each wait, so that many
+	// instances throttled together do not retry together.
+	Jitter float64
+}
+
+// DefaultRetryPolicy returns the policy DingTalk's throttling guide advises.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{
+		MaxAttempts:         3,
+		MaxRateLimitRetries: 3,
+		QPSDelay:            time.Second,
+		BaseDelay:           time.Second,
+		MaxDelay:            30 * time.Second,
+		Jitter:              0.2,
+	}
+}
+
+func (p RetryPolicy) validate() error {
+	switch {
+	case p.MaxAttempts < 1:
+		return errors.New("MaxAttempts must be at least 1")
+	case p.MaxRateLimitRetries < 0:
+		return errors.New("MaxRateLimitRetries must not be negative")
+	case p.QPSDelay < 0 || p.BaseDelay < 0 || p.MaxDelay < 0:
+		return errors.New("delays must not be negative")
+	case p.Jitter < 0 || p.Jitter > 1:
+		return errors.New("Jitter must be within [0, 1]")
+	}
+	return nil
+}
+
+// backoff returns BaseDelay·2ⁿ capped by MaxDelay.
+func (p RetryPolicy) backoff(n int) time.Duration {
+	d := p.BaseDelay
+	for range n {
+		d *= 2
+		if d > p.MaxDelay {
+			return p.MaxDelay
+		}
+	}
+	return min(d, p.MaxDelay)
+}
+
+// rateLimitDelay is the wait DingTalk advises for a rate-limited reply;
+// n counts earlier rate-limit retries of this call.
+func (p RetryPolicy) rateLimitDelay(e *Error, n int) time.Duration {
+	var d time.Duration
+	switch {
+	case e.ErrCode == 90018 || e.Code == "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi":
+		d = p.QPSDelay
+	default:
+		d = p.backoff(n)
+	}
+	if e.RetryAfter > d {
+		d = e.RetryAfter
+	}
+	return d
+}
+
+// retryState tracks one logical call across its attempts.
+type retryState struct {
+	attempts      int // attempts made so far
+	rateRetries   int
+	tokenRetried  bool
+	transientTrys int
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func randomJitter(d time.Duration, frac float64) time.Duration {
+	if d <= 0 || frac <= 0 {
+		return d
+	}
+	return d + time.Duration(rand.Float64()*frac*float64(d))
+}
+
+// fitsDeadline reports whether waiting d leaves the context alive.
+func fitsDeadline(ctx context.Context, d time.Duration, now time.Time) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || now.Add(d).Before(dl)
+}
+
+// RateLimit is a token-bucket limit: Limit requests per second on average,
+// in bursts of at most Burst. rate.Inf disables limiting.
+type RateLimit struct {
+	Limit rate.Limit
+	Burst int
+}
+
+// DefaultRateLimit keeps each API at most at 18 calls in any second (15/s
+// plus a burst of 3), below the standard edition's 20 QPS per app per API.
+var defaultRateLimit = RateLimit{Limit: 15, Burst: 3}
+
+// DefaultRateLimit returns the per-API limit a client uses unless told
+// otherwise.
+func DefaultRateLimit() RateLimit { return defaultRateLimit }
+
+// defaultRobotRateLimit keeps one robot at most at 20 messages in any
+// minute (a burst of 5 plus one every 4 s): DingTalk throttles a robot for
+// 10 minutes when it sends more than 20 a minute.
+var defaultRobotRateLimit = RateLimit{Limit: rate.Every(4 * time.Second), Burst: 5}
+
+func (r RateLimit) validate() error {
+	if r.Limit < 0 {
+		return fmt.Errorf("rate limit %v must not be negative", r.Limit)
+	}
+	if r.Limit != rate.Inf && r.Burst < 1 {
+		return fmt.Errorf("burst %d must be at least 1", r.Burst)
+	}
+	return nil
+}
+
+// limiters holds one token bucket per API, created on first use.
+type limiters struct {
+	def      RateLimit
+	robot    RateLimit
+	override map[string]RateLimit
+
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+}
+
+func newLimiters() *limiters {
+	return &limiters{
+		def:      defaultRateLimit,
+		robot:    defaultRobotRateLimit,
+		override: map[string]RateLimit{},
+		m:        map[string]*rate.Limiter{},
+	}
+}
+
+func (l *limiters) get(key string, lim RateLimit) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, ok := l.m[key]
+	if !ok {
+		r = rate.NewLimiter(lim.Limit, lim.Burst)
+		l.m[key] = r
+	}
+	return r
+}
+
+// forAPI returns the limiter of an API.
+func (l *limiters) forAPI(api string) *rate.Limiter {
+	lim, ok := l.override[api]
+	if !ok {
+		lim = l.def
+	}
+	return l.get(api, lim)
+}
+
+// wait blocks until the API's bucket allows a call or ctx would expire
+// first.
+func (l *limiters) wait(ctx context.Context, api string) error {
+	if err := l.forAPI(api).Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("dingtalk: %s: client rate limit: %w", api, err)
+	}
+	return nil
+}
+
+// waitKey waits on a limiter keyed by something other than the API name.
+func (l *limiters) waitKey(ctx context.Context, key string, lim RateLimit) error {
+	if err := l.get(key, lim).Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("dingtalk: client rate limit: %w", err)
+	}
+	return nil
+}
