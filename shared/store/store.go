@@ -105,6 +105,20 @@ func (c Cond) IsIfAbsent() bool { return c.kind == condIfAbsent }
 // Version returns the expected version and true when c is IfVersion.
 func (c Cond) Version() (int64, bool) { return c.version, c.kind == condIfVersion }
 
+// Allows reports whether c holds for a key whose current state is live
+// (present and unexpired) with version, for backends that check conditions
+// themselves.
+func (c Cond) Allows(live bool, version int64) bool {
+	switch c.kind {
+	case condIfAbsent:
+		return !live
+	case condIfVersion:
+		return live && version == c.version
+	default:
+		return true
+	}
+}
+
 // String describes c for errors and logs.
 func (c Cond) String() string {
 	switch c.kind {

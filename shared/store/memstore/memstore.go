@@ -102,14 +102,10 @@ func (e *entry) item(key string) store.Item {
 
 // holds reports whether cond is satisfied by e (nil when absent) at now.
 func holds(cond store.Cond, e *entry, now time.Time) bool {
-	live := e != nil && store.Live(e.expires, now)
-	if cond.IsIfAbsent() {
-		return !live
+	if e == nil {
+		return cond.Allows(false, 0)
 	}
-	if v, ok := cond.Version(); ok {
-		return live && e.version == v
-	}
-	return true
+	return cond.Allows(store.Live(e.expires, now), e.version)
 }
 
 // Put implements store.Store.
