@@ -1,0 +1,132 @@
+package dingtalktest
+
+import (
+	"net/http"
+	"time"
+)
+
+// FaultKind is a kind of injected failure.
+type FaultKind int
+
+const (
+	// FaultNone marks a call no fault answered.
+	FaultNone FaultKind = iota
+	// FaultBusy answers errcode -1 "系统繁忙" (old API) or 500 systemError
+	// (new API) without running the call.
+	FaultBusy
+	// FaultBadGateway answers HTTP 502 with an HTML body, as DingTalk's
+	// gateway does, without running the call.
+	FaultBadGateway
+	// FaultSlow holds the request until Fault.Release is closed,
+	// Fault.Delay (real time) passes, the client gives up or the server
+	// closes; then the call runs normally if the client is still there.
+	FaultSlow
+	// FaultDrop closes the connection without running the call.
+	FaultDrop
+	// FaultDropAfter runs the call (its effects happen) and then closes
+	// the connection without answering: the ambiguous failure.
+	FaultDropAfter
+	// FaultIPBlock answers the per-IP block's non-envelope JSON
+	// ({"status":1111,"punish":"deny",…}).
+	FaultIPBlock
+)
+
+var faultNames = [...]string{"none", "busy", "bad-gateway", "slow", "drop", "drop-after", "ip-block"}
+
+func (k FaultKind) String() string {
+	if int(k) < len(faultNames) {
+		return faultNames[k]
+	}
+	return "unknown"
+}
+
+// Fault describes an injected failure.
+type Fault struct {
+	Kind FaultKind
+	// Times is how many matching calls the fault answers; 0 means every
+	// call until ClearFaults.
+	Times int
+	// Delay bounds a FaultSlow wait in real time (0: no bound).
+	Delay time.Duration
+	// Release ends a FaultSlow wait when closed.
+	Release <-chan struct{}
+}
+
+type faultRule struct {
+	api string
+	Fault
+}
+
+// InjectFault makes calls to api (path with or without the leading slash;
+// "" for every API) fail as f describes. Rules are matched in the order
+// they were injected.
+func (s *Server) InjectFault(api string, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &faultRule{api: apiName(api), Fault: f})
+}
+
+// ClearFaults removes every injected fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	s.faults = nil
+	s.mu.Unlock()
+}
+
+// takeFault returns the fault answering a call to api, consuming one use.
+// The caller holds s.mu.
+func (s *Server) takeFault(api string) *Fault {
+	for i, r := range s.faults {
+		if r.api != "" && r.api != api {
+			continue
+		}
+		f := r.Fault
+		if r.Times > 0 {
+			r.Times--
+			if r.Times == 0 {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			}
+		}
+		return &f
+	}
+	return nil
+}
+
+// applyFault answers or delays a call. handled means the response is
+// finished (written or dropped); otherwise rep, when set, is the answer
+// and, when empty, the call proceeds.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, gen generation, idx int) (rep reply, handled bool) {
+	switch f.Kind {
+	case FaultBusy:
+		if gen == genNew {
+			return newFail(http.StatusInternalServerError, "systemError", "系统繁忙"), false
+		}
+		return fail(-1, "系统繁忙"), false
+	case FaultBadGateway:
+		return reply{status: http.StatusBadGateway, ctype: "text/html",
+			raw: []byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>Tengine</center>\r\n</body>\r\n</html>\r\n")}, false
+	case FaultIPBlock:
+		return reply{status: http.StatusOK, ctype: "application/json",
+			raw: []byte(`{"status":1111,"wait":5,"source":"x5","punish":"deny","uuid":"` + opaqueID("block", uint64(idx)) + `"}`)}, false
+	case FaultDrop:
+		s.record(idx, reply{}, f.Kind)
+		dropConn(w)
+		return reply{}, true
+	case FaultSlow:
+		var timer <-chan time.Time
+		if f.Delay > 0 {
+			t := time.NewTimer(f.Delay)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-f.Release:
+		case <-timer:
+		case <-s.closed:
+		case <-r.Context().Done():
+			s.record(idx, reply{}, f.Kind)
+			return reply{}, true
+		}
+	}
+	return reply{}, false
+}

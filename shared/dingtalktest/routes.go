@@ -1,0 +1,53 @@
+package dingtalktest
+
+import "net/http"
+
+var (
+	get     = []string{http.MethodGet}
+	post    = []string{http.MethodPost}
+	getPost = []string{http.MethodGet, http.MethodPost}
+)
+
+// buildRoutes maps every served path (without the leading slash) to its
+// route. Old-API GET endpoints also accept POST with a query, as DingTalk
+// does; topapi endpoints are POST only.
+func (s *Server) buildRoutes() map[string]route {
+	old := func(methods []string, quota bool, fn func(*request) reply) route {
+		return route{gen: genOld, methods: methods, auth: authApp, quota: quota, fn: fn}
+	}
+	v1 := func(methods []string, quota bool, fn func(*request) reply) route {
+		return route{gen: genNew, methods: methods, auth: authApp, quota: quota, fn: fn}
+	}
+	const exempt, counted = false, true
+	rs := map[string]route{
+		// Tokens and tickets.
+		"gettoken":                    {gen: genOld, methods: getPost, auth: authNone, tokenAPI: true, fn: s.getToken},
+		"v1.0/oauth2/accessToken":     {gen: genNew, methods: post, auth: authNone, tokenAPI: true, fn: s.postAccessToken},
+		"get_jsapi_ticket":            {gen: genOld, methods: getPost, auth: authApp, tokenAPI: true, fn: s.getJSAPITicket},
+		"v1.0/oauth2/jsapiTickets":    {gen: genNew, methods: post, auth: authApp, tokenAPI: true, fn: s.postJSAPITicket},
+		"topapi/v2/user/getuserinfo":  old(post, exempt, s.getUserInfoByCode),
+		"v1.0/oauth2/userAccessToken": {gen: genNew, methods: post, auth: authNone, fn: s.postUserAccessToken},
+		"v1.0/contact/users/me":       {gen: genNew, methods: get, auth: authUser, fn: s.getUsersMe},
+
+		// Contacts.
+		"topapi/v2/department/listsub":   old(post, exempt, s.deptListSub),
+		"topapi/v2/department/listsubid": old(post, exempt, s.deptListSubID),
+		"topapi/v2/department/get":       old(post, exempt, s.deptGet),
+		"topapi/v2/department/create":    old(post, exempt, s.deptCreate),
+		"topapi/v2/department/update":    old(post, exempt, s.deptUpdate),
+		"topapi/v2/department/delete":    old(post, exempt, s.deptDelete),
+		"topapi/v2/user/list":            old(post, exempt, s.userList),
+		"topapi/user/listsimple":         old(post, exempt, s.userListSimple),
+		"topapi/user/listid":             old(post, exempt, s.userListID),
+		"topapi/v2/user/get":             old(post, exempt, s.userGet),
+		"topapi/v2/user/create":          old(post, exempt, s.userCreate),
+		"topapi/v2/user/update":          old(post, exempt, s.userUpdate),
+		"topapi/v2/user/delete":          old(post, exempt, s.userDelete),
+		"topapi/user/getbyunionid":       old(post, exempt, s.userGetByUnionID),
+		"topapi/role/list":               old(post, exempt, s.roleList),
+		"topapi/role/getrolegroup":       old(post, exempt, s.roleGetGroup),
+	}
+	_ = v1
+	_ = counted
+	return rs
+}
