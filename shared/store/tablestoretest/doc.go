@@ -1,0 +1,35 @@
+// Package tablestoretest is a protocol-level Tablestore (表格存储, OTS)
+// emulator: an HTTP server that the unmodified Tablestore Go SDK talks to,
+// decoding the protobuf request bodies and PlainBuffer rows exactly as the
+// service does.
+//
+// It implements CreateTable, ListTable, DescribeTable, DeleteTable, PutRow,
+// GetRow, UpdateRow (put, delete and increment of columns, with
+// RT_AFTER_MODIFY), DeleteRow, GetRange (forward and backward, limit,
+// next_start_primary_key, the 5000-row scan limit), BatchGetRow and
+// BatchWriteRow (per-row results in request order, 100/200-row limits).
+// Writes honour row existence expectations and single or composite column
+// conditions; reads honour columns_to_get, max_versions, time ranges,
+// filters and column pagination. Errors carry the service's codes
+// (OTSObjectNotExist, OTSConditionCheckFail, OTSParameterInvalid, …) and
+// HTTP statuses, so the SDK's retry logic behaves as in production.
+//
+// Tests start one with NewServer and inject failures with FailNext (whole
+// requests) or FailNextRows (single rows of a batch); Requests counts what
+// reached the server so tests can assert the SDK retried:
+//
+//	s := tablestoretest.NewServer()
+//	defer s.Close()
+//	s.FailNext("GetRow", 2, tablestoretest.ServerBusy)
+//	client := s.NewClient("inst")
+//
+// ListenAndServe runs it standalone (dingfn tablestore-fake), optionally
+// persisting to a bbolt data file, so several local processes can share one
+// Tablestore-compatible store.
+//
+// The emulator accepts any instance name and credentials; tables are
+// namespaced by the x-ots-instancename header. It does not implement
+// secondary or search indexes, streams, local transactions, atomic batch
+// writes, regex filters, UpdateTable or the time-series and SQL APIs; those
+// requests get OTSUnsupportOperation.
+package tablestoretest

@@ -1,0 +1,269 @@
+package tablestoretest
+
+import (
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
+	"github.com/golang/protobuf/proto"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Limits of the real service that the emulator enforces.
+const (
+	maxRequestBytes    = 5 << 20 // whole request body
+	maxCellBytes       = 2 << 20 // string or binary attribute value
+	maxPKBytes         = 1024    // string or binary primary-key value
+	maxPKColumns       = 4
+	maxNameBytes       = 255
+	maxColumnsPerWrite = 1024
+	maxBatchWriteRows  = 200
+	maxBatchGetRows    = 100
+	maxRangeRows       = 5000    // rows scanned by one GetRange
+	maxRangeBytes      = 4 << 20 // data returned by one GetRange
+	apiVersion         = "2015-12-31"
+)
+
+// requiredHeaders are the headers the service rejects a request without.
+var requiredHeaders = []string{
+	"x-ots-date", "x-ots-apiversion", "x-ots-accesskeyid",
+	"x-ots-contentmd5", "x-ots-instancename", "x-ots-signature",
+}
+
+type emulator struct {
+	cfg    config
+	log    *slog.Logger
+	faults faultQueue
+
+	cmu    sync.Mutex
+	counts map[string]int
+
+	nonce string
+	seq   atomic.Uint64
+
+	mu        sync.Mutex // guards everything below; every operation is atomic
+	instances map[string]map[string]*table
+	db        *bolt.DB
+}
+
+func newEmulator(cfg config) (*emulator, error) {
+	var nonce [6]byte
+	_, _ = rand.Read(nonce[:])
+	e := &emulator{
+		cfg:       cfg,
+		log:       cfg.logger,
+		counts:    map[string]int{},
+		nonce:     hex.EncodeToString(nonce[:]),
+		instances: map[string]map[string]*table{},
+	}
+	if cfg.dataFile != "" {
+		if err := e.open(cfg.dataFile); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+func (e *emulator) close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.db == nil {
+		return nil
+	}
+	err := e.db.Close()
+	e.db = nil
+	return err
+}
+
+func (e *emulator) counter(op string) int {
+	e.cmu.Lock()
+	defer e.cmu.Unlock()
+	return e.counts[op]
+}
+
+func (e *emulator) resetCounters() {
+	e.cmu.Lock()
+	defer e.cmu.Unlock()
+	clear(e.counts)
+}
+
+// otsError is an error response of the Tablestore protocol.
+type otsError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *otsError) Error() string { return e.code + ": " + e.message }
+
+func invalid(format string, args ...any) *otsError {
+	return &otsError{http.StatusBadRequest, "OTSParameterInvalid", fmt.Sprintf(format, args...)}
+}
+
+func unsupported(format string, args ...any) *otsError {
+	return &otsError{http.StatusBadRequest, "OTSUnsupportOperation", fmt.Sprintf(format, args...)}
+}
+
+func internalError(err error) *otsError {
+	return &otsError{http.StatusInternalServerError, "OTSInternalServerError", "Internal server error: " + err.Error()}
+}
+
+var (
+	errTableNotExist  = &otsError{http.StatusNotFound, "OTSObjectNotExist", "Requested table does not exist."}
+	errTableExist     = &otsError{http.StatusConflict, "OTSObjectAlreadyExist", "Requested table already exists."}
+	errConditionCheck = &otsError{http.StatusForbidden, "OTSConditionCheckFail", "Condition check failed."}
+)
+
+func (e *emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op := strings.TrimPrefix(r.URL.Path, "/")
+	e.cmu.Lock()
+	e.counts[op]++
+	e.cmu.Unlock()
+	reqID := fmt.Sprintf("%s-%08x", e.nonce, e.seq.Add(1))
+
+	body, oerr := e.readRequest(r)
+	fault, faulted := Fault{}, false
+	if oerr == nil {
+		fault, faulted = e.faults.next(op)
+	}
+	if faulted && !fault.AfterApply {
+		e.inject(w, op, reqID, fault)
+		return
+	}
+	var resp proto.Message
+	if oerr == nil {
+		resp, oerr = e.dispatch(op, r.Header.Get("x-ots-instancename"), body)
+	}
+	if faulted {
+		e.inject(w, op, reqID, fault)
+		return
+	}
+	if oerr != nil {
+		e.log.Debug("tablestore emulator: request rejected", "op", op, "code", oerr.code, "message", oerr.message)
+		writeError(w, reqID, oerr)
+		return
+	}
+	out, err := proto.Marshal(resp)
+	if err != nil {
+		// A required field left unset is an emulator bug; say so loudly.
+		e.log.Error("tablestore emulator: encoding response", "op", op, "err", err)
+		writeError(w, reqID, internalError(err))
+		return
+	}
+	writeBody(w, reqID, http.StatusOK, out)
+}
+
+// readRequest checks what the service checks before looking at the body.
+func (e *emulator) readRequest(r *http.Request) ([]byte, *otsError) {
+	if r.Method != http.MethodPost {
+		return nil, &otsError{http.StatusMethodNotAllowed, "OTSMethodNotAllowed", "Only POST is allowed."}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+	if err != nil {
+		return nil, &otsError{http.StatusBadRequest, "OTSParameterInvalid", "Reading request body: " + err.Error()}
+	}
+	if len(body) > maxRequestBytes {
+		return nil, &otsError{http.StatusRequestEntityTooLarge, "OTSRequestBodyTooLarge", fmt.Sprintf("Request body exceeds the limit of %d bytes.", maxRequestBytes)}
+	}
+	for _, h := range requiredHeaders {
+		if r.Header.Get(h) == "" {
+			return nil, &otsError{http.StatusForbidden, "OTSAuthFailed", "Missing header: '" + h + "'."}
+		}
+	}
+	if v := r.Header.Get("x-ots-apiversion"); v != apiVersion {
+		return nil, &otsError{http.StatusBadRequest, "OTSUnsupportOperation", "Unsupported API version: '" + v + "'."}
+	}
+	if c := r.Header.Get("x-ots-request-compress-type"); c != "" {
+		return nil, unsupported("Request compression %q is not supported by the emulator.", c)
+	}
+	sum := md5.Sum(body)
+	if r.Header.Get("x-ots-contentmd5") != base64.StdEncoding.EncodeToString(sum[:]) {
+		return nil, &otsError{http.StatusForbidden, "OTSAuthFailed", "Mismatch between MD5 value of request body and x-ots-contentmd5 in header."}
+	}
+	return body, nil
+}
+
+func (e *emulator) inject(w http.ResponseWriter, op, reqID string, f Fault) {
+	e.log.Info("tablestore emulator: injecting fault", "op", op, "code", f.Code, "status", f.Status, "drop", f.Drop, "after_apply", f.AfterApply)
+	if f.Drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler) // net/http closes the connection
+	}
+	if f.Raw {
+		writeBody(w, reqID, f.Status, []byte(f.Message))
+		return
+	}
+	writeError(w, reqID, &otsError{f.Status, f.Code, f.Message})
+}
+
+func writeError(w http.ResponseWriter, reqID string, oerr *otsError) {
+	b, err := proto.Marshal(&otsprotocol.Error{Code: proto.String(oerr.code), Message: proto.String(oerr.message)})
+	if err != nil {
+		b = []byte(oerr.Error())
+	}
+	writeBody(w, reqID, oerr.status, b)
+}
+
+// writeBody sets the response headers the service sends with every reply.
+func writeBody(w http.ResponseWriter, reqID string, status int, body []byte) {
+	sum := md5.Sum(body)
+	h := w.Header()
+	h.Set("Content-Type", "application/x-protobuf")
+	h.Set("x-ots-requestid", reqID)
+	h.Set("x-ots-date", nowHeader())
+	h.Set("x-ots-contentmd5", base64.StdEncoding.EncodeToString(sum[:]))
+	h.Set("x-ots-contenttype", "protocol buffer")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+type handlerFunc func(e *emulator, instance string, body []byte) (proto.Message, *otsError)
+
+var handlers = map[string]handlerFunc{
+	"CreateTable":   (*emulator).createTable,
+	"ListTable":     (*emulator).listTable,
+	"DescribeTable": (*emulator).describeTable,
+	"DeleteTable":   (*emulator).deleteTable,
+	"PutRow":        (*emulator).putRow,
+	"GetRow":        (*emulator).getRow,
+	"UpdateRow":     (*emulator).updateRow,
+	"DeleteRow":     (*emulator).deleteRow,
+	"GetRange":      (*emulator).getRange,
+	"BatchGetRow":   (*emulator).batchGetRow,
+	"BatchWriteRow": (*emulator).batchWriteRow,
+}
+
+func (e *emulator) dispatch(op, instance string, body []byte) (proto.Message, *otsError) {
+	h, ok := handlers[op]
+	if !ok {
+		return nil, unsupported("Unsupported operation: '%s'.", op)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.db == nil && e.cfg.dataFile != "" {
+		return nil, internalError(errors.New("emulator is closed"))
+	}
+	return h(e, instance, body)
+}
+
+func unmarshal(body []byte, m proto.Message) *otsError {
+	if err := proto.Unmarshal(body, m); err != nil {
+		return invalid("Invalid request body: %v.", err)
+	}
+	return nil
+}
