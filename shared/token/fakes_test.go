@@ -2,13 +2,13 @@ package token
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/store/memstore"
 )
 
 // clock is a manual clock shared by the store, the fake DingTalk and the
@@ -153,98 +153,52 @@ func (f *fakeUpstream) FetchJSAPITicket(ctx context.Context, accessToken string)
 	return Fetched{Value: f.ticket, ExpiresIn: f.lifetime}, nil
 }
 
-// testStore is a minimal in-memory Store honouring the store package's
-// semantics (versions, conditions, expiry by an injected clock).
-type testStore struct {
-	now  func() time.Time
+// failStore wraps a real store and fails every call while fail is set, to
+// stand for a store outage.
+type failStore struct {
+	store.Store
 	mu   sync.Mutex
-	rows map[string]store.Item
-	ver  int64
-	// fail, when set, is returned by every call.
 	fail error
 }
 
-func newTestStore(now func() time.Time) *testStore {
-	return &testStore{now: now, rows: map[string]store.Item{}}
-}
-
-func (s *testStore) setFail(err error) {
+func (s *failStore) setFail(err error) {
 	s.mu.Lock()
 	s.fail = err
 	s.mu.Unlock()
 }
 
-func (s *testStore) live(table, key string) (store.Item, bool) {
-	it, ok := s.rows[table+"\x00"+key]
-	if !ok || (!it.ExpiresAt.IsZero() && !s.now().Before(it.ExpiresAt)) {
-		return store.Item{}, false
-	}
-	return it, true
-}
-
-func (s *testStore) check(cond store.Cond, it store.Item, ok bool) error {
-	if cond.IsIfAbsent() && ok {
-		return store.ErrConflict
-	}
-	if v, isV := cond.Version(); isV && (!ok || it.Version != v) {
-		return store.ErrConflict
-	}
-	return nil
-}
-
-func (s *testStore) Get(ctx context.Context, table, key string) (store.Item, error) {
+func (s *failStore) err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fail != nil {
-		return store.Item{}, s.fail
-	}
-	it, ok := s.live(table, key)
-	if !ok {
-		return store.Item{}, store.ErrNotFound
-	}
-	it.Value = append([]byte(nil), it.Value...)
-	return it, nil
+	return s.fail
 }
 
-func (s *testStore) Put(ctx context.Context, table string, item store.Item, cond store.Cond) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail != nil {
-		return 0, s.fail
+func (s *failStore) Get(ctx context.Context, table, key string) (store.Item, error) {
+	if err := s.err(); err != nil {
+		return store.Item{}, err
 	}
-	it, ok := s.live(table, item.Key)
-	if err := s.check(cond, it, ok); err != nil {
+	return s.Store.Get(ctx, table, key)
+}
+
+func (s *failStore) Put(ctx context.Context, table string, item store.Item, cond store.Cond) (int64, error) {
+	if err := s.err(); err != nil {
 		return 0, err
 	}
-	s.ver++
-	item.Version = s.ver
-	item.Value = append([]byte(nil), item.Value...)
-	s.rows[table+"\x00"+item.Key] = item
-	return s.ver, nil
+	return s.Store.Put(ctx, table, item, cond)
 }
 
-func (s *testStore) Delete(ctx context.Context, table, key string, cond store.Cond) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail != nil {
-		return s.fail
-	}
-	it, ok := s.live(table, key)
-	if err := s.check(cond, it, ok); err != nil {
+func (s *failStore) Delete(ctx context.Context, table, key string, cond store.Cond) error {
+	if err := s.err(); err != nil {
 		return err
 	}
-	delete(s.rows, table+"\x00"+key)
-	return nil
+	return s.Store.Delete(ctx, table, key, cond)
 }
 
-func (s *testStore) Batch(ctx context.Context, table string, writes []store.Write) error {
-	return errors.New("testStore: Batch not used by package token")
+// newTestStore returns a memory store following clk, able to fail on demand.
+func newTestStore(now func() time.Time) *failStore {
+	m, err := memstore.New(memstore.WithClock(now))
+	if err != nil {
+		panic(err)
+	}
+	return &failStore{Store: m}
 }
-
-func (s *testStore) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
-	return store.Page{}, errors.New("testStore: Scan not used by package token")
-}
-
-func (s *testStore) Close() error { return nil }
-
-var _ store.Store = (*testStore)(nil)
