@@ -179,8 +179,13 @@ func paramsQuery(params any) (url.Values, error) {
 // it replaces.
 func DefaultRegistry() *Registry {
 	r := NewRegistry()
-	r.mustRegister(epUserGetUserInfo)
-	r.mustRegister(epUserGetByUnionID)
+	// Auth. The old oapi names take the same parameters as their
+	// replacements, so they are aliases; the reply has the current shape.
+	r.mustRegister(epUserGetUserInfo, "user/getuserinfo")
+	r.mustRegister(epUserGetByUnionID, "user/getUseridByUnionid")
+	r.mustRegister(epJSAPITicket)
+	r.mustRegister(epGetJSAPITicket)
+	// Contacts.
 	r.mustRegister(epDeptListSub)
 	r.mustRegister(epDeptListSubID)
 	r.mustRegister(epDeptGet)
@@ -193,9 +198,43 @@ func DefaultRegistry() *Registry {
 	r.mustRegister(epUserGet)
 	r.mustRegister(epUserCreate)
 	r.mustRegister(epUserUpdate)
-	r.mustRegister(epUserDelete)
-	r.mustRegister(epRoleList, "dingtalk.corp.role.list")
-	r.mustRegister(epRoleGetGroup, "dingtalk.corp.role.getrolegroup")
-	registerMore(r)
+	r.mustRegister(epUserDelete, "user/delete")
+	r.mustRegister(epRoleList, "corp.role.list")
+	r.mustRegister(epRoleGetGroup, "corp.role.getrolegroup")
+	// Work notices.
+	r.mustRegister(epMsgSend, "corp.message.corpconversation.asyncsend", "topapi/message/corpconversation/asyncsend")
+	r.mustRegister(epMsgProgress, "corp.message.corpconversation.getsendprogress")
+	r.mustRegister(epMsgResult, "corp.message.corpconversation.getsendresult")
+	r.mustRegister(epMsgRecall)
+	// Approvals: TOP names go to the historical topapi endpoints, which
+	// take the same snake_case parameters; the typed service uses /v1.0.
+	r.mustRegister(epTopProcCreate, "smartwork.bpms.processinstance.create")
+	r.mustRegister(epTopProcGet, "smartwork.bpms.processinstance.get")
+	r.mustRegister(epTopProcListIDs, "smartwork.bpms.processinstance.list")
+	r.mustRegister(epProcCreate)
+	r.mustRegister(epProcListIDs)
+	// The new-API get shares its path with create; register it by name.
+	if err := r.Register("workflow.processInstances.get", Method{Generation: API, HTTPMethod: http.MethodGet, Path: epProcGet.path, Safe: true}); err != nil {
+		panic(err)
+	}
+	r.mustRegister(epProcCreate) // the path itself names the create call
+	// Callbacks.
+	r.mustRegister(epCbRegister)
+	r.mustRegister(epCbGet)
+	r.mustRegister(epCbUpdate)
+	r.mustRegister(epCbDelete)
+	r.mustRegister(epCbFailed)
+	// Attendance.
+	r.mustRegister(epAttSchedules, "smartwork.attends.listschedule")
+	r.mustRegister(epAttGroups, "smartwork.attends.getsimplegroups")
+	r.mustRegister(epAttGroup)
+	// External contacts.
+	r.mustRegister(epExtLabelGroups, "corp.ext.listlabelgroups")
+	r.mustRegister(epExtList, "corp.ext.list")
+	r.mustRegister(epExtCreate, "corp.ext.add")
+	r.mustRegister(epExtUpdate, "corp.ext.update")
+	r.mustRegister(epExtDelete, "corp.ext.delete")
+	// Custom space.
+	r.mustRegister(epCSpaceGet)
 	return r
 }

@@ -1,3 +1,0 @@
-package dingtalk
-
-func registerMore(r *Registry) {}

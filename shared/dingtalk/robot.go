@@ -1,0 +1,246 @@
+package dingtalk
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/dingfn/dingfn/shared/dingcrypto"
+)
+
+// RobotService sends messages through custom group robots (自定义机器人).
+// A robot has its own webhook access token and, with 加签 enabled, a
+// "SEC…" secret; the app token is not used.
+type RobotService service
+
+var epRobotSend = endpoint{api: "robot/send", gen: OAPI, method: http.MethodPost, path: "/robot/send", auth: authNone}
+
+// Webhook identifies a custom group robot.
+type Webhook struct {
+	// AccessToken is the access_token of the robot's webhook URL.
+	AccessToken string
+	// Secret is the 加签 secret ("SEC…"); empty if signing is off.
+	Secret string
+}
+
+// String keeps the robot's token and secret out of fmt output.
+func (w Webhook) String() string { return "dingtalk.Webhook{REDACTED}" }
+
+// WebhookFromURL builds a Webhook from the URL DingTalk shows for the
+// robot (https://oapi.dingtalk.com/robot/send?access_token=…) and its
+// secret.
+func WebhookFromURL(rawURL, secret string) (Webhook, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return Webhook{}, errors.New("dingtalk: robot webhook URL does not parse")
+	}
+	tok := u.Query().Get("access_token")
+	if tok == "" {
+		return Webhook{}, errors.New("dingtalk: robot webhook URL has no access_token")
+	}
+	return Webhook{AccessToken: tok, Secret: secret}, nil
+}
+
+// RobotMessage is a group robot message: MsgType plus the matching object,
+// optional @-mentions and an optional MsgUUID that DingTalk uses to drop
+// duplicates.
+type RobotMessage struct {
+	MsgType    string           `json:"msgtype"`
+	Text       *TextContent     `json:"text,omitempty"`
+	Link       *RobotLink       `json:"link,omitempty"`
+	Markdown   *MarkdownContent `json:"markdown,omitempty"`
+	ActionCard *RobotActionCard `json:"actionCard,omitempty"`
+	FeedCard   *RobotFeedCard   `json:"feedCard,omitempty"`
+	At         *At              `json:"at,omitempty"`
+	MsgUUID    string           `json:"msgUuid,omitempty"`
+}
+
+// RobotLink is a robot link message.
+type RobotLink struct {
+	Title      string `json:"title"`
+	Text       string `json:"text"`
+	MessageURL string `json:"messageUrl"`
+	PicURL     string `json:"picUrl,omitempty"`
+}
+
+// RobotActionCard is a robot card with one button (SingleTitle,
+// SingleURL) or several (Btns).
+type RobotActionCard struct {
+	Title          string         `json:"title"`
+	Text           string         `json:"text"`
+	BtnOrientation string         `json:"btnOrientation,omitempty"`
+	HideAvatar     string         `json:"hideAvatar,omitempty"`
+	SingleTitle    string         `json:"singleTitle,omitempty"`
+	SingleURL      string         `json:"singleURL,omitempty"`
+	Btns           []RobotCardBtn `json:"btns,omitempty"`
+}
+
+// RobotCardBtn is one button of a RobotActionCard.
+type RobotCardBtn struct {
+	Title     string `json:"title"`
+	ActionURL string `json:"actionURL"`
+}
+
+// RobotFeedCard is a list of links.
+type RobotFeedCard struct {
+	Links []RobotFeedLink `json:"links"`
+}
+
+// RobotFeedLink is one entry of a RobotFeedCard (note DingTalk's
+// messageURL/picURL casing here).
+type RobotFeedLink struct {
+	Title      string `json:"title"`
+	MessageURL string `json:"messageURL"`
+	PicURL     string `json:"picURL"`
+}
+
+// At lists who a robot message @-mentions.
+type At struct {
+	AtMobiles []string `json:"atMobiles,omitempty"`
+	AtUserIDs []string `json:"atUserIds,omitempty"`
+	IsAtAll   bool     `json:"isAtAll,omitempty"`
+}
+
+// MaxRobotMentions is how many people one message may @-mention.
+const MaxRobotMentions = 50
+
+// RobotText returns a text robot message mentioning the given userids;
+// the "@userid" markers DingTalk needs are appended to the text.
+func RobotText(content string, atUserIDs ...string) *RobotMessage {
+	m := &RobotMessage{MsgType: "text", Text: &TextContent{Content: content}}
+	if len(atUserIDs) > 0 {
+		m.At = &At{AtUserIDs: atUserIDs}
+		m.Text.Content = appendMentions(content, atUserIDs)
+	}
+	return m
+}
+
+// RobotMarkdown returns a markdown robot message mentioning the given
+// userids; the "@userid" markers are appended to the text.
+func RobotMarkdown(title, text string, atUserIDs ...string) *RobotMessage {
+	m := &RobotMessage{MsgType: "markdown", Markdown: &MarkdownContent{Title: title, Text: text}}
+	if len(atUserIDs) > 0 {
+		m.At = &At{AtUserIDs: atUserIDs}
+		m.Markdown.Text = appendMentions(text, atUserIDs)
+	}
+	return m
+}
+
+func appendMentions(text string, ids []string) string {
+	var b strings.Builder
+	b.WriteString(text)
+	for _, id := range ids {
+		if !strings.Contains(text, "@"+id) {
+			b.WriteString(" @")
+			b.WriteString(id)
+		}
+	}
+	return b.String()
+}
+
+// Validate checks the message type, required fields and @-mentions: at
+// most 50, none on link and feedCard, and each one written as "@…" in the
+// text, without which DingTalk does not notify the person.
+func (m *RobotMessage) Validate() error {
+	if m == nil {
+		return errors.New("message is nil")
+	}
+	present := map[string]bool{
+		"text": m.Text != nil, "link": m.Link != nil, "markdown": m.Markdown != nil,
+		"actionCard": m.ActionCard != nil, "feedCard": m.FeedCard != nil,
+	}
+	has, known := present[m.MsgType]
+	if !known {
+		return fmt.Errorf("unknown robot msgtype %q", m.MsgType)
+	}
+	if !has {
+		return fmt.Errorf("msgtype %q without its %s object", m.MsgType, m.MsgType)
+	}
+	var text string
+	switch m.MsgType {
+	case "text":
+		text = m.Text.Content
+		if text == "" {
+			return errors.New("text.content is empty")
+		}
+	case "markdown":
+		text = m.Markdown.Text
+		if m.Markdown.Title == "" || text == "" {
+			return errors.New("markdown needs title and text")
+		}
+	case "link":
+		if m.Link.Title == "" || m.Link.Text == "" || m.Link.MessageURL == "" {
+			return errors.New("link needs title, text and messageUrl")
+		}
+	case "actionCard":
+		a := m.ActionCard
+		text = a.Text
+		if a.Title == "" || a.Text == "" {
+			return errors.New("actionCard needs title and text")
+		}
+		single := a.SingleTitle != "" || a.SingleURL != ""
+		if single == (len(a.Btns) > 0) {
+			return errors.New("actionCard needs either singleTitle+singleURL or btns")
+		}
+	case "feedCard":
+		if len(m.FeedCard.Links) == 0 {
+			return errors.New("feedCard has no links")
+		}
+	}
+	if m.At == nil {
+		return nil
+	}
+	n := len(m.At.AtMobiles) + len(m.At.AtUserIDs)
+	if n == 0 && !m.At.IsAtAll {
+		return nil
+	}
+	if m.MsgType == "link" || m.MsgType == "feedCard" {
+		return fmt.Errorf("%s messages cannot @-mention anyone", m.MsgType)
+	}
+	if n > MaxRobotMentions {
+		return fmt.Errorf("%d @-mentions, more than %d", n, MaxRobotMentions)
+	}
+	for _, who := range append(append([]string(nil), m.At.AtMobiles...), m.At.AtUserIDs...) {
+		if !strings.Contains(text, "@"+who) {
+			return fmt.Errorf("@-mention %q does not appear as \"@%s\" in the text", who, who)
+		}
+	}
+	return nil
+}
+
+// Send posts msg through the robot. With a Secret the call is signed
+// (timestamp and sign in the query). Each robot is rate limited on the
+// client so that it stays under DingTalk's 20 messages a minute, past
+// which DingTalk mutes it for 10 minutes. A send is never repeated after a
+// failure with an unknown outcome; set MsgUUID to let DingTalk drop a
+// duplicate if you resend yourself.
+//
+// DingTalk docs: https://open.dingtalk.com/document/orgapp/custom-robots-send-group-messages
+func (s *RobotService) Send(ctx context.Context, hook Webhook, msg *RobotMessage) error {
+	if hook.AccessToken == "" {
+		return errors.New("dingtalk: robot webhook has no access token")
+	}
+	if err := msg.Validate(); err != nil {
+		return fmt.Errorf("dingtalk: robot message: %w", err)
+	}
+	c := s.client
+	q := url.Values{"access_token": {hook.AccessToken}}
+	if hook.Secret != "" {
+		ts := c.now().UnixMilli()
+		q.Set("timestamp", strconv.FormatInt(ts, 10))
+		q.Set("sign", dingcrypto.RobotSign(hook.Secret, ts))
+	}
+	sum := sha256.Sum256([]byte(hook.AccessToken))
+	lim := c.limits.robot
+	return c.do(ctx, &request{
+		ep: epRobotSend, query: q, body: msg,
+		limiterKey: "robot/send#" + hex.EncodeToString(sum[:8]),
+		limit:      &lim,
+	}, nil)
+}
