@@ -1,6 +1,7 @@
 package dingcrypto
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -204,12 +206,29 @@ func (c *Crypto) Encrypt(msg []byte) (*Envelope, error) {
 // envelope is Encrypt with its random parts given, which is what the
 // published known-answer vectors pin down.
 func (c *Crypto) envelope(random16 [16]byte, timestamp, nonce string, msg []byte) *Envelope {
-	enc := c.seal(random16, msg)
+	sp := getScratch()
+	defer putScratch(sp)
+	enc := c.seal(sp, random16, msg)
+	// Sign the base64 bytes where they lie instead of joining a copy.
+	var small [96]byte
+	parts := [4][]byte{
+		append(small[:0:32], c.token...),
+		append(small[32:32:64], timestamp...),
+		append(small[64:64:96], nonce...),
+		enc,
+	}
+	slices.SortFunc(parts[:], bytes.Compare)
+	h := sha1.New()
+	for _, p := range parts {
+		h.Write(p)
+	}
+	var sum [sha1.Size]byte
+	h.Sum(sum[:0])
 	return &Envelope{
-		MsgSignature: Sign(c.token, timestamp, nonce, enc),
+		MsgSignature: hex.EncodeToString(sum[:]),
 		TimeStamp:    timestamp,
 		Nonce:        nonce,
-		Encrypt:      enc,
+		Encrypt:      string(enc),
 	}
 }
 
@@ -247,21 +266,28 @@ func (c *Crypto) clock() time.Time {
 	return c.now()
 }
 
-// seal builds random16 ‖ len ‖ msg ‖ owner ‖ pad, encrypts it in place and
-// returns it in standard base64.
-func (c *Crypto) seal(random16 [16]byte, msg []byte) string {
+// seal builds random16 ‖ len ‖ msg ‖ owner ‖ pad in the scratch buffer,
+// encrypts it in place and returns its standard base64, encoded into the
+// same buffer (so valid until the buffer is reused).
+func (c *Crypto) seal(sp *[]byte, random16 [16]byte, msg []byte) []byte {
 	plainLen := prefixLen + len(msg) + len(c.owner)
 	pad := padBlock - plainLen%padBlock
-	buf := make([]byte, plainLen+pad)
+	total := plainLen + pad
+	encLen := base64.StdEncoding.EncodedLen(total)
+
+	*sp = slices.Grow((*sp)[:0], total+encLen)
+	buf := (*sp)[:total]
 	copy(buf, random16[:])
 	binary.BigEndian.PutUint32(buf[16:prefixLen], uint32(len(msg)))
 	copy(buf[prefixLen:], msg)
 	copy(buf[prefixLen+len(msg):], c.owner)
-	for i := plainLen; i < len(buf); i++ {
+	for i := plainLen; i < total; i++ {
 		buf[i] = byte(pad)
 	}
 	cipher.NewCBCEncrypter(c.block, c.iv[:]).CryptBlocks(buf, buf)
-	return base64.StdEncoding.EncodeToString(buf)
+	enc := (*sp)[total : total+encLen]
+	base64.StdEncoding.Encode(enc, buf)
+	return enc
 }
 
 // Sign returns DingTalk's callback signature: the lowercase hex SHA-1 of
