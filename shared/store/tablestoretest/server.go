@@ -77,10 +77,13 @@ func (s *Server) Close() {
 // NewClient returns an SDK client for instance pointed at s, with retry
 // pauses shortened so that fault-injection tests run fast. Credentials are
 // placeholders: the emulator does not verify signatures.
+//
+// The SDK (v1.7.17) panics in rand.Int63n when DefaultRetryInterval is
+// under 2 ms, so that is the floor used here.
 func (s *Server) NewClient(instance string) *tablestore.TableStoreClient {
 	cfg := tablestore.NewDefaultTableStoreConfig()
-	cfg.DefaultRetryInterval = time.Millisecond
-	cfg.MaxRetryInterval = 4 * time.Millisecond
+	cfg.DefaultRetryInterval = 2 * time.Millisecond
+	cfg.MaxRetryInterval = 8 * time.Millisecond
 	return tablestore.NewClientWithConfig(s.URL, instance, "test-access-key-id", "test-access-key-secret", "", cfg)
 }
 
@@ -115,6 +118,16 @@ func ListenAndServe(ctx context.Context, addr string, opts ...Option) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return errors.Join(fmt.Errorf("tablestoretest: listen: %w", err), emu.close())
+	}
+	return serve(ctx, ln, emu)
+}
+
+// Serve is ListenAndServe on an existing listener, which it closes.
+func Serve(ctx context.Context, ln net.Listener, opts ...Option) error {
+	emu, err := newEmulator(newConfig(opts))
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("tablestoretest: %w", err)
 	}
 	return serve(ctx, ln, emu)
 }

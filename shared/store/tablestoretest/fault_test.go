@@ -1,0 +1,313 @@
+package tablestoretest_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
+	"github.com/golang/protobuf/proto"
+
+	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+)
+
+func getErr(c *tablestore.TableStoreClient, k string) error {
+	_, err := c.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{TableName: "t", PrimaryKey: key(k), MaxVersion: 1}})
+	return err
+}
+
+func putErr(c *tablestore.TableStoreClient, k string, exist tablestore.RowExistenceExpectation) error {
+	return condPut(c, k, exist, nil, "v", "x")
+}
+
+// The SDK retries what the service says is retryable, and only that: these
+// cases pin down both the emulator's fault codes and the SDK's policy.
+func TestFaultsAndSDKRetries(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		op           string
+		n            int
+		fault        tablestoretest.Fault
+		call         func(c *tablestore.TableStoreClient) error
+		wantCode     string
+		wantRequests int
+	}{
+		{"server busy on read is retried", "GetRow", 2, tablestoretest.ServerBusy, func(c *tablestore.TableStoreClient) error { return getErr(c, "k") }, "", 3},
+		{"server busy on write is retried", "PutRow", 2, tablestoretest.ServerBusy, func(c *tablestore.TableStoreClient) error {
+			return putErr(c, "k", tablestore.RowExistenceExpectation_IGNORE)
+		}, "", 3},
+		{"timeout on read is retried", "GetRow", 1, tablestoretest.Timeout, func(c *tablestore.TableStoreClient) error { return getErr(c, "k") }, "", 2},
+		{"timeout on write is not retried", "PutRow", 1, tablestoretest.Timeout, func(c *tablestore.TableStoreClient) error {
+			return putErr(c, "k", tablestore.RowExistenceExpectation_IGNORE)
+		}, "OTSTimeout", 1},
+		{"internal error on write is not retried", "UpdateRow", 1, tablestoretest.InternalError, func(c *tablestore.TableStoreClient) error {
+			ch := &tablestore.UpdateRowChange{TableName: "t", PrimaryKey: key("k")}
+			ch.PutColumn("v", "y")
+			ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+			_, err := c.UpdateRow(&tablestore.UpdateRowRequest{UpdateRowChange: ch})
+			return err
+		}, "OTSInternalServerError", 1},
+		{"internal error on range is retried", "GetRange", 1, tablestoretest.InternalError, func(c *tablestore.TableStoreClient) error {
+			_, err := c.GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: &tablestore.RangeRowQueryCriteria{
+				TableName: "t", StartPrimaryKey: bound(tablestore.MIN), EndPrimaryKey: bound(tablestore.MAX), MaxVersion: 1}})
+			return err
+		}, "", 2},
+		{"row conflict is retried", "DeleteRow", 1, tablestoretest.RowConflict, func(c *tablestore.TableStoreClient) error {
+			ch := &tablestore.DeleteRowChange{TableName: "t", PrimaryKey: key("k")}
+			ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+			_, err := c.DeleteRow(&tablestore.DeleteRowRequest{DeleteRowChange: ch})
+			return err
+		}, "", 2},
+		{"dropped connection on write is retried", "PutRow", 1, tablestoretest.DropConnection, func(c *tablestore.TableStoreClient) error {
+			return putErr(c, "k", tablestore.RowExistenceExpectation_IGNORE)
+		}, "", 2},
+		{"raw 502 from a proxy on read is retried", "GetRow", 1, tablestoretest.BadGateway, func(c *tablestore.TableStoreClient) error { return getErr(c, "k") }, "", 2},
+		{"persistent busy exhausts the retries", "GetRow", 100, tablestoretest.ServerBusy, func(c *tablestore.TableStoreClient) error { return getErr(c, "k") }, "OTSServerBusy", 11},
+		// The write happened but its response was lost: the retry then
+		// meets its own row, which a caller must be ready for.
+		{"lost response of a conditional put", "PutRow", 1, tablestoretest.Fault{Drop: true, AfterApply: true}, func(c *tablestore.TableStoreClient) error {
+			return putErr(c, "new", tablestore.RowExistenceExpectation_EXPECT_NOT_EXIST)
+		}, "OTSConditionCheckFail", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, c := setup(t)
+			createTable(t, c, "t")
+			s.FailNext(tt.op, tt.n, tt.fault)
+			err := tt.call(c)
+			if got := otsCode(err); got != tt.wantCode {
+				t.Errorf("got %q (%v), want %q", got, err, tt.wantCode)
+			}
+			if got := s.Requests(tt.op); got != tt.wantRequests {
+				t.Errorf("%s requests = %d, want %d", tt.op, got, tt.wantRequests)
+			}
+		})
+	}
+}
+
+func TestFailNextRowsBatchWriteRetriesFailedRows(t *testing.T) {
+	t.Parallel()
+	s, c := setup(t)
+	createTable(t, c, "t")
+	s.FailNextRows("BatchWriteRow", 2, tablestoretest.ServerBusy)
+	req := new(tablestore.BatchWriteRowRequest)
+	for i := range 5 {
+		ch := &tablestore.PutRowChange{TableName: "t", PrimaryKey: key(fmt.Sprintf("r%d", i))}
+		ch.AddColumn("v", int64(i))
+		ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+		req.AddRowChange(ch)
+	}
+	resp, err := c.BatchWriteRow(req)
+	if err != nil {
+		t.Fatalf("BatchWriteRow: %v", err)
+	}
+	for _, r := range resp.TableToRowsResult["t"] {
+		if !r.IsSucceed {
+			t.Errorf("row %d failed after retry: %+v", r.Index, r.Error)
+		}
+	}
+	if got := s.Requests("BatchWriteRow"); got != 2 {
+		t.Errorf("BatchWriteRow requests = %d, want 2 (one retry of the failed rows)", got)
+	}
+	for i := range 5 {
+		if get(t, c, "t", fmt.Sprintf("r%d", i)) == nil {
+			t.Errorf("row r%d missing", i)
+		}
+	}
+
+	// A row error the SDK does not retry is reported per row.
+	s.ResetRequests()
+	s.FailNextRows("BatchGetRow", 1, tablestoretest.Fault{Code: "OTSParameterInvalid", Message: "injected"})
+	crit := &tablestore.MultiRowQueryCriteria{TableName: "t", MaxVersion: 1}
+	crit.AddRow(key("r0"))
+	crit.AddRow(key("r1"))
+	gresp, err := c.BatchGetRow(&tablestore.BatchGetRowRequest{MultiRowQueryCriteria: []*tablestore.MultiRowQueryCriteria{crit}})
+	if err != nil {
+		t.Fatalf("BatchGetRow: %v", err)
+	}
+	rows := gresp.TableToRowsResult["t"]
+	if len(rows) != 2 || rows[0].IsSucceed || rows[0].Error.Code != "OTSParameterInvalid" || !rows[1].IsSucceed {
+		t.Errorf("results = %+v, want row 0 failed, row 1 ok", rows)
+	}
+	if got := s.Requests("BatchGetRow"); got != 1 {
+		t.Errorf("BatchGetRow requests = %d, want 1", got)
+	}
+}
+
+func TestRequestHeadersChecked(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t)
+	body, _ := proto.Marshal(&otsprotocol.ListTableRequest{})
+	post := func(h map[string]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/ListTable", bytes.NewReader(body))
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.Header.Get("x-ots-requestid") == "" {
+			t.Error("response without x-ots-requestid")
+		}
+		var perr otsprotocol.Error
+		if resp.StatusCode != http.StatusOK {
+			if err := proto.Unmarshal(b, &perr); err != nil {
+				t.Fatalf("error body is not an otsprotocol.Error: %v", err)
+			}
+		}
+		return resp.StatusCode, perr.GetCode()
+	}
+	sum := md5.Sum(body)
+	good := map[string]string{
+		"x-ots-date": "2026-01-01T00:00:00.000Z", "x-ots-apiversion": "2015-12-31", "x-ots-accesskeyid": "id",
+		"x-ots-contentmd5": base64.StdEncoding.EncodeToString(sum[:]), "x-ots-instancename": "inst", "x-ots-signature": "sig",
+	}
+	if status, code := post(good); status != http.StatusOK {
+		t.Fatalf("good request: %d %s", status, code)
+	}
+	for _, h := range []string{"x-ots-date", "x-ots-instancename", "x-ots-signature", "x-ots-contentmd5"} {
+		bad := map[string]string{}
+		for k, v := range good {
+			if k != h {
+				bad[k] = v
+			}
+		}
+		if status, code := post(bad); status != http.StatusForbidden || code != "OTSAuthFailed" {
+			t.Errorf("without %s: %d %s, want 403 OTSAuthFailed", h, status, code)
+		}
+	}
+	bad := map[string]string{}
+	for k, v := range good {
+		bad[k] = v
+	}
+	bad["x-ots-contentmd5"] = base64.StdEncoding.EncodeToString(make([]byte, 16))
+	if status, code := post(bad); status != http.StatusForbidden || code != "OTSAuthFailed" {
+		t.Errorf("wrong MD5: %d %s, want 403 OTSAuthFailed", status, code)
+	}
+	resp, err := http.Get(s.URL + "/ListTable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d, want 405", resp.StatusCode)
+	}
+	if got := s.Requests("ListTable"); got != 7 {
+		t.Errorf("ListTable requests = %d, want 7 (rejected ones count)", got)
+	}
+}
+
+func TestPersistence(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "ots.db")
+	s := tablestoretest.NewServer(tablestoretest.WithDataFile(path))
+	c := s.NewClient("inst")
+	name, typ := "n", tablestore.PrimaryKeyType_INTEGER
+	createTable(t, c, "ints", &tablestore.PrimaryKeySchema{Name: &name, Type: &typ})
+	createTable(t, c, "t")
+	createTable(t, c, "dropped")
+	for _, n := range []int64{5, -3, 0, 1 << 40, -1 << 40} {
+		pk := new(tablestore.PrimaryKey)
+		pk.AddPrimaryKeyColumn("n", n)
+		ch := &tablestore.PutRowChange{TableName: "ints", PrimaryKey: pk}
+		ch.AddColumn("v", n*2)
+		ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+		if _, err := c.PutRow(&tablestore.PutRowRequest{PutRowChange: ch}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(t, c, "t", "kept", "s", "v", "b", []byte{1, 2})
+	put(t, c, "t", "deleted", "s", "v")
+	del := &tablestore.DeleteRowChange{TableName: "t", PrimaryKey: key("deleted")}
+	del.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	if _, err := c.DeleteRow(&tablestore.DeleteRowRequest{DeleteRowChange: del}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteTable(&tablestore.DeleteTableRequest{TableName: "dropped"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = tablestoretest.NewServer(tablestoretest.WithDataFile(path))
+	defer s.Close()
+	c = s.NewClient("inst")
+	l, err := c.ListTable()
+	if err != nil || !slices.Equal(l.TableNames, []string{"ints", "t"}) {
+		t.Fatalf("tables after reopen = %v, %v", l, err)
+	}
+	if got := get(t, c, "t", "kept"); got["s"] != "v" || !bytes.Equal(got["b"].([]byte), []byte{1, 2}) {
+		t.Errorf("kept row after reopen = %v", got)
+	}
+	if got := get(t, c, "t", "deleted"); got != nil {
+		t.Errorf("deleted row came back: %v", got)
+	}
+	lo, hi := new(tablestore.PrimaryKey), new(tablestore.PrimaryKey)
+	lo.AddPrimaryKeyColumnWithMinValue("n")
+	hi.AddPrimaryKeyColumnWithMaxValue("n")
+	resp, err := c.GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: &tablestore.RangeRowQueryCriteria{
+		TableName: "ints", StartPrimaryKey: lo, EndPrimaryKey: hi, Direction: tablestore.FORWARD, MaxVersion: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, r := range resp.Rows {
+		got = append(got, r.PrimaryKey.PrimaryKeys[0].Value.(int64))
+	}
+	if want := []int64{-1 << 40, -3, 0, 5, 1 << 40}; !slices.Equal(got, want) {
+		t.Errorf("integer keys after reopen = %v, want %v", got, want)
+	}
+}
+
+func TestServeStandalone(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ots.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tablestoretest.Serve(ctx, ln, tablestoretest.WithDataFile(path)) }()
+
+	// Two clients with different credentials share the store.
+	endpoint := "http://" + ln.Addr().String()
+	a := tablestore.NewClient(endpoint, "inst", "id-a", "secret-a")
+	b := tablestore.NewClient(endpoint, "inst", "id-b", "secret-b")
+	createTable(t, a, "t")
+	put(t, a, "t", "k", "v", "from-a")
+	if got := get(t, b, "t", "k"); got["v"] != "from-a" {
+		t.Errorf("second client reads %v", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	// The data file is closed and complete: a new server opens it.
+	s := tablestoretest.NewServer(tablestoretest.WithDataFile(path))
+	defer s.Close()
+	if got := get(t, s.NewClient("inst"), "t", "k"); got["v"] != "from-a" {
+		t.Errorf("after restart: %v", got)
+	}
+}
+
+func TestListenAndServeReportsBadAddress(t *testing.T) {
+	t.Parallel()
+	if err := tablestoretest.ListenAndServe(context.Background(), "127.0.0.1:notaport"); err == nil {
+		t.Error("ListenAndServe on a bad address returned nil")
+	}
+}
