@@ -1,0 +1,289 @@
+package otsstore_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
+
+	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/store/otsstore"
+	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+)
+
+func newStore(t *testing.T, opts ...otsstore.Option) (*otsstore.Store, *tablestoretest.Server, *tablestore.TableStoreClient) {
+	t.Helper()
+	srv := tablestoretest.NewServer()
+	t.Cleanup(srv.Close)
+	client := newClient(srv)
+	s, err := otsstore.New(client, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, srv, client
+}
+
+func TestTableSchema(t *testing.T) {
+	s, _, client := newStore(t, otsstore.WithTablePrefix("prod_"))
+	if err := s.CreateTables(t.Context(), "tokens", "users"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateTables(t.Context(), "tokens"); err != nil {
+		t.Fatalf("CreateTables of an existing table: %v", err)
+	}
+	if err := s.CreateTables(t.Context(), "Bad-Name"); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("CreateTables(Bad-Name) = %v, want ErrInvalid", err)
+	}
+	list, err := client.ListTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(list.TableNames)
+	if !slices.Equal(list.TableNames, []string{"prod_tokens", "prod_users"}) {
+		t.Fatalf("tables = %q", list.TableNames)
+	}
+	d, err := client.DescribeTable(&tablestore.DescribeTableRequest{TableName: "prod_tokens"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk := d.TableMeta.SchemaEntry
+	if len(pk) != 1 || *pk[0].Name != otsstore.ColKey || *pk[0].Type != tablestore.PrimaryKeyType_STRING {
+		t.Fatalf("primary key schema = %+v, want one STRING column %q", pk, otsstore.ColKey)
+	}
+	if d.TableOption.MaxVersion != 1 || d.TableOption.TimeToAlive != -1 {
+		t.Fatalf("table options = %+v, want MaxVersion 1 and no TTL", d.TableOption)
+	}
+}
+
+// A row written by another tool without a version column must not pass
+// IfVersion(0): the SDK's FilterIfMissing default would let it.
+func TestRowWithoutVersionFailsVersionCheck(t *testing.T) {
+	ctx := t.Context()
+	s, _, client := newStore(t)
+	if err := s.CreateTables(ctx, "mirror"); err != nil {
+		t.Fatal(err)
+	}
+	change := &tablestore.PutRowChange{TableName: s.TableName("mirror"), PrimaryKey: &tablestore.PrimaryKey{}}
+	change.PrimaryKey.AddPrimaryKeyColumn(otsstore.ColKey, "hand-written")
+	change.AddColumn(otsstore.ColValue, "plain string value")
+	change.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	if _, err := client.PutRow(&tablestore.PutRowRequest{PutRowChange: change}); err != nil {
+		t.Fatal(err)
+	}
+	it, err := s.Get(ctx, "mirror", "hand-written")
+	if err != nil || string(it.Value) != "plain string value" || !it.ExpiresAt.IsZero() {
+		t.Fatalf("Get = %+v, %v; want the value, never expiring", it, err)
+	}
+	for _, v := range []int64{0, it.Version} {
+		if _, err := s.Put(ctx, "mirror", store.Item{Key: "hand-written", Value: []byte("x")}, store.IfVersion(v)); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("IfVersion(%d) on a row without a version column = %v, want ErrConflict", v, err)
+		}
+		if err := s.Delete(ctx, "mirror", "hand-written", store.IfVersion(v)); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("Delete(IfVersion(%d)) on a row without a version column = %v, want ErrConflict", v, err)
+		}
+	}
+	if _, err := s.Put(ctx, "mirror", store.Item{Key: "hand-written", Value: []byte("x")}, store.Always); err != nil {
+		t.Fatalf("Always over a row without a version column: %v", err)
+	}
+}
+
+func TestBatchSplitsRequests(t *testing.T) {
+	ctx := t.Context()
+	s, srv, _ := newStore(t)
+	if err := s.CreateTables(ctx, "rows"); err != nil {
+		t.Fatal(err)
+	}
+	var writes []store.Write
+	for i := range 1001 {
+		writes = append(writes, store.Write{Item: store.Item{Key: fmt.Sprintf("k%04d", i), Value: []byte("v")}})
+	}
+	if err := s.Batch(ctx, "rows", writes); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Requests("BatchWriteRow"); got != 6 {
+		t.Errorf("BatchWriteRow requests for 1001 rows = %d, want 6 (five of 200, one of 1)", got)
+	}
+	srv.ResetRequests()
+	big := bytes.Repeat([]byte("x"), store.MaxValueLen)
+	writes = writes[:0]
+	for i := range 8 {
+		writes = append(writes, store.Write{Item: store.Item{Key: fmt.Sprint("big", i), Value: big}})
+	}
+	if err := s.Batch(ctx, "rows", writes); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Requests("BatchWriteRow"); got != 3 {
+		t.Errorf("BatchWriteRow requests for 8 MiB = %d, want 3 (three 1 MiB rows per 4 MB request)", got)
+	}
+	// A page of GetRange stops at 4 MB of data; the scan still sees all.
+	srv.ResetRequests()
+	n := 0
+	for it, err := range store.All(ctx, s, "rows", store.Range{Prefix: "big"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(it.Value) != store.MaxValueLen {
+			t.Fatalf("%s: %d bytes", it.Key, len(it.Value))
+		}
+		n++
+	}
+	if n != 8 || srv.Requests("GetRange") < 2 {
+		t.Errorf("scan of 8 MiB returned %d items in %d GetRange requests, want 8 items in at least 2", n, srv.Requests("GetRange"))
+	}
+}
+
+func TestBatchReportsRowFailures(t *testing.T) {
+	ctx := t.Context()
+	s, srv, _ := newStore(t)
+	if err := s.CreateTables(ctx, "rows"); err != nil {
+		t.Fatal(err)
+	}
+	var writes []store.Write
+	for i := range 450 {
+		writes = append(writes, store.Write{Item: store.Item{Key: fmt.Sprintf("k%04d", i), Value: []byte("v")}})
+	}
+	rowFault := tablestoretest.Fault{Code: "OTSQuotaExhausted", Message: "Row quota exhausted (injected)."}
+	srv.FailNextRows("BatchWriteRow", 3, rowFault)
+	err := s.Batch(ctx, "rows", writes)
+	var be *store.BatchError
+	if !errors.As(err, &be) || len(be.Failed) != 3 {
+		t.Fatalf("Batch with 3 injected row failures = %v, want a BatchError of 3 rows", err)
+	}
+	failed := map[string]bool{}
+	for _, f := range be.Failed {
+		var oe *tablestore.OtsError
+		if !errors.As(f.Err, &oe) || oe.Code != "OTSQuotaExhausted" || writes[f.Index].Item.Key != f.Key {
+			t.Errorf("row failure %+v: want the service's OTSQuotaExhausted for key %q", f, writes[f.Index].Item.Key)
+		}
+		failed[f.Key] = true
+	}
+	n := 0
+	for it, err := range store.All(ctx, s, "rows", store.Range{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if failed[it.Key] {
+			t.Errorf("failed row %q was written", it.Key)
+		}
+		n++
+	}
+	if n != 447 {
+		t.Fatalf("%d rows written, want 447", n)
+	}
+
+	// A request that fails as a whole fails its rows, not the others.
+	srv.FailNext("BatchWriteRow", 1, tablestoretest.Fault{Status: http.StatusForbidden, Code: "OTSAuthFailed", Message: "injected"})
+	err = s.Batch(ctx, "rows", writes[:10])
+	if !errors.As(err, &be) || len(be.Failed) != 10 {
+		t.Fatalf("Batch with a failed request = %v, want 10 failed rows", err)
+	}
+}
+
+func TestTransientErrorsAreRetried(t *testing.T) {
+	ctx := t.Context()
+	s, srv, _ := newStore(t)
+	if _, err := s.Put(ctx, "t", store.Item{Key: "k", Value: []byte("v")}, store.Always); err != nil {
+		t.Fatal(err)
+	}
+	srv.FailNext("GetRow", 2, tablestoretest.ServerBusy)
+	if _, err := s.Get(ctx, "t", "k"); err != nil {
+		t.Fatalf("Get after two busy answers: %v", err)
+	}
+	srv.FailNext("PutRow", 1, tablestoretest.RowConflict)
+	if _, err := s.Put(ctx, "t", store.Item{Key: "k", Value: []byte("w")}, store.IfAbsent); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("IfAbsent over a live item after a retried row conflict = %v, want ErrConflict", err)
+	}
+}
+
+// A backend failure is an error, never a miss or a conflict.
+func TestFailuresAreNotMissesOrConflicts(t *testing.T) {
+	ctx := t.Context()
+	s, srv, _ := newStore(t)
+	denied := tablestoretest.Fault{Status: http.StatusForbidden, Code: "OTSAuthFailed", Message: "injected"}
+	srv.FailNext("GetRow", 1, denied)
+	if _, err := s.Get(ctx, "t", "k"); err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get with a failing service = %v, want an error that is not ErrNotFound", err)
+	}
+	srv.FailNext("PutRow", 1, denied)
+	srv.FailNext("GetRow", 1, denied)
+	if _, err := s.Put(ctx, "t", store.Item{Key: "k", Value: []byte("v")}, store.IfAbsent); err == nil || errors.Is(err, store.ErrConflict) {
+		t.Fatalf("Put with a failing service = %v, want an error that is not ErrConflict", err)
+	}
+	srv.FailNext("GetRange", 1, denied)
+	if _, err := s.Scan(ctx, "t", store.Range{}); err == nil {
+		t.Fatal("Scan with a failing service succeeded")
+	}
+	srv.FailNext("DeleteRow", 1, denied)
+	if err := s.Delete(ctx, "t", "k", store.Always); err == nil || errors.Is(err, store.ErrConflict) {
+		t.Fatalf("Delete with a failing service = %v, want an error that is not ErrConflict", err)
+	}
+}
+
+// When the service applies a write but the response is lost, the store
+// must not report a conflict with its own write.
+func TestLostResponse(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		fault tablestoretest.Fault
+	}{
+		{"retried by the SDK", withAfterApply(tablestoretest.ServerBusy)},
+		{"not retried by the SDK", withAfterApply(tablestoretest.InternalError)},
+		{"connection dropped", withAfterApply(tablestoretest.DropConnection)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := t.Context()
+			s, srv, _ := newStore(t)
+			if err := s.CreateTables(ctx, "leases"); err != nil {
+				t.Fatal(err)
+			}
+			srv.FailNext("PutRow", 1, c.fault)
+			v, err := s.Put(ctx, "leases", store.Item{Key: "lease", Value: []byte("me")}, store.IfAbsent)
+			if err != nil {
+				t.Fatalf("IfAbsent whose response was lost: %v, want success", err)
+			}
+			it, err := s.Get(ctx, "leases", "lease")
+			if err != nil || it.Version != v || string(it.Value) != "me" {
+				t.Fatalf("Get = %+v, %v; want version %d", it, err, v)
+			}
+			srv.FailNext("PutRow", 1, c.fault)
+			v2, err := s.Put(ctx, "leases", store.Item{Key: "lease", Value: []byte("me again")}, store.IfVersion(v))
+			if err != nil || v2 <= v {
+				t.Fatalf("IfVersion whose response was lost = %d, %v; want success", v2, err)
+			}
+		})
+	}
+}
+
+func withAfterApply(f tablestoretest.Fault) tablestoretest.Fault {
+	f.AfterApply = true
+	return f
+}
+
+func TestConcurrentFirstWritesCreateTableOnce(t *testing.T) {
+	ctx := t.Context()
+	s, srv, _ := newStore(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	start := make(chan struct{})
+	for i := range errs {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = s.Put(ctx, "fresh", store.Item{Key: fmt.Sprint(i), Value: []byte("v")}, store.IfAbsent)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", i, err)
+		}
+	}
+	if got := srv.Requests("CreateTable"); got < 1 || got > len(errs) {
+		t.Fatalf("CreateTable requests = %d", got)
+	}
+}
