@@ -167,6 +167,9 @@ type UserToken struct {
 // String keeps the tokens out of fmt output.
 func (t UserToken) String() string { return "dingtalk.UserToken{REDACTED}" }
 
+// GoString keeps the tokens out of %#v output.
+func (t UserToken) GoString() string { return t.String() }
+
 // LogValue keeps the tokens out of slog output.
 func (t UserToken) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 

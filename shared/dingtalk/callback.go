@@ -40,6 +40,9 @@ func (c CallbackConfig) String() string {
 	return fmt.Sprintf("dingtalk.CallbackConfig{URL:%q Tags:%v Token:REDACTED AESKey:REDACTED}", c.URL, c.Tags)
 }
 
+// GoString describes the registration without its token and AES key.
+func (c CallbackConfig) GoString() string { return c.String() }
+
 // LogValue describes the registration without its token and AES key.
 func (c CallbackConfig) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("url", c.URL), slog.Any("tags", c.Tags))

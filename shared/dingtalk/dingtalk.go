@@ -371,8 +371,10 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "dingtalk retry",
 			slog.String("api", r.ep.api), slog.Int("attempt", st.attempts),
 			slog.Duration("delay", delay), slog.String("error", e.Error()))
-		if err := c.sleep(ctx, delay); err != nil {
-			return err
+		if delay > 0 {
+			if err := c.sleep(ctx, delay); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -544,6 +546,10 @@ func checkOAPI(ep endpoint, resp *http.Response, data []byte) error {
 	e.ErrMsg, e.SubCode, e.SubMsg, e.RequestID = env.ErrMsg, string(env.SubCode), env.SubMsg, env.RequestID
 	if env.ErrCode != nil {
 		e.ErrCode = int(*env.ErrCode)
+	}
+	if e.ErrCode == 410100 {
+		// A robot that sent too fast is muted for 10 minutes.
+		e.RetryAfter = max(e.RetryAfter, 10*time.Minute)
 	}
 	if e.ErrCode != 0 || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return e

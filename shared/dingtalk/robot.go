@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,6 +32,12 @@ type Webhook struct {
 
 // String keeps the robot's token and secret out of fmt output.
 func (w Webhook) String() string { return "dingtalk.Webhook{REDACTED}" }
+
+// GoString keeps the robot's token and secret out of %#v output.
+func (w Webhook) GoString() string { return w.String() }
+
+// LogValue keeps the robot's token and secret out of slog output.
+func (w Webhook) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
 // WebhookFromURL builds a Webhook from the URL DingTalk shows for the
 // robot (https://oapi.dingtalk.com/robot/send?access_token=…) and its

@@ -28,6 +28,9 @@ type Token struct {
 // String keeps the token value out of fmt output.
 func (t Token) String() string { return "dingtalk.Token{REDACTED}" }
 
+// GoString keeps the token value out of %#v output.
+func (t Token) GoString() string { return t.String() }
+
 // LogValue keeps the token value out of slog output.
 func (t Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
