@@ -8,28 +8,46 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
+
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/boltstore"
 	"github.com/dingfn/dingfn/shared/store/memstore"
+	"github.com/dingfn/dingfn/shared/store/otsstore"
+	"github.com/dingfn/dingfn/shared/store/tablestoretest"
 )
 
 // backend opens one store shared by every deployment of a test.
 type backend struct {
 	name string
-	open func(t *testing.T, now func() time.Time) store.Store
+	open func(t testing.TB, now func() time.Time) store.Store
 }
 
 func backends() []backend {
 	return []backend{
-		{"memory", func(t *testing.T, now func() time.Time) store.Store {
+		{"memory", func(t testing.TB, now func() time.Time) store.Store {
 			s, err := memstore.New(memstore.WithClock(now))
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
 		}},
-		{"bolt", func(t *testing.T, now func() time.Time) store.Store {
+		{"bolt", func(t testing.TB, now func() time.Time) store.Store {
 			s, err := boltstore.Open(filepath.Join(t.TempDir(), "dingfn.db"), boltstore.WithClock(now), boltstore.WithNoSync())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}},
+		{"tablestore", func(t testing.TB, now func() time.Time) store.Store {
+			srv := tablestoretest.NewServer()
+			t.Cleanup(srv.Close)
+			cfg := tablestore.NewDefaultTableStoreConfig()
+			cfg.DefaultRetryInterval = 2 * time.Millisecond
+			cfg.MaxRetryInterval = 8 * time.Millisecond
+			client := tablestore.NewClientWithConfig(srv.URL, "dingfn-test", "test-access-key-id", "test-access-key-secret", "", cfg)
+			s, err := otsstore.New(client, otsstore.WithClock(now))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -38,7 +38,7 @@ func newLogger() (*slog.Logger, *logBuffer) {
 }
 
 // newTestProvider returns a provider on st and up driven by clk.
-func newTestProvider(t *testing.T, st store.Store, up Upstream, clk *clock, opts ...Option) *Provider {
+func newTestProvider(t testing.TB, st store.Store, up Upstream, clk *clock, opts ...Option) *Provider {
 	t.Helper()
 	lg, _ := newLogger()
 	base := []Option{WithClock(clk.Now), WithLogger(lg)}
