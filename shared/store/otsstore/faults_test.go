@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -285,5 +286,30 @@ func TestConcurrentFirstWritesCreateTableOnce(t *testing.T) {
 	}
 	if got := srv.Requests("CreateTable"); got < 1 || got > len(errs) {
 		t.Fatalf("CreateTable requests = %d", got)
+	}
+}
+
+func TestNewClientValidates(t *testing.T) {
+	cred := otsstore.Credentials{AccessKeyID: "id", AccessKeySecret: "secret-value"}
+	for _, c := range []struct {
+		name, endpoint, instance string
+		cred                     otsstore.Credentials
+	}{
+		{"no scheme", "inst.cn-hangzhou.ots.aliyuncs.com", "inst", cred},
+		{"empty endpoint", "", "inst", cred},
+		{"no instance", "https://inst.cn-hangzhou.ots.aliyuncs.com", "", cred},
+		{"no secret", "https://inst.cn-hangzhou.ots.aliyuncs.com", "inst", otsstore.Credentials{AccessKeyID: "id"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := otsstore.NewClient(c.endpoint, c.instance, c.cred); !errors.Is(err, store.ErrInvalid) {
+				t.Fatalf("NewClient = %v, want ErrInvalid", err)
+			}
+		})
+	}
+	if _, err := otsstore.NewClient("https://inst.cn-hangzhou.ots.aliyuncs.com", "inst", cred); err != nil {
+		t.Fatal(err)
+	}
+	if s := fmt.Sprint(cred); strings.Contains(s, "secret-value") {
+		t.Fatalf("Credentials print their secret: %s", s)
 	}
 }

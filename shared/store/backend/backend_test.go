@@ -1,0 +1,104 @@
+package backend_test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
+
+	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/store/backend"
+	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+)
+
+// roundTrip writes through one opened store and reads back through the
+// raw backend where it can, proving Open wired the right one.
+func roundTrip(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := s.Put(ctx, "tokens", store.Item{Key: "k", Value: []byte("v")}, store.IfAbsent); err != nil {
+		t.Fatal(err)
+	}
+	it, err := s.Get(ctx, "tokens", "k")
+	if err != nil || string(it.Value) != "v" {
+		t.Fatalf("Get = %+v, %v", it, err)
+	}
+}
+
+func TestOpen(t *testing.T) {
+	t.Run("memory", func(t *testing.T) {
+		s, err := backend.Open(t.Context(), backend.Spec{Kind: backend.Memory})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		roundTrip(t, s)
+	})
+	t.Run("bolt", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), ".dingfn", "dingfn.db")
+		s, err := backend.Open(t.Context(), backend.Spec{Kind: backend.Bolt, Path: path, TablePrefix: "dev_"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		roundTrip(t, s)
+	})
+	t.Run("tablestore", func(t *testing.T) {
+		srv := tablestoretest.NewServer()
+		defer srv.Close()
+		now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		s, err := backend.Open(t.Context(), backend.Spec{
+			Kind: backend.Tablestore, Endpoint: srv.URL, Instance: "inst",
+			AccessKeyID: "test-id", AccessKeySecret: "test-secret", SecurityToken: "test-sts",
+			TablePrefix: "stage_", Clock: func() time.Time { return now },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		roundTrip(t, s)
+		// The table carries the prefix, on the instance named in the spec.
+		raw := tablestore.NewClient(srv.URL, "inst", "id", "secret")
+		list, err := raw.ListTable()
+		if err != nil || len(list.TableNames) != 1 || list.TableNames[0] != "stage_tokens" {
+			t.Fatalf("tables on the instance = %v, %v; want [stage_tokens]", list, err)
+		}
+	})
+}
+
+func TestOpenRejectsBadSpecs(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		spec backend.Spec
+	}{
+		{"unknown kind", backend.Spec{Kind: "redis"}},
+		{"empty kind", backend.Spec{}},
+		{"bolt without path", backend.Spec{Kind: backend.Bolt}},
+		{"bad prefix", backend.Spec{Kind: backend.Memory, TablePrefix: "my-app"}},
+		{"tablestore without endpoint", backend.Spec{Kind: backend.Tablestore, Instance: "i", AccessKeyID: "a", AccessKeySecret: "s"}},
+		{"tablestore without credentials", backend.Spec{Kind: backend.Tablestore, Endpoint: "https://i.cn-hangzhou.ots.aliyuncs.com", Instance: "i"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := backend.Open(t.Context(), c.spec)
+			if !errors.Is(err, store.ErrInvalid) {
+				if s != nil {
+					s.Close()
+				}
+				t.Fatalf("Open(%v) = %v, want ErrInvalid", c.spec, err)
+			}
+		})
+	}
+}
+
+func TestSpecStringHidesSecrets(t *testing.T) {
+	spec := backend.Spec{Kind: backend.Tablestore, Endpoint: "https://i.ots.aliyuncs.com", Instance: "i", AccessKeyID: "id", AccessKeySecret: "very-secret", SecurityToken: "sts-secret"}
+	for _, s := range []string{spec.String(), fmt.Sprint(spec), fmt.Sprintf("%+v", spec), fmt.Sprintf("%#v", spec)} {
+		if strings.Contains(s, "very-secret") || strings.Contains(s, "sts-secret") {
+			t.Fatalf("Spec prints a secret: %s", s)
+		}
+	}
+}
