@@ -1,8 +1,10 @@
 package tablestoretest
 
 import (
+	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -10,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +54,9 @@ type emulator struct {
 	nonce string
 	seq   atomic.Uint64
 
+	done     chan struct{} // closed at shutdown; releases hanging requests
+	doneOnce sync.Once
+
 	mu        sync.Mutex // guards everything below; every operation is atomic
 	instances map[string]map[string]*table
 	db        *bolt.DB
@@ -65,6 +71,7 @@ func newEmulator(cfg config) (*emulator, error) {
 		counts:    map[string]int{},
 		nonce:     hex.EncodeToString(nonce[:]),
 		instances: map[string]map[string]*table{},
+		done:      make(chan struct{}),
 	}
 	if cfg.dataFile != "" {
 		if err := e.open(cfg.dataFile); err != nil {
@@ -74,7 +81,10 @@ func newEmulator(cfg config) (*emulator, error) {
 	return e, nil
 }
 
+func (e *emulator) shutdown() { e.doneOnce.Do(func() { close(e.done) }) }
+
 func (e *emulator) close() error {
+	e.shutdown()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.db == nil {
@@ -137,7 +147,7 @@ func (e *emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fault, faulted = e.faults.next(op)
 	}
 	if faulted && !fault.AfterApply {
-		e.inject(w, op, reqID, fault)
+		e.inject(w, r, op, reqID, fault)
 		return
 	}
 	var resp proto.Message
@@ -145,7 +155,7 @@ func (e *emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, oerr = e.dispatch(op, r.Header.Get("x-ots-instancename"), body)
 	}
 	if faulted {
-		e.inject(w, op, reqID, fault)
+		e.inject(w, r, op, reqID, fault)
 		return
 	}
 	if oerr != nil {
@@ -190,11 +200,53 @@ func (e *emulator) readRequest(r *http.Request) ([]byte, *otsError) {
 	if r.Header.Get("x-ots-contentmd5") != base64.StdEncoding.EncodeToString(sum[:]) {
 		return nil, &otsError{http.StatusForbidden, "OTSAuthFailed", "Mismatch between MD5 value of request body and x-ots-contentmd5 in header."}
 	}
+	if e.cfg.accessKeySecret != "" {
+		if oerr := e.verifySignature(r); oerr != nil {
+			return nil, oerr
+		}
+	}
 	return body, nil
 }
 
-func (e *emulator) inject(w http.ResponseWriter, op, reqID string, f Fault) {
-	e.log.Info("tablestore emulator: injecting fault", "op", op, "code", f.Code, "status", f.Status, "drop", f.Drop, "after_apply", f.AfterApply)
+// verifySignature checks x-ots-signature: base64(HMAC-SHA1(secret,
+// path "\n" method "\n" "\n" + each x-ots-* header but the signature, sorted,
+// as "name:value\n")).
+func (e *emulator) verifySignature(r *http.Request) *otsError {
+	if r.Header.Get("x-ots-accesskeyid") != e.cfg.accessKeyID {
+		return &otsError{http.StatusForbidden, "OTSAuthFailed", "The AccessKeyID is disabled or does not exist."}
+	}
+	var names []string
+	for name := range r.Header {
+		lower := strings.ToLower(name)
+		if strings.HasPrefix(lower, "x-ots-") && lower != "x-ots-signature" {
+			names = append(names, lower)
+		}
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteString(r.URL.Path + "\n" + r.Method + "\n\n")
+	for _, name := range names {
+		b.WriteString(name + ":" + strings.TrimSpace(r.Header.Get(name)) + "\n")
+	}
+	mac := hmac.New(sha1.New, []byte(e.cfg.accessKeySecret))
+	mac.Write([]byte(b.String()))
+	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	if !hmac.Equal([]byte(want), []byte(r.Header.Get("x-ots-signature"))) {
+		return &otsError{http.StatusForbidden, "OTSAuthFailed", "Signature mismatch."}
+	}
+	return nil
+}
+
+func (e *emulator) inject(w http.ResponseWriter, r *http.Request, op, reqID string, f Fault) {
+	e.log.Info("tablestore emulator: injecting fault", "op", op, "code", f.Code, "status", f.Status,
+		"drop", f.Drop, "hang", f.Hang, "after_apply", f.AfterApply)
+	if f.Hang {
+		select {
+		case <-r.Context().Done():
+		case <-e.done:
+		}
+		f.Drop = true
+	}
 	if f.Drop {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {

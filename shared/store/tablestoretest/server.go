@@ -28,9 +28,18 @@ type Server struct {
 type Option func(*config)
 
 type config struct {
-	dataFile string
-	clock    func() time.Time
-	logger   *slog.Logger
+	dataFile        string
+	clock           func() time.Time
+	logger          *slog.Logger
+	accessKeyID     string
+	accessKeySecret string
+}
+
+// WithAccessKey makes the emulator verify requests as the service does:
+// x-ots-accesskeyid must be id and x-ots-signature the HMAC-SHA1 signature
+// under secret, else 403 OTSAuthFailed. By default any credentials pass.
+func WithAccessKey(id, secret string) Option {
+	return func(c *config) { c.accessKeyID, c.accessKeySecret = id, secret }
 }
 
 // WithDataFile persists every table and row to path (a bbolt file, created
@@ -68,6 +77,7 @@ func NewServer(opts ...Option) *Server {
 // Close shuts the server down, blocking until outstanding requests have
 // completed, and closes the data file.
 func (s *Server) Close() {
+	s.emu.shutdown()
 	s.hs.Close()
 	if err := s.emu.close(); err != nil {
 		s.emu.log.Error("tablestoretest: closing data file", "err", err)
@@ -141,6 +151,7 @@ func serve(ctx context.Context, ln net.Listener, emu *emulator) error {
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+		emu.shutdown()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = hs.Shutdown(sctx)
 		cancel()
@@ -163,6 +174,9 @@ type Fault struct {
 	Raw bool
 	// Drop closes the connection without any response.
 	Drop bool
+	// Hang holds the request without answering until the client gives up
+	// (its HTTP timeout) or the server closes: a network timeout.
+	Hang bool
 	// AfterApply performs the operation before failing, so the client
 	// cannot tell whether its write happened: the lost-response case.
 	AfterApply bool
@@ -176,8 +190,12 @@ var (
 	ServerUnavailable = Fault{Status: http.StatusServiceUnavailable, Code: "OTSServerUnavailable", Message: "Server is unavailable."}
 	RowConflict       = Fault{Status: http.StatusConflict, Code: "OTSRowOperationConflict", Message: "Data is being modified by the other request."}
 	QuotaExhausted    = Fault{Status: http.StatusForbidden, Code: "OTSQuotaExhausted", Message: "Too frequent table operations."}
+	TableNotReady     = Fault{Status: http.StatusServiceUnavailable, Code: "OTSTableNotReady", Message: "The table is not ready."}
+	PartitionDown     = Fault{Status: http.StatusServiceUnavailable, Code: "OTSPartitionUnavailable", Message: "The partition is not available."}
+	NotEnoughCapacity = Fault{Status: http.StatusForbidden, Code: "OTSNotEnoughCapacityUnit", Message: "Remaining capacity unit is not enough."}
 	BadGateway        = Fault{Status: http.StatusBadGateway, Message: "502 Bad Gateway", Raw: true}
 	DropConnection    = Fault{Drop: true}
+	Hang              = Fault{Hang: true}
 )
 
 func rowFaultKey(op string) string { return op + "#row" }
