@@ -1,31 +1,3 @@
-// Package store is dingfn's one persistence abstraction: tokens and tickets,
-// leases, idempotency keys, the event log, the directory mirror, checkpoints
-// and sent-message records all go through a Store.
-//
-// The interface is deliberately small so that Tablestore (production), bbolt
-// (the embedded default) and memory (tests) can implement it with the same
-// semantics, proved by the contract suite in package storetest.
-//
-// Semantics every backend guarantees:
-//   - Keys are valid UTF-8 strings of 1 to MaxKeyLen bytes, ordered bytewise;
-//     a table is a logical name ("tokens", "users", …) matching
-//     [a-z][a-z0-9_]{0,63} that the backend prefixes with its table prefix.
-//     Values are at most MaxValueLen bytes. Anything else is rejected with an
-//     error matching ErrInvalid and changes nothing.
-//   - A table that was never written behaves as an empty table; backends
-//     create it on first write, idempotently.
-//   - Every write of a key sets a new Version, strictly greater than the
-//     version it replaces, so compare-and-swap loops never lose an update.
-//   - An item whose ExpiresAt has passed (by the store's clock) is absent for
-//     every operation: Get misses, Scan skips it, IfAbsent succeeds over it,
-//     IfVersion fails on it.
-//     Versions also grow across a delete and re-create of the same key, so a
-//     version read before the delete never matches the new item (on
-//     Tablestore this relies on writers' clocks; see package otsstore).
-//   - Expiry is kept with millisecond precision: an item is expired from the
-//     instant now >= ExpiresAt.
-//   - A failed condition returns an error that matches ErrConflict and
-//     changes nothing.
 package store
 
 import (

@@ -1,0 +1,74 @@
+// Package store is dingfn's one persistence abstraction: tokens and tickets,
+// leases, idempotency keys, the event log, the directory mirror, checkpoints
+// and sent-message records all go through a Store.
+//
+// The interface is deliberately small so that Tablestore (production,
+// package otsstore), bbolt (the embedded default, package boltstore) and
+// memory (tests, package memstore) implement it with the same semantics,
+// proved by the contract suite in package storetest. Package backend opens
+// the one a deployment is configured for (DINGFN_STORE).
+//
+// # Semantics every backend guarantees
+//
+//   - Keys are valid UTF-8 strings of 1 to MaxKeyLen bytes, ordered bytewise;
+//     a table is a logical name ("tokens", "users", …) matching
+//     [a-z][a-z0-9_]{0,63} that the backend prefixes with its table prefix
+//     (DINGFN_TABLE_PREFIX, default "dingfn_"). Values are at most
+//     MaxValueLen bytes. Anything else is rejected with an error matching
+//     ErrInvalid and changes nothing.
+//   - A table that was never written behaves as an empty table; backends
+//     create it on first write, idempotently, without a console step.
+//   - Every write of a key sets a new Version, strictly greater than the
+//     version it replaces, so compare-and-swap loops never lose an update.
+//     Versions also grow across a delete and re-create of the same key, so a
+//     version read before the delete never matches the new item (on
+//     Tablestore this relies on writers' clocks; see package otsstore).
+//     Versions are opaque: compare them for equality only.
+//   - An item whose ExpiresAt has passed (by the store's clock) is absent for
+//     every operation: Get misses, Scan skips it, IfAbsent succeeds over it,
+//     IfVersion fails on it. Expiry is kept with millisecond precision: an
+//     item is expired from the instant now >= ExpiresAt.
+//   - A failed condition returns an error that matches ErrConflict and
+//     changes nothing. A backend failure is never reported as ErrNotFound
+//     or ErrConflict.
+//   - Batch applies unconditional writes in order (the last write of a key
+//     wins); each write that fails, including an invalid one, is reported
+//     in a *BatchError and the others are applied.
+//   - Scan pages may be short or even empty before the end; only an empty
+//     Page.Next ends a scan. All follows the cursors.
+//
+// # Physical layout, for readers in other languages
+//
+// On Tablestore every logical table T is the table <prefix>T with one
+// STRING primary-key column and three attribute columns:
+//
+//	pk          STRING (primary key)  the item key
+//	value       BINARY                the item value; dingfn writes UTF-8 JSON
+//	version     INTEGER               opaque compare-and-swap version
+//	expires_at  INTEGER               Unix milliseconds; 9223372036854775807 means never
+//
+// A row is present only while expires_at is greater than the current Unix
+// time in milliseconds; expired rows may linger until overwritten or
+// deleted, so readers must apply the same check. The tables have no
+// Tablestore TTL and keep one cell version. Writers in other languages
+// must set all three attributes (expires_at 9223372036854775807 for never)
+// and a version greater than the stored one.
+//
+// In a bbolt file (boltstore) each table is the bucket <prefix>T; a record
+// is a 16-byte header (version, then expires_at, both big-endian int64)
+// followed by the value.
+//
+// # Tables
+//
+// Each package that owns a table documents its keys and the JSON of its
+// values; this list names them. A table is created by its first write.
+//
+//	table    owner          keys
+//	tokens   shared/token   access_token/<appKey>, jsapi_ticket/<appKey>
+//	                        (token.Entry JSON), and the refresh leases
+//	                        lease/<kind>/<appKey> (expiring items)
+//
+// The event log, idempotency keys, directory mirror, sync checkpoints and
+// sent-message records are tables of the callback, notify and sync
+// packages, documented there.
+package store
