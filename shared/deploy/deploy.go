@@ -262,25 +262,44 @@ var cloudDefaults = map[string]string{
 	"DINGFN_TABLE_PREFIX": "dingfn_",
 }
 
-// Default returns the fallback a descriptor gives an optional variable,
-// and false when it has none (the deployer's value, possibly empty, is
-// used as is). Secrets never have one.
-func Default(name string) (string, bool) {
-	d, ok := cloudDefaults[name]
-	return d, ok
+// storeNeeds are the variables the cloud default store (Tablestore)
+// cannot start without.
+var storeNeeds = []string{
+	"TABLESTORE_ENDPOINT",
+	"TABLESTORE_INSTANCE",
+	"ALIBABA_CLOUD_ACCESS_KEY_ID",
+	"ALIBABA_CLOUD_ACCESS_KEY_SECRET",
 }
 
 // Required reports whether a deployment must supply the variable: some
-// function of the bundle needs it. One stack parameter or one exported
-// variable feeds every function that uses it, so "required" is a property
-// of the bundle, not of one function.
+// function of the bundle needs it, or the default store does. One stack
+// parameter or one exported variable feeds every function that uses it,
+// so "required" is a property of the bundle, not of one function.
 func Required(v config.Var) bool {
+	if slices.Contains(storeNeeds, v.Name) {
+		return true
+	}
 	for _, fn := range config.Functions {
 		if v.Needs(fn) {
 			return true
 		}
 	}
 	return false
+}
+
+// Fallback returns the default a descriptor gives variable v, and false
+// when it must have none because the deployment has to supply the value.
+// Optional variables without a cloud default fall back to "" explicitly,
+// so an unset variable never stops a deploy and the function applies its
+// own default. Secrets are never given a non-empty fallback.
+func Fallback(v config.Var) (string, bool) {
+	if Required(v) {
+		return "", false
+	}
+	if d, ok := cloudDefaults[v.Name]; ok && !v.Secret {
+		return d, true
+	}
+	return "", true
 }
 
 // ParameterName is the SAM parameter that carries variable name:
