@@ -46,8 +46,50 @@ func (s *Server) buildRoutes() map[string]route {
 		"topapi/user/getbyunionid":       old(post, exempt, s.userGetByUnionID),
 		"topapi/role/list":               old(post, exempt, s.roleList),
 		"topapi/role/getrolegroup":       old(post, exempt, s.roleGetGroup),
+
+		// Work notices (工作通知).
+		"topapi/message/corpconversation/asyncsend_v2":    old(post, counted, s.noticeSend),
+		"topapi/message/corpconversation/getsendprogress": old(post, counted, s.noticeProgress),
+		"topapi/message/corpconversation/getsendresult":   old(post, counted, s.noticeResult),
+		"topapi/message/corpconversation/recall":          old(post, counted, s.noticeRecall),
+
+		// Group robot webhook: its own token, no app token, no API quota.
+		"robot/send": {gen: genRobot, methods: post, auth: authNone, fn: s.robotSend},
+
+		// Approvals (审批).
+		"topapi/processinstance/create":             old(post, counted, s.processCreate),
+		"topapi/processinstance/get":                old(post, counted, s.processGet),
+		"topapi/processinstance/listids":            old(post, counted, s.processListIDs),
+		"v1.0/workflow/processes/instanceIds/query": v1(post, counted, s.v1ProcessListIDs),
+
+		// Event callback management.
+		"call_back/register_call_back":          old(post, counted, s.callbackRegister),
+		"call_back/get_call_back":               old(getPost, counted, s.callbackGet),
+		"call_back/update_call_back":            old(post, counted, s.callbackUpdate),
+		"call_back/delete_call_back":            old(getPost, counted, s.callbackDelete),
+		"call_back/get_call_back_failed_result": old(getPost, counted, s.callbackFailed),
+
+		// Attendance (考勤).
+		"topapi/attendance/listschedule":    old(post, counted, s.attendanceSchedules),
+		"topapi/attendance/getsimplegroups": old(post, counted, s.attendanceGroups),
+		"topapi/attendance/group/query":     old(post, counted, s.attendanceGroupQuery),
+
+		// External contacts (外部联系人): contacts family, quota exempt.
+		"topapi/extcontact/listlabelgroups": old(post, exempt, s.extLabelGroups),
+		"topapi/extcontact/list":            old(post, exempt, s.extList),
+		"topapi/extcontact/create":          old(post, exempt, s.extCreate),
+		"topapi/extcontact/update":          old(post, exempt, s.extUpdate),
+		"topapi/extcontact/delete":          old(post, exempt, s.extDelete),
+
+		// Custom space (钉盘).
+		"cspace/get_custom_space": old(getPost, counted, s.cspaceGet),
 	}
-	_ = v1
-	_ = counted
+	// GET and POST /v1.0/workflow/processInstances share a path.
+	rs["v1.0/workflow/processInstances"] = v1(getPost, counted, func(rq *request) reply {
+		if rq.r.Method == http.MethodGet {
+			return s.v1ProcessGet(rq)
+		}
+		return s.v1ProcessCreate(rq)
+	})
 	return rs
 }

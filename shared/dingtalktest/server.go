@@ -271,6 +271,9 @@ func NewServer(opts ...Option) *Server {
 	s.processes.init()
 	s.callback.init(c.eventToken, c.eventKey)
 	s.ext.init()
+	if len(dir.order) > 0 {
+		s.ext.seed(dir.order[0])
+	}
 	for tok, rc := range c.robots {
 		s.robots[tok] = &robotState{cfg: rc}
 	}

@@ -1,0 +1,177 @@
+package dingtalktest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dingfn/dingfn/shared/dingcrypto"
+)
+
+// receiver is a minimal callback endpoint: it verifies and decrypts with
+// the given subscription and answers an encrypted success.
+type receiver struct {
+	mu     sync.Mutex
+	c      *dingcrypto.Crypto
+	events []string
+	reply  func(w http.ResponseWriter) bool // optional override
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Encrypt string `json:"encrypt"`
+	}
+	json.NewDecoder(r.Body).Decode(&body)
+	q := r.URL.Query()
+	msg, err := rc.c.Decrypt(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), body.Encrypt)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rc.mu.Lock()
+	rc.events = append(rc.events, string(msg))
+	override := rc.reply
+	rc.mu.Unlock()
+	if override != nil && override(w) {
+		return
+	}
+	env, _ := rc.c.Encrypt([]byte("success"))
+	json.NewEncoder(w).Encode(env)
+}
+
+func newReceiver(t *testing.T, token, key, owner string) (*receiver, *httptest.Server) {
+	t.Helper()
+	c, err := dingcrypto.New(token, key, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := &receiver{c: c}
+	hs := httptest.NewServer(rc)
+	t.Cleanup(hs.Close)
+	return rc, hs
+}
+
+func TestPushEvent(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t)
+	token, key := s.EventSubscription()
+	rc, hs := newReceiver(t, token, key, s.AppKey())
+	ev := map[string]any{"EventType": "user_add_org", "UserId": []string{"user000001"}, "CorpId": s.CorpID(), "TimeStamp": "1700000000000"}
+	if err := s.PushEvent(context.Background(), hs.URL+"/callback", ev); err != nil {
+		t.Fatalf("PushEvent: %v", err)
+	}
+	if len(rc.events) != 1 {
+		t.Fatalf("receiver got %d events", len(rc.events))
+	}
+	var got map[string]any
+	json.Unmarshal([]byte(rc.events[0]), &got)
+	if got["EventType"] != "user_add_org" {
+		t.Fatalf("event %s", rc.events[0])
+	}
+
+	replies := []struct {
+		name string
+		fn   func(w http.ResponseWriter) bool
+	}{
+		{"plain success", func(w http.ResponseWriter) bool { w.Write([]byte("success")); return true }},
+		{"HTTP 500", func(w http.ResponseWriter) bool { w.WriteHeader(500); return true }},
+		{"encrypted other text", func(w http.ResponseWriter) bool {
+			env, _ := rc.c.Encrypt([]byte("fail"))
+			json.NewEncoder(w).Encode(env)
+			return true
+		}},
+		{"bad signature", func(w http.ResponseWriter) bool {
+			env, _ := rc.c.Encrypt([]byte("success"))
+			env.MsgSignature = "0000000000000000000000000000000000000000"
+			json.NewEncoder(w).Encode(env)
+			return true
+		}},
+	}
+	for _, r := range replies {
+		rc.mu.Lock()
+		rc.reply = r.fn
+		rc.mu.Unlock()
+		if err := s.PushEvent(context.Background(), hs.URL, []byte(`{"EventType":"check_url"}`)); !errors.Is(err, ErrBadCallbackReply) {
+			t.Errorf("%s: PushEvent error %v, want ErrBadCallbackReply", r.name, err)
+		}
+	}
+	// A receiver with another owner key cannot decrypt: 400.
+	_, other := newReceiver(t, token, key, "someone-else")
+	if err := s.PushEvent(context.Background(), other.URL, ev); !errors.Is(err, ErrBadCallbackReply) {
+		t.Errorf("wrong owner key: %v", err)
+	}
+}
+
+func TestCallbackManagement(t *testing.T) {
+	t.Parallel()
+	s, clk := newTestServer(t)
+	tok := s.AccessToken()
+	const token, key = "regtoken123", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	rc, hs := newReceiver(t, token, key, s.CorpID())
+	reg := map[string]any{"call_back_tag": []string{"user_add_org", "bpms_instance_change"}, "token": token, "aes_key": key, "url": hs.URL}
+
+	wantErrcode(t, oapiGet(t, s, "call_back/get_call_back", url.Values{"access_token": {tok}}), 71007)
+	wantErrcode(t, oapiJSON(t, s, "call_back/register_call_back", tok, reg), 0)
+	if len(rc.events) != 1 || rc.events[0] != `{"EventType":"check_url"}` {
+		t.Fatalf("register sent %v, want one check_url", rc.events)
+	}
+	wantErrcode(t, oapiJSON(t, s, "call_back/register_call_back", tok, reg), 71006)
+	r := oapiGet(t, s, "call_back/get_call_back", url.Values{"access_token": {tok}})
+	wantErrcode(t, r, 0)
+	if r.str("url") != hs.URL || r.str("aes_key") != key || len(r.get("call_back_tag").([]any)) != 2 {
+		t.Fatalf("get_call_back %s", r.raw)
+	}
+	// Events for the registered URL use the corpId as owner key.
+	if err := s.PushEvent(context.Background(), hs.URL, map[string]any{"EventType": "org_dept_create", "DeptId": []int{5}}); err != nil {
+		t.Fatal(err)
+	}
+	// An unreachable URL is refused.
+	bad := map[string]any{"call_back_tag": "user_add_org", "token": token, "aes_key": key, "url": "http://127.0.0.1:1/cb"}
+	wantErrcode(t, oapiJSON(t, s, "call_back/update_call_back", tok, bad), 71012)
+	wantErrcode(t, oapiJSON(t, s, "call_back/update_call_back", tok, map[string]any{"call_back_tag": "x", "token": "abc", "aes_key": key, "url": hs.URL}), 400002)
+	wantErrcode(t, oapiGet(t, s, "call_back/delete_call_back", url.Values{"access_token": {tok}}), 0)
+	wantErrcode(t, oapiGet(t, s, "call_back/delete_call_back", url.Values{"access_token": {tok}}), 71007)
+
+	// Failed events page by 200.
+	for i := range 250 {
+		s.AddFailedEvent("user_add_org", clk.Now().Add(time.Duration(i)*time.Second), map[string]any{"userid": []string{"user000001"}})
+	}
+	r = oapiGet(t, s, "call_back/get_call_back_failed_result", url.Values{"access_token": {tok}})
+	wantErrcode(t, r, 0)
+	list := r.get("failed_list").([]any)
+	item := list[0].(map[string]any)
+	if len(list) != 200 || r.get("has_more") != true || item["call_back_tag"] != "user_add_org" || item["user_add_org"].(map[string]any)["corpid"] != s.CorpID() {
+		t.Fatalf("first page: %d items, has_more %v, item %v", len(list), r.get("has_more"), item)
+	}
+	r = oapiGet(t, s, "call_back/get_call_back_failed_result", url.Values{"access_token": {tok}})
+	if len(r.get("failed_list").([]any)) != 50 || r.get("has_more") != false {
+		t.Fatalf("second page: %s", r.raw)
+	}
+}
+
+func TestCallbackRegisterCanCallBackIntoTheFake(t *testing.T) {
+	t.Parallel()
+	// The check_url push must not hold the server's lock: a callback
+	// handler may call DingTalk while answering.
+	s, _ := newTestServer(t)
+	const token, key = "regtoken123", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	rc, hs := newReceiver(t, token, key, s.CorpID())
+	rc.reply = func(w http.ResponseWriter) bool {
+		resp, err := http.Get(s.URL + "/gettoken?appkey=" + s.AppKey() + "&appsecret=" + s.AppSecret())
+		if err == nil {
+			resp.Body.Close()
+		}
+		return false
+	}
+	wantErrcode(t, oapiJSON(t, s, "call_back/register_call_back", s.AccessToken(),
+		map[string]any{"call_back_tag": "user_add_org", "token": token, "aes_key": key, "url": hs.URL}), 0)
+	if s.CallCount("gettoken") != 1 {
+		t.Fatal("handler's call into the fake was not served")
+	}
+}

@@ -1,0 +1,219 @@
+package dingtalktest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCallRecording(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t)
+	tok := s.AccessToken()
+	oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "user000001"})
+	oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "nobody"})
+	if got := s.CallCount("topapi/v2/user/get"); got != 2 {
+		t.Fatalf("CallCount = %d, want 2", got)
+	}
+	if got := s.CallCount("/topapi/v2/user/get"); got != 2 {
+		t.Fatalf("CallCount with slash = %d, want 2", got)
+	}
+	calls := s.Calls()
+	if len(calls) != 2 || calls[0].Errcode != 0 || calls[1].Errcode != 60121 || calls[1].Status != 200 {
+		t.Fatalf("calls = %+v", calls)
+	}
+	if !strings.Contains(string(calls[1].Body), "nobody") || calls[0].Time != t0 {
+		t.Fatalf("call body/time not recorded: %+v", calls[1])
+	}
+	s.ResetCalls()
+	if s.CallCount("topapi/v2/user/get") != 0 {
+		t.Fatal("ResetCalls kept calls")
+	}
+}
+
+func TestQPSLimit(t *testing.T) {
+	t.Parallel()
+	s, clk := newTestServer(t, WithQPSLimit(2), WithAPIQPSLimit("topapi/user/listid", 1))
+	tok := s.AccessToken()
+	get := func() result {
+		return oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "user000001"})
+	}
+	wantErrcode(t, get(), 0)
+	wantErrcode(t, get(), 0)
+	wantErrcode(t, get(), 90018)
+	// Another API has its own window.
+	wantErrcode(t, oapiJSON(t, s, "topapi/user/listid", tok, map[string]any{"dept_id": 1}), 0)
+	wantErrcode(t, oapiJSON(t, s, "topapi/user/listid", tok, map[string]any{"dept_id": 1}), 90018)
+	// Token endpoints are exempt from the default limit.
+	for range 5 {
+		wantErrcode(t, oapiGet(t, s, "gettoken", map[string][]string{"appkey": {s.AppKey()}, "appsecret": {s.AppSecret()}}), 0)
+	}
+	clk.Advance(time.Second)
+	wantErrcode(t, get(), 0)
+
+	s.SetQPSLimit("v1.0/oauth2/jsapiTickets", 1)
+	v1(t, s, http.MethodPost, "v1.0/oauth2/jsapiTickets", tok, nil)
+	wantCode(t, v1(t, s, http.MethodPost, "v1.0/oauth2/jsapiTickets", tok, nil), 403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi")
+}
+
+func TestFaults(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t)
+	tok := s.AccessToken()
+	get := func() result {
+		return oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "user000001"})
+	}
+
+	s.InjectFault("topapi/v2/user/get", Fault{Kind: FaultBusy, Times: 1})
+	wantErrcode(t, get(), -1)
+	wantErrcode(t, get(), 0)
+
+	s.InjectFault("/topapi/v2/user/get", Fault{Kind: FaultBadGateway, Times: 2})
+	for range 2 {
+		if r := get(); r.status != http.StatusBadGateway || r.body != nil {
+			t.Fatalf("bad gateway fault: HTTP %d %s", r.status, r.raw)
+		}
+	}
+	wantErrcode(t, get(), 0)
+
+	s.InjectFault("topapi/v2/user/get", Fault{Kind: FaultIPBlock, Times: 1})
+	if r := get(); r.str("punish") != "deny" {
+		t.Fatalf("ip block: %s", r.raw)
+	}
+
+	s.InjectFault("", Fault{Kind: FaultBusy})
+	wantCode(t, v1(t, s, http.MethodPost, "v1.0/oauth2/jsapiTickets", tok, nil), 500, "systemError")
+	wantErrcode(t, get(), -1)
+	s.ClearFaults()
+	wantErrcode(t, get(), 0)
+	calls := s.Calls()
+	if calls[0].Fault != FaultBusy || calls[1].Fault != FaultNone {
+		t.Fatalf("faults not recorded: %v %v", calls[0].Fault, calls[1].Fault)
+	}
+}
+
+func TestFaultDrop(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, WithOrg(loadTestOrg(t)))
+	tok := s.AccessToken()
+	s.InjectFault("topapi/v2/user/delete", Fault{Kind: FaultDrop, Times: 1})
+	if _, err := postRaw(s, "topapi/v2/user/delete", tok, `{"userid":"bob"}`); err == nil {
+		t.Fatal("dropped connection gave no error")
+	}
+	if _, ok := s.User("bob"); !ok {
+		t.Fatal("FaultDrop ran the call")
+	}
+	s.InjectFault("topapi/v2/user/delete", Fault{Kind: FaultDropAfter, Times: 1})
+	if _, err := postRaw(s, "topapi/v2/user/delete", tok, `{"userid":"bob"}`); err == nil {
+		t.Fatal("dropped connection gave no error")
+	}
+	if _, ok := s.User("bob"); ok {
+		t.Fatal("FaultDropAfter did not run the call")
+	}
+}
+
+func postRaw(s *Server, path, tok, body string) (*http.Response, error) {
+	// A fresh transport, so a dropped keep-alive connection is not retried.
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Post(s.URL+"/"+path+"?access_token="+tok, "application/json", strings.NewReader(body))
+	if err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return resp, err
+}
+
+func TestFaultSlow(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t)
+	tok := s.AccessToken()
+
+	// A client timeout ends the wait; the call does not run.
+	release := make(chan struct{})
+	s.InjectFault("topapi/v2/user/get", Fault{Kind: FaultSlow, Times: 1, Release: release})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/topapi/v2/user/get?access_token="+tok, strings.NewReader(`{"userid":"user000001"}`))
+		_, err := http.DefaultClient.Do(req)
+		errc <- err
+	}()
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled slow call: %v", err)
+	}
+
+	// Released, the slow call answers normally.
+	s.InjectFault("topapi/v2/user/get", Fault{Kind: FaultSlow, Times: 1, Release: release})
+	done := make(chan result, 1)
+	go func() { done <- oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "user000001"}) }()
+	close(release)
+	wantErrcode(t, <-done, 0)
+
+	// A bounded delay ends on its own.
+	s.InjectFault("topapi/v2/user/get", Fault{Kind: FaultSlow, Times: 1, Delay: time.Millisecond})
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "user000001"}), 0)
+}
+
+func TestCloseReleasesSlowCalls(t *testing.T) {
+	t.Parallel()
+	s := NewServer()
+	s.InjectFault("", Fault{Kind: FaultSlow})
+	started := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		close(started)
+		http.Get(s.URL + "/gettoken")
+		close(done)
+	}()
+	<-started
+	s.Close() // must not hang on the blocked handler
+	<-done
+}
+
+
+func TestUnknownPaths(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t)
+	wantErrcode(t, oapiJSON(t, s, "topapi/foo/bar", s.AccessToken(), map[string]any{}), 22)
+	r := v1(t, s, http.MethodGet, "v1.0/foo/bar", s.AccessToken(), nil)
+	wantCode(t, r, 404, "InvalidAction.NotFound")
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/topapi/v2/user/get?access_token="+s.AccessToken(), nil)
+	wantErrcode(t, do(t, req), 43002)
+}
+
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	s, clk := newTestServer(t, WithQPSLimit(1000))
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				switch (g + i) % 5 {
+				case 0:
+					s.AddUser(User{Name: "并发", Mobile: "", DeptIDs: []int64{1}})
+				case 1:
+					oapiJSON(t, s, "topapi/user/listid", s.AccessToken(), map[string]any{"dept_id": 1})
+				case 2:
+					s.InvalidateTokens()
+				case 3:
+					clk.Advance(time.Millisecond)
+					s.CallCount("topapi/user/listid")
+				case 4:
+					oapiJSON(t, s, "topapi/v2/user/list", s.AccessToken(), map[string]any{"dept_id": 1, "cursor": 0, "size": 5})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got := s.UserCount(); got != 50+32 {
+		t.Fatalf("UserCount = %d, want 82", got)
+	}
+}
