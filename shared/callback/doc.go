@@ -1,0 +1,18 @@
+// Package callback is the protocol layer of the DingTalk (钉钉) event
+// callback endpoint: it accepts DingTalk's HTTP push, verifies and decrypts
+// it with dingcrypto, parses the event, hands it to a Dispatcher and answers
+// with the encrypted "success" DingTalk waits for.
+//
+// A push is POST ?msg_signature=…&timestamp=…&nonce=… (or the older
+// spellings signature= and timeStamp=) with the body {"encrypt":"…"}. The
+// answer is HTTP 200 with {"msg_signature","timeStamp","nonce","encrypt"}.
+// Anything else DingTalk counts as a failed delivery and retries after 10 s
+// and again after 30 s, which is why a Dispatcher error is answered with a
+// 5xx rather than "success": the event is not lost, DingTalk sends it again.
+//
+// Bad requests are answered with a 4xx and a JSON body
+// {"error":"<code>","message":"<text>"}; nothing is dispatched, and the
+// reason is logged at warn level without the body or any secret.
+//
+// Reference: https://open.dingtalk.com/document/development/http-callback-overview
+package callback
