@@ -263,6 +263,10 @@ func (p *Provider) Invalidate(ctx context.Context, token string) error {
 		lp.CompareAndSwap(l, nil)
 	}
 	_, err, _ := p.sf.Do("invalidate\x00"+token, func() (any, error) {
+		// Shared by every caller reporting the same token: detached from
+		// the first one's cancellation, bounded on its own.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.fetchTimeout)
+		defer cancel()
 		return nil, p.invalidateStored(ctx, token)
 	})
 	return err
@@ -418,21 +422,29 @@ func (p *Provider) refreshHeld(ctx context.Context, k Kind, margin time.Duration
 	}
 	e, err := p.fetch(ctx, k)
 	if err == nil {
-		e, err = p.save(ctx, e)
-	}
-	if err != nil {
-		now = p.now()
-		if found && now.Before(cur.ExpiresAt) {
-			p.log.WarnContext(ctx, "token: refresh failed; serving the cached value until it expires",
-				"token", cur, "expires_in", cur.Remaining(now).Round(time.Second).String(), "err", err)
-			p.setLocal(cur, now.Add(p.failureBackoff))
-			return result{entry: cur, refreshErr: err}, nil
+		saved, serr := p.save(ctx, e)
+		if serr == nil {
+			p.setLocal(saved, time.Time{})
+			return result{entry: saved, refreshed: !saved.ExpiresAt.Equal(firstExpiry)}, nil
 		}
-		p.log.ErrorContext(ctx, "token: refresh failed and no valid value is cached", "kind", string(k), "app_key", p.appKey, "err", err)
-		return result{}, fmt.Errorf("%w: %s for %s: %w", ErrUnavailable, k, p.appKey, err)
+		err = serr
+		// DingTalk answered but the store did not take the value: use it
+		// here rather than fail, and let the next refresh store it.
+		if e = withHardLimit(e, cur, found); p.now().Before(e.ExpiresAt) {
+			p.log.ErrorContext(ctx, "token: could not store the refreshed value; keeping it in this process only", "token", e, "err", serr)
+			p.setLocal(e, p.now().Add(p.failureBackoff))
+			return result{entry: e, refreshed: true, refreshErr: serr}, nil
+		}
 	}
-	p.setLocal(e, time.Time{})
-	return result{entry: e, refreshed: !e.ExpiresAt.Equal(firstExpiry)}, nil
+	now = p.now()
+	if found && now.Before(cur.ExpiresAt) {
+		p.log.WarnContext(ctx, "token: refresh failed; serving the cached value until it expires",
+			"token", cur, "expires_in", cur.Remaining(now).Round(time.Second).String(), "err", err)
+		p.setLocal(cur, now.Add(p.failureBackoff))
+		return result{entry: cur, refreshErr: err}, nil
+	}
+	p.log.ErrorContext(ctx, "token: refresh failed and no valid value is cached", "kind", string(k), "app_key", p.appKey, "err", err)
+	return result{}, fmt.Errorf("%w: %s for %s: %w", ErrUnavailable, k, p.appKey, err)
 }
 
 // storeDown serves the in-process copy while it is valid, else fetches from
