@@ -178,10 +178,10 @@ func TestColdBurstOneUpstreamCall(t *testing.T) {
 // per lifetime, not per invocation.
 func TestRefresherAndReadersRace(t *testing.T) {
 	const (
-		step      = time.Minute
-		tick      = 10 * time.Minute
-		lifetime  = 2 * time.Hour
-		readers   = 4
+		step     = time.Minute
+		tick     = 10 * time.Minute
+		lifetime = 2 * time.Hour
+		readers  = 4
 	)
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
