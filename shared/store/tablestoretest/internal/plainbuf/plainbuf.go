@@ -486,7 +486,13 @@ func (d *decoder) value(size int) Value {
 	case Double:
 		v.Float = math.Float64frombits(d.uint64())
 	case Boolean:
-		v.Bool = d.byte() != 0
+		switch b := d.byte(); b {
+		case 0, 1:
+			v.Bool = b == 1
+		default:
+			d.off--
+			d.fail("boolean byte %#x", b)
+		}
 	case String, Blob:
 		n := d.uint32()
 		if int64(n) > int64(size) {
