@@ -48,7 +48,9 @@ func TestOpen(t *testing.T) {
 		roundTrip(t, s)
 	})
 	t.Run("tablestore", func(t *testing.T) {
-		srv := tablestoretest.NewServer()
+		// The emulator checks the request signature, so a spec whose
+		// credentials were not passed through would fail here.
+		srv := tablestoretest.NewServer(tablestoretest.WithAccessKey("test-id", "test-secret"))
 		defer srv.Close()
 		now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 		s, err := backend.Open(t.Context(), backend.Spec{
@@ -62,7 +64,7 @@ func TestOpen(t *testing.T) {
 		defer s.Close()
 		roundTrip(t, s)
 		// The table carries the prefix, on the instance named in the spec.
-		raw := tablestore.NewClient(srv.URL, "inst", "id", "secret")
+		raw := tablestore.NewClient(srv.URL, "inst", "test-id", "test-secret")
 		list, err := raw.ListTable()
 		if err != nil || len(list.TableNames) != 1 || list.TableNames[0] != "stage_tokens" {
 			t.Fatalf("tables on the instance = %v, %v; want [stage_tokens]", list, err)
@@ -100,5 +102,18 @@ func TestSpecStringHidesSecrets(t *testing.T) {
 		if strings.Contains(s, "very-secret") || strings.Contains(s, "sts-secret") {
 			t.Fatalf("Spec prints a secret: %s", s)
 		}
+	}
+}
+
+func TestOpenTablestoreWithWrongSecretFails(t *testing.T) {
+	srv := tablestoretest.NewServer(tablestoretest.WithAccessKey("test-id", "test-secret"))
+	defer srv.Close()
+	s, err := backend.Open(t.Context(), backend.Spec{Kind: backend.Tablestore, Endpoint: srv.URL, Instance: "inst", AccessKeyID: "test-id", AccessKeySecret: "wrong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Get(t.Context(), "tokens", "k"); err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get with a wrong secret = %v, want an authentication error", err)
 	}
 }

@@ -2,6 +2,7 @@ package otsstore_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
@@ -21,7 +23,7 @@ func newStore(t *testing.T, opts ...otsstore.Option) (*otsstore.Store, *tablesto
 	t.Helper()
 	srv := tablestoretest.NewServer()
 	t.Cleanup(srv.Close)
-	client := newClient(srv)
+	client := srv.NewClient("dingfn-test")
 	s, err := otsstore.New(client, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -311,5 +313,38 @@ func TestNewClientValidates(t *testing.T) {
 	}
 	if s := fmt.Sprint(cred); strings.Contains(s, "secret-value") {
 		t.Fatalf("Credentials print their secret: %s", s)
+	}
+}
+
+// The SDK takes no context; a call the service never answers must still
+// end when the caller's context does.
+func TestContextEndsHungCalls(t *testing.T) {
+	s, srv, _ := newStore(t)
+	if _, err := s.Put(t.Context(), "t", store.Item{Key: "k", Value: []byte("v")}, store.Always); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		op string
+		do func(context.Context) error
+	}{
+		{"GetRow", func(ctx context.Context) error { _, err := s.Get(ctx, "t", "k"); return err }},
+		{"PutRow", func(ctx context.Context) error {
+			_, err := s.Put(ctx, "t", store.Item{Key: "k", Value: []byte("w")}, store.IfAbsent)
+			return err
+		}},
+		{"DeleteRow", func(ctx context.Context) error { return s.Delete(ctx, "t", "k", store.Always) }},
+		{"GetRange", func(ctx context.Context) error { _, err := s.Scan(ctx, "t", store.Range{}); return err }},
+		{"BatchWriteRow", func(ctx context.Context) error {
+			return s.Batch(ctx, "t", []store.Write{{Item: store.Item{Key: "k"}, Delete: true}})
+		}},
+	} {
+		t.Run(c.op, func(t *testing.T) {
+			srv.FailNext(c.op, 1, tablestoretest.Hang)
+			ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+			defer cancel()
+			if err := c.do(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("%s against a hung service = %v, want context.DeadlineExceeded", c.op, err)
+			}
+		})
 	}
 }
