@@ -265,10 +265,10 @@ func TestRoles(t *testing.T) {
 func TestWalkLargeOrg(t *testing.T) {
 	t.Parallel()
 	const users = 100_000
-	s, _ := newTestServer(t, WithGeneratedOrg(OrgSpec{Users: users}))
 	if testing.Short() {
 		t.Skip("walks 4000 departments over HTTP")
 	}
+	s, _ := newTestServer(t, WithGeneratedOrg(OrgSpec{Users: users}))
 	tok := s.AccessToken()
 	seen := map[string]bool{}
 	queue := []int64{1}

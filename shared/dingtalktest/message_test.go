@@ -210,7 +210,9 @@ func TestRobotSend(t *testing.T) {
 func TestRobotThrottle(t *testing.T) {
 	t.Parallel()
 	s, clk := newTestServer(t, WithRobot("r", RobotConfig{}))
-	send := func() result { return robotPost(t, s, "r", nil, `{"msgtype":"markdown","markdown":{"title":"t","text":"x"}}`) }
+	send := func() result {
+		return robotPost(t, s, "r", nil, `{"msgtype":"markdown","markdown":{"title":"t","text":"x"}}`)
+	}
 	for i := range RobotMaxPerMinute {
 		wantErrcodeNamed(t, fmt.Sprint("send ", i), send(), 0)
 		clk.Advance(time.Second)

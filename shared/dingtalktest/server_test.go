@@ -176,7 +176,6 @@ func TestCloseReleasesSlowCalls(t *testing.T) {
 	<-done
 }
 
-
 func TestUnknownPaths(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestServer(t)
