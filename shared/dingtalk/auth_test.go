@@ -241,3 +241,30 @@ func TestLoginURL(t *testing.T) {
 		t.Errorf("LoginURL = %s", u)
 	}
 }
+
+func TestTokenFetchFailureNotRetriedTwice(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	var fetches, calls atomic.Int32
+	mux.HandleFunc("/v1.0/oauth2/accessToken", func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		w.WriteHeader(429)
+		fmt.Fprint(w, `{"code":"Throttling"}`)
+	})
+	mux.HandleFunc("/topapi/user/listid", func(w http.ResponseWriter, r *http.Request) { calls.Add(1) })
+	c, err := NewClient("k", "s", WithBaseURLs(srv.URL, srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.sleep = func(ctx context.Context, d time.Duration) error { return nil }
+	_, err = c.Contact.ListUserIDs(context.Background(), 1)
+	if !IsRateLimited(err) || !strings.Contains(err.Error(), "get access token") {
+		t.Errorf("err = %v, want the token endpoint's rate limit", err)
+	}
+	// The token fetch retries itself (1 + 3); the outer call adds nothing.
+	if fetches.Load() != 4 || calls.Load() != 0 {
+		t.Errorf("token fetches = %d, calls = %d; want 4 and 0", fetches.Load(), calls.Load())
+	}
+}

@@ -360,6 +360,11 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		var tse *tokenSourceError
+		if errors.As(err, &tse) {
+			// The token source has its own retries; do not multiply them.
+			return err
+		}
 		e, ok := asError(err)
 		if !ok {
 			return err
@@ -449,7 +454,7 @@ func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out an
 			if ctx.Err() != nil {
 				return "", ctx.Err()
 			}
-			return "", fmt.Errorf("dingtalk: %s: get access token: %w", ep.api, err)
+			return "", &tokenSourceError{api: ep.api, err: err}
 		}
 	case authExplicit:
 		token = r.token
@@ -512,6 +517,20 @@ func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out an
 	}
 	return token, nil
 }
+
+// tokenSourceError is a failure to get the app token for a call. It
+// unwraps to the token source's error, so the Is* predicates still see a
+// DingTalk error from the token endpoint.
+type tokenSourceError struct {
+	api string
+	err error
+}
+
+func (e *tokenSourceError) Error() string {
+	return "dingtalk: " + e.api + ": get access token: " + e.err.Error()
+}
+
+func (e *tokenSourceError) Unwrap() error { return e.err }
 
 // oapiEnvelope is the status part of every old-API reply.
 type oapiEnvelope struct {

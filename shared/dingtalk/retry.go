@@ -201,10 +201,15 @@ func (l *limiters) wait(ctx context.Context, api string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("dingtalk: %s: client rate limit: %w", api, err)
+		return fmt.Errorf("%w: %s: %v", ErrClientRateLimit, api, err)
 	}
 	return nil
 }
+
+// ErrClientRateLimit is returned (wrapped) when the client-side rate
+// limiter cannot grant a call before the context deadline. DingTalk was
+// not called.
+var ErrClientRateLimit = errors.New("dingtalk: client rate limit would exceed the context deadline")
 
 // waitKey waits on a limiter keyed by something other than the API name.
 func (l *limiters) waitKey(ctx context.Context, key string, lim RateLimit) error {
@@ -212,7 +217,7 @@ func (l *limiters) waitKey(ctx context.Context, key string, lim RateLimit) error
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("dingtalk: client rate limit: %w", err)
+		return fmt.Errorf("%w: %v", ErrClientRateLimit, err)
 	}
 	return nil
 }

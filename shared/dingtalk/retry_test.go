@@ -43,11 +43,6 @@ func scripted(t *testing.T, e *env, path string, bodies ...string) *atomic.Int32
 
 const okUser = `{"errcode":0,"result":{"userid":"u1","name":"张三"}}`
 
-func fastPolicy() RetryPolicy {
-	p := DefaultRetryPolicy()
-	return p
-}
-
 func TestTokenInvalidInvalidatesAndRetriesOnce(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -406,7 +401,7 @@ func TestRateLimiterPerAPI(t *testing.T) {
 	// fails at once instead of waiting, and never reaches DingTalk.
 	ctx2, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if _, err := e.client.Contact.GetUser(ctx2, "u1", ""); err == nil || !strings.Contains(err.Error(), "client rate limit") {
+	if _, err := e.client.Contact.GetUser(ctx2, "u1", ""); !errors.Is(err, ErrClientRateLimit) {
 		t.Errorf("second call err = %v, want a client rate limit error", err)
 	}
 	if hits.Load() != 1 {
@@ -436,8 +431,8 @@ func TestDefaultRateLimiterThrottles(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
-	if _, err := e.client.Contact.ListUserIDs(ctx, 1); err == nil {
-		t.Error("4th call within the burst window succeeded, want it throttled")
+	if _, err := e.client.Contact.ListUserIDs(ctx, 1); !errors.Is(err, ErrClientRateLimit) {
+		t.Errorf("4th call within the burst window: err = %v, want ErrClientRateLimit", err)
 	}
 	if hits.Load() != 3 {
 		t.Errorf("hits = %d, want 3", hits.Load())
