@@ -443,3 +443,21 @@ func TestNewHandlerRejectsNil(t *testing.T) {
 	}()
 	NewHandler(nil, nil)
 }
+
+// TestOfficialPush replays the check_url push published with DingTalk's
+// official Python demo, under both query spellings.
+func TestOfficialPush(t *testing.T) {
+	t.Parallel()
+	c := newCrypto(t, "mryue", "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7", "ding6ccabc44d2c8d38b")
+	body := `{"encrypt":"0vJiX6vliEpwG3U45CtXqi+m8PXbQRARJ8p8BbDuD1EMTDf0jKpQ79QS93qEk7XHpP6u+oTTrd15NRPvNvmBKyDCYxxOK+HZeKju4yhELOFchzNukR+t8SB/qk4ROMu3"}`
+	for _, sp := range []spelling{newSpelling, oldSpelling} {
+		q := url.Values{sp.sig: {"03044561471240d4a14bb09372dfcfd4fd0e40cb"}, sp.ts: {"1608001896814"}, "nonce": {"WL4PK6yA"}}
+		disp := &recorder{}
+		h := NewHandler(c, disp, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		w := serve(h, httptest.NewRequest(http.MethodPost, "/?"+q.Encode(), strings.NewReader(body)))
+		assertSuccess(t, c, w)
+		if len(disp.got()) != 0 {
+			t.Errorf("%s: check_url dispatched", sp.sig)
+		}
+	}
+}
