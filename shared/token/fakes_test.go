@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -159,6 +160,8 @@ type failStore struct {
 	store.Store
 	mu   sync.Mutex
 	fail error
+	// failPutKey, when set, makes only puts of that key fail.
+	failPutKey string
 }
 
 func (s *failStore) setFail(err error) {
@@ -183,6 +186,12 @@ func (s *failStore) Get(ctx context.Context, table, key string) (store.Item, err
 func (s *failStore) Put(ctx context.Context, table string, item store.Item, cond store.Cond) (int64, error) {
 	if err := s.err(); err != nil {
 		return 0, err
+	}
+	s.mu.Lock()
+	failKey := s.failPutKey
+	s.mu.Unlock()
+	if item.Key == failKey {
+		return 0, errors.New("store: put refused (injected)")
 	}
 	return s.Store.Put(ctx, table, item, cond)
 }

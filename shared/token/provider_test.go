@@ -433,3 +433,62 @@ func TestEntryNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedStoredValueIsReplaced: a value another program wrote badly
+// counts as absent and is overwritten by a version-checked write.
+func TestMalformedStoredValueIsReplaced(t *testing.T) {
+	clk := newClock()
+	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
+	ctx := context.Background()
+	if _, err := st.Put(ctx, DefaultTable, store.Item{Key: Key(AccessToken, "dingapp"), Value: []byte(`{"value":`)}, store.Always); err != nil {
+		t.Fatal(err)
+	}
+	p := newTestProvider(t, st, up, clk)
+	tok, err := p.AccessToken(ctx)
+	if err != nil || !up.valid(tok) {
+		t.Fatalf("got %q, %v", tok, err)
+	}
+	if e, found, err := p.load(ctx, AccessToken); err != nil || !found || e.Value != tok {
+		t.Fatalf("stored after repair: %v %v", found, err)
+	}
+}
+
+// TestStoreDownServesInProcessValue: within the read margin, with the store
+// failing, the in-process value is served until it expires.
+func TestStoreDownServesInProcessValue(t *testing.T) {
+	clk := newClock()
+	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
+	p := newTestProvider(t, st, up, clk)
+	ctx := context.Background()
+	tok, _ := p.AccessToken(ctx)
+	clk.Advance(117 * time.Minute)
+	st.setFail(errors.New("tablestore: 503"))
+	if got, err := p.AccessToken(ctx); err != nil || got != tok {
+		t.Fatalf("got %q, %v; want the in-process token", got, err)
+	}
+	if n := up.tokenCalls.Load(); n != 1 {
+		t.Fatalf("upstream calls = %d, want 1", n)
+	}
+}
+
+// TestStoreWriteFailsKeepsFetchedValue: when DingTalk answers but the store
+// refuses the write, the fetched value is used in process and the failure
+// is reported to the refresher.
+func TestStoreWriteFailsKeepsFetchedValue(t *testing.T) {
+	clk := newClock()
+	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
+	p := newTestProvider(t, st, up, clk)
+	r, _ := NewRefresher([]*Provider{p})
+	st.failPutKey = Key(AccessToken, "dingapp")
+	rep, err := r.Tick(context.Background())
+	if err == nil || rep.Apps[0].AccessToken.Error == "" || !rep.Apps[0].AccessToken.Refreshed || rep.Apps[0].AccessToken.ExpiresInSeconds != 7200 {
+		t.Fatalf("report %+v, %v; want the store error with a fresh in-process token", rep.Apps[0].AccessToken, err)
+	}
+	// The ticket, fetched with that token, was stored normally.
+	if rep.Apps[0].JSAPITicket.Error != "" {
+		t.Fatalf("ticket report %+v", rep.Apps[0].JSAPITicket)
+	}
+	if tok, err := p.AccessToken(context.Background()); err != nil || !up.valid(tok) {
+		t.Fatalf("AccessToken = %q, %v", tok, err)
+	}
+}
