@@ -3,9 +3,9 @@
 // decoding the protobuf request bodies and PlainBuffer rows exactly as the
 // service does.
 //
-// It implements CreateTable, ListTable, DescribeTable, DeleteTable, PutRow,
-// GetRow, UpdateRow (put, delete and increment of columns, with
-// RT_AFTER_MODIFY), DeleteRow, GetRange (forward and backward, limit,
+// It implements CreateTable, ListTable, DescribeTable, UpdateTable,
+// DeleteTable, PutRow, GetRow, UpdateRow (put, delete and increment of
+// columns, with RT_AFTER_MODIFY), DeleteRow, GetRange (forward and backward, limit,
 // next_start_primary_key, the 5000-row scan limit), BatchGetRow and
 // BatchWriteRow (per-row results in request order, 100/200-row limits).
 // Writes honour row existence expectations and single or composite column
@@ -27,9 +27,10 @@
 // persisting to a bbolt data file, so several local processes can share one
 // Tablestore-compatible store.
 //
-// The emulator accepts any instance name and credentials; tables are
-// namespaced by the x-ots-instancename header. It does not implement
-// secondary or search indexes, streams, local transactions, atomic batch
-// writes, regex filters, UpdateTable or the time-series and SQL APIs; those
-// requests get OTSUnsupportOperation.
+// The emulator accepts any instance name and credentials unless
+// WithAccessKey asks it to verify signatures; tables are namespaced by the
+// x-ots-instancename header. UpdateTable changes options and throughput.
+// Secondary and search indexes, streams, local transactions, atomic batch
+// writes, regex filters and the time-series and SQL APIs are not
+// implemented; those requests get OTSUnsupportOperation.
 package tablestoretest

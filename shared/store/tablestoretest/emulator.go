@@ -256,6 +256,9 @@ func (e *emulator) inject(w http.ResponseWriter, r *http.Request, op, reqID stri
 		}
 		panic(http.ErrAbortHandler) // net/http closes the connection
 	}
+	if f.Status == 0 {
+		f.Status = http.StatusInternalServerError
+	}
 	if f.Raw {
 		writeBody(w, reqID, f.Status, []byte(f.Message))
 		return
@@ -291,6 +294,7 @@ var handlers = map[string]handlerFunc{
 	"ListTable":     (*emulator).listTable,
 	"DescribeTable": (*emulator).describeTable,
 	"DeleteTable":   (*emulator).deleteTable,
+	"UpdateTable":   (*emulator).updateTable,
 	"PutRow":        (*emulator).putRow,
 	"GetRow":        (*emulator).getRow,
 	"UpdateRow":     (*emulator).updateRow,

@@ -196,34 +196,119 @@ func (e *emulator) describeTable(instance string, body []byte) (proto.Message, *
 	if oerr != nil {
 		return nil, oerr
 	}
-	cu := t.create.GetReservedThroughput().GetCapacityUnit()
-	opts := t.create.GetTableOptions()
-	allowUpdate := true
-	if opts != nil && opts.AllowUpdate != nil {
-		allowUpdate = opts.GetAllowUpdate()
-	}
-	deviation := t.deviationMs() / 1000
+	throughput, options := t.details()
 	return &otsprotocol.DescribeTableResponse{
 		TableMeta: &otsprotocol.TableMeta{
 			TableName:     proto.String(t.name),
 			PrimaryKey:    t.pk,
 			DefinedColumn: t.create.GetTableMeta().GetDefinedColumn(),
 		},
-		ReservedThroughputDetails: &otsprotocol.ReservedThroughputDetails{
+		ReservedThroughputDetails: throughput,
+		TableOptions:              options,
+		TableStatus:               otsprotocol.TableStatus_ACTIVE.Enum(),
+		StreamDetails:             &otsprotocol.StreamDetails{EnableStream: proto.Bool(false)},
+	}, nil
+}
+
+// details returns the throughput and options as DescribeTable and
+// UpdateTable report them, every field the SDK dereferences set.
+func (t *table) details() (*otsprotocol.ReservedThroughputDetails, *otsprotocol.TableOptions) {
+	cu := t.create.GetReservedThroughput().GetCapacityUnit()
+	opts := t.create.GetTableOptions()
+	allowUpdate := true
+	if opts != nil && opts.AllowUpdate != nil {
+		allowUpdate = opts.GetAllowUpdate()
+	}
+	return &otsprotocol.ReservedThroughputDetails{
 			CapacityUnit: &otsprotocol.CapacityUnit{
 				Read:  proto.Int32(cu.GetRead()),
 				Write: proto.Int32(cu.GetWrite()),
 			},
 			LastIncreaseTime: proto.Int64(t.createdMs / 1000),
-		},
-		TableOptions: &otsprotocol.TableOptions{
+		}, &otsprotocol.TableOptions{
 			TimeToLive:                proto.Int32(t.ttlSeconds),
 			MaxVersions:               proto.Int32(t.maxVersions),
-			DeviationCellVersionInSec: proto.Int64(deviation),
+			DeviationCellVersionInSec: proto.Int64(t.deviationMs() / 1000),
 			AllowUpdate:               proto.Bool(allowUpdate),
 			UpdateFullRow:             proto.Bool(opts.GetUpdateFullRow()),
-		},
-		TableStatus:   otsprotocol.TableStatus_ACTIVE.Enum(),
-		StreamDetails: &otsprotocol.StreamDetails{EnableStream: proto.Bool(false)},
+		}
+}
+
+// updateTable changes reserved throughput and table options.
+func (e *emulator) updateTable(instance string, body []byte) (proto.Message, *otsError) {
+	var req otsprotocol.UpdateTableRequest
+	if oerr := unmarshal(body, &req); oerr != nil {
+		return nil, oerr
+	}
+	t, oerr := e.table(instance, req.GetTableName())
+	if oerr != nil {
+		return nil, oerr
+	}
+	if req.GetStreamSpec().GetEnableStream() {
+		return nil, unsupported("Streams are not supported by the emulator.")
+	}
+	if req.ReservedThroughput == nil && req.TableOptions == nil {
+		return nil, invalid("Neither ReservedThroughput nor TableOptions is specified.")
+	}
+	next := proto.Clone(t.create).(*otsprotocol.CreateTableRequest)
+	if rt := req.GetReservedThroughput(); rt != nil {
+		next.ReservedThroughput = rt
+	}
+	if o := req.GetTableOptions(); o != nil {
+		if next.TableOptions == nil {
+			next.TableOptions = &otsprotocol.TableOptions{}
+		}
+		no := next.TableOptions
+		if o.TimeToLive != nil {
+			no.TimeToLive = o.TimeToLive
+		}
+		if o.MaxVersions != nil {
+			no.MaxVersions = o.MaxVersions
+		}
+		if o.DeviationCellVersionInSec != nil {
+			no.DeviationCellVersionInSec = o.DeviationCellVersionInSec
+		}
+		if o.AllowUpdate != nil {
+			no.AllowUpdate = o.AllowUpdate
+		}
+		if o.UpdateFullRow != nil {
+			no.UpdateFullRow = o.UpdateFullRow
+		}
+	}
+	nt, oerr := newTable(instance, next, t.createdMs)
+	if oerr != nil {
+		return nil, oerr
+	}
+	staged := *t
+	staged.create, staged.ttlSeconds, staged.maxVersions = next, nt.ttlSeconds, nt.maxVersions
+	if err := e.persistTable(&staged); err != nil {
+		return nil, internalError(err)
+	}
+	t.create, t.ttlSeconds, t.maxVersions = next, nt.ttlSeconds, nt.maxVersions
+	// Versions beyond a lowered MaxVersions are dropped now rather than at
+	// a compaction, so that raising it again cannot bring them back.
+	var trimmed []planned
+	for _, r := range t.rows {
+		var c *row
+		for name, vs := range r.cols {
+			if int32(len(vs)) > t.maxVersions {
+				if c == nil {
+					c = r.clone()
+				}
+				c.cols[name] = t.trim(c.cols[name])
+			}
+		}
+		if c != nil {
+			trimmed = append(trimmed, planned{mut: mutation{t, rowKey(r.pk), c}})
+		}
+	}
+	if oerr := e.apply(trimmed...); oerr != nil {
+		return nil, oerr
+	}
+	throughput, options := t.details()
+	return &otsprotocol.UpdateTableResponse{
+		ReservedThroughputDetails: throughput,
+		TableOptions:              options,
+		StreamDetails:             &otsprotocol.StreamDetails{EnableStream: proto.Bool(false)},
 	}, nil
 }

@@ -164,7 +164,7 @@ func serve(ctx context.Context, ln net.Listener, emu *emulator) error {
 
 // Fault is an injected failure.
 type Fault struct {
-	// Status is the HTTP status of the error response.
+	// Status is the HTTP status of the error response; zero means 500.
 	Status int
 	// Code and Message form the otsprotocol.Error body.
 	Code    string

@@ -211,3 +211,55 @@ func TestDataFileLocked(t *testing.T) {
 		t.Error("a second emulator opened a data file in use")
 	}
 }
+
+func TestUpdateTable(t *testing.T) {
+	t.Parallel()
+	_, c := setup(t)
+	_, err := c.CreateTable(&tablestore.CreateTableRequest{
+		TableMeta:          &tablestore.TableMeta{TableName: "t", SchemaEntry: []*tablestore.PrimaryKeySchema{{Name: ptr("pk"), Type: ptr(tablestore.PrimaryKeyType_STRING)}}},
+		TableOption:        &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 3},
+		ReservedThroughput: &tablestore.ReservedThroughput{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now().UnixMilli() - 1000
+	ch := &tablestore.UpdateRowChange{TableName: "t", PrimaryKey: key("k")}
+	for i := range int64(3) {
+		ch.PutColumnWithTimestamp("v", i, base+i)
+	}
+	ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	if _, err := c.UpdateRow(&tablestore.UpdateRowRequest{UpdateRowChange: ch}); err != nil {
+		t.Fatal(err)
+	}
+	versions := func() int {
+		resp, err := c.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{TableName: "t", PrimaryKey: key("k"), MaxVersion: 10}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(resp.Columns)
+	}
+	update := func(opt tablestore.TableOption) error {
+		_, err := c.UpdateTable(&tablestore.UpdateTableRequest{TableName: "t", TableOption: &opt})
+		return err
+	}
+	if err := update(tablestore.TableOption{TimeToAlive: 86400 * 30, MaxVersion: 1}); err != nil {
+		t.Fatalf("UpdateTable: %v", err)
+	}
+	if got := versions(); got != 1 {
+		t.Errorf("versions after lowering MaxVersions = %d, want 1", got)
+	}
+	if err := update(tablestore.TableOption{TimeToAlive: 86400 * 30, MaxVersion: 3}); err != nil {
+		t.Fatalf("UpdateTable: %v", err)
+	}
+	if got := versions(); got != 1 {
+		t.Errorf("versions after raising MaxVersions again = %d, want the dropped ones to stay dropped", got)
+	}
+	d, err := c.DescribeTable(&tablestore.DescribeTableRequest{TableName: "t"})
+	if err != nil || d.TableOption.TimeToAlive != 86400*30 || d.TableOption.MaxVersion != 3 {
+		t.Errorf("DescribeTable after UpdateTable = %+v, %v", d.TableOption, err)
+	}
+	if err := update(tablestore.TableOption{TimeToAlive: 10, MaxVersion: 1}); otsCode(err) != "OTSParameterInvalid" {
+		t.Errorf("TTL 10s: got %v, want OTSParameterInvalid", err)
+	}
+}
