@@ -36,6 +36,9 @@
 //     in a *BatchError and the others are applied.
 //   - Scan pages may be short or even empty before the end; only an empty
 //     Page.Next ends a scan. All follows the cursors.
+//   - Expired items stay stored, invisible, until overwritten, deleted or
+//     purged: every backend implements Purger, which a scheduled function
+//     should call for tables of expiring items (leases, idempotency keys).
 //
 // # Physical layout, for readers in other languages
 //
@@ -48,8 +51,8 @@
 //	expires_at  INTEGER               Unix milliseconds; 9223372036854775807 means never
 //
 // A row is present only while expires_at is greater than the current Unix
-// time in milliseconds; expired rows may linger until overwritten or
-// deleted, so readers must apply the same check. The tables have no
+// time in milliseconds; expired rows linger until overwritten, deleted or
+// purged, so readers must apply the same check. The tables have no
 // Tablestore TTL and keep one cell version. Writers in other languages
 // must set all three attributes (expires_at 9223372036854775807 for never)
 // and a version greater than the stored one.

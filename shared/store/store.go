@@ -234,6 +234,15 @@ type Store interface {
 	Close() error
 }
 
+// Purger is implemented by every dingfn backend: Purge physically removes
+// the expired items of table and returns how many it removed. Expired items
+// are already invisible; purging reclaims their space, which on Tablestore
+// they would otherwise hold until overwritten (its table TTL cannot follow
+// per-item expiry). An item renewed while Purge runs is kept.
+type Purger interface {
+	Purge(ctx context.Context, table string) (int, error)
+}
+
 // All iterates over every item of r, following cursors until the scan ends.
 func All(ctx context.Context, s Store, table string, r Range) iter.Seq2[Item, error] {
 	return func(yield func(Item, error) bool) {

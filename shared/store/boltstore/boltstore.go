@@ -52,7 +52,10 @@ type Store struct {
 	lockTimeout time.Duration
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Purger = (*Store)(nil)
+)
 
 const headerLen = 16
 
@@ -333,6 +336,51 @@ func (s *Store) Scan(ctx context.Context, table string, r store.Range) (store.Pa
 		return store.Page{}, fmt.Errorf("boltstore: scan %s%s: %w", s.prefix, table, err)
 	}
 	return p, nil
+}
+
+// Purge implements store.Purger in one transaction.
+func (s *Store) Purge(ctx context.Context, table string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := store.CheckTable(table); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket(s.bucket(table))
+		if b == nil {
+			return nil
+		}
+		// Deleting under a live cursor skips items; collect, then delete.
+		var expired [][]byte
+		now := s.clock()
+		err := b.ForEach(func(k, v []byte) error {
+			rec, err := decode(v)
+			if err != nil {
+				return fmt.Errorf("key %q: %w", k, err)
+			}
+			if !store.Live(rec.expires, now) {
+				expired = append(expired, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range expired {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(expired)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("boltstore: purge %s%s: %w", s.prefix, table, err)
+	}
+	return n, nil
 }
 
 // Close closes the file.

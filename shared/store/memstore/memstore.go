@@ -50,7 +50,10 @@ type table struct {
 	dirty bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Purger = (*Store)(nil)
+)
 
 // New returns an empty Store.
 func New(opts ...Option) (*Store, error) {
@@ -252,6 +255,27 @@ func (s *Store) Scan(ctx context.Context, tbl string, r store.Range) (store.Page
 		}
 	}
 	return p, nil
+}
+
+// Purge implements store.Purger.
+func (s *Store) Purge(ctx context.Context, tbl string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, tbl); err != nil {
+		return 0, err
+	}
+	t := s.tables[tbl]
+	if t == nil {
+		return 0, nil
+	}
+	now, n := s.clock(), 0
+	for k, e := range t.rows {
+		if !store.Live(e.expires, now) {
+			s.remove(t, k)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Close implements store.Store; later calls fail.

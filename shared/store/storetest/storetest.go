@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"BatchPartialFailure", s.batchPartialFailure},
 		{"Scan", s.scan},
 		{"ScanBounds", s.scanBounds},
+		{"Purge", s.purge},
 		{"Canceled", s.canceled},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -760,6 +761,49 @@ func (s *suite) scanBounds(t *testing.T, e *env) {
 	}
 }
 
+func (s *suite) purge(t *testing.T, e *env) {
+	p, ok := e.Store.(store.Purger)
+	if !ok {
+		t.Skip("backend does not implement store.Purger")
+	}
+	if n, err := p.Purge(e.ctx, "never_written"); n != 0 || err != nil {
+		t.Fatalf("Purge of a missing table = %d, %v; want 0, nil", n, err)
+	}
+	var writes []store.Write
+	var live []string
+	for i := range 300 {
+		it := store.Item{Key: fmt.Sprintf("k%03d", i), Value: []byte("v")}
+		switch i % 3 {
+		case 0:
+			it.ExpiresAt = Epoch.Add(time.Minute) // expires
+		case 1:
+			it.ExpiresAt = Epoch.Add(time.Hour) // stays
+			live = append(live, it.Key)
+		default:
+			live = append(live, it.Key) // never expires
+		}
+		writes = append(writes, store.Write{Item: it})
+	}
+	if err := e.Batch(e.ctx, tbl, writes); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	n, err := p.Purge(e.ctx, tbl)
+	if err != nil || n != 100 {
+		t.Fatalf("Purge = %d, %v; want 100 expired items removed", n, err)
+	}
+	// Turning the clock back would revive expired items that were merely
+	// hidden; purged ones stay gone.
+	e.clock.Advance(-time.Minute)
+	if got := keys(e.all(t, tbl, store.Range{})); !slices.Equal(got, live) {
+		t.Fatalf("after Purge the table holds %d items, want the %d live ones", len(got), len(live))
+	}
+	e.clock.Advance(time.Minute)
+	if n, err := p.Purge(e.ctx, tbl); n != 0 || err != nil {
+		t.Fatalf("second Purge = %d, %v; want 0, nil", n, err)
+	}
+}
+
 func (s *suite) canceled(t *testing.T, e *env) {
 	e.mustPut(t, tbl, store.Item{Key: "k", Value: []byte("v")}, store.Always)
 	ctx, cancel := context.WithCancel(e.ctx)
@@ -778,5 +822,9 @@ func (s *suite) canceled(t *testing.T, e *env) {
 	check("Batch", e.Batch(ctx, tbl, []store.Write{{Item: store.Item{Key: "k"}, Delete: true}}))
 	_, err = e.Scan(ctx, tbl, store.Range{})
 	check("Scan", err)
+	if p, ok := e.Store.(store.Purger); ok {
+		_, err = p.Purge(ctx, tbl)
+		check("Purge", err)
+	}
 	e.wantValue(t, tbl, "k", "v")
 }
