@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // scripted replies with bodies[i] on the i-th hit (the last one repeats);
@@ -114,6 +118,9 @@ func TestTokenInvalidOnNewAPI(t *testing.T) {
 	}
 	if want := []string{testToken, "tok-2"}; !reflect.DeepEqual(seen, want) {
 		t.Errorf("tokens sent = %v, want %v", seen, want)
+	}
+	if strings.Contains(e.logs.String(), testToken) || strings.Contains(e.logs.String(), "tok-2") {
+		t.Errorf("logs leak the token:\n%s", e.logs)
 	}
 }
 
@@ -436,5 +443,50 @@ func TestDefaultRateLimiterThrottles(t *testing.T) {
 	}
 	if hits.Load() != 3 {
 		t.Errorf("hits = %d, want 3", hits.Load())
+	}
+}
+
+// TestConcurrentTokenFailuresRefreshOnce starts many calls with the same
+// token, lets DingTalk reject them all together, and checks that the
+// shared cache fetches exactly one new token: every caller invalidates
+// only the token it used, so late invalidations do not drop the fresh one.
+func TestConcurrentTokenFailuresRefreshOnce(t *testing.T) {
+	t.Parallel()
+	const callers = 8
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	var fetches atomic.Int32
+	mux.HandleFunc("/v1.0/oauth2/accessToken", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"accessToken":"T%d","expireIn":7200}`, fetches.Add(1))
+	})
+	var arrived atomic.Int32
+	allIn := make(chan struct{})
+	mux.HandleFunc("/topapi/v2/user/get", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("access_token") == "T1" {
+			if arrived.Add(1) == callers {
+				close(allIn)
+			}
+			<-allIn // reject only once every caller holds T1
+			fmt.Fprint(w, `{"errcode":88,"sub_code":"40014","errmsg":"鉴权异常"}`)
+			return
+		}
+		fmt.Fprint(w, okUser)
+	})
+	c, err := NewClient("k", "s", WithBaseURLs(srv.URL, srv.URL), WithRateLimit(rate.Inf, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			if _, err := c.Contact.GetUser(context.Background(), "u1", ""); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if fetches.Load() != 2 {
+		t.Errorf("token fetches = %d, want 2 (T1, then one refresh)", fetches.Load())
 	}
 }
