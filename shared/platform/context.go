@@ -1,0 +1,69 @@
+package platform
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+type requestInfoKey struct{}
+
+type requestInfo struct {
+	id       string
+	sourceIP string
+}
+
+func withRequestInfo(ctx context.Context, id, sourceIP string) context.Context {
+	return context.WithValue(ctx, requestInfoKey{}, requestInfo{id: id, sourceIP: sourceIP})
+}
+
+// RequestID returns the id of the invocation ctx belongs to: the platform's
+// invocation id on FC and Lambda (the id their own log lines carry, so
+// dingfn's lines can be found beside them), falling back to the HTTP event's
+// requestContext.requestId; locally a random id made per request or tick.
+// It returns "" for a context no adapter made.
+func RequestID(ctx context.Context) string {
+	if ri, ok := ctx.Value(requestInfoKey{}).(requestInfo); ok && ri.id != "" {
+		return ri.id
+	}
+	return platformInvocationID(ctx)
+}
+
+func platformInvocationID(ctx context.Context) string {
+	if lc, ok := fccontext.FromContext(ctx); ok && lc.RequestID != "" {
+		return lc.RequestID
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		return lc.AwsRequestID
+	}
+	return ""
+}
+
+// SourceIP returns the client address of the HTTP request ctx belongs to,
+// without a port: requestContext.http.sourceIp on FC and Lambda (the
+// platform's front end sets it; client-supplied X-Forwarded-For is not
+// trusted), the peer address locally. The adapter also sets the request's
+// RemoteAddr to "SOURCEIP:0" on the platforms so code that splits host and
+// port keeps working. It returns "" outside an HTTP request.
+func SourceIP(ctx context.Context) string {
+	ri, _ := ctx.Value(requestInfoKey{}).(requestInfo)
+	return ri.sourceIP
+}
+
+// newLocalID makes a request id for local mode, where no platform hands one.
+func newLocalID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return "local-" + hex.EncodeToString(b[:])
+}
+
+func hostOnly(remoteAddr string) string {
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return host
+	}
+	return remoteAddr
+}

@@ -1,0 +1,92 @@
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/aliyun/fc-runtime-go-sdk/events"
+)
+
+// ServeFCHTTPEvent serves one Function Compute 3.0 HTTP-trigger invocation:
+// event is the raw event JSON the built-in runtime hands the function
+// (events.HTTPTriggerEvent), the result is the events.HTTPTriggerResponse
+// JSON FC turns back into the HTTP response.
+//
+// FC differs from Lambda in ways that matter here: query parameters come
+// only as the queryParameters map (repeated names arrive joined by commas,
+// and there is no raw query string, so the adapter rebuilds one in sorted
+// order), every field is optional (pointer fields in the SDK structs), and
+// timeEpoch is a string of milliseconds. A payload that is not an HTTP
+// trigger event yields an *EventError.
+func ServeFCHTTPEvent(ctx context.Context, h http.Handler, event []byte) ([]byte, error) {
+	var ev events.HTTPTriggerEvent
+	if len(event) == 0 {
+		return nil, &EventError{Platform: FC, Reason: "not an HTTP trigger event", Err: errNoEvent}
+	}
+	if err := json.Unmarshal(event, &ev); err != nil {
+		return nil, &EventError{Platform: FC, Reason: "not an HTTP trigger event", Err: err}
+	}
+	rc := ev.TriggerContext
+	in := httpInput{
+		platform:  FC,
+		method:    str(rc.Http.Method),
+		path:      str(ev.RawPath),
+		proto:     str(rc.Http.Protocol),
+		host:      str(rc.DomainName),
+		sourceIP:  str(rc.Http.SourceIp),
+		requestID: str(rc.RequestId),
+		body:      str(ev.Body),
+		base64:    ev.IsBase64Encoded != nil && *ev.IsBase64Encoded,
+	}
+	if in.path == "" {
+		in.path = str(rc.Http.Path)
+	}
+	if ev.Headers != nil {
+		in.headers = *ev.Headers
+	}
+	if ev.QueryParameters != nil && len(*ev.QueryParameters) > 0 {
+		q := make(map[string][]string, len(*ev.QueryParameters))
+		for k, v := range *ev.QueryParameters {
+			q[k] = []string{v}
+		}
+		in.rawQuery = encodeQuery(q)
+	}
+	if ua := str(rc.Http.UserAgent); ua != "" {
+		if in.headers == nil {
+			in.headers = map[string]string{}
+		}
+		if _, ok := lookupFold(in.headers, "User-Agent"); !ok {
+			in.headers["User-Agent"] = ua
+		}
+	}
+	r, err := in.request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := serveBuffered(h, r)
+	body, b64 := w.encodedBody()
+	return json.Marshal(events.HTTPTriggerResponse{
+		StatusCode:      w.status,
+		Headers:         flatHeaders(w.header),
+		IsBase64Encoded: b64,
+		Body:            body,
+	})
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func lookupFold(m map[string]string, key string) (string, bool) {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return "", false
+}

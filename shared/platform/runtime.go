@@ -1,0 +1,101 @@
+package platform
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// Runtime names the environment a function binary runs in.
+type Runtime string
+
+// The runtimes a binary can find itself in.
+const (
+	FC     Runtime = "fc"
+	Lambda Runtime = "lambda"
+	Local  Runtime = "local"
+)
+
+// The environment variables each platform's runtime API client reads.
+const (
+	envFCRuntimeAPI     = "FC_RUNTIME_API"
+	envLambdaRuntimeAPI = "AWS_LAMBDA_RUNTIME_API"
+)
+
+// Detect picks the runtime from the environment: FC_RUNTIME_API wins over
+// AWS_LAMBDA_RUNTIME_API, and neither means local mode. getenv is usually
+// os.Getenv.
+func Detect(getenv func(string) string) Runtime {
+	switch {
+	case getenv(envFCRuntimeAPI) != "":
+		return FC
+	case getenv(envLambdaRuntimeAPI) != "":
+		return Lambda
+	default:
+		return Local
+	}
+}
+
+// Logger returns the structured logger of function name: JSON on stderr on
+// the platforms (their log services index JSON fields), text locally unless
+// DINGFN_LOG_FORMAT=json. Records logged with a context carry the request id
+// (see RequestID) as request_id.
+func Logger(name string) *slog.Logger {
+	return newLogger(name, os.Getenv, os.Stderr)
+}
+
+func newLogger(name string, getenv func(string) string, w io.Writer) *slog.Logger {
+	rt := Detect(getenv)
+	opts := &slog.HandlerOptions{Level: logLevel(getenv("DINGFN_LOG_LEVEL"))}
+	var h slog.Handler
+	format := strings.ToLower(strings.TrimSpace(getenv("DINGFN_LOG_FORMAT")))
+	if format == "json" || (format != "text" && rt != Local) {
+		h = slog.NewJSONHandler(w, opts)
+	} else {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(contextHandler{h}).With(slog.String("function", name), slog.String("runtime", string(rt)))
+}
+
+func logLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// contextHandler adds the request id carried by the record's context, so
+// every line of one invocation can be found together.
+type contextHandler struct{ slog.Handler }
+
+func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
+	if ctx != nil {
+		if id := RequestID(ctx); id != "" {
+			r.AddAttrs(slog.String("request_id", id))
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return contextHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h contextHandler) WithGroup(name string) slog.Handler {
+	return contextHandler{h.Handler.WithGroup(name)}
+}
+
+// secretRE matches the credentials that could end up inside an error text:
+// DingTalk tokens and tickets in URLs or JSON, app secrets, signatures.
+var secretRE = regexp.MustCompile(`(?i)((?:access_?token|accesstoken|jsapi_?ticket|suite_?ticket|ticket|app_?secret|appsecret|client_?secret|x-acs-dingtalk-access-token|api_?key|authorization|signature)"?\s*[=:]\s*"?)(?:Bearer\s+)?[^&\s",}]+`)
+
+// Redact hides token, ticket and secret values inside s; the adapter applies
+// it to every error text it logs or hands back to a platform, as a second
+// line of defence behind the clients that should never put them there.
+func Redact(s string) string {
+	return secretRE.ReplaceAllString(s, "${1}REDACTED")
+}

@@ -1,0 +1,194 @@
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fc"
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+// Local server limits. They mirror the platforms (a 6 MB request body is
+// Lambda's synchronous payload limit) so a handler that works locally does
+// not fail on size alone once deployed, and keep slow clients from holding
+// connections open.
+const (
+	localMaxBody           = 6 << 20
+	localReadHeaderTimeout = 10 * time.Second
+	localReadTimeout       = 60 * time.Second
+	localWriteTimeout      = 90 * time.Second
+	localIdleTimeout       = 120 * time.Second
+	localShutdownTimeout   = 20 * time.Second
+	defaultPort            = "9000"
+)
+
+// ServeHTTP runs the HTTP function name with handler h on the runtime Detect
+// picks: an FC HTTP trigger, a Lambda Function URL or HTTP API, or a local
+// server on $PORT (default 9000) answering every path. It installs
+// Logger(name) as the slog default, recovers handler panics as logged 500s
+// and logs one line per request (method, path, status, duration; never
+// headers, query or body).
+//
+// On the platforms it never returns. Locally it returns after SIGINT or
+// SIGTERM once in-flight requests finished (at most 20 s), so deferred
+// cleanup in main runs. A fatal error (the port is taken, the runtime API
+// is unreachable) is logged and the process exits with status 1.
+func ServeHTTP(name string, h http.Handler) {
+	logger := Logger(name)
+	slog.SetDefault(logger)
+	h = instrument(logger, h)
+	switch Detect(os.Getenv) {
+	case FC:
+		fc.Start(func(ctx context.Context, event []byte) (json.RawMessage, error) {
+			return platformHTTP(ctx, logger, ServeFCHTTPEvent, h, event)
+		})
+	case Lambda:
+		lambda.StartWithOptions(func(ctx context.Context, event json.RawMessage) (json.RawMessage, error) {
+			return platformHTTP(ctx, logger, ServeLambdaHTTPEvent, h, event)
+		})
+	default:
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := serveLocal(ctx, logger, h, os.Getenv("PORT"), nil); err != nil {
+			logger.Error("local server failed", slog.String("error", Redact(err.Error())))
+			os.Exit(1)
+		}
+		return
+	}
+	// The SDKs' Start functions only come back through log.Fatal; be sure.
+	os.Exit(1)
+}
+
+func platformHTTP(ctx context.Context, logger *slog.Logger, serve func(context.Context, http.Handler, []byte) ([]byte, error), h http.Handler, event []byte) (json.RawMessage, error) {
+	out, err := serve(ctx, h, event)
+	if err != nil {
+		ctx = withRequestInfo(ctx, platformInvocationID(ctx), "")
+		logger.ErrorContext(ctx, "invalid invocation", slog.String("error", Redact(err.Error())))
+		return nil, err
+	}
+	return out, nil
+}
+
+// serveLocal serves h on port until ctx ends. ready, if set, is told the
+// bound address (tests listen on port 0).
+func serveLocal(ctx context.Context, logger *slog.Logger, h http.Handler, port string, ready func(net.Addr)) error {
+	if port == "" {
+		port = defaultPort
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("PORT must be a port number 0-65535, got %q", port)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("", port))
+	if err != nil {
+		return fmt.Errorf("listen on port %s: %w", port, err)
+	}
+	srv := &http.Server{
+		Handler:           localRequest(http.MaxBytesHandler(h, localMaxBody)),
+		ReadHeaderTimeout: localReadHeaderTimeout,
+		ReadTimeout:       localReadTimeout,
+		WriteTimeout:      localWriteTimeout,
+		IdleTimeout:       localIdleTimeout,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", slog.String("addr", ln.Addr().String()))
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), localShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// localRequest gives local requests what the platform adapters give theirs:
+// a request id and the source IP in the context.
+func localRequest(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := withRequestInfo(r.Context(), newLocalID(), hostOnly(r.RemoteAddr))
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// instrument logs each request and turns a handler panic into a 500.
+func instrument(logger *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				logPanic(r.Context(), v)
+				if !sw.wrote {
+					writeJSONError(sw, http.StatusInternalServerError, "internal_error", "the function failed; see its logs with the request id", RequestID(r.Context()))
+				}
+			}
+			level := slog.LevelInfo
+			if sw.status >= 500 {
+				level = slog.LevelError
+			}
+			logger.LogAttrs(r.Context(), level, "request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", sw.status),
+				slog.Int64("bytes", sw.bytes),
+				slog.Duration("duration", time.Since(start)),
+			)
+		}()
+		h.ServeHTTP(sw, r)
+		if !sw.wrote {
+			sw.status = http.StatusOK
+		}
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote && code >= 200 {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,245 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	fcevents "github.com/aliyun/fc-runtime-go-sdk/events"
+	"github.com/aliyun/fc-runtime-go-sdk/fc"
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+// TimerFunc is one tick of a timer function. The report it returns is
+// marshalled as JSON: logged, returned as the invocation result on the
+// platforms and printed on stdout locally. ctx carries the platform's
+// deadline and the Trigger (see TriggerFrom).
+type TimerFunc func(ctx context.Context) (any, error)
+
+// Trigger sources.
+const (
+	SourceFCTimer     = "fc-timer"    // an FC timer trigger
+	SourceEventBridge = "eventbridge" // an EventBridge (CloudWatch Events) scheduled rule
+	SourceInput       = "input"       // an EventBridge rule with a constant Input, or any other JSON event
+	SourceInvoke      = "invoke"      // a direct invocation with an empty or non-JSON payload
+	SourceLocal       = "local"       // local mode
+)
+
+// Trigger describes what fired a tick.
+type Trigger struct {
+	// Source is one of the Source constants.
+	Source string `json:"source"`
+	// Name is the FC trigger name or the EventBridge rule ARN.
+	Name string `json:"name,omitempty"`
+	// Time is when the platform fired the tick (zero when it does not say).
+	Time time.Time `json:"time,omitzero"`
+	// ID is the EventBridge event id.
+	ID string `json:"id,omitempty"`
+	// Payload is the FC timer payload, the whole JSON event for
+	// SourceInput, the raw payload for SourceInvoke, and -payload locally.
+	Payload string `json:"payload,omitempty"`
+}
+
+type triggerKey struct{}
+
+// TriggerFrom returns the trigger of the tick ctx belongs to.
+func TriggerFrom(ctx context.Context) (Trigger, bool) {
+	t, ok := ctx.Value(triggerKey{}).(Trigger)
+	return t, ok
+}
+
+// ParseTimerEvent reads a timer invocation payload. It never fails: a timer
+// must tick whatever a console test or a rule's constant Input sends, and
+// the function decides what the payload means.
+//
+// An FC timer event is {"triggerTime","triggerName","payload"} (all
+// strings); an EventBridge scheduled event has source "aws.events" and
+// detail-type "Scheduled Event"; a rule with a constant Input delivers that
+// Input alone, which becomes the Payload of a SourceInput trigger.
+func ParseTimerEvent(event []byte) Trigger {
+	trimmed := bytes.TrimSpace(event)
+	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
+		return Trigger{Source: SourceInvoke}
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &keys); err != nil {
+		if json.Valid(trimmed) { // a JSON string, number or array as Input
+			return Trigger{Source: SourceInput, Payload: string(trimmed)}
+		}
+		return Trigger{Source: SourceInvoke, Payload: string(event)}
+	}
+	_, hasTime := keys["triggerTime"]
+	_, hasName := keys["triggerName"]
+	if hasTime || hasName {
+		var ev fcevents.TimerEvent
+		if err := json.Unmarshal(trimmed, &ev); err == nil {
+			t := Trigger{Source: SourceFCTimer, Name: str(ev.TriggerName), Payload: str(ev.Payload)}
+			t.Time, _ = time.Parse(time.RFC3339, str(ev.TriggerTime))
+			return t
+		}
+	}
+	if jsonString(keys["source"]) == "aws.events" && jsonString(keys["detail-type"]) == "Scheduled Event" {
+		var ev lambdaevents.EventBridgeEvent
+		if err := json.Unmarshal(trimmed, &ev); err == nil {
+			t := Trigger{Source: SourceEventBridge, Time: ev.Time, ID: ev.ID}
+			if len(ev.Resources) > 0 {
+				t.Name = ev.Resources[0]
+			}
+			return t
+		}
+	}
+	return Trigger{Source: SourceInput, Payload: string(trimmed)}
+}
+
+func jsonString(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// TimerError is how a failed tick reaches the platform: its text is the
+// redacted error text, and errors.Is/As still reach the original error.
+type TimerError struct {
+	msg string
+	err error
+}
+
+func (e *TimerError) Error() string { return e.msg }
+func (e *TimerError) Unwrap() error { return e.err }
+
+// RunTimer runs the timer function name on the runtime Detect picks. On FC
+// and Lambda every invocation is one tick whose report is logged and
+// returned as the result, and whose error fails the invocation (so the
+// platform's retry and alerting see it). It installs Logger(name) as the
+// slog default.
+//
+// Locally it parses its own flags from os.Args: with none it runs one tick,
+// prints the report as one line of JSON on stdout and exits 0, or prints
+// the error on stderr and exits 1; -every D ticks at once and then every D
+// until SIGINT or SIGTERM (a failed tick is logged and the next one still
+// runs) and exits 0; -payload S sets the trigger payload.
+func RunTimer(name string, fn TimerFunc) {
+	logger := Logger(name)
+	slog.SetDefault(logger)
+	switch Detect(os.Getenv) {
+	case FC:
+		fc.Start(func(ctx context.Context, event []byte) (json.RawMessage, error) {
+			return timerInvocation(ctx, logger, fn, event)
+		})
+	case Lambda:
+		lambda.StartWithOptions(func(ctx context.Context, event json.RawMessage) (json.RawMessage, error) {
+			return timerInvocation(ctx, logger, fn, event)
+		})
+	default:
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := runLocalTimer(ctx, name, logger, fn, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(1)
+}
+
+func timerInvocation(ctx context.Context, logger *slog.Logger, fn TimerFunc, event []byte) (json.RawMessage, error) {
+	ctx = withRequestInfo(ctx, platformInvocationID(ctx), "")
+	ctx = context.WithValue(ctx, triggerKey{}, ParseTimerEvent(event))
+	return tick(ctx, logger, fn)
+}
+
+// tick runs fn once, logs the outcome and returns the marshalled report.
+func tick(ctx context.Context, logger *slog.Logger, fn TimerFunc) (_ json.RawMessage, err error) {
+	start := time.Now()
+	tr, _ := TriggerFrom(ctx)
+	defer func() {
+		if v := recover(); v != nil {
+			logPanic(ctx, v)
+			err = &TimerError{msg: Redact(fmt.Sprintf("panic: %v", v)), err: fmt.Errorf("panic: %v\n%s", v, debug.Stack())}
+		}
+		if err != nil {
+			logger.ErrorContext(ctx, "tick failed",
+				slog.String("trigger", tr.Source),
+				slog.String("error", err.Error()),
+				slog.Duration("duration", time.Since(start)))
+		}
+	}()
+	report, ferr := fn(ctx)
+	if ferr != nil {
+		return nil, &TimerError{msg: Redact(ferr.Error()), err: ferr}
+	}
+	b, merr := json.Marshal(report)
+	if merr != nil {
+		return nil, &TimerError{msg: "report is not JSON: " + Redact(merr.Error()), err: merr}
+	}
+	logger.LogAttrs(ctx, slog.LevelInfo, "tick done",
+		slog.String("trigger", tr.Source),
+		slog.Any("report", json.RawMessage(b)),
+		slog.Duration("duration", time.Since(start)))
+	return b, nil
+}
+
+// runLocalTimer is RunTimer's local mode; it returns the exit status.
+func runLocalTimer(ctx context.Context, name string, logger *slog.Logger, fn TimerFunc, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	every := fs.Duration("every", 0, "tick now and then on this period (e.g. 10m) until interrupted; default: one tick")
+	payload := fs.String("payload", "", "trigger payload handed to the function")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s [-every D] [-payload S]\n\nRuns the %s timer once locally and prints its report as JSON.\n\n", name, name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", name, fs.Args())
+		fs.Usage()
+		return 2
+	}
+	if *every < 0 {
+		fmt.Fprintf(stderr, "%s: -every must be positive, got %s\n", name, *every)
+		return 2
+	}
+	once := func() error {
+		tctx := withRequestInfo(ctx, newLocalID(), "")
+		tctx = context.WithValue(tctx, triggerKey{}, Trigger{Source: SourceLocal, Time: time.Now().UTC(), Payload: *payload})
+		b, err := tick(tctx, logger, fn)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", b)
+		return err
+	}
+	if *every == 0 {
+		if err := once(); err != nil {
+			fmt.Fprintf(stderr, "%s: %s\n", name, Redact(err.Error()))
+			return 1
+		}
+		return 0
+	}
+	t := time.NewTicker(*every)
+	defer t.Stop()
+	for {
+		_ = once() // already logged; keep ticking like a platform timer would
+		select {
+		case <-ctx.Done():
+			logger.Info("interrupted; stopping")
+			return 0
+		case <-t.C:
+		}
+	}
+}
