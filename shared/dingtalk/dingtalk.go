@@ -273,6 +273,7 @@ const (
 	API
 )
 
+// String names the generation by its host: "oapi" or "api".
 func (g Generation) String() string {
 	if g == API {
 		return "api"
@@ -410,7 +411,7 @@ func (c *Client) decide(ctx context.Context, r *request, e *Error, st *retryStat
 		}
 		st.rateRetries++
 		return d, true
-	case e.busy() || (r.ep.safe && IsTransient(e) && e.ambiguous()):
+	case e.busy() || e.notSent() || (r.ep.safe && IsTransient(e)):
 		if st.transientTrys+1 >= p.MaxAttempts {
 			return 0, false
 		}
@@ -526,10 +527,12 @@ type tokenSourceError struct {
 	err error
 }
 
+// Error names the API whose token could not be had.
 func (e *tokenSourceError) Error() string {
 	return "dingtalk: " + e.api + ": get access token: " + e.err.Error()
 }
 
+// Unwrap returns the token source's error.
 func (e *tokenSourceError) Unwrap() error { return e.err }
 
 // oapiEnvelope is the status part of every old-API reply.
@@ -623,6 +626,7 @@ func retryAfter(resp *http.Response) time.Duration {
 // consistent about which it sends.
 type flexInt int64
 
+// UnmarshalJSON accepts 42, "42" and null.
 func (f *flexInt) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(string(b), `"`)
 	if s == "" || s == "null" {
@@ -640,6 +644,7 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 // flexString decodes a JSON string or number as a string.
 type flexString string
 
+// UnmarshalJSON accepts "x", 42 (kept as "42") and null.
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string

@@ -32,7 +32,9 @@
 //   - "system busy" (errcode -1) is retried up to [RetryPolicy.MaxAttempts];
 //   - transport errors, timeouts and 5xx replies are retried only for reads:
 //     a work notice, a create call or any other write is never sent again
-//     after a failure that leaves its outcome unknown.
+//     after a failure that leaves its outcome unknown. A connection that
+//     could not be opened is retried for every call, because nothing was
+//     sent.
 //
 // Each API has its own token-bucket rate limiter (golang.org/x/time/rate),
 // by default below DingTalk's standard-edition limit of 20 QPS per app per

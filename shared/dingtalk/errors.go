@@ -210,6 +210,13 @@ func (e *Error) ambiguous() bool {
 	return e.transport || e.HTTPStatus >= 500
 }
 
+// notSent reports whether a transport error happened while connecting, so
+// the request never left the client and any call may be sent again.
+func (e *Error) notSent() bool {
+	var op *net.OpError
+	return e.transport && errors.As(e.Err, &op) && op.Op == "dial"
+}
+
 // busy reports whether DingTalk answered "system busy" with an error
 // envelope: the call was refused, so any call may be resent.
 func (e *Error) busy() bool {

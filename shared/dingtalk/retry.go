@@ -28,7 +28,8 @@ type RetryPolicy struct {
 	// BaseDelay starts the exponential back-off used for other rate limits
 	// (90002: 1 s, 2 s, 4 s) and for busy/transient retries.
 	BaseDelay time.Duration
-	// MaxDelay caps any single wait, including a server's Retry-After.
+	// MaxDelay caps any single wait. A server's Retry-After beyond it ends
+	// the retries instead. Zero means retries happen without pause.
 	MaxDelay time.Duration
 	// Jitter adds a random 0..Jitter fraction to each wait, so that many
 	// instances throttled together do not retry together.

@@ -490,3 +490,42 @@ func TestConcurrentTokenFailuresRefreshOnce(t *testing.T) {
 		t.Errorf("token fetches = %d, want 2 (T1, then one refresh)", fetches.Load())
 	}
 }
+
+func TestDialFailureRetriedForWrites(t *testing.T) {
+	t.Parallel()
+	// A listener that is closed at once: connecting fails, so nothing was
+	// sent and even a work notice may be tried again.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.URL
+	srv.Close()
+	e := setup(t)
+	c, err := NewClient("k", "s", WithBaseURLs(addr, addr), WithTokenSource(StaticTokenSource(testToken)), WithRateLimit(rate.Inf, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sleeps []time.Duration
+	c.sleep = func(ctx context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil }
+	c.jitter = e.client.jitter
+	_, err = c.Message.Send(context.Background(), &WorkNotice{AgentID: 1, ToAllUser: true, Msg: TextMessage("x")})
+	if !IsTransient(err) {
+		t.Fatalf("err = %v, want a transient transport error", err)
+	}
+	if want := []time.Duration{time.Second, 2 * time.Second}; !reflect.DeepEqual(sleeps, want) {
+		t.Errorf("sleeps = %v, want %v (three attempts)", sleeps, want)
+	}
+	if strings.Contains(err.Error(), testToken) {
+		t.Errorf("error leaks the token: %v", err)
+	}
+}
+
+func TestNewAPIBusyRetriedForReads(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	hits := scripted(t, e, "/v1.0/workflow/processInstances", `HTTP 400 {"code":"system.busy","message":"系统繁忙"}`, `{"result":{}}`)
+	if _, err := e.client.Process.GetInstance(context.Background(), "p"); err != nil {
+		t.Fatal(err)
+	}
+	if hits.Load() != 2 {
+		t.Errorf("hits = %d, want 2", hits.Load())
+	}
+}
