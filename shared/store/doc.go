@@ -47,7 +47,8 @@
 //
 //	pk          STRING (primary key)  the item key
 //	value       BINARY                the item value; dingfn writes UTF-8 JSON
-//	version     INTEGER               opaque compare-and-swap version
+//	version     INTEGER               opaque compare-and-swap version (int64; above 2^53, so
+//	                                  JavaScript readers need BigInt or Long)
 //	expires_at  INTEGER               Unix milliseconds; 9223372036854775807 means never
 //
 // A row is present only while expires_at is greater than the current Unix

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/otsstore"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
 )
 
@@ -346,5 +347,47 @@ func TestContextEndsHungCalls(t *testing.T) {
 				t.Fatalf("%s against a hung service = %v, want context.DeadlineExceeded", c.op, err)
 			}
 		})
+	}
+}
+
+// GetRange's Limit counts the rows the service reads, expired or not, so a
+// page can come back empty with a cursor; the scan must go on.
+func TestScanEmptyPages(t *testing.T) {
+	ctx := t.Context()
+	clock := storetest.NewClock(storetest.Epoch)
+	s, _, _ := newStore(t, otsstore.WithClock(clock.Now))
+	var writes []store.Write
+	for i := range 40 {
+		it := store.Item{Key: fmt.Sprintf("k%02d", i), Value: []byte("v")}
+		if i >= 5 && i < 35 {
+			it.ExpiresAt = storetest.Epoch.Add(time.Second)
+		}
+		writes = append(writes, store.Write{Item: it})
+	}
+	if err := s.Batch(ctx, "t", writes); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	r := store.Range{Limit: 5}
+	var got []string
+	empty := 0
+	for {
+		p, err := s.Scan(ctx, "t", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) == 0 && p.Next != "" {
+			empty++
+		}
+		for _, it := range p.Items {
+			got = append(got, it.Key)
+		}
+		if p.Next == "" {
+			break
+		}
+		r.Cursor = p.Next
+	}
+	if empty == 0 || len(got) != 10 || got[4] != "k04" || got[5] != "k35" {
+		t.Fatalf("scan returned %q with %d empty pages; want the 10 live keys and some empty pages", got, empty)
 	}
 }
