@@ -13,8 +13,13 @@ const BatchRows = 10000
 
 // Benchmark measures one backend: a conditional put (compare-and-swap on
 // one key), a get, and writing BatchRows rows in one Batch followed by a
-// full paged scan. Backends call it from their own Benchmark function so
-// `go test -bench` prints them side by side.
+// full paged scan. Backends call it from their own Benchmark function, so
+//
+//	go test -run '^$' -bench . ./shared/store/memstore ./shared/store/boltstore ./shared/store/otsstore
+//
+// prints them side by side (Tablestore through the emulator on loopback;
+// BenchmarkStoreRealTablestore runs against a real instance when
+// TABLESTORE_TEST_* is set).
 func Benchmark(b *testing.B, open Opener) {
 	value := make([]byte, 200) // a directory user record is about this size
 	for i := range value {
