@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
 	"github.com/golang/protobuf/proto"
@@ -35,6 +36,7 @@ const (
 	maxRangeRows       = 5000    // rows scanned by one GetRange
 	maxRangeBytes      = 4 << 20 // data returned by one GetRange
 	apiVersion         = "2015-12-31"
+	maxDateSkew        = 15 * time.Minute
 )
 
 // requiredHeaders are the headers the service rejects a request without.
@@ -173,25 +175,34 @@ func (e *emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeBody(w, reqID, http.StatusOK, out)
 }
 
-// readRequest checks what the service checks before looking at the body.
+// readRequest checks what the service checks before looking at the body,
+// with the codes and messages of its documented HTTP errors.
 func (e *emulator) readRequest(r *http.Request) ([]byte, *otsError) {
 	if r.Method != http.MethodPost {
-		return nil, &otsError{http.StatusMethodNotAllowed, "OTSMethodNotAllowed", "Only POST is allowed."}
+		return nil, &otsError{http.StatusMethodNotAllowed, "OTSMethodNotAllowed", "Only POST method for requests is supported."}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
 	if err != nil {
-		return nil, &otsError{http.StatusBadRequest, "OTSParameterInvalid", "Reading request body: " + err.Error()}
+		return nil, invalid("Reading request body: %v.", err)
 	}
 	if len(body) > maxRequestBytes {
-		return nil, &otsError{http.StatusRequestEntityTooLarge, "OTSRequestBodyTooLarge", fmt.Sprintf("Request body exceeds the limit of %d bytes.", maxRequestBytes)}
+		return nil, &otsError{http.StatusRequestEntityTooLarge, "OTSRequestBodyTooLarge", "The size of POST data is too large."}
 	}
 	for _, h := range requiredHeaders {
 		if r.Header.Get(h) == "" {
-			return nil, &otsError{http.StatusForbidden, "OTSAuthFailed", "Missing header: '" + h + "'."}
+			return nil, invalid("Missing header: '%s'.", h)
 		}
 	}
+	date := r.Header.Get("x-ots-date")
+	// The SDK formats the date with the layout "2006-01-02T15:04:05.123Z",
+	// whose ".123" Go reads as month, day and hour: only the part up to the
+	// seconds is meaningful.
+	sent, err := time.Parse("2006-01-02T15:04:05", date[:min(len(date), 19)])
+	if err != nil {
+		return nil, invalid("Invalid date format: %s.", date)
+	}
 	if v := r.Header.Get("x-ots-apiversion"); v != apiVersion {
-		return nil, &otsError{http.StatusBadRequest, "OTSUnsupportOperation", "Unsupported API version: '" + v + "'."}
+		return nil, invalid("Unsupported API version: '%s'.", v)
 	}
 	if c := r.Header.Get("x-ots-request-compress-type"); c != "" {
 		return nil, unsupported("Request compression %q is not supported by the emulator.", c)
@@ -201,6 +212,11 @@ func (e *emulator) readRequest(r *http.Request) ([]byte, *otsError) {
 		return nil, &otsError{http.StatusForbidden, "OTSAuthFailed", "Mismatch between MD5 value of request body and x-ots-contentmd5 in header."}
 	}
 	if e.cfg.accessKeySecret != "" {
+		// The service's window; wall time, as the SDK stamps wall time
+		// whatever clock the emulator was given.
+		if d := time.Since(sent); d > maxDateSkew || d < -maxDateSkew {
+			return nil, &otsError{http.StatusForbidden, "OTSAuthFailed", "Mismatch between system time and x-ots-date: " + date + "."}
+		}
 		if oerr := e.verifySignature(r); oerr != nil {
 			return nil, oerr
 		}
@@ -213,7 +229,7 @@ func (e *emulator) readRequest(r *http.Request) ([]byte, *otsError) {
 // as "name:value\n")).
 func (e *emulator) verifySignature(r *http.Request) *otsError {
 	if r.Header.Get("x-ots-accesskeyid") != e.cfg.accessKeyID {
-		return &otsError{http.StatusForbidden, "OTSAuthFailed", "The AccessKeyID is disabled or does not exist."}
+		return &otsError{http.StatusForbidden, "OTSAuthFailed", "The AccessKeyID does not exist."}
 	}
 	var names []string
 	for name := range r.Header {
@@ -307,7 +323,7 @@ var handlers = map[string]handlerFunc{
 func (e *emulator) dispatch(op, instance string, body []byte) (proto.Message, *otsError) {
 	h, ok := handlers[op]
 	if !ok {
-		return nil, unsupported("Unsupported operation: '%s'.", op)
+		return nil, invalid("Unsupported operation: '%s'.", op)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
@@ -187,8 +189,21 @@ func TestRequestHeadersChecked(t *testing.T) {
 				bad[k] = v
 			}
 		}
-		if status, code := post(bad); status != http.StatusForbidden || code != "OTSAuthFailed" {
-			t.Errorf("without %s: %d %s, want 403 OTSAuthFailed", h, status, code)
+		if status, code := post(bad); status != http.StatusBadRequest || code != "OTSParameterInvalid" {
+			t.Errorf("without %s: %d %s, want 400 OTSParameterInvalid", h, status, code)
+		}
+	}
+	for name, h := range map[string][2]string{
+		"bad date":        {"x-ots-date", "yesterday"},
+		"bad api version": {"x-ots-apiversion", "2014-08-08"},
+	} {
+		bad := map[string]string{}
+		for k, v := range good {
+			bad[k] = v
+		}
+		bad[h[0]] = h[1]
+		if status, code := post(bad); status != http.StatusBadRequest || code != "OTSParameterInvalid" {
+			t.Errorf("%s: %d %s, want 400 OTSParameterInvalid", name, status, code)
 		}
 	}
 	bad := map[string]string{}
@@ -199,6 +214,15 @@ func TestRequestHeadersChecked(t *testing.T) {
 	if status, code := post(bad); status != http.StatusForbidden || code != "OTSAuthFailed" {
 		t.Errorf("wrong MD5: %d %s, want 403 OTSAuthFailed", status, code)
 	}
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/NoSuchOperation", bytes.NewReader(body))
+	for k, v := range good {
+		req.Header.Set(k, v)
+	}
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("unknown operation: %v %v, want 400", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
 	resp, err := http.Get(s.URL + "/ListTable")
 	if err != nil {
 		t.Fatal(err)
@@ -207,8 +231,35 @@ func TestRequestHeadersChecked(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %d, want 405", resp.StatusCode)
 	}
-	if got := s.Requests("ListTable"); got != 7 {
-		t.Errorf("ListTable requests = %d, want 7 (rejected ones count)", got)
+	if got := s.Requests("ListTable"); got != 9 {
+		t.Errorf("ListTable requests = %d, want 9 (rejected ones count)", got)
+	}
+}
+
+func TestDateSkewCheckedWithAccessKey(t *testing.T) {
+	t.Parallel()
+	s := tablestoretest.NewServer(tablestoretest.WithAccessKey("id", "secret"))
+	defer s.Close()
+	body, _ := proto.Marshal(&otsprotocol.ListTableRequest{})
+	sum := md5.Sum(body)
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/ListTable", bytes.NewReader(body))
+	for k, v := range map[string]string{
+		"x-ots-date": time.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04:05.000Z"), "x-ots-apiversion": "2015-12-31",
+		"x-ots-accesskeyid": "id", "x-ots-contentmd5": base64.StdEncoding.EncodeToString(sum[:]),
+		"x-ots-instancename": "inst", "x-ots-signature": "irrelevant",
+	} {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var perr otsprotocol.Error
+	if err := proto.Unmarshal(b, &perr); err != nil || resp.StatusCode != http.StatusForbidden ||
+		perr.GetCode() != "OTSAuthFailed" || !strings.Contains(perr.GetMessage(), "system time") {
+		t.Errorf("hour-old date: %d %s %q, want 403 OTSAuthFailed about the system time", resp.StatusCode, perr.GetCode(), perr.GetMessage())
 	}
 }
 
