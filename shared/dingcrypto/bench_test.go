@@ -3,7 +3,12 @@ package dingcrypto
 import (
 	"crypto/cipher"
 	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"sort"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -94,6 +99,45 @@ func BenchmarkSign(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				_ = Sign(testToken, "1700000000000", "nonce", enc)
+			}
+		})
+	}
+}
+
+// BenchmarkNaiveDecrypt is the shape of the widely copied vendor sample
+// (sort.Strings + strings.Join + SHA-1 + hex string compare, DecodeString,
+// a second buffer for the plaintext), written here only as a yardstick for
+// what Decrypt saves. It skips the checks Decrypt makes.
+func BenchmarkNaiveDecrypt(b *testing.B) {
+	c := newTestCrypto(b)
+	for _, s := range benchSizes {
+		b.Run(s.name, func(b *testing.B) {
+			env, err := c.Encrypt(benchMsg(s.n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(s.n))
+			b.ReportAllocs()
+			for b.Loop() {
+				parts := []string{testToken, env.TimeStamp, env.Nonce, env.Encrypt}
+				sort.Strings(parts)
+				sum := sha1.Sum([]byte(strings.Join(parts, "")))
+				if hex.EncodeToString(sum[:]) != env.MsgSignature {
+					b.Fatal("signature")
+				}
+				ct, err := base64.StdEncoding.DecodeString(env.Encrypt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				plain := make([]byte, len(ct))
+				cipher.NewCBCDecrypter(c.block, c.iv[:]).CryptBlocks(plain, ct)
+				pad := int(plain[len(plain)-1])
+				plain = plain[:len(plain)-pad]
+				n := binary.BigEndian.Uint32(plain[16:20])
+				msg := string(plain[20 : 20+n])
+				if string(plain[20+n:]) != testOwner || len(msg) != s.n {
+					b.Fatal("receiver")
+				}
 			}
 		})
 	}
