@@ -166,3 +166,20 @@ func TestRegistryCoversSeedMap(t *testing.T) {
 		t.Error("work-notice send is marked safe to resend")
 	}
 }
+
+func TestRegistryNames(t *testing.T) {
+	t.Parallel()
+	r := NewRegistry()
+	r.Register("dingtalk.b.x", Method{Generation: OAPI, HTTPMethod: http.MethodPost, Path: "/p/b"})
+	r.Register("a.x", Method{Generation: API, HTTPMethod: http.MethodGet, Path: "/v1.0/a"})
+	got := r.Names()
+	want := []string{"a.x", "b.x", "p/b", "v1.0/a"}
+	if len(got) != len(want) {
+		t.Fatalf("Names = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Names = %v, want %v", got, want)
+		}
+	}
+}

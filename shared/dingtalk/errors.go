@@ -204,12 +204,6 @@ func IsTransient(err error) bool {
 	return false
 }
 
-// ambiguous reports whether the call may have been executed even though it
-// failed, so that only a read may be sent again.
-func (e *Error) ambiguous() bool {
-	return e.transport || e.HTTPStatus >= 500
-}
-
 // notSent reports whether a transport error happened while connecting, so
 // the request never left the client and any call may be sent again.
 func (e *Error) notSent() bool {

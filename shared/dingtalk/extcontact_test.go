@@ -104,3 +104,25 @@ func TestExtContactCreateUpdateDelete(t *testing.T) {
 		}
 	}
 }
+
+func TestAllLabelGroups(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	hits := e.handle(t, http.MethodPost, "/topapi/extcontact/listlabelgroups", nil, readTestdata(t, "extcontact_listlabelgroups.json"))
+	n := 0
+	for g, err := range e.client.ExtContact.AllLabelGroups(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Name != "客户类型" {
+			t.Errorf("group = %+v", g)
+		}
+		n++
+	}
+	if n != 1 || hits.Load() != 1 {
+		t.Errorf("groups = %d, calls = %d; want 1 and 1 (a short page ends the listing)", n, hits.Load())
+	}
+	if _, err := e.client.ExtContact.List(context.Background(), -1, 10); err == nil {
+		t.Error("negative offset accepted")
+	}
+}

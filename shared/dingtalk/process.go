@@ -105,6 +105,7 @@ type ProcessInstance struct {
 	CCUserIDs                  []string             `json:"ccUserIds"`
 	BusinessID                 string               `json:"businessId"`
 	BizAction                  string               `json:"bizAction"`
+	BizData                    string               `json:"bizData,omitempty"`
 	AttachedProcessInstanceIDs []string             `json:"attachedProcessInstanceIds"`
 	MainProcessInstanceID      string               `json:"mainProcessInstanceId"`
 	FormComponentValues        []FormComponentValue `json:"formComponentValues"`

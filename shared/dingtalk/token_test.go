@@ -172,3 +172,32 @@ func TestTokenNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+func TestStaticTokenSource(t *testing.T) {
+	t.Parallel()
+	s := StaticTokenSource("abc")
+	if v, err := s.AccessToken(context.Background()); v != "abc" || err != nil {
+		t.Errorf("AccessToken = %q, %v", v, err)
+	}
+	if err := s.Invalidate(context.Background(), "abc"); err != nil {
+		t.Error(err)
+	}
+	if _, err := StaticTokenSource("").AccessToken(context.Background()); err == nil {
+		t.Error("empty static token accepted")
+	}
+}
+
+func TestSleepCtx(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sleepCtx(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("sleep with a cancelled context = %v, want Canceled at once", err)
+	}
+	if err := sleepCtx(context.Background(), time.Microsecond); err != nil {
+		t.Errorf("short sleep = %v", err)
+	}
+	if err := sleepCtx(context.Background(), 0); err != nil {
+		t.Errorf("zero sleep = %v", err)
+	}
+}
