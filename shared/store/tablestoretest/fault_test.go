@@ -70,6 +70,26 @@ func TestFaultsAndSDKRetries(t *testing.T) {
 			_, err := c.DeleteRow(&tablestore.DeleteRowRequest{DeleteRowChange: ch})
 			return err
 		}, "", 2},
+		{"table not ready is retried", "PutRow", 1, tablestoretest.TableNotReady, func(c *tablestore.TableStoreClient) error {
+			return putErr(c, "k", tablestore.RowExistenceExpectation_IGNORE)
+		}, "", 2},
+		{"partition unavailable is retried", "BatchWriteRow", 1, tablestoretest.PartitionDown, func(c *tablestore.TableStoreClient) error {
+			req := new(tablestore.BatchWriteRowRequest)
+			ch := &tablestore.PutRowChange{TableName: "t", PrimaryKey: key("k")}
+			ch.AddColumn("v", "x")
+			ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+			req.AddRowChange(ch)
+			_, err := c.BatchWriteRow(req)
+			return err
+		}, "", 2},
+		{"not enough capacity is retried", "GetRow", 1, tablestoretest.NotEnoughCapacity, func(c *tablestore.TableStoreClient) error { return getErr(c, "k") }, "", 2},
+		{"too frequent table operations is retried", "DescribeTable", 1, tablestoretest.QuotaExhausted, func(c *tablestore.TableStoreClient) error {
+			_, err := c.DescribeTable(&tablestore.DescribeTableRequest{TableName: "t"})
+			return err
+		}, "", 2},
+		{"server unavailable on write is not retried", "PutRow", 1, tablestoretest.ServerUnavailable, func(c *tablestore.TableStoreClient) error {
+			return putErr(c, "k", tablestore.RowExistenceExpectation_IGNORE)
+		}, "OTSServerUnavailable", 1},
 		{"dropped connection on write is retried", "PutRow", 1, tablestoretest.DropConnection, func(c *tablestore.TableStoreClient) error {
 			return putErr(c, "k", tablestore.RowExistenceExpectation_IGNORE)
 		}, "", 2},

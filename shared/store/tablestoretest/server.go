@@ -85,8 +85,8 @@ func (s *Server) Close() {
 }
 
 // NewClient returns an SDK client for instance pointed at s, with retry
-// pauses shortened so that fault-injection tests run fast. Credentials are
-// placeholders: the emulator does not verify signatures.
+// pauses shortened so that fault-injection tests run fast. It signs with
+// the WithAccessKey credentials when given, placeholders otherwise.
 //
 // The SDK (v1.7.17) panics in rand.Int63n when DefaultRetryInterval is
 // under 2 ms, so that is the floor used here.
@@ -94,7 +94,11 @@ func (s *Server) NewClient(instance string) *tablestore.TableStoreClient {
 	cfg := tablestore.NewDefaultTableStoreConfig()
 	cfg.DefaultRetryInterval = 2 * time.Millisecond
 	cfg.MaxRetryInterval = 8 * time.Millisecond
-	return tablestore.NewClientWithConfig(s.URL, instance, "test-access-key-id", "test-access-key-secret", "", cfg)
+	id, secret := "test-access-key-id", "test-access-key-secret"
+	if s.emu.cfg.accessKeySecret != "" {
+		id, secret = s.emu.cfg.accessKeyID, s.emu.cfg.accessKeySecret
+	}
+	return tablestore.NewClientWithConfig(s.URL, instance, id, secret, "", cfg)
 }
 
 // FailNext makes the next n requests of op (e.g. "PutRow") fail with f.

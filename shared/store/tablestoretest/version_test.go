@@ -188,6 +188,9 @@ func TestSignatureVerification(t *testing.T) {
 	if _, err := good.ListTable(); err != nil {
 		t.Errorf("correctly signed request: %v", err)
 	}
+	if _, err := s.NewClient("inst").ListTable(); err != nil {
+		t.Errorf("NewClient with the configured key: %v", err)
+	}
 	for name, c := range map[string]*tablestore.TableStoreClient{
 		"wrong secret": tablestore.NewClient(s.URL, "inst", "the-id", "other-secret"),
 		"wrong id":     tablestore.NewClient(s.URL, "inst", "other-id", "the-secret"),
