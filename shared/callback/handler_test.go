@@ -444,20 +444,49 @@ func TestNewHandlerRejectsNil(t *testing.T) {
 	NewHandler(nil, nil)
 }
 
-// TestOfficialPush replays the check_url push published with DingTalk's
-// official Python demo, under both query spellings.
-func TestOfficialPush(t *testing.T) {
+// TestOfficialPushes replays every published push in
+// testdata/crypto-vectors.json (a copy of the reference vectors) under both
+// query spellings: events are acknowledged, the bare "success" payload is
+// not an event.
+func TestOfficialPushes(t *testing.T) {
 	t.Parallel()
-	c := newCrypto(t, "mryue", "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7", "ding6ccabc44d2c8d38b")
-	body := `{"encrypt":"0vJiX6vliEpwG3U45CtXqi+m8PXbQRARJ8p8BbDuD1EMTDf0jKpQ79QS93qEk7XHpP6u+oTTrd15NRPvNvmBKyDCYxxOK+HZeKju4yhELOFchzNukR+t8SB/qk4ROMu3"}`
-	for _, sp := range []spelling{newSpelling, oldSpelling} {
-		q := url.Values{sp.sig: {"03044561471240d4a14bb09372dfcfd4fd0e40cb"}, sp.ts: {"1608001896814"}, "nonce": {"WL4PK6yA"}}
-		disp := &recorder{}
-		h := NewHandler(c, disp, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-		w := serve(h, httptest.NewRequest(http.MethodPost, "/?"+q.Encode(), strings.NewReader(body)))
-		assertSuccess(t, c, w)
-		if len(disp.got()) != 0 {
-			t.Errorf("%s: check_url dispatched", sp.sig)
+	raw, err := os.ReadFile("testdata/crypto-vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vectors struct {
+		Pushes []struct {
+			ID, Token, Receiver, Timestamp, Nonce, Encrypt string
+			AESKey                                         string `json:"aes_key"`
+			MsgSignature                                   string `json:"msg_signature"`
+			ExpectedMsg                                    string `json:"expected_msg"`
+		} `json:"callback_decrypt_ok"`
+	}
+	if err := json.Unmarshal(raw, &vectors); err != nil || len(vectors.Pushes) == 0 {
+		t.Fatalf("vectors: %v (%d pushes)", err, len(vectors.Pushes))
+	}
+	for _, v := range vectors.Pushes {
+		for _, sp := range []spelling{newSpelling, oldSpelling} {
+			t.Run(v.ID+"/"+sp.sig, func(t *testing.T) {
+				c := newCrypto(t, v.Token, v.AESKey, v.Receiver)
+				q := url.Values{sp.sig: {v.MsgSignature}, sp.ts: {v.Timestamp}, "nonce": {v.Nonce}}
+				body, _ := json.Marshal(map[string]string{"encrypt": v.Encrypt})
+				disp := &recorder{}
+				h := NewHandler(c, disp, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+				w := serve(h, httptest.NewRequest(http.MethodPost, "/?"+q.Encode(), bytes.NewReader(body)))
+				ev, err := ParseEvent([]byte(v.ExpectedMsg))
+				if err != nil {
+					if w.Code != http.StatusBadRequest {
+						t.Fatalf("non-event payload answered %d, want 400", w.Code)
+					}
+					assertErrorBody(t, w, codeMalformedEvent)
+					return
+				}
+				assertSuccess(t, c, w)
+				if n := len(disp.got()); IsCheck(ev.Type) && n != 0 || !IsCheck(ev.Type) && n != 1 {
+					t.Errorf("%s dispatched %d times", ev.Type, n)
+				}
+			})
 		}
 	}
 }
