@@ -120,6 +120,7 @@ type OperationRecord struct {
 	Type        string              `json:"type"`
 	Result      string              `json:"result"`
 	Remark      string              `json:"remark"`
+	CCUserIDs   []string            `json:"ccUserIds,omitempty"`
 	Attachments []ProcessAttachment `json:"attachments,omitempty"`
 }
 
