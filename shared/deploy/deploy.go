@@ -38,6 +38,29 @@ const (
 	DistDir = "dist"
 )
 
+// DeployVar is a variable read by a deploy tool, not by the functions: it
+// shapes the deployment (where, under which name, with which role).
+type DeployVar struct {
+	Name     string
+	Platform Platform
+	// Default is what s.yaml falls back to; "" means the deployer must set it.
+	Default string
+	Doc     string
+}
+
+// deployVars are the variables s.yaml reads besides the configuration
+// contract. On Lambda the same choices are `sam deploy` options (stack
+// name, region), so there are none.
+var deployVars = []DeployVar{
+	{Name: "DINGFN_FC_ACCESS", Platform: FC, Default: "default", Doc: "Serverless Devs access alias (s config add) to deploy with"},
+	{Name: "DINGFN_FC_REGION", Platform: FC, Default: "cn-hangzhou", Doc: "FC region; put the functions in the Tablestore instance's region"},
+	{Name: "DINGFN_FC_NAME", Platform: FC, Default: "dingfn", Doc: "function name prefix, one per environment (dingfn-dev, dingfn-prod)"},
+	{Name: "DINGFN_FC_ROLE_ARN", Platform: FC, Doc: "RAM role the functions run as (acs:ram::<account-id>:role/<name>); FC derives the Tablestore credentials from it"},
+}
+
+// DeployVars returns the deploy-time variables of the descriptors.
+func DeployVars() []DeployVar { return slices.Clone(deployVars) }
+
 // Function is one deployable function and everything the descriptors say
 // about it.
 type Function struct {

@@ -189,6 +189,48 @@ func TestResolveMagic(t *testing.T) {
 	}
 }
 
+// TestSYAMLReadsOnlyKnownVariables: every ${env('X')} in s.yaml is a
+// contract variable or a documented deploy variable, with the documented
+// default, so the README's lists are complete.
+func TestSYAMLReadsOnlyKnownVariables(t *testing.T) {
+	_, data := loadSYAML(t)
+	known := map[string]bool{}
+	for _, v := range config.Vars() {
+		known[v.Name] = true
+	}
+	deployDefaults := map[string]string{}
+	for _, v := range deploy.DeployVars() {
+		if v.Platform != deploy.FC || known[v.Name] {
+			t.Errorf("deploy variable %s: platform %s, also in the contract %v", v.Name, v.Platform, known[v.Name])
+		}
+		deployDefaults[v.Name] = v.Default
+	}
+	seen := map[string]bool{}
+	for _, m := range magic.FindAllString(string(data), -1) {
+		sub := envRef.FindStringSubmatch(m)
+		if sub == nil {
+			continue
+		}
+		name := sub[1]
+		seen[name] = true
+		def, isDeploy := deployDefaults[name]
+		switch {
+		case known[name]:
+		case !isDeploy:
+			t.Errorf("s.yaml reads %s, which is neither a contract nor a deploy variable", name)
+		case def == "" && strings.Contains(m, ","):
+			t.Errorf("%s: %s has a default, but the deployer must set it", m, name)
+		case def != "" && sub[2] != def:
+			t.Errorf("%s: want default %q", m, def)
+		}
+	}
+	for name := range deployDefaults {
+		if !seen[name] {
+			t.Errorf("deploy variable %s is documented but s.yaml does not read it", name)
+		}
+	}
+}
+
 func TestSYAML(t *testing.T) {
 	s, _ := loadSYAML(t)
 	if s.Edition != "3.0.0" {
