@@ -59,7 +59,7 @@ func ServeHTTP(name string, h http.Handler) {
 	default:
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		if err := serveLocal(ctx, logger, h, os.Getenv("PORT"), nil); err != nil {
+		if err := serveLocal(ctx, logger, h, os.Getenv("PORT"), localHooks{}); err != nil {
 			logger.Error("local server failed", slog.String("error", Redact(err.Error())))
 			os.Exit(1)
 		}
@@ -79,9 +79,16 @@ func platformHTTP(ctx context.Context, logger *slog.Logger, serve func(context.C
 	return out, nil
 }
 
-// serveLocal serves h on port until ctx ends. ready, if set, is told the
-// bound address (tests listen on port 0).
-func serveLocal(ctx context.Context, logger *slog.Logger, h http.Handler, port string, ready func(net.Addr)) error {
+// localHooks let tests observe the local server: ready is told the bound
+// address (tests listen on port 0), shuttingDown runs when the graceful
+// shutdown begins.
+type localHooks struct {
+	ready        func(net.Addr)
+	shuttingDown func()
+}
+
+// serveLocal serves h on port until ctx ends, then shuts down gracefully.
+func serveLocal(ctx context.Context, logger *slog.Logger, h http.Handler, port string, hooks localHooks) error {
 	if port == "" {
 		port = defaultPort
 	}
@@ -102,8 +109,11 @@ func serveLocal(ctx context.Context, logger *slog.Logger, h http.Handler, port s
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("listening", slog.String("addr", ln.Addr().String()))
-	if ready != nil {
-		ready(ln.Addr())
+	if hooks.shuttingDown != nil {
+		srv.RegisterOnShutdown(hooks.shuttingDown)
+	}
+	if hooks.ready != nil {
+		hooks.ready(ln.Addr())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
