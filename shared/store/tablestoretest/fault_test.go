@@ -18,6 +18,7 @@ import (
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
 	"github.com/golang/protobuf/proto"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
 )
@@ -380,5 +381,32 @@ func TestListenAndServeReportsBadAddress(t *testing.T) {
 	t.Parallel()
 	if err := tablestoretest.ListenAndServe(context.Background(), "127.0.0.1:notaport"); err == nil {
 		t.Error("ListenAndServe on a bad address returned nil")
+	}
+}
+
+func TestDataFileOfOtherFormatRefused(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "other.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("meta"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("format"), []byte("tablestoretest/999"))
+	})
+	if cerr := db.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tablestoretest.Serve(context.Background(), ln, tablestoretest.WithDataFile(path))
+	if err == nil || !strings.Contains(err.Error(), "tablestoretest/999") {
+		t.Errorf("Serve on a file of another format: %v, want an error naming the format", err)
 	}
 }

@@ -20,9 +20,15 @@ import (
 // carrying every version with its timestamp. bbolt commits each write
 // transaction atomically, so a crash never leaves a half-written file.
 var (
+	bucketMeta   = []byte("meta")
 	bucketTables = []byte("tables")
 	bucketRows   = []byte("rows")
+	keyFormat    = []byte("format")
 )
+
+// dataFormat is the layout version recorded in the meta bucket; a file of
+// another version is refused rather than misread.
+const dataFormat = "tablestoretest/1"
 
 type tableRecord struct {
 	Create    []byte `json:"create"` // otsprotocol.CreateTableRequest
@@ -38,6 +44,21 @@ func (e *emulator) open(path string) error {
 		return fmt.Errorf("opening data file %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		switch f := meta.Get(keyFormat); {
+		case f == nil:
+			if tx.Bucket(bucketTables) != nil {
+				return fmt.Errorf("not a tablestoretest data file (no format marker)")
+			}
+			if err := meta.Put(keyFormat, []byte(dataFormat)); err != nil {
+				return err
+			}
+		case string(f) != dataFormat:
+			return fmt.Errorf("data format %q, this emulator reads %q", f, dataFormat)
+		}
 		tables, err := tx.CreateBucketIfNotExists(bucketTables)
 		if err != nil {
 			return err
