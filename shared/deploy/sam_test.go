@@ -253,18 +253,23 @@ func checkLambdaEvents(t *testing.T, tmpl *cloudformation.Template, f deploy.Fun
 		}
 		return
 	}
-	// Other HTTP functions sit behind an HTTP API, one route per method.
-	var methods []string
+	// Other HTTP functions sit behind an HTTP API: for each method one
+	// route for the root and one for every path below it, in payload
+	// format 2.0 (the only one shared/platform accepts).
+	var routes []string
 	for name, ev := range fn.Events {
 		if ev.Type != "HttpApi" || ev.Properties == nil || ev.Properties.HttpApiEvent == nil {
 			t.Errorf("event %s: type %q is not an HttpApi event goformation can read", name, ev.Type)
 			continue
 		}
 		h := ev.Properties.HttpApiEvent
-		methods = append(methods, str(h.Method))
+		routes = append(routes, str(h.Method)+" "+str(h.Path))
 		api := strings.TrimPrefix(str(h.ApiId), "ref:")
 		if _, err := tmpl.GetServerlessHttpApiWithName(api); err != nil || !strings.HasPrefix(str(h.ApiId), "ref:") {
 			t.Errorf("event %s: ApiId %q is not a !Ref to an AWS::Serverless::HttpApi: %v", name, str(h.ApiId), err)
+		}
+		if str(h.PayloadFormatVersion) != "2.0" {
+			t.Errorf("event %s: PayloadFormatVersion %q, want 2.0", name, str(h.PayloadFormatVersion))
 		}
 		if h.Auth != nil {
 			t.Errorf("event %s: gateway auth set; the function authenticates with %v", name, f.Gate)
@@ -273,9 +278,14 @@ func checkLambdaEvents(t *testing.T, tmpl *cloudformation.Template, f deploy.Fun
 			t.Errorf("event %s: TimeoutInMillis %v must exceed the function timeout %v", name, ptrVal(h.TimeoutInMillis), f.Timeout)
 		}
 	}
-	slices.Sort(methods)
-	if want := slices.Sorted(slices.Values(f.HTTPMethods)); !slices.Equal(methods, want) {
-		t.Errorf("HttpApi methods = %v, want %v", methods, want)
+	var want []string
+	for _, m := range f.HTTPMethods {
+		want = append(want, m+" /", m+" /{proxy+}")
+	}
+	slices.Sort(routes)
+	slices.Sort(want)
+	if !slices.Equal(routes, want) {
+		t.Errorf("HttpApi routes = %v, want %v", routes, want)
 	}
 }
 
