@@ -300,3 +300,54 @@ func TestBatchGetRow(t *testing.T) {
 		t.Errorf("101 rows: got %v, want OTSParameterInvalid", err)
 	}
 }
+
+// The usual prefix scan over a composite key: (dept, INF_MIN) to
+// (dept, INF_MAX) returns exactly that department, in uid order.
+func TestGetRangeCompositeKeyPrefix(t *testing.T) {
+	t.Parallel()
+	_, c := setup(t)
+	createTable(t, c, "users",
+		&tablestore.PrimaryKeySchema{Name: ptr("dept"), Type: ptr(tablestore.PrimaryKeyType_INTEGER)},
+		&tablestore.PrimaryKeySchema{Name: ptr("uid"), Type: ptr(tablestore.PrimaryKeyType_BINARY)})
+	req := new(tablestore.BatchWriteRowRequest)
+	for _, dept := range []int64{-1, 1, 2} {
+		for _, uid := range []string{"b", "a", "\xff", "a\x00"} {
+			pk := new(tablestore.PrimaryKey)
+			pk.AddPrimaryKeyColumn("dept", dept)
+			pk.AddPrimaryKeyColumn("uid", []byte(uid))
+			ch := &tablestore.PutRowChange{TableName: "users", PrimaryKey: pk}
+			ch.AddColumn("v", fmt.Sprintf("%d/%q", dept, uid))
+			ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+			req.AddRowChange(ch)
+		}
+	}
+	if _, err := c.BatchWriteRow(req); err != nil {
+		t.Fatal(err)
+	}
+	start, end := new(tablestore.PrimaryKey), new(tablestore.PrimaryKey)
+	start.AddPrimaryKeyColumn("dept", int64(1))
+	start.AddPrimaryKeyColumnWithMinValue("uid")
+	end.AddPrimaryKeyColumn("dept", int64(1))
+	end.AddPrimaryKeyColumnWithMaxValue("uid")
+	for _, dir := range []tablestore.Direction{tablestore.FORWARD, tablestore.BACKWARD} {
+		q := &tablestore.RangeRowQueryCriteria{TableName: "users", StartPrimaryKey: start, EndPrimaryKey: end, Direction: dir, MaxVersion: 1}
+		if dir == tablestore.BACKWARD {
+			q.StartPrimaryKey, q.EndPrimaryKey = end, start
+		}
+		resp, err := c.GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: q})
+		if err != nil {
+			t.Fatalf("GetRange: %v", err)
+		}
+		var got []string
+		for _, r := range resp.Rows {
+			got = append(got, r.Columns[0].Value.(string))
+		}
+		want := []string{`1/"a"`, `1/"a\x00"`, `1/"b"`, `1/"\xff"`}
+		if dir == tablestore.BACKWARD {
+			want = reversed(want)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("direction %v: rows = %v, want %v", dir, got, want)
+		}
+	}
+}

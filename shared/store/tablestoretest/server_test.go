@@ -195,9 +195,11 @@ func TestPutGetDeleteRow(t *testing.T) {
 	if got := get(t, c, "t", "nobody"); got != nil {
 		t.Fatalf("GetRow of absent row = %v, want nil", got)
 	}
-	put(t, c, "t", "k1", "s", "héllo", "i", int64(-42), "f", 2.5, "b", true, "bin", []byte{0, 1, 255})
+	put(t, c, "t", "k1", "s", "héllo", "i", int64(-42), "f", 2.5, "b", true, "bin", []byte{0, 1, 255},
+		"empty", "", "emptybin", []byte{}, "no", false, "min", int64(-1<<63))
 	got := get(t, c, "t", "k1")
-	want := map[string]any{"s": "héllo", "i": int64(-42), "f": 2.5, "b": true, "bin": []byte{0, 1, 255}}
+	want := map[string]any{"s": "héllo", "i": int64(-42), "f": 2.5, "b": true, "bin": []byte{0, 1, 255},
+		"empty": "", "emptybin": []byte{}, "no": false, "min": int64(-1 << 63)}
 	if len(got) != len(want) {
 		t.Fatalf("GetRow = %v, want %v", got, want)
 	}
