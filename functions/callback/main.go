@@ -1,0 +1,13 @@
+// Command callback is the HTTPS endpoint DingTalk posts encrypted events to.
+package main
+
+import (
+	"github.com/dingfn/dingfn/shared/bundle"
+	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/platform"
+)
+
+func main() {
+	b := bundle.MustOpen(config.Callback)
+	platform.ServeHTTP(string(config.Callback), b.CallbackHandler())
+}

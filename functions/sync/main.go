@@ -1,0 +1,13 @@
+// Command sync mirrors the DingTalk directory into the store on a schedule.
+package main
+
+import (
+	"github.com/dingfn/dingfn/shared/bundle"
+	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/platform"
+)
+
+func main() {
+	b := bundle.MustOpen(config.Sync)
+	platform.RunTimer(string(config.Sync), b.SyncTick)
+}

@@ -1,0 +1,14 @@
+// Command token-refresher keeps the app's access token and jsapi ticket
+// fresh in the shared store on a schedule.
+package main
+
+import (
+	"github.com/dingfn/dingfn/shared/bundle"
+	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/platform"
+)
+
+func main() {
+	b := bundle.MustOpen(config.TokenRefresher)
+	platform.RunTimer(string(config.TokenRefresher), b.RefreshTick)
+}

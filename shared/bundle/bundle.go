@@ -1,0 +1,170 @@
+// Package bundle assembles the dependencies the four functions share (store,
+// DingTalk client, token provider) from a validated configuration, once per
+// process, and exposes each function's platform-neutral entry point.
+//
+// functions/*/main.go and `dingfn dev` are wiring over this package, so a
+// deployed function and the local all-in-one process are built the same way.
+package bundle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/dingfn/dingfn/shared/callback"
+	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/dingcrypto"
+	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/store/backend"
+	"github.com/dingfn/dingfn/shared/token"
+)
+
+// Bundle holds one process's shared dependencies.
+type Bundle struct {
+	Config *config.Config
+	Store  store.Store
+	// Client is the DingTalk client of the app; its tokens come from Tokens.
+	Client *dingtalk.Client
+	// Tokens is the store-backed token and ticket cache of the app.
+	Tokens *token.Provider
+	Logger *slog.Logger
+
+	crypto    *dingcrypto.Crypto
+	refresher *token.Refresher
+}
+
+// Option adjusts how a Bundle is built; tests and `dingfn dev` use them.
+type Option func(*options)
+
+type options struct {
+	httpClient *http.Client
+	clock      func() time.Time
+	logger     *slog.Logger
+}
+
+// WithHTTPClient sets the HTTP client used to reach DingTalk.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
+
+// WithClock sets the clock of the store and the token provider.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
+
+// WithLogger sets the logger of every component.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Open builds the bundle for cfg. It does no network I/O beyond what opening
+// the store needs, so cold starts stay short.
+func Open(ctx context.Context, cfg *config.Config, opts ...Option) (*Bundle, error) {
+	o := options{httpClient: &http.Client{Timeout: 10 * time.Second}, clock: time.Now, logger: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	st, err := backend.Open(ctx, backend.Spec{
+		Kind:            string(cfg.Store.Kind),
+		Path:            cfg.Store.Path,
+		Endpoint:        cfg.Store.Endpoint,
+		Instance:        cfg.Store.Instance,
+		AccessKeyID:     cfg.Store.AccessKeyID,
+		AccessKeySecret: cfg.Store.AccessKeySecret,
+		SecurityToken:   cfg.Store.SecurityToken,
+		TablePrefix:     cfg.Store.TablePrefix,
+		Clock:           o.clock,
+		Logger:          o.logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bundle: open store: %w", err)
+	}
+	common := []dingtalk.Option{
+		dingtalk.WithBaseURLs(cfg.OAPIURL, cfg.APIURL),
+		dingtalk.WithHTTPClient(o.httpClient),
+		dingtalk.WithLogger(o.logger),
+	}
+	// The provider's upstream client never uses a token source; the app's
+	// client takes the provider, so every call shares one cached token.
+	upstream, err := dingtalk.NewClient(cfg.AppKey, cfg.AppSecret, common...)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("bundle: dingtalk client: %w", err)
+	}
+	tokens, err := token.New(cfg.AppKey, st, token.FromClient(upstream), token.WithClock(o.clock), token.WithLogger(o.logger))
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("bundle: token provider: %w", err)
+	}
+	client, err := dingtalk.NewClient(cfg.AppKey, cfg.AppSecret, append(common, dingtalk.WithTokenSource(tokens))...)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("bundle: dingtalk client: %w", err)
+	}
+	b := &Bundle{Config: cfg, Store: st, Client: client, Tokens: tokens, Logger: o.logger}
+	if b.refresher, err = token.NewRefresher([]*token.Provider{tokens}); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("bundle: token refresher: %w", err)
+	}
+	if cfg.CallbackToken != "" && cfg.CallbackAESKey != "" {
+		if b.crypto, err = dingcrypto.New(cfg.CallbackToken, cfg.CallbackAESKey, cfg.CallbackOwnerKey); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("bundle: callback crypto: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// MustOpen loads fn's configuration from the environment and opens the
+// bundle, or logs one clear error and exits 1: a function that cannot start
+// must fail its deployment, not its first request.
+func MustOpen(fn config.Function) *Bundle {
+	logger := platform.Logger(string(fn))
+	slog.SetDefault(logger)
+	cfg, err := config.Load(fn, os.Getenv)
+	if err != nil {
+		logger.Error("invalid configuration", "err", err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := Open(ctx, cfg, WithLogger(logger))
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		os.Exit(1)
+	}
+	logger.Info("started", "config", cfg)
+	return b
+}
+
+// Close releases the store.
+func (b *Bundle) Close() error { return b.Store.Close() }
+
+// CallbackHandler is the callback function: DingTalk's encrypted event push.
+// Without callback settings (possible only outside the callback function,
+// whose configuration requires them) it answers 501 naming them.
+func (b *Bundle) CallbackHandler() http.Handler {
+	if b.crypto == nil {
+		return platform.NotImplemented("callback: DINGTALK_CALLBACK_TOKEN and DINGTALK_CALLBACK_AES_KEY are not set")
+	}
+	return callback.NewHandler(b.crypto, callback.LogDispatcher(b.Logger), callback.WithLogger(b.Logger))
+}
+
+// NotifyHandler is the notify function's HTTP API.
+func (b *Bundle) NotifyHandler() http.Handler {
+	return platform.NotImplemented("notify: the work-notice and robot API has not landed yet")
+}
+
+// ErrNotImplemented is returned by timers whose logic has not landed; it is
+// never a fake success.
+var ErrNotImplemented = errors.New("not implemented")
+
+// SyncTick is one run of the sync function.
+func (b *Bundle) SyncTick(ctx context.Context) (any, error) {
+	return nil, fmt.Errorf("sync: the directory mirror has not landed yet: %w", ErrNotImplemented)
+}
+
+// RefreshTick is one run of the token-refresher function.
+func (b *Bundle) RefreshTick(ctx context.Context) (any, error) {
+	return b.refresher.Tick(ctx)
+}

@@ -1,0 +1,355 @@
+// Package devserver is `dingfn dev`: the four functions in one local process
+// on one port, on the embedded store, optionally against a simulated
+// DingTalk (the fake from dingtalktest with a demo organisation), so that a
+// newcomer sees the bundle work without any account or cloud.
+package devserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dingfn/dingfn/shared/bundle"
+	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/dingtalktest"
+)
+
+// Defaults of `dingfn dev`.
+const (
+	DefaultAddr         = "127.0.0.1:9000"
+	DefaultSyncEvery    = 30 * time.Minute
+	DefaultRefreshEvery = 10 * time.Minute
+	// SimulatorStore is the bolt file of simulated sessions; it is emptied at
+	// each start because the simulated DingTalk issues new tokens each time.
+	SimulatorStore = ".dingfn/simulate.db"
+)
+
+// Options configure Start.
+type Options struct {
+	// Addr is the listen address; "127.0.0.1:0" picks a free port.
+	Addr string
+	// Simulate forces the simulated DingTalk even when DINGTALK_APP_KEY is
+	// set; without an app key it is always used.
+	Simulate bool
+	// Getenv reads configuration; nil means os.Getenv.
+	Getenv func(string) string
+	// Out receives the banner; nil discards it.
+	Out io.Writer
+	// Logger receives structured logs; nil means slog.Default().
+	Logger *slog.Logger
+	// SyncEvery and RefreshEvery are the timer periods; zero means the
+	// default, negative disables the timer (it still runs on demand).
+	SyncEvery, RefreshEvery time.Duration
+}
+
+// Server is a running `dingfn dev`.
+type Server struct {
+	// URL is the base URL, e.g. http://127.0.0.1:9000.
+	URL string
+	// Bundle is the functions' shared dependencies.
+	Bundle *bundle.Bundle
+	// Fake is the simulated DingTalk, nil when talking to the real one.
+	Fake *dingtalktest.Server
+	// NotifyAPIKey is the bearer key generated for a simulated session.
+	NotifyAPIKey string
+
+	http    *http.Server
+	logger  *slog.Logger
+	periods [2]time.Duration // sync, token-refresher
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	serveCh chan error
+}
+
+// Start builds the bundle, starts the HTTP server and the timers, and
+// returns once the server is listening.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Server{logger: o.Logger, serveCh: make(chan error, 1)}
+	getenv := o.Getenv
+	if o.Simulate || strings.TrimSpace(o.Getenv("DINGTALK_APP_KEY")) == "" {
+		var err error
+		if getenv, err = s.simulate(o.Getenv); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := config.Load(config.Dev, getenv)
+	if err != nil {
+		s.closeFake()
+		return nil, err
+	}
+	if s.Bundle, err = bundle.Open(ctx, cfg, bundle.WithLogger(o.Logger)); err != nil {
+		s.closeFake()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		s.Bundle.Close()
+		s.closeFake()
+		return nil, fmt.Errorf("devserver: listen: %w", err)
+	}
+	s.URL = "http://" + ln.Addr().String()
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+	}
+	go func() { s.serveCh <- s.http.Serve(ln) }()
+
+	tctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.periods = [2]time.Duration{period(o.SyncEvery, DefaultSyncEvery), period(o.RefreshEvery, DefaultRefreshEvery)}
+	s.every(tctx, "sync", s.periods[0], false, s.Bundle.SyncTick)
+	s.every(tctx, "token-refresher", s.periods[1], true, s.Bundle.RefreshTick)
+	s.banner(o.Out)
+	return s, nil
+}
+
+// Run starts the server and blocks until ctx is done, then shuts down.
+func Run(ctx context.Context, o Options) error {
+	s, err := Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-s.serveCh:
+		s.Close()
+		return fmt.Errorf("devserver: %w", err)
+	}
+	return s.Close()
+}
+
+// Close stops the timers and the server and releases the store.
+func (s *Server) Close() error {
+	s.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	s.wg.Wait()
+	err = errors.Join(err, s.Bundle.Close())
+	s.closeFake()
+	return err
+}
+
+func (s *Server) closeFake() {
+	if s.Fake != nil {
+		s.Fake.Close()
+	}
+}
+
+func period(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// simulate starts the fake DingTalk and returns a getenv that points the
+// functions at it with freshly generated secrets.
+func (s *Server) simulate(getenv func(string) string) (func(string) string, error) {
+	token, aesKey, apiKey := randomAlnum(24), randomAlnum(43), randomAlnum(32)
+	s.Fake = dingtalktest.NewServer(dingtalktest.WithDemoOrg(), dingtalktest.WithEventSubscription(token, aesKey))
+	s.NotifyAPIKey = apiKey
+	overlay := map[string]string{
+		"DINGTALK_APP_KEY":            s.Fake.AppKey(),
+		"DINGTALK_APP_SECRET":         s.Fake.AppSecret(),
+		"DINGTALK_AGENT_ID":           strconv.FormatInt(s.Fake.AgentID(), 10),
+		"DINGTALK_CORP_ID":            s.Fake.CorpID(),
+		"DINGTALK_CALLBACK_TOKEN":     token,
+		"DINGTALK_CALLBACK_AES_KEY":   aesKey,
+		"DINGTALK_CALLBACK_OWNER_KEY": s.Fake.AppKey(),
+		"DINGTALK_OAPI_URL":           s.Fake.URL,
+		"DINGTALK_API_URL":            s.Fake.URL,
+		"NOTIFY_API_KEYS":             apiKey,
+	}
+	if getenv("DINGFN_STORE") == "" && getenv("TABLESTORE_ENDPOINT") == "" {
+		if err := os.MkdirAll(filepath.Dir(SimulatorStore), 0o700); err != nil {
+			s.Fake.Close()
+			return nil, fmt.Errorf("devserver: %w", err)
+		}
+		if err := os.Remove(SimulatorStore); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.Fake.Close()
+			return nil, fmt.Errorf("devserver: reset simulator store: %w", err)
+		}
+		overlay["DINGFN_STORE"] = "bolt:" + SimulatorStore
+	}
+	return func(k string) string {
+		if v, ok := overlay[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}, nil
+}
+
+const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomAlnum(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // crypto/rand.Read never fails
+	for i := range b {
+		b[i] = alnum[int(b[i])%len(alnum)]
+	}
+	return string(b)
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	cb := s.Bundle.CallbackHandler()
+	nt := s.Bundle.NotifyHandler()
+	mux.Handle("/callback", cb)
+	mux.Handle("/callback/", cb)
+	mux.Handle("/notify", nt)
+	mux.Handle("/notify/", nt)
+	mux.Handle("POST /timers/sync", s.timerHandler(s.Bundle.SyncTick))
+	mux.Handle("POST /timers/token-refresher", s.timerHandler(s.Bundle.RefreshTick))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	})
+	if s.Fake != nil {
+		mux.HandleFunc("POST /simulator/push", s.push)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{
+			"error":     "not_found",
+			"message":   fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path),
+			"endpoints": []string{"/callback", "/notify", "POST /timers/sync", "POST /timers/token-refresher", "POST /simulator/push", "GET /healthz"},
+		})
+	})
+	return mux
+}
+
+type tickFunc func(context.Context) (any, error)
+
+func (s *Server) timerHandler(fn tickFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rep, err := fn(r.Context())
+		switch {
+		case errors.Is(err, bundle.ErrNotImplemented):
+			writeJSON(w, http.StatusNotImplemented, map[string]any{"error": "not_implemented", "message": err.Error()})
+		case err != nil:
+			writeJSON(w, http.StatusBadGateway, map[string]any{"error": "tick_failed", "message": err.Error(), "report": rep})
+		default:
+			writeJSON(w, http.StatusOK, rep)
+		}
+	})
+}
+
+// push makes the simulated DingTalk encrypt and POST an event to /callback,
+// exactly as DingTalk would, and checks the encrypted success reply.
+func (s *Server) push(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "too_large", "message": "event larger than 1 MiB"})
+		return
+	}
+	var probe map[string]any
+	if err := json.Unmarshal(body, &probe); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "bad_json", "message": "body must be a JSON event object, e.g. {\"EventType\":\"check_url\"}"})
+		return
+	}
+	if err := s.Fake.PushEvent(r.Context(), s.URL+"/callback", json.RawMessage(body)); err != nil {
+		writeJSON(w, http.StatusBadGateway, map[string]any{"error": "push_failed", "message": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "message": "callback answered with a correctly signed encrypted success"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// every runs fn on a period until ctx ends; first runs it at once.
+func (s *Server) every(ctx context.Context, name string, d time.Duration, first bool, fn tickFunc) {
+	if d < 0 {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		if first {
+			s.tick(ctx, name, fn)
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.tick(ctx, name, fn)
+			}
+		}
+	}()
+}
+
+func (s *Server) tick(ctx context.Context, name string, fn tickFunc) {
+	rep, err := fn(ctx)
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		s.logger.Warn("timer failed", "timer", name, "err", err)
+	default:
+		s.logger.Info("timer ran", "timer", name, "report", rep)
+	}
+}
+
+func schedule(d time.Duration) string {
+	if d < 0 {
+		return "on demand only"
+	}
+	return "every " + d.String()
+}
+
+func (s *Server) banner(w io.Writer) {
+	mode := "DingTalk at " + s.Bundle.Config.OAPIURL
+	if s.Fake != nil {
+		mode = "SIMULATED DingTalk at " + s.Fake.URL + " (demo organisation; set DINGTALK_APP_KEY to use a real app)"
+	}
+	fmt.Fprintf(w, `
+dingfn dev — all four functions on %s
+  %s
+  store: %s
+
+  callback          %s/callback
+  notify            %s/notify
+  sync              POST %s/timers/sync            (%s)
+  token-refresher   POST %s/timers/token-refresher (%s)
+
+Try:
+  curl -s -X POST %s/timers/token-refresher
+`, s.URL, mode, s.Bundle.Config.Store.Kind, s.URL, s.URL, s.URL, schedule(s.periods[0]), s.URL, schedule(s.periods[1]), s.URL)
+	if s.Fake != nil {
+		fmt.Fprintf(w, `  curl -s -X POST %s/simulator/push -d '{"EventType":"check_url"}'
+  curl -s -X POST %s/simulator/push -d '{"EventType":"user_add_org","UserId":["wangwu"],"CorpId":"%s"}'
+  curl -s -X POST %s/notify -H 'Authorization: Bearer %s'
+`, s.URL, s.URL, s.Fake.CorpID(), s.URL, s.NotifyAPIKey)
+	}
+	fmt.Fprintln(w)
+}

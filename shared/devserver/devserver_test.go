@@ -1,0 +1,109 @@
+package devserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func start(t *testing.T) (*Server, *bytes.Buffer) {
+	t.Helper()
+	dir := t.TempDir()
+	env := map[string]string{"DINGFN_STORE": "bolt:" + filepath.Join(dir, "dev.db")}
+	var out bytes.Buffer
+	s, err := Start(context.Background(), Options{
+		Addr:         "127.0.0.1:0",
+		Getenv:       func(k string) string { return env[k] },
+		Out:          &out,
+		Logger:       slog.New(slog.DiscardHandler),
+		SyncEvery:    -1,
+		RefreshEvery: -1,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s, &out
+}
+
+func post(t *testing.T, url, body string, header ...string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json"), resp.Header.Get("Content-Type"))
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m), "body %s", b)
+	return resp.StatusCode, m
+}
+
+func TestSimulatedSession(t *testing.T) {
+	s, out := start(t)
+	require.NotNil(t, s.Fake, "no DINGTALK_APP_KEY: the simulated DingTalk is used")
+	assert.Contains(t, out.String(), s.URL+"/callback")
+	assert.Contains(t, out.String(), "SIMULATED")
+
+	t.Run("token-refresher on demand", func(t *testing.T) {
+		code, rep := post(t, s.URL+"/timers/token-refresher", "")
+		require.Equal(t, http.StatusOK, code, "report %v", rep)
+		assert.Equal(t, true, rep["ok"])
+		before := s.Fake.TokenIssues()
+		code, _ = post(t, s.URL+"/timers/token-refresher", "")
+		require.Equal(t, http.StatusOK, code)
+		assert.Equal(t, before, s.Fake.TokenIssues(), "a second tick within validity asks DingTalk for nothing")
+		assert.NotContains(t, out.String(), s.Fake.AccessToken(), "the banner never shows a token")
+	})
+
+	t.Run("push through the simulator", func(t *testing.T) {
+		code, m := post(t, s.URL+"/simulator/push", `{"EventType":"check_url"}`)
+		assert.Equal(t, http.StatusOK, code, "%v", m)
+		code, m = post(t, s.URL+"/simulator/push", `{"EventType":"user_add_org","UserId":["wangwu"],"CorpId":"`+s.Fake.CorpID()+`"}`)
+		assert.Equal(t, http.StatusOK, code, "%v", m)
+		code, m = post(t, s.URL+"/simulator/push", `not json`)
+		assert.Equal(t, http.StatusBadRequest, code, "%v", m)
+	})
+
+	t.Run("callback rejects an unsigned request", func(t *testing.T) {
+		code, m := post(t, s.URL+"/callback?signature=00&timestamp=1&nonce=n", `{"encrypt":"abc"}`)
+		assert.GreaterOrEqual(t, code, 400)
+		assert.Less(t, code, 500)
+		assert.NotEmpty(t, m["error"])
+	})
+
+	t.Run("unlanded functions answer 501, never a fake success", func(t *testing.T) {
+		code, m := post(t, s.URL+"/notify", `{}`, "Authorization", "Bearer "+s.NotifyAPIKey)
+		assert.Equal(t, http.StatusNotImplemented, code)
+		assert.Contains(t, m["message"], "notify")
+		code, m = post(t, s.URL+"/timers/sync", "")
+		assert.Equal(t, http.StatusNotImplemented, code)
+		assert.Contains(t, m["message"], "sync")
+	})
+
+	t.Run("unknown path", func(t *testing.T) {
+		code, m := post(t, s.URL+"/nope", "")
+		assert.Equal(t, http.StatusNotFound, code)
+		assert.Contains(t, m["message"], "/nope")
+	})
+}
+
+func TestRealModeNeedsConfiguration(t *testing.T) {
+	env := map[string]string{"DINGTALK_APP_KEY": "dingrealapp", "DINGFN_STORE": "memory"}
+	_, err := Start(context.Background(), Options{Addr: "127.0.0.1:0", Getenv: func(k string) string { return env[k] }})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "DINGTALK_APP_SECRET", "the message names the missing variable")
+	assert.Contains(t, err.Error(), "dev")
+}
