@@ -257,6 +257,17 @@ func NewClient(appKey, appSecret string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// String describes the client without its app secret.
+func (c *Client) String() string {
+	return fmt.Sprintf("dingtalk.Client{appKey:%q oapi:%s api:%s}", c.appKey, c.oapiBase, c.apiBase)
+}
+
+// GoString keeps the app secret out of %#v output.
+func (c *Client) GoString() string { return c.String() }
+
+// LogValue keeps the app secret out of slog output.
+func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
 // TokenSource returns the client's token source, so that other parts of a
 // program (a jsapi signer, say) share the same cached token.
 func (c *Client) TokenSource() TokenSource { return c.tokens }

@@ -71,6 +71,12 @@ func NewMemoryTokenSource(fetch TokenFetcher) *MemoryTokenSource {
 	}
 }
 
+// String keeps the cached token out of fmt output.
+func (s *MemoryTokenSource) String() string { return "dingtalk.MemoryTokenSource{REDACTED}" }
+
+// GoString keeps the cached token out of %#v output.
+func (s *MemoryTokenSource) GoString() string { return s.String() }
+
 func (s *MemoryTokenSource) cached() (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -135,6 +141,15 @@ func (s StaticTokenSource) AccessToken(context.Context) (string, error) {
 	}
 	return string(s), nil
 }
+
+// String keeps the token out of fmt output.
+func (s StaticTokenSource) String() string { return "dingtalk.StaticTokenSource{REDACTED}" }
+
+// GoString keeps the token out of %#v output.
+func (s StaticTokenSource) GoString() string { return s.String() }
+
+// LogValue keeps the token out of slog output.
+func (s StaticTokenSource) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
 // Invalidate does nothing: a static token cannot be replaced.
 func (StaticTokenSource) Invalidate(context.Context, string) error { return nil }

@@ -165,7 +165,14 @@ func TestTokenNeverPrinted(t *testing.T) {
 	l.Info("x", "token", tok, "user", ut, "hook", wh)
 	cb := CallbackConfig{URL: "https://x", Token: "SECRET-cb", AESKey: "SECRET-aes"}
 	l.Info("y", "cb", cb)
-	out := fmt.Sprintf("%v %+v %s %v %#v %#v %#v %v %#v", tok, ut, wh, &tok, tok, ut, wh, cb, cb) + buf.String()
+	c, _ := NewClient("key", "SECRET-app")
+	ms := NewMemoryTokenSource(func(context.Context) (*Token, error) {
+		return &Token{Value: "SECRET-cached", ExpiresIn: time.Hour}, nil
+	})
+	ms.AccessToken(context.Background())
+	st := StaticTokenSource("SECRET-static")
+	l.Info("z", "client", c, "static", st)
+	out := fmt.Sprintf("%v %+v %#v %v %+v %#v %v %#v %s ", c, c, c, ms, ms, ms, st, st, st) + fmt.Sprintf("%v %+v %s %v %#v %#v %#v %v %#v", tok, ut, wh, &tok, tok, ut, wh, cb, cb) + buf.String()
 	for _, s := range []string{"SECRET", "SECxyz"} {
 		if bytes.Contains([]byte(out), []byte(s)) {
 			t.Errorf("output leaks %s: %s", s, out)
