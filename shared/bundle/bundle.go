@@ -8,7 +8,6 @@ package bundle
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -145,23 +144,20 @@ func (b *Bundle) Close() error { return b.Store.Close() }
 // whose configuration requires them) it answers 501 naming them.
 func (b *Bundle) CallbackHandler() http.Handler {
 	if b.crypto == nil {
-		return platform.NotImplemented("callback: DINGTALK_CALLBACK_TOKEN and DINGTALK_CALLBACK_AES_KEY are not set")
+		return platform.NotImplemented("callback without DINGTALK_CALLBACK_TOKEN and DINGTALK_CALLBACK_AES_KEY")
 	}
 	return callback.NewHandler(b.crypto, callback.LogDispatcher(b.Logger), callback.WithLogger(b.Logger))
 }
 
 // NotifyHandler is the notify function's HTTP API.
 func (b *Bundle) NotifyHandler() http.Handler {
-	return platform.NotImplemented("notify: the work-notice and robot API has not landed yet")
+	return platform.NotImplemented("notify (the work-notice and group-robot API)")
 }
 
-// ErrNotImplemented is returned by timers whose logic has not landed; it is
-// never a fake success.
-var ErrNotImplemented = errors.New("not implemented")
-
-// SyncTick is one run of the sync function.
+// SyncTick is one run of the sync function. Until the directory mirror
+// lands it fails with platform.ErrNotImplemented, never a fake success.
 func (b *Bundle) SyncTick(ctx context.Context) (any, error) {
-	return nil, fmt.Errorf("sync: the directory mirror has not landed yet: %w", ErrNotImplemented)
+	return platform.NotImplementedTimer("sync (the directory mirror)")(ctx)
 }
 
 // RefreshTick is one run of the token-refresher function.

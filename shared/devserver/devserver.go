@@ -24,6 +24,7 @@ import (
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/platform"
 )
 
 // Defaults of `dingfn dev`.
@@ -249,7 +250,7 @@ func (s *Server) timerHandler(fn tickFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rep, err := fn(r.Context())
 		switch {
-		case errors.Is(err, bundle.ErrNotImplemented):
+		case errors.Is(err, platform.ErrNotImplemented):
 			writeJSON(w, http.StatusNotImplemented, map[string]any{"error": "not_implemented", "message": err.Error()})
 		case err != nil:
 			writeJSON(w, http.StatusBadGateway, map[string]any{"error": "tick_failed", "message": err.Error(), "report": rep})
@@ -316,7 +317,8 @@ func (s *Server) tick(ctx context.Context, name string, fn tickFunc) {
 	case err != nil:
 		s.logger.Warn("timer failed", "timer", name, "err", err)
 	default:
-		s.logger.Info("timer ran", "timer", name, "report", rep)
+		b, _ := json.Marshal(rep)
+		s.logger.Info("timer ran", "timer", name, "report", string(b))
 	}
 }
 
@@ -335,7 +337,7 @@ func (s *Server) banner(w io.Writer) {
 	fmt.Fprintf(w, `
 dingfn dev — all four functions on %s
   %s
-  store: %s
+  store: %s %s
 
   callback          %s/callback
   notify            %s/notify
@@ -344,7 +346,7 @@ dingfn dev — all four functions on %s
 
 Try:
   curl -s -X POST %s/timers/token-refresher
-`, s.URL, mode, s.Bundle.Config.Store.Kind, s.URL, s.URL, s.URL, schedule(s.periods[0]), s.URL, schedule(s.periods[1]), s.URL)
+`, s.URL, mode, s.Bundle.Config.Store.Kind, s.Bundle.Config.Store.Path, s.URL, s.URL, s.URL, schedule(s.periods[0]), s.URL, schedule(s.periods[1]), s.URL)
 	if s.Fake != nil {
 		fmt.Fprintf(w, `  curl -s -X POST %s/simulator/push -d '{"EventType":"check_url"}'
   curl -s -X POST %s/simulator/push -d '{"EventType":"user_add_org","UserId":["wangwu"],"CorpId":"%s"}'
