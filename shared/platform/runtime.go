@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Runtime names the environment a function binary runs in.
@@ -98,4 +99,10 @@ var secretRE = regexp.MustCompile(`(?i)((?:access_?token|accesstoken|jsapi_?tick
 // line of defence behind the clients that should never put them there.
 func Redact(s string) string {
 	return secretRE.ReplaceAllString(s, "${1}REDACTED")
+}
+
+// durationMS logs an elapsed time as milliseconds, the unit both platforms'
+// own invocation reports use.
+func durationMS(start time.Time) slog.Attr {
+	return slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000)
 }

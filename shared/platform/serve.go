@@ -167,7 +167,7 @@ func instrument(logger *slog.Logger, h http.Handler) http.Handler {
 				slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status),
 				slog.Int64("bytes", sw.bytes),
-				slog.Duration("duration", time.Since(start)),
+				durationMS(start),
 			)
 		}()
 		h.ServeHTTP(sw, r)

@@ -171,7 +171,7 @@ func tick(ctx context.Context, logger *slog.Logger, fn TimerFunc) (_ json.RawMes
 			logger.ErrorContext(ctx, "tick failed",
 				slog.String("trigger", tr.Source),
 				slog.String("error", err.Error()),
-				slog.Duration("duration", time.Since(start)))
+				durationMS(start))
 		}
 	}()
 	report, ferr := fn(ctx)
@@ -185,7 +185,7 @@ func tick(ctx context.Context, logger *slog.Logger, fn TimerFunc) (_ json.RawMes
 	logger.LogAttrs(ctx, slog.LevelInfo, "tick done",
 		slog.String("trigger", tr.Source),
 		slog.Any("report", json.RawMessage(b)),
-		slog.Duration("duration", time.Since(start)))
+		durationMS(start))
 	return b, nil
 }
 
