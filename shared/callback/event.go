@@ -47,6 +47,7 @@ func LogDispatcher(logger *slog.Logger) Dispatcher {
 
 type logDispatcher struct{ logger *slog.Logger }
 
+// Dispatch logs the event and always succeeds.
 func (d logDispatcher) Dispatch(ctx context.Context, ev *Event) error {
 	d.logger.InfoContext(ctx, "callback event", "type", ev.Type, "corp", ev.CorpID, "event_id", ev.EventID)
 	return nil

@@ -97,6 +97,7 @@ const (
 	codeInternal         = "internal_error"
 )
 
+// ServeHTTP answers one DingTalk push; see the package documentation.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {

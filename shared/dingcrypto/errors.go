@@ -62,6 +62,7 @@ type Error struct {
 	Detail string
 }
 
+// Error formats the kind and detail, prefixed with the package name.
 func (e *Error) Error() string {
 	if e.Detail == "" {
 		return "dingcrypto: " + e.Kind.String()
