@@ -210,10 +210,15 @@ func (s *Server) deptGet(rq *request) reply {
 	if !found {
 		return fail(60003, "部门不存在")
 	}
-	count := 0
+	// member_count counts people, not memberships: a user in two
+	// sub-departments counts once.
+	distinct := map[string]struct{}{}
 	for _, x := range s.dir.subtree(id) {
-		count += len(s.dir.members[x])
+		for _, u := range s.dir.members[x] {
+			distinct[u] = struct{}{}
+		}
 	}
+	count := len(distinct)
 	managers := d.ManagerUserIDs
 	if managers == nil {
 		managers = []string{}

@@ -1,0 +1,843 @@
+package dingtalktest_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dingfn/dingfn/shared/dingcrypto"
+	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/dingtalktest"
+)
+
+// fastRetries keeps the client's retry behaviour but not its real-time
+// waits.
+var fastRetries = dingtalk.RetryPolicy{
+	MaxAttempts: 3, MaxRateLimitRetries: 5,
+	QPSDelay: time.Millisecond, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond,
+}
+
+// setup starts a fake on a manual clock and a client pointed at it.
+func setup(t *testing.T, opts []dingtalktest.Option, copts ...dingtalk.Option) (*dingtalktest.Server, *dingtalk.Client, *dingtalktest.ManualClock) {
+	t.Helper()
+	clk := dingtalktest.NewManualClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	s := dingtalktest.NewServer(append([]dingtalktest.Option{dingtalktest.WithClock(clk.Now)}, opts...)...)
+	t.Cleanup(s.Close)
+	c, err := dingtalk.NewClient(s.AppKey(), s.AppSecret(),
+		append([]dingtalk.Option{dingtalk.WithBaseURLs(s.URL, s.URL), dingtalk.WithRetryPolicy(fastRetries)}, copts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c, clk
+}
+
+// echoReceiver is a callback endpoint answering every event with an
+// encrypted success.
+func echoReceiver(t *testing.T, token, key, owner string) *httptest.Server {
+	t.Helper()
+	cr, err := dingcrypto.New(token, key, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Encrypt string }
+		json.NewDecoder(r.Body).Decode(&body)
+		q := r.URL.Query()
+		if _, err := cr.Decrypt(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), body.Encrypt); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		env, _ := cr.Encrypt([]byte("success"))
+		json.NewEncoder(w).Encode(env)
+	}))
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+// TestSeedInterfaceMap exercises every row of the seed interface map (§10
+// of the API reference) through the typed client against the fake, in
+// order, each row checking the fake's state or the reply.
+func TestSeedInterfaceMap(t *testing.T) {
+	s, c, clk := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+	ctx := context.Background()
+	var (
+		deptID int64
+		userID string
+		taskID int64
+		procID string
+	)
+	const cbToken, cbKey = "seedtoken", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	cb := echoReceiver(t, cbToken, cbKey, s.CorpID())
+
+	rows := []struct {
+		capability string
+		run        func(t *testing.T) error
+	}{
+		{"获取AccessToken", func(t *testing.T) error {
+			tok, err := c.Auth.GetAccessToken(ctx)
+			if err != nil {
+				return err
+			}
+			if tok.Value != s.AccessToken() || tok.ExpiresIn != 2*time.Hour {
+				return fmt.Errorf("token %v, want the fake's current token for 2h", tok)
+			}
+			return nil
+		}},
+		{"获取部门列表", func(t *testing.T) error {
+			var names []string
+			for d, err := range c.Contact.WalkDepartments(ctx, dingtalk.RootDepartmentID, "") {
+				if err != nil {
+					return err
+				}
+				names = append(names, d.Name)
+			}
+			if len(names) != len(s.Org().Departments)-1 || !slices.Contains(names, "后端组") {
+				return fmt.Errorf("walked %v", names)
+			}
+			return nil
+		}},
+		{"获取部门详情", func(t *testing.T) error {
+			d, err := c.Contact.GetDepartment(ctx, 2, "")
+			if err != nil {
+				return err
+			}
+			if d.Name != "研发中心" || d.MemberCount != 5 || !slices.Equal(d.DeptManagerUserIDList, []string{"lisi"}) {
+				return fmt.Errorf("department %+v", d)
+			}
+			return nil
+		}},
+		{"创建部门", func(t *testing.T) error {
+			id, err := c.Contact.CreateDepartment(ctx, &dingtalk.CreateDepartmentRequest{Name: "测试组", ParentID: 2})
+			if err != nil {
+				return err
+			}
+			deptID = id
+			if d, ok := s.Department(id); !ok || d.ParentID != 2 {
+				return fmt.Errorf("fake has %+v", d)
+			}
+			return nil
+		}},
+		{"更新部门", func(t *testing.T) error {
+			if err := c.Contact.UpdateDepartment(ctx, &dingtalk.UpdateDepartmentRequest{DeptID: deptID, Name: "质量组"}); err != nil {
+				return err
+			}
+			if d, _ := s.Department(deptID); d.Name != "质量组" {
+				return fmt.Errorf("name %q", d.Name)
+			}
+			return nil
+		}},
+		{"删除部门", func(t *testing.T) error {
+			if err := c.Contact.DeleteDepartment(ctx, deptID); err != nil {
+				return err
+			}
+			if _, ok := s.Department(deptID); ok {
+				return errors.New("still there")
+			}
+			return nil
+		}},
+		{"获取成员详情", func(t *testing.T) error {
+			u, err := c.Contact.GetUser(ctx, "chenjing", "")
+			if err != nil {
+				return err
+			}
+			fu, _ := s.User("chenjing")
+			if u.Name != "陈静" || u.UnionID != fu.UnionID || !slices.Equal(u.DeptIDList, []int64{3, 4}) {
+				return fmt.Errorf("user %+v", u)
+			}
+			return nil
+		}},
+		{"创建成员", func(t *testing.T) error {
+			cu, err := c.Contact.CreateUser(ctx, &dingtalk.CreateUserRequest{Name: "新人", Mobile: "13800009999", DeptIDList: dingtalk.CommaInts{3, 5}})
+			if err != nil {
+				return err
+			}
+			userID = cu.UserID
+			if u, ok := s.User(userID); !ok || u.UnionID != cu.UnionID || len(u.DeptIDs) != 2 {
+				return fmt.Errorf("fake has %+v", u)
+			}
+			return nil
+		}},
+		{"更新成员", func(t *testing.T) error {
+			if err := c.Contact.UpdateUser(ctx, &dingtalk.UpdateUserRequest{UserID: userID, Title: dingtalk.String("实习生"), DeptIDList: dingtalk.CommaInts{4}}); err != nil {
+				return err
+			}
+			if u, _ := s.User(userID); u.Title != "实习生" || !slices.Equal(u.DeptIDs, []int64{4}) {
+				return fmt.Errorf("fake has %+v", u)
+			}
+			return nil
+		}},
+		{"删除成员", func(t *testing.T) error {
+			if err := c.Contact.DeleteUser(ctx, userID); err != nil {
+				return err
+			}
+			if _, ok := s.User(userID); ok {
+				return errors.New("still there")
+			}
+			return nil
+		}},
+		{"获取部门成员", func(t *testing.T) error {
+			simple, err := c.Contact.ListSimpleUsers(ctx, dingtalk.ListUsersRequest{DeptID: 3, Size: 1})
+			if err != nil {
+				return err
+			}
+			if !simple.HasMore || simple.NextCursor != 1 || simple.List[0].UserID != "wangwu" {
+				return fmt.Errorf("listsimple %+v", simple)
+			}
+			var all []string
+			for u, err := range c.Contact.AllUsers(ctx, dingtalk.ListUsersRequest{DeptID: 3, Size: 2}) {
+				if err != nil {
+					return err
+				}
+				all = append(all, u.UserID)
+			}
+			ids, err := c.Contact.ListUserIDs(ctx, 3)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(all, ids) || len(ids) != 3 {
+				return fmt.Errorf("AllUsers %v, ListUserIDs %v", all, ids)
+			}
+			return nil
+		}},
+		{"获取角色列表", func(t *testing.T) error {
+			var groups []string
+			for g, err := range c.Contact.AllRoleGroups(ctx) {
+				if err != nil {
+					return err
+				}
+				groups = append(groups, g.Name)
+			}
+			if len(groups) != 3 {
+				return fmt.Errorf("role groups %v", groups)
+			}
+			return nil
+		}},
+		{"获取角色组信息", func(t *testing.T) error {
+			g, err := c.Contact.GetRoleGroup(ctx, 2)
+			if err != nil {
+				return err
+			}
+			if g.GroupName != "职务" || len(g.Roles) != 3 {
+				return fmt.Errorf("role group %+v", g)
+			}
+			return nil
+		}},
+		{"企业会话消息异步发送", func(t *testing.T) error {
+			id, err := c.Message.Send(ctx, &dingtalk.WorkNotice{AgentID: s.AgentID(), UserIDList: dingtalk.CommaStrings{"wangwu", "nobody"}, Msg: dingtalk.TextMessage("上线通知")})
+			if err != nil {
+				return err
+			}
+			taskID = id
+			if n := s.NoticesDeliveredTo("wangwu"); len(n) != 1 || n[0].TaskID != id {
+				return fmt.Errorf("delivered %+v", n)
+			}
+			return nil
+		}},
+		{"获取异步发送企业会话消息的发送进度", func(t *testing.T) error {
+			p, err := c.Message.SendProgress(ctx, s.AgentID(), taskID)
+			if err != nil {
+				return err
+			}
+			if p.Status != 2 || p.ProgressInPercent != 100 {
+				return fmt.Errorf("progress %+v", p)
+			}
+			return nil
+		}},
+		{"获取异步向企业会话发送消息的结果", func(t *testing.T) error {
+			r, err := c.Message.SendResult(ctx, s.AgentID(), taskID)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(r.UnreadUserIDList, []string{"wangwu"}) || !slices.Equal(r.InvalidUserIDList, []string{"nobody"}) {
+				return fmt.Errorf("result %+v", r)
+			}
+			return nil
+		}},
+		{"注册事件回调接口", func(t *testing.T) error {
+			return c.Callback.Register(ctx, &dingtalk.CallbackConfig{Tags: []string{"user_add_org"}, Token: cbToken, AESKey: cbKey, URL: cb.URL})
+		}},
+		{"查询事件回调接口", func(t *testing.T) error {
+			cfg, err := c.Callback.Get(ctx)
+			if err != nil {
+				return err
+			}
+			if cfg.URL != cb.URL || cfg.Token != cbToken || !slices.Equal(cfg.Tags, []string{"user_add_org"}) {
+				return fmt.Errorf("config %#v", cfg)
+			}
+			return nil
+		}},
+		{"更新事件回调接口", func(t *testing.T) error {
+			if err := c.Callback.Update(ctx, &dingtalk.CallbackConfig{Tags: []string{"user_add_org", "user_leave_org"}, Token: cbToken, AESKey: cbKey, URL: cb.URL}); err != nil {
+				return err
+			}
+			if r, _ := s.CallbackRegistration(); len(r.Tags) != 2 {
+				return fmt.Errorf("registration %+v", r.Tags)
+			}
+			return nil
+		}},
+		{"删除事件回调接口", func(t *testing.T) error {
+			if err := c.Callback.Delete(ctx); err != nil {
+				return err
+			}
+			if _, ok := s.CallbackRegistration(); ok {
+				return errors.New("still registered")
+			}
+			return nil
+		}},
+		{"获取回调失败的结果", func(t *testing.T) error {
+			for i := range 205 {
+				s.AddFailedEvent("user_leave_org", clk.Now().Add(time.Duration(i)*time.Millisecond), map[string]any{"userid": []string{fmt.Sprint("u", i)}})
+			}
+			n := 0
+			for ev, err := range c.Callback.AllFailedResults(ctx) {
+				if err != nil {
+					return err
+				}
+				if ev.Tag != "user_leave_org" || !json.Valid(ev.Data) {
+					return fmt.Errorf("event %+v", ev)
+				}
+				n++
+			}
+			if n != 205 || s.CallCount("call_back/get_call_back_failed_result") != 2 {
+				return fmt.Errorf("got %d events in %d calls", n, s.CallCount("call_back/get_call_back_failed_result"))
+			}
+			return nil
+		}},
+		{"获取企业下的自定义空间", func(t *testing.T) error {
+			id, err := c.CSpace.GetCustomSpace(ctx, "dingfn", s.AgentID())
+			if err != nil {
+				return err
+			}
+			if id == "" {
+				return errors.New("empty spaceid")
+			}
+			return nil
+		}},
+		{"标签列表", func(t *testing.T) error {
+			var n int
+			for g, err := range c.ExtContact.AllLabelGroups(ctx) {
+				if err != nil {
+					return err
+				}
+				n += len(g.Labels)
+			}
+			if n != 6 {
+				return fmt.Errorf("%d labels", n)
+			}
+			return nil
+		}},
+		{"外部联系人列表", func(t *testing.T) error {
+			var n int
+			for _, err := range c.ExtContact.All(ctx) {
+				if err != nil {
+					return err
+				}
+				n++
+			}
+			if n != 3 {
+				return fmt.Errorf("%d contacts", n)
+			}
+			return nil
+		}},
+		{"添加企业外部联系人", func(t *testing.T) error {
+			id, err := c.ExtContact.Create(ctx, &dingtalk.ExtContactRequest{Name: "客户甲", Mobile: "13600000001", StateCode: "86", FollowerUserID: "sunqi", LabelIDs: []int64{101}})
+			if err != nil {
+				return err
+			}
+			userID = id
+			return nil
+		}},
+		{"修改企业外部联系人", func(t *testing.T) error {
+			if err := c.ExtContact.Update(ctx, &dingtalk.ExtContactRequest{UserID: userID, Name: "客户乙", FollowerUserID: "sunqi", LabelIDs: []int64{102}}); err != nil {
+				return err
+			}
+			ec := s.ExternalContacts()
+			if last := ec[len(ec)-1]; last.Name != "客户乙" || last.Mobile != "13600000001" {
+				return fmt.Errorf("contact %+v", last)
+			}
+			return nil
+		}},
+		{"删除企业外部联系人", func(t *testing.T) error {
+			if err := c.ExtContact.Delete(ctx, userID); err != nil {
+				return err
+			}
+			if len(s.ExternalContacts()) != 3 {
+				return errors.New("not deleted")
+			}
+			return nil
+		}},
+		{"通过CODE换取用户身份", func(t *testing.T) error {
+			info, err := c.Auth.GetUserInfo(ctx, s.NewAuthCode("zhangsan"))
+			if err != nil {
+				return err
+			}
+			if info.UserID != "zhangsan" || info.SysLevel != 1 || !info.Sys {
+				return fmt.Errorf("info %+v", info)
+			}
+			return nil
+		}},
+		{"考勤排班接口", func(t *testing.T) error {
+			n := 0
+			for sc, err := range c.Attendance.AllSchedules(ctx, time.Date(2026, 12, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))) {
+				if err != nil {
+					return err
+				}
+				if sc.UserID == "" || sc.PlanCheckTime == "" {
+					return fmt.Errorf("schedule %+v", sc)
+				}
+				n++
+			}
+			if n == 0 || n%2 != 0 {
+				return fmt.Errorf("%d schedules", n)
+			}
+			return nil
+		}},
+		{"考勤组详情接口", func(t *testing.T) error {
+			var ids []int64
+			for g, err := range c.Attendance.AllGroups(ctx) {
+				if err != nil {
+					return err
+				}
+				ids = append(ids, g.GroupID)
+			}
+			if len(ids) != 3 {
+				return fmt.Errorf("groups %v", ids)
+			}
+			g, err := c.Attendance.GetGroup(ctx, "zhangsan", ids[0])
+			if err != nil {
+				return err
+			}
+			if g.ID != ids[0] || g.Type != "FIXED" {
+				return fmt.Errorf("group %+v", g)
+			}
+			return nil
+		}},
+		{"发起审批实例", func(t *testing.T) error {
+			id, err := c.Process.CreateInstance(ctx, &dingtalk.CreateProcessInstanceRequest{
+				OriginatorUserID: "wangwu", ProcessCode: "PROC-LEAVE", DeptID: 3,
+				Approvers:           []dingtalk.ProcessApprover{{ActionType: "NONE", UserIDs: []string{"lisi"}}},
+				FormComponentValues: []dingtalk.FormComponentValue{{Name: "请假类型", Value: "年假"}},
+			})
+			if err != nil {
+				return err
+			}
+			procID = id
+			if ps := s.ProcessInstances(); len(ps) != 1 || ps[0].ID != id {
+				return fmt.Errorf("fake has %+v", ps)
+			}
+			return nil
+		}},
+		{"获取审批实例列表", func(t *testing.T) error {
+			var ids []string
+			for id, err := range c.Process.AllInstanceIDs(ctx, dingtalk.ListInstanceIDsRequest{ProcessCode: "PROC-LEAVE", StartTime: clk.Now().Add(-time.Hour).UnixMilli()}) {
+				if err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			if !slices.Equal(ids, []string{procID}) {
+				return fmt.Errorf("ids %v", ids)
+			}
+			return nil
+		}},
+		{"获取审批实例详情", func(t *testing.T) error {
+			if err := s.FinishProcessInstance(procID, "agree"); err != nil {
+				return err
+			}
+			p, err := c.Process.GetInstance(ctx, procID)
+			if err != nil {
+				return err
+			}
+			if p.Status != "COMPLETED" || p.Result != "agree" || p.OriginatorUserID != "wangwu" || p.OriginatorDeptID != "3" {
+				return fmt.Errorf("instance %+v", p)
+			}
+			return nil
+		}},
+		{"获取jsapi_ticket", func(t *testing.T) error {
+			tok, err := c.Auth.GetAccessToken(ctx)
+			if err != nil {
+				return err
+			}
+			tk, err := c.Auth.GetJSAPITicket(ctx, tok.Value)
+			if err != nil {
+				return err
+			}
+			if tk.Value == "" || tk.Value != s.JSAPITicket() {
+				return fmt.Errorf("ticket %v, fake has another", tk)
+			}
+			return nil
+		}},
+		{"获取部门id列表", func(t *testing.T) error {
+			var ids []int64
+			for id, err := range c.Contact.WalkDepartmentIDs(ctx, dingtalk.RootDepartmentID) {
+				if err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			if len(ids) != len(s.Org().Departments)-1 {
+				return fmt.Errorf("ids %v", ids)
+			}
+			return nil
+		}},
+		{"获取子部门ID列表", func(t *testing.T) error {
+			ids, err := c.Contact.ListSubDepartmentIDs(ctx, 2)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(ids, []int64{3, 4}) {
+				return fmt.Errorf("ids %v", ids)
+			}
+			return nil
+		}},
+	}
+	for _, row := range rows {
+		// Rows share the fake's state, so they run in order.
+		t.Run(row.capability, func(t *testing.T) {
+			if err := row.run(t); err != nil {
+				t.Fatalf("%s: %v", row.capability, err)
+			}
+		})
+	}
+	// The token was fetched once for the whole map.
+	if n := s.TokenIssues(); n != 1 {
+		t.Errorf("token issued %d times, want 1", n)
+	}
+}
+
+// TestLegacyNamesThroughCall drives the old SDK names of the seed map
+// through Client.Call.
+func TestLegacyNamesThroughCall(t *testing.T) {
+	t.Parallel()
+	s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+	ctx := context.Background()
+	var labels struct {
+		Results []dingtalk.LabelGroup `json:"results"`
+	}
+	if err := c.Call(ctx, "dingtalk.corp.ext.listlabelgroups", map[string]any{"offset": 0, "size": 20}, &labels); err != nil {
+		t.Fatal(err)
+	}
+	if len(labels.Results) != 2 {
+		t.Fatalf("label groups %+v", labels)
+	}
+	var roles struct {
+		Result dingtalk.RolePage `json:"result"`
+	}
+	if err := c.Call(ctx, "corp.role.list", map[string]any{"offset": 0, "size": 10}, &roles); err != nil {
+		t.Fatal(err)
+	}
+	if len(roles.Result.List) != 3 {
+		t.Fatalf("roles %+v", roles)
+	}
+	var created struct {
+		ProcessInstanceID string `json:"process_instance_id"`
+	}
+	err := c.Call(ctx, "smartwork.bpms.processinstance.create", map[string]any{
+		"process_code": "PROC-LEAVE", "originator_user_id": "wangwu", "dept_id": 3,
+		"form_component_values": []map[string]string{{"name": "类型", "value": "事假"}},
+	}, &created)
+	if err != nil || created.ProcessInstanceID == "" {
+		t.Fatalf("TOP process create: %v %+v", err, created)
+	}
+	if s.CallCount("topapi/processinstance/create") != 1 {
+		t.Fatal("TOP name did not reach topapi/processinstance/create")
+	}
+	var sent struct {
+		TaskID int64 `json:"task_id"`
+	}
+	if err := c.Call(ctx, "corp.message.corpconversation.asyncsend", map[string]any{
+		"agent_id": s.AgentID(), "userid_list": "lisi", "msg": map[string]any{"msgtype": "text", "text": map[string]string{"content": "hi"}},
+	}, &sent); err != nil || sent.TaskID == 0 {
+		t.Fatalf("TOP asyncsend: %v %+v", err, sent)
+	}
+	if err := c.Call(ctx, "no.such.method", nil, nil); !errors.Is(err, dingtalk.ErrUnknownMethod) {
+		t.Fatalf("unknown name: %v", err)
+	}
+}
+
+func TestLoginFlowAndUnionID(t *testing.T) {
+	t.Parallel()
+	s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+	ctx := context.Background()
+	id, err := c.Auth.LoginUser(ctx, s.NewLoginCode("liuyang"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.UserID != "liuyang" || id.Nick != "刘洋" || id.CorpID != s.CorpID() {
+		t.Fatalf("identity %+v", id)
+	}
+	u, err := c.Auth.UserIDByUnionID(ctx, id.UnionID)
+	if err != nil || u.UserID != "liuyang" {
+		t.Fatalf("by unionid: %v %+v", err, u)
+	}
+	ut, err := c.Auth.UserAccessToken(ctx, s.NewLoginCode("huangli"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if me, err := c.Auth.GetMe(ctx, ut.AccessToken); err != nil || me.Nick != "黄丽" {
+		t.Fatalf("me: %v %+v", err, me)
+	}
+	if _, err := c.Auth.RefreshUserAccessToken(ctx, ut.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Auth.UserAccessToken(ctx, "not-a-code"); err == nil {
+		t.Fatal("bad code accepted")
+	}
+}
+
+func TestRobotThroughClient(t *testing.T) {
+	t.Parallel()
+	const secret = "SECclienttestsecret"
+	// The fake runs on the real clock here: the client signs with time.Now.
+	s := dingtalktest.NewServer(dingtalktest.WithRobot("hook", dingtalktest.RobotConfig{Secret: secret, Keywords: []string{"发布"}}))
+	t.Cleanup(s.Close)
+	c, err := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL), dingtalk.WithRetryPolicy(fastRetries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.Robot.Send(ctx, dingtalk.Webhook{AccessToken: "hook", Secret: secret}, dingtalk.RobotMarkdown("发布", "**v1.2 发布完成**")); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Robot.Send(ctx, dingtalk.Webhook{AccessToken: "hook", Secret: "SECwrong"}, dingtalk.RobotText("发布"))
+	var de *dingtalk.Error
+	if !errors.As(err, &de) || de.ErrCode != 310000 {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	if got := s.RobotMessages("hook"); len(got) != 1 || got[0].MsgType != "markdown" {
+		t.Fatalf("robot messages %+v", got)
+	}
+}
+
+// TestTokenInvalidationMidRun: the fake invalidates tokens between calls;
+// the client refreshes once and the call succeeds, on both API generations.
+func TestTokenInvalidationMidRun(t *testing.T) {
+	t.Parallel()
+	s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+	ctx := context.Background()
+	if _, err := c.Contact.GetUser(ctx, "lisi", ""); err != nil {
+		t.Fatal(err)
+	}
+	s.InvalidateTokens()
+	if _, err := c.Contact.GetUser(ctx, "lisi", ""); err != nil {
+		t.Fatalf("after invalidation: %v", err)
+	}
+	if n := s.CallCount("topapi/v2/user/get"); n != 3 {
+		t.Fatalf("user/get called %d times, want 3 (ok, 88/40014, retried ok)", n)
+	}
+	if n := s.TokenIssues(); n != 2 {
+		t.Fatalf("tokens issued %d, want 2", n)
+	}
+	// New API: 400 InvalidAuthentication, refresh, retry.
+	id, err := c.Process.CreateInstance(ctx, &dingtalk.CreateProcessInstanceRequest{OriginatorUserID: "wangwu", ProcessCode: "PROC-A", DeptID: 3,
+		FormComponentValues: []dingtalk.FormComponentValue{{Name: "a", Value: "b"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.InvalidateTokens()
+	if _, err := c.Process.GetInstance(ctx, id); err != nil {
+		t.Fatalf("new API after invalidation: %v", err)
+	}
+	if n := s.TokenIssues(); n != 3 {
+		t.Fatalf("tokens issued %d, want 3", n)
+	}
+}
+
+// TestTokenInvalidationDoesNotResendNotice: a work notice rejected for its
+// token was not delivered, so the client may send it again with a fresh
+// token: exactly one delivery.
+func TestTokenInvalidationDoesNotDuplicateNotice(t *testing.T) {
+	t.Parallel()
+	s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+	ctx := context.Background()
+	if _, err := c.Auth.GetAccessToken(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.InvalidateTokens()
+	if _, err := c.Message.Send(ctx, &dingtalk.WorkNotice{AgentID: s.AgentID(), UserIDList: dingtalk.CommaStrings{"lisi"}, Msg: dingtalk.TextMessage("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.NoticesDeliveredTo("lisi")); n != 1 {
+		t.Fatalf("delivered %d times", n)
+	}
+}
+
+// TestRateLimitBackoff: the fake allows 1 call per second to user/get; a
+// clock that moves 400 ms per request lets the client's retries after
+// 90018 succeed.
+func TestRateLimitBackoff(t *testing.T) {
+	t.Parallel()
+	clk := dingtalktest.NewManualClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	step := func() time.Time { clk.Advance(400 * time.Millisecond); return clk.Now() }
+	s := dingtalktest.NewServer(dingtalktest.WithClock(step), dingtalktest.WithDemoOrg(),
+		dingtalktest.WithAPIQPSLimit("topapi/v2/user/get", 1), dingtalktest.WithAPIQPSLimit("v1.0/workflow/processInstances", 1))
+	t.Cleanup(s.Close)
+	c, err := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL), dingtalk.WithRetryPolicy(fastRetries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, u := range []string{"lisi", "wangwu", "zhaoliu"} {
+		if _, err := c.Contact.GetUser(ctx, u, ""); err != nil {
+			t.Fatalf("GetUser(%s): %v", u, err)
+		}
+	}
+	throttled := 0
+	for _, call := range s.Calls() {
+		if call.Errcode == 90018 {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Fatal("the fake never throttled; the test proves nothing")
+	}
+	// Without retries left the typed error says rate limited.
+	c2, _ := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL),
+		dingtalk.WithRetryPolicy(dingtalk.RetryPolicy{MaxAttempts: 1, MaxRateLimitRetries: 0, QPSDelay: time.Millisecond, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	s.SetQPSLimit("topapi/v2/user/get", 0)
+	s.InjectFault("topapi/v2/user/get", dingtalktest.Fault{Kind: dingtalktest.FaultBusy, Times: 1})
+	if _, err := c2.Contact.GetUser(ctx, "lisi", ""); !dingtalk.IsTransient(err) {
+		t.Fatalf("busy without retries: %v, want transient", err)
+	}
+}
+
+// TestClientLimiterStaysUnderFakeLimit: with DingTalk's 20 QPS enforced on
+// the real clock, the client's default limiter never trips it.
+func TestClientLimiterStaysUnderFakeLimit(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("takes about two seconds of real time")
+	}
+	s := dingtalktest.NewServer(dingtalktest.WithDemoOrg(), dingtalktest.WithQPSLimit(20))
+	t.Cleanup(s.Close)
+	c, err := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 30 {
+		if _, err := c.Contact.ListUserIDs(context.Background(), 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, call := range s.Calls() {
+		if call.Errcode == 90018 {
+			t.Fatalf("client exceeded 20 QPS: %+v", call)
+		}
+	}
+}
+
+func TestFaultRecovery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reads := []struct {
+		name  string
+		fault dingtalktest.FaultKind
+		times int
+	}{
+		{"busy -1", dingtalktest.FaultBusy, 2},
+		{"502", dingtalktest.FaultBadGateway, 2},
+		{"dropped connection", dingtalktest.FaultDrop, 1},
+	}
+	for _, tt := range reads {
+		t.Run("read "+tt.name, func(t *testing.T) {
+			s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+			s.InjectFault("topapi/v2/user/get", dingtalktest.Fault{Kind: tt.fault, Times: tt.times})
+			if _, err := c.Contact.GetUser(ctx, "lisi", ""); err != nil {
+				t.Fatalf("GetUser: %v", err)
+			}
+			if n := s.CallCount("topapi/v2/user/get"); n != tt.times+1 {
+				t.Fatalf("calls %d, want %d", n, tt.times+1)
+			}
+		})
+	}
+	t.Run("new API 500", func(t *testing.T) {
+		s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+		id, err := c.Process.CreateInstance(ctx, &dingtalk.CreateProcessInstanceRequest{OriginatorUserID: "wangwu", ProcessCode: "PROC-A", DeptID: 3,
+			FormComponentValues: []dingtalk.FormComponentValue{{Name: "a", Value: "b"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.InjectFault("v1.0/workflow/processInstances", dingtalktest.Fault{Kind: dingtalktest.FaultBusy, Times: 1})
+		if _, err := c.Process.GetInstance(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("busy notice is retried once delivered", func(t *testing.T) {
+		s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+		s.InjectFault("topapi/message/corpconversation/asyncsend_v2", dingtalktest.Fault{Kind: dingtalktest.FaultBusy, Times: 1})
+		if _, err := c.Message.Send(ctx, &dingtalk.WorkNotice{AgentID: s.AgentID(), UserIDList: dingtalk.CommaStrings{"lisi"}, Msg: dingtalk.TextMessage("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(s.WorkNotices()); n != 1 {
+			t.Fatalf("%d notices", n)
+		}
+	})
+	ambiguous := []dingtalktest.FaultKind{dingtalktest.FaultDropAfter, dingtalktest.FaultBadGateway}
+	for _, k := range ambiguous {
+		t.Run("notice not resent after "+k.String(), func(t *testing.T) {
+			s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+			s.InjectFault("topapi/message/corpconversation/asyncsend_v2", dingtalktest.Fault{Kind: k, Times: 1})
+			_, err := c.Message.Send(ctx, &dingtalk.WorkNotice{AgentID: s.AgentID(), UserIDList: dingtalk.CommaStrings{"lisi"}, Msg: dingtalk.TextMessage("扣款通知")})
+			if err == nil {
+				t.Fatal("ambiguous failure reported as success")
+			}
+			if n := s.CallCount("topapi/message/corpconversation/asyncsend_v2"); n != 1 {
+				t.Fatalf("notice sent %d times, want 1", n)
+			}
+		})
+	}
+	t.Run("slow answer bounded by the caller's deadline", func(t *testing.T) {
+		s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+		if _, err := c.Auth.GetAccessToken(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s.InjectFault("topapi/v2/user/get", dingtalktest.Fault{Kind: dingtalktest.FaultSlow})
+		tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		_, err := c.Contact.GetUser(tctx, "lisi", "")
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("slow call: %v, want deadline exceeded", err)
+		}
+		s.ClearFaults()
+		if _, err := c.Contact.GetUser(ctx, "lisi", ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestSyncLargeOrg mirrors a 100 000-user directory (1 000 departments)
+// through the client's walkers, as functions/sync does.
+func TestSyncLargeOrg(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("pages 100 000 users")
+	}
+	s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 100_000, DeptSize: 100})},
+		dingtalk.WithRateLimit(1e6, 1000))
+	ctx := context.Background()
+	seen := make(map[string]bool, 100_000)
+	depts := []int64{dingtalk.RootDepartmentID}
+	for id, err := range c.Contact.WalkDepartmentIDs(ctx, dingtalk.RootDepartmentID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		depts = append(depts, id)
+	}
+	for _, d := range depts {
+		for u, err := range c.Contact.AllSimpleUsers(ctx, dingtalk.ListUsersRequest{DeptID: d}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[u.UserID] = true
+		}
+	}
+	if len(seen) != s.UserCount() {
+		t.Fatalf("synced %d users, want %d", len(seen), s.UserCount())
+	}
+}
