@@ -161,7 +161,7 @@ func (e *emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if oerr != nil {
-		e.log.Debug("tablestore emulator: request rejected", "op", op, "code", oerr.code, "message", oerr.message)
+		e.log.Debug("tablestore emulator: request rejected", "op", op, "request_id", reqID, "code", oerr.code, "message", oerr.message)
 		writeError(w, reqID, oerr)
 		return
 	}
@@ -172,6 +172,7 @@ func (e *emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, reqID, internalError(err))
 		return
 	}
+	e.log.Debug("tablestore emulator: request served", "op", op, "request_id", reqID, "instance", r.Header.Get("x-ots-instancename"))
 	writeBody(w, reqID, http.StatusOK, out)
 }
 

@@ -132,7 +132,7 @@ func TestConcurrentCompareAndSwap(t *testing.T) {
 	_, c := setup(t)
 	createTable(t, c, "t")
 	put(t, c, "t", "ctr", "n", int64(0))
-	const workers, each = 4, 25
+	const workers, each = 3, 15
 	var wg sync.WaitGroup
 	var conflicts atomic.Int64
 	for range workers {
