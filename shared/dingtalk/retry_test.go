@@ -248,12 +248,22 @@ func TestRetryAfterHeaderHonoured(t *testing.T) {
 	}
 }
 
+// deadlineCtx reports a deadline but never expires, so deadline
+// arithmetic can be tested against a frozen clock without racing time.
+type deadlineCtx struct {
+	context.Context
+	dl time.Time
+}
+
+func (c deadlineCtx) Deadline() (time.Time, bool) { return c.dl, true }
+
 func TestRetryStopsAtDeadline(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
+	t0 := time.Unix(1_700_000_000, 0)
+	e.client.now = func() time.Time { return t0 }
 	hits := scripted(t, e, "/topapi/v2/user/get", `{"errcode":90002}`)
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
-	defer cancel()
+	ctx := deadlineCtx{context.Background(), t0.Add(1500 * time.Millisecond)}
 	_, err := e.client.Contact.GetUser(ctx, "u1", "")
 	if !IsRateLimited(err) {
 		t.Fatalf("err = %v, want the rate-limit error", err)
@@ -425,21 +435,22 @@ func TestRateLimiterPerAPI(t *testing.T) {
 	}
 }
 
-func TestDefaultRateLimiterThrottles(t *testing.T) {
+func TestRateLimiterBurst(t *testing.T) {
 	t.Parallel()
-	// With the default bucket (burst 3), the 4th immediate call must wait
-	// for a token; a context that is already nearly expired shows it.
-	e := setup(t, WithRateLimit(DefaultRateLimit().Limit, DefaultRateLimit().Burst))
+	// A bucket of 3 that refills only once in ~4 months: exactly three
+	// immediate calls pass, the fourth is refused without reaching
+	// DingTalk, whatever the machine's speed.
+	e := setup(t, WithRateLimit(1e-7, 3))
 	hits := scripted(t, e, "/topapi/user/listid", `{"errcode":0,"result":{"userid_list":[]}}`)
 	for range 3 {
 		if _, err := e.client.Contact.ListUserIDs(context.Background(), 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	if _, err := e.client.Contact.ListUserIDs(ctx, 1); !errors.Is(err, ErrClientRateLimit) {
-		t.Errorf("4th call within the burst window: err = %v, want ErrClientRateLimit", err)
+		t.Errorf("4th call: err = %v, want ErrClientRateLimit", err)
 	}
 	if hits.Load() != 3 {
 		t.Errorf("hits = %d, want 3", hits.Load())
