@@ -23,9 +23,13 @@
 //	s.FailNext("GetRow", 2, tablestoretest.ServerBusy)
 //	client := s.NewClient("inst")
 //
-// ListenAndServe runs it standalone (dingfn tablestore-fake), optionally
-// persisting to a bbolt data file, so several local processes can share one
-// Tablestore-compatible store.
+// ListenAndServe runs it standalone, optionally persisting to a bbolt data
+// file, so several local processes can share one Tablestore-compatible
+// store:
+//
+//	go run ./cmd/dingfn tablestore-fake --addr 127.0.0.1:8799 --data ots.db
+//	DINGFN_STORE=tablestore TABLESTORE_ENDPOINT=http://127.0.0.1:8799 \
+//	TABLESTORE_INSTANCE=local … (any credentials)
 //
 // The emulator accepts any instance name and credentials unless
 // WithAccessKey asks it to verify signatures; tables are namespaced by the
