@@ -1,0 +1,122 @@
+package storetest_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/store/memstore"
+	"github.com/dingfn/dingfn/shared/store/storetest"
+)
+
+func openMem(t testing.TB, clock store.Clock) store.Store {
+	s, err := memstore.New(memstore.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// broken wraps a correct store and breaks one rule of the contract.
+type broken struct {
+	*memstore.Store
+	fault string
+
+	mu      sync.Mutex
+	written map[string]bool
+}
+
+func (b *broken) Put(ctx context.Context, table string, it store.Item, c store.Cond) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.fault == "ignore-version" && !c.IsAlways() && !c.IsIfAbsent():
+		if _, err := b.Store.Get(ctx, table, it.Key); err != nil {
+			return 0, store.ErrConflict
+		}
+		c = store.Always
+	case b.fault == "expired-blocks-if-absent" && c.IsIfAbsent() && b.written[table+"/"+it.Key]:
+		return 0, store.ErrConflict
+	}
+	v, err := b.Store.Put(ctx, table, it, c)
+	if err == nil {
+		b.written[table+"/"+it.Key] = true
+	}
+	return v, err
+}
+
+func (b *broken) Get(ctx context.Context, table, key string) (store.Item, error) {
+	it, err := b.Store.Get(ctx, table, key)
+	if b.fault == "miss-is-not-errnotfound" && errors.Is(err, store.ErrNotFound) {
+		return it, errors.New("backend failure")
+	}
+	return it, err
+}
+
+func (b *broken) Batch(ctx context.Context, table string, writes []store.Write) error {
+	if b.fault == "batch-first-write-wins" {
+		writes = slices.Clone(writes)
+		slices.Reverse(writes)
+	}
+	return b.Store.Batch(ctx, table, writes)
+}
+
+func (b *broken) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
+	p, err := b.Store.Scan(ctx, table, r)
+	if b.fault == "scan-drops-last-item" && err == nil && p.Next == "" && len(p.Items) > 1 {
+		p.Items = p.Items[:len(p.Items)-1]
+	}
+	return p, err
+}
+
+// faultEnv names the broken store a child test process runs the suite on.
+const faultEnv = "STORETEST_BROKEN_FAULT"
+
+// TestSuiteOnBrokenStore is the child: it runs only when the parent sets
+// faultEnv, and is expected to fail.
+func TestSuiteOnBrokenStore(t *testing.T) {
+	fault := os.Getenv(faultEnv)
+	if fault == "" {
+		t.Skip("run by TestSuiteCatchesBrokenStores in a child process")
+	}
+	storetest.Run(t, func(t testing.TB, clock store.Clock) store.Store {
+		return &broken{Store: openMem(t, clock).(*memstore.Store), fault: fault, written: map[string]bool{}}
+	})
+}
+
+// The suite must fail a store that breaks the contract, and name the
+// subtest that noticed.
+func TestSuiteCatchesBrokenStores(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child test processes")
+	}
+	for fault, wantFailing := range map[string]string{
+		"ignore-version":           "TestSuiteOnBrokenStore/IfVersion",
+		"expired-blocks-if-absent": "TestSuiteOnBrokenStore/Expiry",
+		"miss-is-not-errnotfound":  "TestSuiteOnBrokenStore/MissingTable",
+		"batch-first-write-wins":   "TestSuiteOnBrokenStore/Batch",
+		"scan-drops-last-item":     "TestSuiteOnBrokenStore/Scan",
+	} {
+		t.Run(fault, func(t *testing.T) {
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run", "^TestSuiteOnBrokenStore$")
+			cmd.Env = append(os.Environ(), faultEnv+"="+fault)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the contract suite passed a store with fault %q:\n%s", fault, out)
+			}
+			if !strings.Contains(string(out), "--- FAIL: "+wantFailing+" ") {
+				t.Fatalf("fault %q: want subtest %s to fail; output:\n%s", fault, wantFailing, out)
+			}
+		})
+	}
+}
+
+// The suite passes the correct store it wraps, so the failures above come
+// from the faults.
+func TestSuitePassesCorrectStore(t *testing.T) { storetest.Run(t, openMem) }
