@@ -419,11 +419,11 @@ type UserOrderField string
 
 // Orders DingTalk accepts; the default is custom.
 const (
-	OrderEntryAsc  UserOrderField = "entry_asc"
-	OrderEntryDesc UserOrderField = "entry_desc"
-	OrderModifyAsc UserOrderField = "modify_asc"
-	OrderModifyDsc UserOrderField = "modify_desc"
-	OrderCustom    UserOrderField = "custom"
+	OrderEntryAsc   UserOrderField = "entry_asc"
+	OrderEntryDesc  UserOrderField = "entry_desc"
+	OrderModifyAsc  UserOrderField = "modify_asc"
+	OrderModifyDesc UserOrderField = "modify_desc"
+	OrderCustom     UserOrderField = "custom"
 )
 
 // ListUsersRequest pages through a department's direct members. Size is
