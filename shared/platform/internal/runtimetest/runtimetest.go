@@ -1,0 +1,360 @@
+// Package runtimetest runs function binaries the way FC and Lambda run
+// them, for tests: a fake of Function Compute's 2020-11-11 runtime API, the
+// AWS Lambda Runtime Interface Emulator, child processes with captured
+// output, and one-time builds.
+package runtimetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// RIEModule is the Runtime Interface Emulator version the tests run; the Go
+// module proxy serves it. DINGFN_RIE may name a prebuilt binary instead.
+const RIEModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
+
+// GoTool returns the go command.
+func GoTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+// Build compiles pkgs (relative to dir) into out for the host, with
+// -tags lambda.norpc as the Lambda deployables are built.
+func Build(dir, out string, pkgs ...string) error {
+	args := append([]string{"build", "-tags", "lambda.norpc", "-o", out + string(filepath.Separator)}, pkgs...)
+	cmd := exec.Command(GoTool(), args...)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	return nil
+}
+
+// InstallRIE returns the emulator binary: DINGFN_RIE if set, else a copy
+// cached in the user cache directory, else one built with go install into
+// tmp (and cached for the next run).
+func InstallRIE(tmp string) (string, error) {
+	if p := os.Getenv("DINGFN_RIE"); p != "" {
+		return p, nil
+	}
+	version := RIEModule[strings.LastIndexByte(RIEModule, '@')+1:]
+	cacheDir, cerr := os.UserCacheDir()
+	cached := ""
+	if cerr == nil {
+		cached = filepath.Join(cacheDir, "dingfn-test", "aws-lambda-rie-"+version)
+		if _, err := os.Stat(cached); err == nil {
+			return cached, nil
+		}
+	}
+	gobin := filepath.Join(tmp, "rie")
+	cmd := exec.Command(GoTool(), "install", RIEModule)
+	cmd.Dir = tmp // outside any module
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go install %s: %v\n%s", RIEModule, err, out)
+	}
+	built := filepath.Join(gobin, "aws-lambda-rie")
+	if cached != "" && os.MkdirAll(filepath.Dir(cached), 0o755) == nil {
+		part := cached + ".part" + strconv.Itoa(os.Getpid())
+		if b, err := os.ReadFile(built); err == nil && os.WriteFile(part, b, 0o755) == nil && os.Rename(part, cached) == nil {
+			return cached, nil
+		}
+	}
+	return built, nil
+}
+
+// Buffer collects a child's output while it runs; Wrote is signalled after
+// each write so tests can wait for output without polling.
+type Buffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	Wrote chan struct{}
+}
+
+// NewBuffer returns an empty Buffer.
+func NewBuffer() *Buffer { return &Buffer{Wrote: make(chan struct{}, 1)} }
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case b.Wrote <- struct{}{}:
+	default:
+	}
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Process is a child process with captured output.
+type Process struct {
+	Cmd            *exec.Cmd
+	Stdout, Stderr *Buffer
+	Done           chan struct{}
+	err            error
+}
+
+// ChildEnv is the test's environment without anything that would make a
+// child pick a runtime, port or log format other than the test's, plus extra.
+func ChildEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "FC_RUNTIME_API", "AWS_LAMBDA_RUNTIME_API", "PORT", "DINGFN_LOG_FORMAT", "DINGFN_LOG_LEVEL":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
+}
+
+// Start runs name with env; the process is killed when the test ends, and
+// its output is logged if the test failed.
+func Start(t testing.TB, env []string, name string, args ...string) *Process {
+	t.Helper()
+	p := &Process{Cmd: exec.Command(name, args...), Stdout: NewBuffer(), Stderr: NewBuffer(), Done: make(chan struct{})}
+	p.Cmd.Env = env
+	p.Cmd.Stdout, p.Cmd.Stderr = p.Stdout, p.Stderr
+	if err := p.Cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { p.err = p.Cmd.Wait(); close(p.Done) }()
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			t.Logf("%s stdout:\n%s\nstderr:\n%s", filepath.Base(name), p.Stdout, p.Stderr)
+		}
+	})
+	return p
+}
+
+// Wait returns the exit code, failing the test if the process outlives d.
+func (p *Process) Wait(t testing.TB, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.Done:
+	case <-time.After(d):
+		t.Fatalf("process still running after %s", d)
+	}
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		return ee.ExitCode()
+	}
+	if p.err != nil {
+		t.Fatalf("wait: %v", p.err)
+	}
+	return 0
+}
+
+// Stop kills the process and waits for it, so its output is complete.
+func (p *Process) Stop() {
+	_ = p.Cmd.Process.Kill()
+	<-p.Done
+}
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.Done:
+		return true
+	default:
+		return false
+	}
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// WaitListening retries connecting to addr with a growing delay until it
+// accepts, the process dies, or 20 s pass.
+func WaitListening(t testing.TB, p *Process, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 200*time.Millisecond) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if p.Exited() {
+			t.Fatalf("process exited before listening on %s", addr)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listening on %s after 20s: %v", addr, err)
+		}
+		select {
+		case <-p.Done:
+		case <-time.After(delay):
+		}
+	}
+}
+
+// FakeFC implements the part of Function Compute's 2020-11-11 runtime API
+// that fc-runtime-go-sdk uses: GET …/invocation/next hands out one queued
+// invocation with the x-fc-* headers the SDK requires, POST
+// …/{id}/response and …/{id}/error take its result.
+type FakeFC struct {
+	*httptest.Server
+	queue   chan invocation
+	mu      sync.Mutex
+	results map[string]chan Result
+	seq     atomic.Int64
+	stop    chan struct{}
+}
+
+type invocation struct {
+	id      string
+	payload []byte
+}
+
+// Result is what the function posted for one invocation.
+type Result struct {
+	Kind   string // "response" or "error"
+	Body   []byte
+	Header http.Header
+}
+
+const fcAPI = "/2020-11-11/runtime/invocation/"
+
+// NewFakeFC starts a fake runtime API on loopback, closed when the test ends.
+func NewFakeFC(t testing.TB) *FakeFC {
+	f := &FakeFC{queue: make(chan invocation), results: map[string]chan Result{}, stop: make(chan struct{})}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(func() { close(f.stop); f.Close() })
+	return f
+}
+
+// Env is the FC_RUNTIME_API setting that points a function at the fake.
+func (f *FakeFC) Env() string { return "FC_RUNTIME_API=" + strings.TrimPrefix(f.URL, "http://") }
+
+func (f *FakeFC) serve(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, fcAPI)
+	switch {
+	case !ok:
+		http.NotFound(w, r)
+	case r.Method == http.MethodGet && rest == "next":
+		select {
+		case inv := <-f.queue:
+			h := w.Header()
+			h.Set("x-fc-request-id", inv.id)
+			h.Set("x-fc-function-deadline", strconv.FormatInt(time.Now().Add(30*time.Second).UnixMilli(), 10))
+			h.Set("x-fc-function-timeout", "30")
+			h.Set("x-fc-function-name", "dingfn-test")
+			h.Set("x-fc-function-memory", "128")
+			h.Set("x-fc-region", "cn-hangzhou")
+			_, _ = w.Write(inv.payload)
+		case <-f.stop:
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		case <-r.Context().Done():
+		}
+	case r.Method == http.MethodPost:
+		id, kind, _ := strings.Cut(rest, "/")
+		f.mu.Lock()
+		ch := f.results[id]
+		f.mu.Unlock()
+		if ch == nil || (kind != "response" && kind != "error") {
+			http.Error(w, "unknown invocation", http.StatusNotFound)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		ch <- Result{Kind: kind, Body: body, Header: r.Header.Clone()}
+	default:
+		http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusBadRequest)
+	}
+}
+
+// Invoke queues one invocation for p and waits for its result.
+func (f *FakeFC) Invoke(t testing.TB, p *Process, payload []byte) (string, Result) {
+	t.Helper()
+	id := fmt.Sprintf("fc-req-%d", f.seq.Add(1))
+	ch := make(chan Result, 1)
+	f.mu.Lock()
+	f.results[id] = ch
+	f.mu.Unlock()
+	timeout := time.After(60 * time.Second)
+	select {
+	case f.queue <- invocation{id: id, payload: payload}:
+	case <-p.Done:
+		t.Fatalf("function exited before polling for an invocation")
+	case <-timeout:
+		t.Fatalf("function never polled …/invocation/next")
+	}
+	select {
+	case res := <-ch:
+		return id, res
+	case <-p.Done:
+		t.Fatalf("function exited during invocation %s", id)
+	case <-timeout:
+		t.Fatalf("no result for invocation %s", id)
+	}
+	panic("unreachable")
+}
+
+// RIE is one binary running under the Lambda Runtime Interface Emulator.
+type RIE struct {
+	Proc *Process
+	URL  string
+}
+
+// StartRIE runs bin under the emulator at rieBin with env, on loopback
+// ports of its own, and waits until the emulator accepts connections.
+func StartRIE(t testing.TB, rieBin, bin string, env []string) *RIE {
+	t.Helper()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+	apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+	p := Start(t, env, rieBin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, "--log-level", "error", bin)
+	WaitListening(t, p, addr)
+	return &RIE{Proc: p, URL: "http://" + addr + "/2015-03-31/functions/function/invocations"}
+}
+
+// Invoke posts one event and returns the function's result (the emulator
+// answers 200 with {"errorMessage","errorType"} for a failed invocation).
+func (r *RIE) Invoke(t testing.TB, payload []byte) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(payload))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("invoke through the emulator: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("emulator answered %d: %s", resp.StatusCode, body)
+	}
+	return body
+}
