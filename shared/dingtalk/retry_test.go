@@ -540,3 +540,57 @@ func TestNewAPIBusyRetriedForReads(t *testing.T) {
 		t.Errorf("hits = %d, want 2", hits.Load())
 	}
 }
+
+func TestRateLimitDelayHasJitter(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.client.jitter = randomJitter // the real one
+	scripted(t, e, "/topapi/v2/user/get", `{"errcode":90018}`, `{"errcode":90018}`, `{"errcode":90018}`, okUser)
+	if _, err := e.client.Contact.GetUser(context.Background(), "u1", ""); err != nil {
+		t.Fatal(err)
+	}
+	got := e.slept()
+	if len(got) != 3 {
+		t.Fatalf("sleeps = %v, want 3", got)
+	}
+	for _, d := range got {
+		if d < time.Second || d >= 1200*time.Millisecond {
+			t.Errorf("delay %v outside [1s, 1.2s)", d)
+		}
+	}
+}
+
+func TestRetryAfterBeyondMaxDelayStops(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	var hits atomic.Int32
+	e.mux.HandleFunc("/v1.0/workflow/processInstances", func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Retry-After", "120")
+		w.WriteHeader(429)
+		fmt.Fprint(w, `{"code":"Throttling"}`)
+	})
+	_, err := e.client.Process.GetInstance(context.Background(), "p")
+	if de, ok := asError(err); !ok || de.RetryAfter != 2*time.Minute {
+		t.Fatalf("err = %v, want RetryAfter 2m", err)
+	}
+	if hits.Load() != 1 || len(e.slept()) != 0 {
+		t.Errorf("hits = %d, sleeps = %v; want one call and no wait", hits.Load(), e.slept())
+	}
+}
+
+func TestRetryLogged(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	scripted(t, e, "/topapi/v2/user/get", `{"errcode":-1,"errmsg":"系统繁忙"}`, okUser)
+	if _, err := e.client.Contact.GetUser(context.Background(), "u1", ""); err != nil {
+		t.Fatal(err)
+	}
+	logs := e.logs.String()
+	if !strings.Contains(logs, "level=WARN msg=\"dingtalk retry\" api=topapi/v2/user/get attempt=1") {
+		t.Errorf("no structured retry line in:\n%s", logs)
+	}
+	if strings.Contains(logs, testToken) {
+		t.Errorf("logs leak the token:\n%s", logs)
+	}
+}
