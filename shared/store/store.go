@@ -139,6 +139,7 @@ func (e *BatchError) Unwrap() []error {
 	return errs
 }
 
+// Error summarises the failures and shows the first.
 func (e *BatchError) Error() string {
 	if len(e.Failed) == 0 {
 		return "store: batch: no failures"
