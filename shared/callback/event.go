@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -87,14 +88,14 @@ type eventFields struct {
 func ParseEvent(raw []byte) (*Event, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, errors.Join(ErrMalformedEvent, errors.New("payload is not a JSON object"))
+		return nil, fmt.Errorf("%w: payload is not a JSON object", ErrMalformedEvent)
 	}
 	var f eventFields
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, errors.Join(ErrMalformedEvent, err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformedEvent, err)
 	}
 	if f.EventType == "" {
-		return nil, errors.Join(ErrMalformedEvent, errors.New("no EventType"))
+		return nil, fmt.Errorf("%w: no EventType", ErrMalformedEvent)
 	}
 	ev := &Event{Type: f.EventType, CorpID: f.CorpID, EventID: f.EventID, Raw: json.RawMessage(raw)}
 	if ev.CorpID == "" {
