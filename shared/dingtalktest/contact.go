@@ -134,8 +134,8 @@ func (s *Server) UserCount() int {
 	return len(s.dir.users)
 }
 
-// Org returns a snapshot of the organisation: departments in
-// breadth-first order from the root, users in insertion order.
+// Org returns a snapshot of the organisation, departments and users in
+// insertion order, in the JSON shape LoadOrg reads.
 func (s *Server) Org() *Org {
 	s.mu.Lock()
 	defer s.mu.Unlock()

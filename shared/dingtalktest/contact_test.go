@@ -1,6 +1,8 @@
 package dingtalktest
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -24,6 +26,25 @@ func TestLoadOrgRejectsUnknownFields(t *testing.T) {
 	if _, err := LoadOrg(stringsReader(`{"departments":[],"users":[],"extra":1}`)); err == nil {
 		t.Fatal("unknown field accepted")
 	}
+	child := `{"departments":[{"dept_id":3,"parent_id":2,"name":"子"},{"dept_id":2,"parent_id":1,"name":"父"}],"users":[]}`
+	o, err := LoadOrg(stringsReader(child))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(WithOrg(o))
+	defer s.Close()
+	if d, ok := s.Department(3); !ok || d.ParentID != 2 {
+		t.Fatal("child listed before its parent was not loaded")
+	}
+	orphan, _ := LoadOrg(stringsReader(`{"departments":[{"dept_id":3,"parent_id":2,"name":"孤"}],"users":[]}`))
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("an orphan department was accepted")
+			}
+		}()
+		NewServer(WithOrg(orphan)).Close()
+	}()
 }
 
 func TestDepartmentReads(t *testing.T) {
@@ -323,5 +344,29 @@ func BenchmarkUserListPage(b *testing.B) {
 	t := &testing.T{}
 	for b.Loop() {
 		oapiJSON(t, s, "topapi/v2/user/list", tok, map[string]any{"dept_id": 1, "cursor": 0, "size": 100})
+	}
+}
+
+// TestOrgJSONRoundTrip: the demo organisation and the testdata file survive
+// Org → JSON → LoadOrg → Server.Org unchanged.
+func TestOrgJSONRoundTrip(t *testing.T) {
+	t.Parallel()
+	for name, o := range map[string]*Org{"demo": DemoOrg(), "testdata": loadTestOrg(t), "generated": GenerateOrg(OrgSpec{Users: 200})} {
+		b, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := LoadOrg(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		s := NewServer(WithOrg(back))
+		got := s.Org()
+		s.Close()
+		want, _ := json.Marshal(o)
+		have, _ := json.Marshal(got)
+		if !bytes.Equal(want, have) {
+			t.Errorf("%s: round trip changed the org:\n got %s\nwant %s", name, have, want)
+		}
 	}
 }

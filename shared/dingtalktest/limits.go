@@ -99,3 +99,38 @@ func (s *Server) checkQuota(rt route, now time.Time) (reply, bool) {
 	s.quota.used++
 	return reply{}, false
 }
+
+// DingTalk's per-IP protection.
+const (
+	ipBlockCalls  = 10000
+	ipBlockWindow = 20 * time.Second
+	ipBlockTime   = 5 * time.Minute
+)
+
+// ipLimiter remembers the times of the last n calls in a ring.
+type ipLimiter struct {
+	ring          []time.Time
+	next          int
+	window, block time.Duration
+	until         time.Time
+}
+
+func newIPLimiter(n int, window, block time.Duration) *ipLimiter {
+	return &ipLimiter{ring: make([]time.Time, n), window: window, block: block}
+}
+
+// blocked records a call at now and reports whether it is refused. The
+// caller holds s.mu.
+func (l *ipLimiter) blocked(now time.Time) bool {
+	if now.Before(l.until) {
+		return true
+	}
+	oldest := l.ring[l.next]
+	l.ring[l.next] = now
+	l.next = (l.next + 1) % len(l.ring)
+	if !oldest.IsZero() && now.Sub(oldest) < l.window {
+		l.until = now.Add(l.block)
+		return true
+	}
+	return false
+}

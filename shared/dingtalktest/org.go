@@ -21,8 +21,8 @@ const RootDeptID int64 = 1
 type Org struct {
 	// CorpName names the root department.
 	CorpName string `json:"corp_name,omitempty"`
-	// Departments lists every department; the root (id 1) is added when
-	// absent. A parent must appear before its children.
+	// Departments lists every department, in any order; the root (id 1)
+	// is added when absent.
 	Departments []Department `json:"departments"`
 	// Users lists every user; each belongs to one or more departments.
 	Users []User `json:"users"`
@@ -275,16 +275,17 @@ func opaqueID(label string, n uint64) string {
 // directory is the server's mutable organisation state. It is guarded by
 // the server's mutex.
 type directory struct {
-	corpName string
-	depts    map[int64]*Department
-	children map[int64][]int64  // ordered by insertion
-	members  map[int64][]string // direct members, ordered by insertion
-	users    map[string]*User
-	order    []string // every userid in insertion order
-	byUnion  map[string]string
-	byMobile map[string]string
-	nextDept int64
-	nextUser uint64
+	corpName  string
+	depts     map[int64]*Department
+	deptOrder []int64            // every department id in insertion order
+	children  map[int64][]int64  // ordered by insertion
+	members   map[int64][]string // direct members, ordered by insertion
+	users     map[string]*User
+	order     []string // every userid in insertion order
+	byUnion   map[string]string
+	byMobile  map[string]string
+	nextDept  int64
+	nextUser  uint64
 }
 
 var (
@@ -308,6 +309,10 @@ func newDirectory(o *Org) (*directory, error) {
 		d.corpName = "示例科技有限公司"
 	}
 	d.depts[RootDeptID] = &Department{ID: RootDeptID, Name: d.corpName}
+	d.deptOrder = append(d.deptOrder, RootDeptID)
+	// Departments may come in any order: add those whose parent exists,
+	// pass after pass.
+	pending := make([]Department, 0, len(o.Departments))
 	for _, dp := range o.Departments {
 		if dp.ID == RootDeptID {
 			root := dp
@@ -318,9 +323,23 @@ func newDirectory(o *Org) (*directory, error) {
 			d.depts[RootDeptID] = &root
 			continue
 		}
-		if _, err := d.addDept(dp); err != nil {
-			return nil, fmt.Errorf("dingtalktest: department %d: %w", dp.ID, err)
+		pending = append(pending, dp)
+	}
+	for len(pending) > 0 {
+		var later []Department
+		for _, dp := range pending {
+			if _, ok := d.depts[dp.ParentID]; !ok {
+				later = append(later, dp)
+				continue
+			}
+			if _, err := d.addDept(dp); err != nil {
+				return nil, fmt.Errorf("dingtalktest: department %d: %w", dp.ID, err)
+			}
 		}
+		if len(later) == len(pending) {
+			return nil, fmt.Errorf("dingtalktest: department %d: parent %d: %w", later[0].ID, later[0].ParentID, errNotFound)
+		}
+		pending = later
 	}
 	for _, u := range o.Users {
 		if _, err := d.addUser(u); err != nil {
@@ -356,6 +375,7 @@ func (d *directory) addDept(dp Department) (*Department, error) {
 	p.ManagerUserIDs = slices.Clone(dp.ManagerUserIDs)
 	d.depts[dp.ID] = p
 	d.children[dp.ParentID] = append(d.children[dp.ParentID], dp.ID)
+	d.deptOrder = append(d.deptOrder, dp.ID)
 	return p, nil
 }
 
@@ -457,17 +477,15 @@ func (d *directory) removeDept(id int64) error {
 	if d.hasMembers(id) {
 		return errors.New("department or a sub-department still has members")
 	}
-	var drop func(int64)
-	drop = func(x int64) {
-		for _, c := range d.children[x] {
-			drop(c)
-		}
+	gone := map[int64]bool{}
+	for _, x := range d.subtree(id) {
+		gone[x] = true
 		delete(d.children, x)
 		delete(d.members, x)
 		delete(d.depts, x)
 	}
 	d.children[dp.ParentID] = slices.DeleteFunc(d.children[dp.ParentID], func(c int64) bool { return c == id })
-	drop(id)
+	d.deptOrder = slices.DeleteFunc(d.deptOrder, func(x int64) bool { return gone[x] })
 	return nil
 }
 
@@ -520,7 +538,7 @@ func (d *directory) subtree(id int64) []int64 {
 
 func (d *directory) snapshot() *Org {
 	o := &Org{CorpName: d.corpName}
-	for _, id := range d.subtree(RootDeptID) {
+	for _, id := range d.deptOrder {
 		dp := *d.depts[id]
 		dp.ManagerUserIDs = slices.Clone(dp.ManagerUserIDs)
 		o.Departments = append(o.Departments, dp)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -64,6 +65,7 @@ type Server struct {
 	callback    callbackState
 	ext         extState
 	routes      map[string]route
+	ip          *ipLimiter
 }
 
 // Option configures a Server.
@@ -81,6 +83,8 @@ type config struct {
 	monthlyQuota         int
 	robots               map[string]RobotConfig
 	eventToken, eventKey string
+	listener             net.Listener
+	ipLimit              *ipLimiter
 }
 
 // WithClock makes the server read time from now (for example a
@@ -227,6 +231,29 @@ func WithEventSubscription(token, aesKey string) Option {
 	}
 }
 
+// WithListener serves on l instead of a fresh loopback port, for a
+// simulator on a fixed address (`dingfn dev`). The server closes l.
+func WithListener(l net.Listener) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("dingtalktest: WithListener: nil listener")
+		}
+		c.listener = l
+		return nil
+	}
+}
+
+// WithIPBlocking turns on DingTalk's per-IP protection: more than 10 000
+// calls within 20 s block every API for 5 minutes, answered with the
+// non-envelope {"status":1111,"punish":"deny",…}. Off by default because
+// unthrottled test loops would trip it.
+func WithIPBlocking() Option {
+	return func(c *config) error {
+		c.ipLimit = newIPLimiter(ipBlockCalls, ipBlockWindow, ipBlockTime)
+		return nil
+	}
+}
+
 // NewServer starts a fake DingTalk. Close it when done. It panics when an
 // option is invalid, like httptest.NewServer panics on failure.
 func NewServer(opts ...Option) *Server {
@@ -278,7 +305,13 @@ func NewServer(opts ...Option) *Server {
 		s.robots[tok] = &robotState{cfg: rc}
 	}
 	s.routes = s.buildRoutes()
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.ip = c.ipLimit
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	if c.listener != nil {
+		s.srv.Listener.Close()
+		s.srv.Listener = c.listener
+	}
+	s.srv.Start()
 	s.URL = s.srv.URL
 	return s
 }
@@ -288,6 +321,10 @@ func (s *Server) Close() {
 	s.once.Do(func() { close(s.closed) })
 	s.srv.Close()
 }
+
+// Handler returns the fake's handler, to mount it in another server.
+// Requests served through it are recorded like any other.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 // Client returns an *http.Client for the server (see httptest.Server).
 func (s *Server) Client() *http.Client { return s.srv.Client() }
@@ -442,6 +479,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	idx := len(s.calls)
 	s.calls = append(s.calls, Call{API: api, Method: r.Method, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body, Time: now})
 	fault := s.takeFault(api)
+	if fault == nil && s.ip != nil && s.ip.blocked(now) {
+		fault = &Fault{Kind: FaultIPBlock}
+	}
 	s.mu.Unlock()
 
 	gen := genOld

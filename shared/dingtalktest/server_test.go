@@ -3,8 +3,11 @@ package dingtalktest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -214,5 +217,68 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if got := s.UserCount(); got != 50+32 {
 		t.Fatalf("UserCount = %d, want 82", got)
+	}
+}
+
+func TestIPBlocking(t *testing.T) {
+	t.Parallel()
+	s, clk := newTestServer(t, WithIPBlocking())
+	// Shrink the rule so the test stays fast; the shape is the same.
+	s.mu.Lock()
+	s.ip = newIPLimiter(5, ipBlockWindow, ipBlockTime)
+	s.mu.Unlock()
+	tok := s.AccessToken()
+	for range 5 {
+		wantErrcode(t, oapiJSON(t, s, "topapi/user/listid", tok, map[string]any{"dept_id": 1}), 0)
+	}
+	r := oapiJSON(t, s, "topapi/user/listid", tok, map[string]any{"dept_id": 1})
+	if r.str("punish") != "deny" {
+		t.Fatalf("6th call in 20 s: %s, want the per-IP block", r.raw)
+	}
+	clk.Advance(ipBlockTime - time.Second)
+	if r := oapiJSON(t, s, "gettoken", "", nil); r.str("punish") != "deny" {
+		t.Fatalf("every API is blocked for 5 minutes: %s", r.raw)
+	}
+	clk.Advance(time.Second)
+	wantErrcode(t, oapiJSON(t, s, "topapi/user/listid", tok, map[string]any{"dept_id": 1}), 0)
+}
+
+func TestWithListenerAndHandler(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(WithListener(l))
+	defer s.Close()
+	if s.URL != "http://"+l.Addr().String() {
+		t.Fatalf("URL %s, want the listener's address %s", s.URL, l.Addr())
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", s.Handler())
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	resp, err := http.Get(hs.URL + "/gettoken?appkey=" + s.AppKey() + "&appsecret=" + s.AppSecret())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if s.CallCount("gettoken") != 1 {
+		t.Fatal("call through Handler not recorded")
+	}
+}
+
+func TestEvents(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, WithDemoOrg())
+	ev := s.UserEvent("user_add_org", "lisi")
+	if ev["OptStaffId"] != "zhangsan" || ev["TimeStamp"] != "1796029200000" || ev["CorpId"] != s.CorpID() {
+		t.Fatalf("user event %v", ev)
+	}
+	if d := s.DeptEvent("org_dept_remove", 5); fmt.Sprint(d["DeptId"]) != "[5]" {
+		t.Fatalf("dept event %v", d)
+	}
+	if _, ok := s.ProcessEvent("nope", "start"); ok {
+		t.Fatal("event for an unknown instance")
 	}
 }
