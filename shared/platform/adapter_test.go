@@ -67,9 +67,11 @@ func echoHandler() http.Handler {
 	})
 }
 
+func readFile(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
+
 func readTestdata(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := readFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ type EventError struct {
 	Err      error
 }
 
+// Error says which platform's event was wrong and how.
 func (e *EventError) Error() string {
 	s := fmt.Sprintf("platform: %s event: %s", e.Platform, e.Reason)
 	if e.Err != nil {
@@ -32,6 +33,7 @@ func (e *EventError) Error() string {
 	return s
 }
 
+// Unwrap returns the decoding error, if any.
 func (e *EventError) Unwrap() error { return e.Err }
 
 // httpInput is what an FC or Lambda HTTP event says about one request, once
@@ -191,6 +193,9 @@ func serveBuffered(h http.Handler, r *http.Request) (w *bufferedResponse) {
 			writeJSONError(w, http.StatusInternalServerError, "internal_error", "the function failed; see its logs with the request id", RequestID(r.Context()))
 		}
 		w.finish()
+		if r.Method == http.MethodHead || w.status == http.StatusNoContent || w.status == http.StatusNotModified {
+			w.body.Reset() // as net/http's server does: these answers carry no body
+		}
 	}()
 	h.ServeHTTP(w, r)
 	return w

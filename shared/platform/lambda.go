@@ -10,15 +10,11 @@ import (
 )
 
 // lambdaHTTPEvent is the payload format 2.0 shared by Lambda Function URLs
-// and API Gateway HTTP APIs; Function URLs leave out the stage fields.
+// and API Gateway HTTP APIs (the HTTP API struct is the superset; Function
+// URLs leave out the stage and route fields).
 type lambdaHTTPEvent struct {
-	events.LambdaFunctionURLRequest
-	RouteKey   string `json:"routeKey"`
+	events.APIGatewayV2HTTPRequest
 	HTTPMethod string `json:"httpMethod"` // set only by payload format 1.0
-}
-
-type lambdaHTTPContext struct {
-	Stage string `json:"stage"`
 }
 
 // ServeLambdaHTTPEvent serves one Lambda invocation from a Function URL or
@@ -44,10 +40,6 @@ func ServeLambdaHTTPEvent(ctx context.Context, h http.Handler, event []byte) ([]
 	if ev.HTTPMethod != "" && ev.RequestContext.HTTP.Method == "" {
 		return nil, &EventError{Platform: Lambda, Reason: "API Gateway payload format 1.0 is not supported; set the integration's payload format version to 2.0"}
 	}
-	var stage struct {
-		RequestContext lambdaHTTPContext `json:"requestContext"`
-	}
-	_ = json.Unmarshal(event, &stage) // the document decoded above; cannot fail now
 	rc := ev.RequestContext
 	in := httpInput{
 		platform:  Lambda,
@@ -66,7 +58,7 @@ func ServeLambdaHTTPEvent(ctx context.Context, h http.Handler, event []byte) ([]
 	if in.path == "" {
 		in.path = rc.HTTP.Path
 	}
-	if s := stage.RequestContext.Stage; s != "" && s != "$default" {
+	if s := rc.Stage; s != "" && s != "$default" {
 		if rest, ok := strings.CutPrefix(in.path, "/"+s); ok && (rest == "" || rest[0] == '/') {
 			in.path = rest
 		}

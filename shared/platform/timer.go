@@ -117,7 +117,10 @@ type TimerError struct {
 	err error
 }
 
+// Error returns the redacted text.
 func (e *TimerError) Error() string { return e.msg }
+
+// Unwrap returns the TimerFunc's own error.
 func (e *TimerError) Unwrap() error { return e.err }
 
 // RunTimer runs the timer function name on the runtime Detect picks. On FC
