@@ -29,9 +29,18 @@ const (
 	// FaultIPBlock answers the per-IP block's non-envelope JSON
 	// ({"status":1111,"punish":"deny",…}).
 	FaultIPBlock
+	// FaultTokenInvalid answers 88/sub_code "40014" (old API) or 400
+	// InvalidAuthentication (new API), whatever token was sent.
+	FaultTokenInvalid
+	// FaultRateLimited answers 90018 (old API) or 403
+	// Forbidden.AccessDenied.QpsLimitForAppkeyAndApi (new API).
+	FaultRateLimited
+	// FaultQuotaExhausted answers 90020 (old API) or 403
+	// Forbidden.AccessDenied.ApiCountLimitForOrg (new API).
+	FaultQuotaExhausted
 )
 
-var faultNames = [...]string{"none", "busy", "bad-gateway", "slow", "drop", "drop-after", "ip-block"}
+var faultNames = [...]string{"none", "busy", "bad-gateway", "slow", "drop", "drop-after", "ip-block", "token-invalid", "rate-limited", "quota-exhausted"}
 
 func (k FaultKind) String() string {
 	if int(k) < len(faultNames) {
@@ -108,6 +117,21 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ge
 	case FaultIPBlock:
 		return reply{status: http.StatusOK, ctype: "application/json",
 			raw: []byte(`{"status":1111,"wait":5,"source":"x5","punish":"deny","uuid":"` + opaqueID("block", uint64(idx)) + `"}`)}, false
+	case FaultTokenInvalid:
+		if gen == genNew {
+			return newFail(http.StatusBadRequest, "InvalidAuthentication", "不合法的access_token"), false
+		}
+		return fail88("40014", "不合法的access_token"), false
+	case FaultRateLimited:
+		if gen == genNew {
+			return newFail(http.StatusForbidden, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "调用该接口触发了限流，请稍后重试"), false
+		}
+		return fail(90018, "当前企业调用该接口超过每秒限流阈值，请降低调用频率"), false
+	case FaultQuotaExhausted:
+		if gen == genNew {
+			return newFail(http.StatusForbidden, "Forbidden.AccessDenied.ApiCountLimitForOrg", "当前组织本月调用次数已达上限"), false
+		}
+		return fail(90020, "当前组织本月API调用次数已达上限"), false
 	case FaultDrop:
 		s.record(idx, reply{}, f.Kind)
 		dropConn(w)
