@@ -232,6 +232,60 @@ func TestServeHTTPEvent(t *testing.T) {
 	}
 }
 
+func TestHTTPEventPaths(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, event, wantPath, wantURI string
+	}{
+		{"fc double slash is a path, not a host", `{"rawPath":"//evil.example/x","requestContext":{"http":{"method":"GET"}}}`, "//evil.example/x", "//evil.example/x"},
+		{"fc path without leading slash", `{"rawPath":"x","requestContext":{"http":{"method":"GET"}}}`, "/x", "/x"},
+		{"fc no path", `{"requestContext":{"http":{"method":"GET"}}}`, "/", "/"},
+		{"lambda stage is a prefix of another segment", `{"version":"2.0","rawPath":"/production/x","requestContext":{"stage":"prod","http":{"method":"GET"}}}`, "/production/x", "/production/x"},
+		{"lambda stage root", `{"version":"2.0","rawPath":"/prod","requestContext":{"stage":"prod","http":{"method":"GET"}}}`, "", "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			serve := ServeFCHTTPEvent
+			if strings.HasPrefix(tt.name, "lambda") {
+				serve = ServeLambdaHTTPEvent
+			}
+			out, err := serve(context.Background(), echoHandler(), []byte(tt.event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, body := decodeResponse(t, out)
+			e := decodeEcho(t, body)
+			if tt.wantPath != "" {
+				eq(t, "path", e.Path, tt.wantPath)
+			}
+			eq(t, "requestURI", e.RequestURI, tt.wantURI)
+			eq(t, "host", e.Host, "")
+		})
+	}
+}
+
+func TestBodylessAnswers(t *testing.T) {
+	t.Parallel()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/204" {
+			w.WriteHeader(http.StatusNoContent)
+		}
+		_, _ = io.WriteString(w, "ignored body")
+	})
+	for _, ev := range []string{
+		`{"rawPath":"/","requestContext":{"http":{"method":"HEAD"}}}`,
+		`{"rawPath":"/204","requestContext":{"http":{"method":"POST"}}}`,
+	} {
+		out, err := ServeFCHTTPEvent(context.Background(), h, []byte(ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, body := decodeResponse(t, out); len(body) != 0 {
+			t.Errorf("%s: got status %d body %q, want no body", ev, resp.StatusCode, body)
+		}
+	}
+}
+
 func eq(t *testing.T, what, got, want string) {
 	t.Helper()
 	if got != want {

@@ -27,9 +27,12 @@ func withRequestInfo(ctx context.Context, id, sourceIP string) context.Context {
 // requestContext.requestId; locally a random id made per request or tick.
 // It returns "" for a context no adapter made.
 func RequestID(ctx context.Context) string {
-	if ri, ok := ctx.Value(requestInfoKey{}).(requestInfo); ok && ri.id != "" {
+	if ri, ok := ctx.Value(requestInfoKey{}).(requestInfo); ok {
 		return ri.id
 	}
+	// Not a context the adapter made (it resolves the id once per
+	// invocation, because the FC SDK's FromContext writes to the shared
+	// context value and is not safe to call from several goroutines).
 	return platformInvocationID(ctx)
 }
 

@@ -78,10 +78,19 @@ func (in httpInput) request(ctx context.Context) (*http.Request, error) {
 		// the same path as a local net/http server would.
 		u.Path, u.RawPath = p, path
 	}
-	r, err := http.NewRequestWithContext(ctx, in.method, u.RequestURI(), bytes.NewReader(body))
+	// Build on "/" and set the URL directly: parsing rawPath as a URL would
+	// read a path like "//host/x" as an authority.
+	r, err := http.NewRequestWithContext(ctx, in.method, "/", bytes.NewReader(body))
 	if err != nil {
-		return nil, &EventError{Platform: in.platform, Reason: "invalid method or path", Err: err}
+		return nil, &EventError{Platform: in.platform, Reason: "invalid method", Err: err}
 	}
+	if !strings.HasPrefix(u.Path, "/") {
+		u.Path = "/" + u.Path
+		if u.RawPath != "" {
+			u.RawPath = "/" + u.RawPath
+		}
+	}
+	r.URL = u
 	r.RequestURI = u.RequestURI()
 	if in.proto != "" {
 		if major, minor, ok := http.ParseHTTPVersion(in.proto); ok {
