@@ -199,6 +199,16 @@ func TestMakefileRules(t *testing.T) {
 		}
 	})
 
+	t.Run("test", func(t *testing.T) {
+		cmd := exec.Command(needMake(t), "-n", "--no-print-directory", "test")
+		cmd.Dir = repoRoot(t)
+		cmd.Env = makeEnv()
+		out, err := cmd.CombinedOutput()
+		if got := strings.TrimSpace(string(out)); err != nil || got != "go test -race ./..." {
+			t.Errorf("make -n test = %q, %v; want the README's go test -race ./...", got, err)
+		}
+	})
+
 	t.Run("SAM target needs ARTIFACTS_DIR", func(t *testing.T) {
 		cmd := exec.Command(needMake(t), "-n", "build-CallbackFunction")
 		cmd.Dir = repoRoot(t)
