@@ -162,10 +162,14 @@ type Range struct {
 	Cursor string
 }
 
-// Page size bounds of Scan. MaxLimit is Tablestore's GetRange row cap.
+// Page size bounds of Scan. MaxLimit is Tablestore's GetRange row cap;
+// like GetRange, every backend also ends a page before its values exceed
+// MaxPageBytes (a page holds at least one item), so a page of large values
+// stays a few megabytes.
 const (
 	DefaultLimit = 1000
 	MaxLimit     = 5000
+	MaxPageBytes = 4 << 20
 )
 
 // Bounds returns the half-open key interval [lo, hi) the next page of r

@@ -313,21 +313,24 @@ func (s *Store) Scan(ctx context.Context, table string, r store.Range) (store.Pa
 			return nil
 		}
 		now := s.clock()
+		size := 0
 		c := b.Cursor()
 		for k, v := c.Seek([]byte(lo)); k != nil; k, v = c.Next() {
 			if hi != "" && string(k) >= hi {
-				break
-			}
-			if len(p.Items) == limit {
-				p.Next = string(k)
 				break
 			}
 			rec, err := decode(v)
 			if err != nil {
 				return fmt.Errorf("key %q: %w", k, err)
 			}
-			if store.Live(rec.expires, now) {
+			live := store.Live(rec.expires, now)
+			if len(p.Items) == limit || (live && len(p.Items) > 0 && size+len(rec.value) > store.MaxPageBytes) {
+				p.Next = string(k)
+				break
+			}
+			if live {
 				p.Items = append(p.Items, rec.item(k))
+				size += len(rec.value)
 			}
 		}
 		return nil

@@ -241,17 +241,21 @@ func (s *Store) Scan(ctx context.Context, tbl string, r store.Range) (store.Page
 	}
 	now := s.clock()
 	var p store.Page
+	size := 0
 	for i := sort.SearchStrings(t.keys, lo); i < len(t.keys); i++ {
 		k := t.keys[i]
 		if hi != "" && strings.Compare(k, hi) >= 0 {
 			break
 		}
-		if len(p.Items) == limit {
+		e := t.rows[k]
+		live := store.Live(e.expires, now)
+		if len(p.Items) == limit || (live && len(p.Items) > 0 && size+len(e.value) > store.MaxPageBytes) {
 			p.Next = k
 			break
 		}
-		if e := t.rows[k]; store.Live(e.expires, now) {
+		if live {
 			p.Items = append(p.Items, e.item(k))
+			size += len(e.value)
 		}
 	}
 	return p, nil

@@ -145,6 +145,13 @@ func (e *env) all(t testing.TB, table string, r store.Range) []store.Item {
 		if len(p.Items) > limit {
 			t.Fatalf("Scan(%q, %+v) returned %d items, limit %d", table, r, len(p.Items), limit)
 		}
+		size := 0
+		for _, it := range p.Items {
+			size += len(it.Value)
+		}
+		if size > store.MaxPageBytes && len(p.Items) > 1 {
+			t.Fatalf("Scan(%q, %+v) returned a page of %d items with %d value bytes, more than MaxPageBytes", table, r, len(p.Items), size)
+		}
 		items = append(items, p.Items...)
 		if p.Next == "" {
 			break
@@ -613,10 +620,14 @@ func (s *suite) batchLargeRows(t *testing.T, e *env) {
 	if err := e.Batch(e.ctx, tbl, writes); err != nil {
 		t.Fatalf("batch of %d values of %d bytes: %v", n, store.MaxValueLen, err)
 	}
-	for i := range n {
-		it := e.mustGet(t, tbl, fmt.Sprint("big", i))
-		if len(it.Value) != store.MaxValueLen || it.Value[0] != byte('a'+i) || it.Value[len(it.Value)-1] != byte('a'+i) {
-			t.Fatalf("big%d came back as %d bytes starting %q", i, len(it.Value), it.Value[:1])
+	// A scan returns them in pages of at most MaxPageBytes.
+	items := e.all(t, tbl, store.Range{Limit: store.MaxLimit})
+	if len(items) != n {
+		t.Fatalf("scan of %d large values returned %d", n, len(items))
+	}
+	for i, it := range items {
+		if it.Key != fmt.Sprint("big", i) || len(it.Value) != store.MaxValueLen || it.Value[0] != byte('a'+i) || it.Value[len(it.Value)-1] != byte('a'+i) {
+			t.Fatalf("%s came back as %d bytes starting %q", it.Key, len(it.Value), it.Value[:1])
 		}
 	}
 }
