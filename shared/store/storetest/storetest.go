@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"RacePutIfAbsent", s.racePutIfAbsent},
 		{"RaceIfAbsentOverExpired", s.raceIfAbsentOverExpired},
 		{"RaceCompareAndSwap", s.raceCompareAndSwap},
+		{"RaceDeleteIfVersion", s.raceDeleteIfVersion},
 		{"Batch", s.batch},
 		{"BatchLargeRows", s.batchLargeRows},
 		{"BatchPartialFailure", s.batchPartialFailure},
@@ -552,6 +553,26 @@ func (s *suite) raceCompareAndSwap(t *testing.T, e *env) {
 		}
 	}
 	e.wantValue(t, tbl, "counter", fmt.Sprint(n*each))
+}
+
+// Releasing a lease: of several holders of the same version, exactly one
+// delete succeeds.
+func (s *suite) raceDeleteIfVersion(t *testing.T, e *env) {
+	const n = 12
+	v := e.mustPut(t, tbl, store.Item{Key: "lease", Value: []byte("held"), ExpiresAt: Epoch.Add(time.Hour)}, store.IfAbsent)
+	errs := race(n, func(int) error { return e.Delete(e.ctx, tbl, "lease", store.IfVersion(v)) })
+	wins := 0
+	for i, err := range errs {
+		if err == nil {
+			wins++
+		} else if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("goroutine %d: %v", i, err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d conditional deletes of one version succeeded, want 1", wins)
+	}
+	e.wantMissing(t, tbl, "lease")
 }
 
 func (s *suite) batch(t *testing.T, e *env) {
