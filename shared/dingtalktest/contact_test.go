@@ -370,3 +370,36 @@ func TestOrgJSONRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRemoveUsers removes 10 000 of 100 000 users one by one, as a
+// mass-departure test does.
+func BenchmarkRemoveUsers(b *testing.B) {
+	o := GenerateOrg(OrgSpec{Users: 100_000})
+	for b.Loop() {
+		b.StopTimer()
+		s := NewServer(WithOrg(o))
+		b.StartTimer()
+		for i := range 10_000 {
+			if err := s.RemoveUser(fmt.Sprintf("user%06d", i*10)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s.Org()
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkSchedulePage pages one day's schedules of 100 000 users.
+func BenchmarkSchedulePage(b *testing.B) {
+	s := NewServer(WithGeneratedOrg(OrgSpec{Users: 100_000}))
+	defer s.Close()
+	tok := s.AccessToken()
+	t := &testing.T{}
+	off := 0
+	for b.Loop() {
+		oapiJSON(t, s, "topapi/attendance/listschedule", tok, map[string]any{"workDate": "2026-11-30", "offset": off, "size": 200})
+		off = (off + 200) % 100_000
+	}
+}

@@ -56,7 +56,7 @@ func (s *Server) ProcessEvent(instanceID, typ string) (map[string]any, bool) {
 
 // operator is the admin who "made" a change: the first admin, if any.
 func (s *Server) operator() string {
-	for _, id := range s.dir.order {
+	for _, id := range s.dir.ids() {
 		if s.dir.users[id].Admin {
 			return id
 		}

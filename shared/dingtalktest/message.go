@@ -228,7 +228,7 @@ func (s *Server) noticeSend(rq *request) reply {
 		}
 	}
 	if toAll {
-		for _, id := range s.dir.order {
+		for _, id := range s.dir.ids() {
 			add(id)
 		}
 	}

@@ -281,7 +281,9 @@ type directory struct {
 	children  map[int64][]int64  // ordered by insertion
 	members   map[int64][]string // direct members, ordered by insertion
 	users     map[string]*User
-	order     []string // every userid in insertion order
+	order     []string            // every userid in insertion order; read it with ids
+	stale     map[string]struct{} // removed users still listed in order
+	gen       uint64              // bumped when the set of users changes
 	byUnion   map[string]string
 	byMobile  map[string]string
 	nextDept  int64
@@ -415,6 +417,10 @@ func (d *directory) addUser(u User) (*User, error) {
 	if _, ok := d.byUnion[u.UnionID]; ok {
 		return nil, fmt.Errorf("unionid %q: %w", u.UnionID, errExists)
 	}
+	if _, back := d.stale[u.UserID]; back {
+		d.ids() // compact first, so a re-added userid is listed once
+	}
+	d.gen++
 	p := &u
 	p.DeptIDs = slices.Compact(slices.Clone(u.DeptIDs))
 	p.LeaderIn = slices.Clone(u.LeaderIn)
@@ -441,7 +447,13 @@ func (d *directory) removeUser(userid string) error {
 	delete(d.users, userid)
 	delete(d.byUnion, u.UnionID)
 	delete(d.byMobile, u.Mobile)
-	d.order = deleteString(d.order, userid)
+	// Leave it in order and compact lazily: removing many users one by one
+	// stays linear.
+	if d.stale == nil {
+		d.stale = map[string]struct{}{}
+	}
+	d.stale[userid] = struct{}{}
+	d.gen++
 	return nil
 }
 
@@ -543,11 +555,23 @@ func (d *directory) snapshot() *Org {
 		dp.ManagerUserIDs = slices.Clone(dp.ManagerUserIDs)
 		o.Departments = append(o.Departments, dp)
 	}
-	o.Users = make([]User, 0, len(d.order))
-	for _, id := range d.order {
+	o.Users = make([]User, 0, len(d.users))
+	for _, id := range d.ids() {
 		o.Users = append(o.Users, cloneUser(d.users[id]))
 	}
 	return o
+}
+
+// ids returns every userid in insertion order.
+func (d *directory) ids() []string {
+	if len(d.stale) > 0 {
+		d.order = slices.DeleteFunc(d.order, func(id string) bool {
+			_, gone := d.stale[id]
+			return gone
+		})
+		clear(d.stale)
+	}
+	return d.order
 }
 
 func cloneUser(u *User) User {

@@ -26,6 +26,22 @@ var attendanceGroups = []attendanceGroup{
 	{1003, "弹性考勤组", "NONE", 0, []string{"0", "1", "1", "1", "1", "1", "0"}},
 }
 
+type slot struct {
+	user string
+	g    attendanceGroup
+}
+
+// scheduleKey identifies a computed day of schedules.
+type scheduleKey struct {
+	gen     uint64
+	day     int64
+	fixedOK bool
+}
+
+func groupByID(id int64) attendanceGroup {
+	return attendanceGroups[slices.IndexFunc(attendanceGroups, func(g attendanceGroup) bool { return g.id == id })]
+}
+
 // AttendanceGroupOf returns the id of the attendance group of userid.
 func AttendanceGroupOf(userid string) int64 {
 	h := fnv.New32a()
@@ -35,7 +51,7 @@ func AttendanceGroupOf(userid string) int64 {
 
 func (s *Server) groupMembers(id int64) []string {
 	var out []string
-	for _, u := range s.dir.order {
+	for _, u := range s.dir.ids() {
 		if AttendanceGroupOf(u) == id {
 			out = append(out, u)
 		}
@@ -45,8 +61,8 @@ func (s *Server) groupMembers(id int64) []string {
 
 func (s *Server) groupFields(g attendanceGroup, members int) map[string]any {
 	owner := ""
-	if len(s.dir.order) > 0 {
-		owner = s.dir.order[0]
+	if len(s.dir.ids()) > 0 {
+		owner = s.dir.ids()[0]
 	}
 	classes := []int64{}
 	selected := []map[string]any{}
@@ -155,20 +171,25 @@ func (s *Server) attendanceSchedules(rq *request) reply {
 	if !has {
 		size = 200
 	}
-	type slot struct {
-		user string
-		g    attendanceGroup
-	}
-	var scheduled []slot
-	for _, u := range s.dir.order {
-		g := attendanceGroups[slices.IndexFunc(attendanceGroups, func(g attendanceGroup) bool { return g.id == AttendanceGroupOf(u) })]
-		switch {
-		case g.kind == "NONE":
-			continue
-		case g.kind == "FIXED" && (g.workDays[day.Weekday()] == "0" || day.Sub(rq.now) > 15*24*time.Hour):
-			continue
+	fixedOK := day.Sub(rq.now) <= 15*24*time.Hour
+	key := scheduleKey{gen: s.dir.gen, day: day.Unix(), fixedOK: fixedOK}
+	scheduled, cached := s.schedules[key]
+	if !cached {
+		// Paging 100 000 users' schedules must not rescan the org per page.
+		for _, u := range s.dir.ids() {
+			g := groupByID(AttendanceGroupOf(u))
+			switch {
+			case g.kind == "NONE":
+				continue
+			case g.kind == "FIXED" && (g.workDays[day.Weekday()] == "0" || !fixedOK):
+				continue
+			}
+			scheduled = append(scheduled, slot{u, g})
 		}
-		scheduled = append(scheduled, slot{u, g})
+		if len(s.schedules) > 16 {
+			clear(s.schedules)
+		}
+		s.schedules[key] = scheduled
 	}
 	total := int64(len(scheduled) * 2)
 	list := []map[string]any{}

@@ -66,6 +66,7 @@ type Server struct {
 	ext         extState
 	routes      map[string]route
 	ip          *ipLimiter
+	schedules   map[scheduleKey][]slot
 }
 
 // Option configures a Server.
@@ -290,6 +291,7 @@ func NewServer(opts ...Option) *Server {
 		dir:       dir,
 		tokens:    map[string]*tokenState{},
 		robots:    map[string]*robotState{},
+		schedules: map[scheduleKey][]slot{},
 	}
 	s.users.init()
 	s.qps = qpsState{def: c.qpsDefault, perAPI: c.qpsPerAPI}
@@ -298,8 +300,8 @@ func NewServer(opts ...Option) *Server {
 	s.processes.init()
 	s.callback.init(c.eventToken, c.eventKey)
 	s.ext.init()
-	if len(dir.order) > 0 {
-		s.ext.seed(dir.order[0])
+	if len(dir.ids()) > 0 {
+		s.ext.seed(dir.ids()[0])
 	}
 	for tok, rc := range c.robots {
 		s.robots[tok] = &robotState{cfg: rc}
