@@ -72,8 +72,12 @@ func Open(ctx context.Context, cfg *config.Config, opts ...Option) (*Bundle, err
 		AccessKeySecret: cfg.Store.AccessKeySecret,
 		SecurityToken:   cfg.Store.SecurityToken,
 		TablePrefix:     cfg.Store.TablePrefix,
-		Clock:           o.clock,
-		Logger:          o.logger,
+		// One token cache per app across every deployment on the instance,
+		// whatever their prefixes (issue: tickets overwritten between
+		// environments).
+		SharedTables: []string{token.DefaultTable},
+		Clock:        o.clock,
+		Logger:       o.logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bundle: open store: %w", err)

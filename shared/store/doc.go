@@ -72,6 +72,11 @@
 //	                        (token.Entry JSON), and the refresh leases
 //	                        lease/<kind>/<appKey> (expiring items)
 //
+// The tokens table is shared: on Tablestore it is always dingfn_tokens,
+// whatever DINGFN_TABLE_PREFIX says (backend.Spec.SharedTables), so every
+// deployment of an app on one instance reads one access token and one jsapi
+// ticket; its keys carry the app key, so different apps never collide.
+//
 // The event log, idempotency keys, directory mirror, sync checkpoints and
 // sent-message records are tables of the callback, notify and sync
 // packages, documented there.

@@ -37,6 +37,11 @@ type Spec struct {
 	// TablePrefix is prepended to every table name; "" means
 	// store.DefaultTablePrefix.
 	TablePrefix string
+	// SharedTables keep store.DefaultTablePrefix whatever TablePrefix says,
+	// so deployments with different prefixes on one Tablestore instance
+	// share them (the token cache). Local backends are scoped by their file
+	// or process anyway and ignore it.
+	SharedTables []string
 	// Clock drives expiry; nil means time.Now.
 	Clock store.Clock
 	// Logger receives the backend's rare operational messages (table
@@ -97,7 +102,7 @@ func Open(ctx context.Context, spec Spec) (store.Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts := []otsstore.Option{otsstore.WithTablePrefix(spec.prefix())}
+		opts := []otsstore.Option{otsstore.WithTablePrefix(spec.prefix()), otsstore.WithSharedTables(spec.SharedTables...)}
 		if spec.Clock != nil {
 			opts = append(opts, otsstore.WithClock(spec.Clock))
 		}

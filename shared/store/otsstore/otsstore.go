@@ -103,6 +103,22 @@ func WithClock(clock store.Clock) Option { return func(s *Store) { s.clock = clo
 // store.DefaultTablePrefix, from DINGFN_TABLE_PREFIX).
 func WithTablePrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
 
+// WithSharedTables names logical tables that keep store.DefaultTablePrefix
+// whatever WithTablePrefix says. dingfn shares its token table this way:
+// deployments of one app that use different prefixes on one instance (say
+// production and staging) must still read one access token and one jsapi
+// ticket, or each refresh would overwrite the other's ticket (error 52013).
+func WithSharedTables(tables ...string) Option {
+	return func(s *Store) {
+		if s.shared == nil {
+			s.shared = map[string]bool{}
+		}
+		for _, t := range tables {
+			s.shared[t] = true
+		}
+	}
+}
+
 // WithLogger sets where table creation is logged; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
@@ -116,6 +132,7 @@ type Store struct {
 	clock        store.Clock
 	wall         func() time.Time
 	prefix       string
+	shared       map[string]bool
 	log          *slog.Logger
 	readyTimeout time.Duration
 	creating     singleflight.Group
@@ -151,7 +168,12 @@ func New(client *tablestore.TableStoreClient, opts ...Option) (*Store, error) {
 func (s *Store) Close() error { return nil }
 
 // TableName returns the Tablestore table behind logical table.
-func (s *Store) TableName(table string) string { return s.prefix + table }
+func (s *Store) TableName(table string) string {
+	if s.shared[table] {
+		return store.DefaultTablePrefix + table
+	}
+	return s.prefix + table
+}
 
 // call runs an SDK call, which takes no context, so that ctx still bounds
 // the caller's wait; an abandoned call finishes in the background within
