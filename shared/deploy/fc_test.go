@@ -2,12 +2,15 @@ package deploy_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -405,6 +408,69 @@ func checkFCTriggers(t *testing.T, f deploy.Function, p fcProps) {
 	}
 	if c.CronExpression != "" || c.Payload != "" || c.Enable != nil {
 		t.Error("HTTP trigger with timer settings")
+	}
+}
+
+// TestSPreviewAgreesWithResolver renders s.yaml with Serverless Devs
+// itself (`s preview`, no cloud access) when `s` is installed, and checks
+// that resolveMagic, which the schema test relies on, renders every
+// resource the same way. Variables without a default get resolveMagic's
+// placeholders; all others are left unset so their defaults apply.
+func TestSPreviewAgreesWithResolver(t *testing.T) {
+	sbin, err := exec.LookPath("s")
+	if err != nil {
+		t.Skip("Serverless Devs (s) is not on PATH; npm install -g @serverless-devs/s to run this check")
+	}
+	s, data := loadSYAML(t)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	for _, m := range magic.FindAllString(string(data), -1) {
+		if sub := envRef.FindStringSubmatch(m); sub != nil && !strings.Contains(m, ",") {
+			env = append(env, sub[1]+"=<"+sub[1]+">")
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sbin, "preview", "-o", "json", "--silent")
+	cmd.Dir = repoRoot(t)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("s preview: %v\n%s%s", err, out, stderr.Bytes())
+	}
+	var rendered struct {
+		Resources map[string]struct {
+			Props map[string]any `json:"props"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(out, &rendered); err != nil {
+		t.Fatalf("s preview output: %v\n%s", err, out)
+	}
+	var raw struct {
+		Resources map[string]struct {
+			Props map[string]any `yaml:"props"`
+		} `yaml:"resources"`
+	}
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if len(rendered.Resources) != len(raw.Resources) {
+		t.Fatalf("s preview rendered %d resources, s.yaml has %d", len(rendered.Resources), len(raw.Resources))
+	}
+	for name, r := range raw.Resources {
+		ours, err := resolveTree(r.Props, s.Vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(ours)
+		b, _ := json.Marshal(rendered.Resources[name].Props)
+		var x, y any
+		_ = json.Unmarshal(a, &x)
+		_ = json.Unmarshal(b, &y)
+		if !reflect.DeepEqual(x, y) {
+			t.Errorf("%s: resolveMagic renders\n%s\nbut s preview renders\n%s", name, a, b)
+		}
 	}
 }
 

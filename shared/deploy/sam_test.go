@@ -1,8 +1,10 @@
 package deploy_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -303,6 +305,24 @@ func checkLogGroup(t *testing.T, tmpl *cloudformation.Template, f deploy.Functio
 		}
 	}
 	t.Errorf("no AWS::Logs::LogGroup named %s", want)
+}
+
+// TestTemplateCfnLint runs cfn-lint, which expands the SAM transform with
+// AWS's own translator and checks the result against the CloudFormation
+// resource specifications, when it is installed. goformation reads the
+// template; this checks that AWS would accept it.
+func TestTemplateCfnLint(t *testing.T) {
+	lint, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		t.Skip("cfn-lint is not on PATH; pip install cfn-lint to run this check")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, lint, "--format", "parseable", "--", "template.yaml")
+	cmd.Dir = repoRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("cfn-lint template.yaml: %v\n%s", err, out)
+	}
 }
 
 func TestTemplateOutputs(t *testing.T) {
