@@ -20,6 +20,14 @@ import (
 // callbackFailedPage is get_call_back_failed_result's page size.
 const callbackFailedPage = 200
 
+// CheckURLTimeout is how long DingTalk waits for the encrypted success of
+// the check_url event sent when a callback URL is registered or updated.
+const CheckURLTimeout = 1500 * time.Millisecond
+
+// DeliveryAttempts is how often DingTalk pushes an event (the first push
+// and retries at +10 s and +30 s) before listing it as failed.
+const DeliveryAttempts = 3
+
 // CallbackRegistration is a register_call_back subscription (corp level:
 // its owner key is the corpId).
 type CallbackRegistration struct {
@@ -124,7 +132,9 @@ func (s *Server) verifyURL(rq *request, r *CallbackRegistration) error {
 	if err != nil {
 		return err
 	}
-	return s.push(rq.r.Context(), c, r.URL, []byte(`{"EventType":"check_url"}`))
+	ctx, cancel := context.WithTimeout(rq.r.Context(), CheckURLTimeout)
+	defer cancel()
+	return s.push(ctx, c, r.URL, []byte(`{"EventType":"check_url"}`))
 }
 
 // POST call_back/register_call_back
@@ -224,6 +234,44 @@ func (s *Server) PushEvent(ctx context.Context, url string, event any) error {
 		return fmt.Errorf("dingtalktest: push event: %w", err)
 	}
 	return s.push(ctx, c, url, msg)
+}
+
+// DeliverEvent pushes event like PushEvent, retrying as DingTalk does
+// (DeliveryAttempts pushes in all, without the real 10 s and 30 s waits),
+// and when every attempt fails queues it for get_call_back_failed_result
+// under the event's EventType, with the data DingTalk puts there: userid
+// for user events, deptid for department events, bpmsCallBackData for
+// approvals, roleLabelChange for role events, callbackData otherwise. It
+// returns the last push error, or nil once an attempt succeeded.
+func (s *Server) DeliverEvent(ctx context.Context, url string, event map[string]any) error {
+	var err error
+	for range DeliveryAttempts {
+		if err = s.PushEvent(ctx, url, event); err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+	}
+	tag, _ := event["EventType"].(string)
+	var data map[string]any
+	switch {
+	case event["UserId"] != nil:
+		data = map[string]any{"userid": event["UserId"]}
+	case event["DeptId"] != nil:
+		data = map[string]any{"deptid": event["DeptId"]}
+	case len(tag) > 5 && tag[:5] == "bpms_":
+		data = map[string]any{"bpmsCallBackData": event}
+	case len(tag) > 6 && tag[:6] == "label_":
+		data = map[string]any{"roleLabelChange": event}
+	default:
+		data = map[string]any{"callbackData": event}
+	}
+	s.mu.Lock()
+	now := s.now()
+	s.mu.Unlock()
+	s.AddFailedEvent(tag, now, data)
+	return err
 }
 
 // ErrBadCallbackReply is wrapped by PushEvent's error when the endpoint

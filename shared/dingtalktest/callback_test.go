@@ -175,3 +175,61 @@ func TestCallbackRegisterCanCallBackIntoTheFake(t *testing.T) {
 		t.Fatal("handler's call into the fake was not served")
 	}
 }
+
+func TestDeliverEventQueuesFailures(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, WithDemoOrg())
+	token, key := s.EventSubscription()
+	rc, hs := newReceiver(t, token, key, s.AppKey())
+	calls := 0
+	rc.reply = func(w http.ResponseWriter) bool {
+		calls++
+		if calls < DeliveryAttempts {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	}
+	if err := s.DeliverEvent(context.Background(), hs.URL, s.UserEvent("user_add_org", "lisi")); err != nil {
+		t.Fatalf("third attempt should succeed: %v", err)
+	}
+	if s.FailedEventCount() != 0 {
+		t.Fatal("a delivered event was queued as failed")
+	}
+	rc.mu.Lock()
+	rc.reply = func(w http.ResponseWriter) bool { w.WriteHeader(500); return true }
+	rc.mu.Unlock()
+	for _, ev := range []map[string]any{s.UserEvent("user_leave_org", "lisi"), s.DeptEvent("org_dept_remove", 7), {"EventType": "bpms_instance_change", "processInstanceId": "p1"}, {"EventType": "check_in"}} {
+		if err := s.DeliverEvent(context.Background(), hs.URL, ev); !errors.Is(err, ErrBadCallbackReply) {
+			t.Fatalf("undeliverable event: %v", err)
+		}
+	}
+	r := oapiGet(t, s, "call_back/get_call_back_failed_result", url.Values{"access_token": {s.AccessToken()}})
+	list := r.get("failed_list").([]any)
+	if len(list) != 4 {
+		t.Fatalf("failed_list %s", r.raw)
+	}
+	keys := []string{"userid", "deptid", "bpmsCallBackData", "callbackData"}
+	for i, it := range list {
+		m := it.(map[string]any)
+		inner := m[m["call_back_tag"].(string)].(map[string]any)
+		if inner[keys[i]] == nil || inner["corpid"] != s.CorpID() {
+			t.Errorf("item %d: %v, want key %s", i, m, keys[i])
+		}
+	}
+}
+
+func TestCheckURLDeadline(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t)
+	const token, key = "regtoken123", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	rc, hs := newReceiver(t, token, key, s.CorpID())
+	release := make(chan struct{})
+	defer close(release)
+	rc.reply = func(w http.ResponseWriter) bool { <-release; return false }
+	r := oapiJSON(t, s, "call_back/register_call_back", s.AccessToken(), map[string]any{"call_back_tag": "user_add_org", "token": token, "aes_key": key, "url": hs.URL})
+	wantErrcode(t, r, 71012)
+	if _, ok := s.CallbackRegistration(); ok {
+		t.Fatal("a URL that missed the 1500 ms deadline was registered")
+	}
+}

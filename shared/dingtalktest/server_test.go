@@ -191,14 +191,24 @@ func TestUnknownPaths(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
-	s, clk := newTestServer(t, WithQPSLimit(1000))
+	s, clk := newTestServer(t, WithQPSLimit(1000), WithRobot("r", RobotConfig{}))
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range 20 {
-				switch (g + i) % 5 {
+				switch (g + i) % 8 {
+				case 5:
+					sendNotice(t, s, map[string]any{"userid_list": "user000001", "msg": textMsg(fmt.Sprint(g, i))})
+					s.WorkNotices()
+				case 6:
+					s.InjectFault("topapi/v2/department/get", Fault{Kind: FaultBusy, Times: 1})
+					oapiJSON(t, s, "topapi/v2/department/get", s.AccessToken(), map[string]any{"dept_id": 1})
+				case 7:
+					robotPost(t, s, "r", nil, `{"msgtype":"text","text":{"content":"x"}}`)
+					s.RobotMessages("")
+					s.Org()
 				case 0:
 					s.AddUser(User{Name: "并发", Mobile: "", DeptIDs: []int64{1}})
 				case 1:
@@ -215,8 +225,16 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := s.UserCount(); got != 50+32 {
-		t.Fatalf("UserCount = %d, want 82", got)
+	added := 0
+	for g := range 8 {
+		for i := range 20 {
+			if (g+i)%8 == 0 {
+				added++
+			}
+		}
+	}
+	if got := s.UserCount(); got != 50+added {
+		t.Fatalf("UserCount = %d, want %d", got, 50+added)
 	}
 }
 
