@@ -321,6 +321,17 @@ func TestFallback(t *testing.T) {
 			}
 		}
 	}
+	// The cloud default store is Tablestore: what it needs is required.
+	for name, want := range map[string]bool{
+		"TABLESTORE_ENDPOINT": true, "TABLESTORE_INSTANCE": true,
+		"ALIBABA_CLOUD_ACCESS_KEY_ID": true, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": true,
+		"ALIBABA_CLOUD_SECURITY_TOKEN": false, "DINGTALK_CALLBACK_OWNER_KEY": false,
+		"DINGTALK_APP_SECRET": true, "NOTIFY_API_KEYS": true,
+	} {
+		if got := deploy.Required(contractVar(t, name)); got != want {
+			t.Errorf("Required(%s) = %v, want %v", name, got, want)
+		}
+	}
 	// Without a store named, the functions would use bolt on local disk.
 	for _, name := range []string{"DINGFN_STORE", "TABLESTORE_ENDPOINT", "TABLESTORE_INSTANCE"} {
 		v := contractVar(t, name)
