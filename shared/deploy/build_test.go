@@ -227,6 +227,7 @@ func TestMakefileRules(t *testing.T) {
 // standard library for linux/amd64 and linux/arm64 with -trimpath, which
 // takes a minute or more on a small machine, so -short skips it.
 func TestBuildReproducible(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds real executables; run without -short")
 	}

@@ -417,6 +417,7 @@ func checkFCTriggers(t *testing.T, f deploy.Function, p fcProps) {
 // resource the same way. Variables without a default get resolveMagic's
 // placeholders; all others are left unset so their defaults apply.
 func TestSPreviewAgreesWithResolver(t *testing.T) {
+	t.Parallel()
 	sbin, err := exec.LookPath("s")
 	if err != nil {
 		t.Skip("Serverless Devs (s) is not on PATH; npm install -g @serverless-devs/s to run this check")

@@ -312,6 +312,7 @@ func checkLogGroup(t *testing.T, tmpl *cloudformation.Template, f deploy.Functio
 // resource specifications, when it is installed. goformation reads the
 // template; this checks that AWS would accept it.
 func TestTemplateCfnLint(t *testing.T) {
+	t.Parallel()
 	lint, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		t.Skip("cfn-lint is not on PATH; pip install cfn-lint to run this check")
