@@ -134,7 +134,7 @@ func (s *Server) verifyURL(rq *request, r *CallbackRegistration) error {
 	}
 	ctx, cancel := context.WithTimeout(rq.r.Context(), CheckURLTimeout)
 	defer cancel()
-	return s.push(ctx, c, r.URL, []byte(`{"EventType":"check_url"}`))
+	return s.push(ctx, c, r.URL, "signature", []byte(`{"EventType":"check_url"}`))
 }
 
 // POST call_back/register_call_back
@@ -203,7 +203,8 @@ func (s *Server) callbackFailed(rq *request) reply {
 }
 
 // PushEvent encrypts and signs event as DingTalk does, POSTs it to url
-// (?msg_signature=&signature=&timestamp=&nonce=, body {"encrypt":…}) and
+// (?msg_signature=&timestamp=&nonce=, body {"encrypt":…}; signature=
+// instead of msg_signature for a register_call_back URL) and
 // checks that the reply is HTTP 200 with a correctly signed, encrypted
 // "success". event is marshalled to JSON unless it is a []byte or
 // json.RawMessage. The subscription used is the register_call_back one when
@@ -224,16 +225,16 @@ func (s *Server) PushEvent(ctx context.Context, url string, event any) error {
 		msg = b
 	}
 	s.mu.Lock()
-	token, key, owner := s.callback.token, s.callback.aesKey, s.appKey
+	token, key, owner, sigParam := s.callback.token, s.callback.aesKey, s.appKey, "msg_signature"
 	if r := s.callback.reg; r != nil && r.URL == url {
-		token, key, owner = r.Token, r.AESKey, s.corpID
+		token, key, owner, sigParam = r.Token, r.AESKey, s.corpID, "signature"
 	}
 	s.mu.Unlock()
 	c, err := dingcrypto.New(token, key, owner)
 	if err != nil {
 		return fmt.Errorf("dingtalktest: push event: %w", err)
 	}
-	return s.push(ctx, c, url, msg)
+	return s.push(ctx, c, url, sigParam, msg)
 }
 
 // DeliverEvent pushes event like PushEvent, retrying as DingTalk does
@@ -278,7 +279,12 @@ func (s *Server) DeliverEvent(ctx context.Context, url string, event map[string]
 // answered, but not with a valid encrypted "success".
 var ErrBadCallbackReply = errors.New("dingtalktest: callback reply is not a valid encrypted success")
 
-func (s *Server) push(ctx context.Context, c *dingcrypto.Crypto, target string, msg []byte) error {
+// push sends one encrypted event. sigParam names the signature query
+// parameter: the HTTP-mode page and the official samples say
+// msg_signature (console subscriptions), the register_call_back overview
+// says signature; sending each where its docs say makes receivers that
+// accept only one spelling fail one of the two paths.
+func (s *Server) push(ctx context.Context, c *dingcrypto.Crypto, target, sigParam string, msg []byte) error {
 	env, err := c.Encrypt(msg)
 	if err != nil {
 		return fmt.Errorf("dingtalktest: encrypt event: %w", err)
@@ -288,8 +294,7 @@ func (s *Server) push(ctx context.Context, c *dingcrypto.Crypto, target string, 
 		return fmt.Errorf("dingtalktest: push event: %w", err)
 	}
 	q := u.Query()
-	q.Set("msg_signature", env.MsgSignature)
-	q.Set("signature", env.MsgSignature)
+	q.Set(sigParam, env.MsgSignature)
 	q.Set("timestamp", env.TimeStamp)
 	q.Set("nonce", env.Nonce)
 	u.RawQuery = q.Encode()

@@ -20,6 +20,7 @@ type receiver struct {
 	mu     sync.Mutex
 	c      *dingcrypto.Crypto
 	events []string
+	params []url.Values
 	reply  func(w http.ResponseWriter) bool // optional override
 }
 
@@ -29,7 +30,14 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	json.NewDecoder(r.Body).Decode(&body)
 	q := r.URL.Query()
-	msg, err := rc.c.Decrypt(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), body.Encrypt)
+	sig := q.Get("msg_signature")
+	if sig == "" {
+		sig = q.Get("signature")
+	}
+	rc.mu.Lock()
+	rc.params = append(rc.params, q)
+	rc.mu.Unlock()
+	msg, err := rc.c.Decrypt(sig, q.Get("timestamp"), q.Get("nonce"), body.Encrypt)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -68,6 +76,9 @@ func TestPushEvent(t *testing.T) {
 	}
 	if len(rc.events) != 1 {
 		t.Fatalf("receiver got %d events", len(rc.events))
+	}
+	if q := rc.params[0]; q.Get("msg_signature") == "" || q.Has("signature") {
+		t.Fatalf("console push query %v, want msg_signature", q)
 	}
 	var got map[string]any
 	json.Unmarshal([]byte(rc.events[0]), &got)
@@ -120,6 +131,9 @@ func TestCallbackManagement(t *testing.T) {
 	wantErrcode(t, oapiJSON(t, s, "call_back/register_call_back", tok, reg), 0)
 	if len(rc.events) != 1 || rc.events[0] != `{"EventType":"check_url"}` {
 		t.Fatalf("register sent %v, want one check_url", rc.events)
+	}
+	if q := rc.params[0]; q.Get("signature") == "" || q.Has("msg_signature") || q.Get("nonce") == "" || q.Get("timestamp") == "" {
+		t.Fatalf("register_call_back push query %v, want signature, timestamp, nonce", q)
 	}
 	wantErrcode(t, oapiJSON(t, s, "call_back/register_call_back", tok, reg), 71006)
 	r := oapiGet(t, s, "call_back/get_call_back", url.Values{"access_token": {tok}})

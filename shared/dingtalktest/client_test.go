@@ -49,7 +49,7 @@ func echoReceiver(t *testing.T, token, key, owner string) *httptest.Server {
 		var body struct{ Encrypt string }
 		json.NewDecoder(r.Body).Decode(&body)
 		q := r.URL.Query()
-		if _, err := cr.Decrypt(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), body.Encrypt); err != nil {
+		if _, err := cr.Decrypt(q.Get("signature")+q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), body.Encrypt); err != nil {
 			http.Error(w, err.Error(), 400)
 			return
 		}
@@ -992,5 +992,42 @@ func TestLegacyAuthEndpoints(t *testing.T) {
 	}
 	if s.CallCount("gettoken") != 1 || s.CallCount("get_jsapi_ticket") != 1 || tk.Value != s.JSAPITicket() {
 		t.Fatalf("legacy endpoints not used: gettoken %d, get_jsapi_ticket %d", s.CallCount("gettoken"), s.CallCount("get_jsapi_ticket"))
+	}
+}
+
+// TestConfigErrorsAreNotRetried: a missing permission (88/60011, 403) or
+// an IP not on the whitelist (60020) is final, and is not mistaken for a
+// token problem.
+func TestConfigErrorsAreNotRetried(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	faults := []struct {
+		name string
+		f    dingtalktest.Fault
+		new  bool
+	}{
+		{"88/60011", dingtalktest.Fault{Kind: dingtalktest.FaultError, SubCode: "60011", Message: "应用尚未开通所需的权限"}, false},
+		{"60020", dingtalktest.Fault{Kind: dingtalktest.FaultError, Errcode: 60020, Message: "访问ip不在白名单之中"}, false},
+		{"403 permission", dingtalktest.Fault{Kind: dingtalktest.FaultError, Status: 403, Code: "Forbidden.AccessDenied.AccessTokenPermissionDenied", Message: "没有调用该接口的权限"}, true},
+		{"403 whitelist", dingtalktest.Fault{Kind: dingtalktest.FaultError, Status: 403, Code: "Forbidden.AccessDenied.IpNotInWhiteList", Message: "ip不在白名单"}, true},
+	}
+	for _, tt := range faults {
+		t.Run(tt.name, func(t *testing.T) {
+			s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+			api := "topapi/v2/user/get"
+			call := func() error { _, err := c.Contact.GetUser(ctx, "lisi", ""); return err }
+			if tt.new {
+				api = "v1.0/workflow/processInstances"
+				call = func() error { _, err := c.Process.GetInstance(ctx, "x"); return err }
+			}
+			s.InjectFault(api, tt.f)
+			err := call()
+			if err == nil || dingtalk.IsTokenInvalid(err) || dingtalk.IsTransient(err) || dingtalk.IsRateLimited(err) {
+				t.Fatalf("%v: misclassified", err)
+			}
+			if n := s.CallCount(api); n != 1 {
+				t.Fatalf("%d calls, want 1 (not retried)", n)
+			}
+		})
 	}
 }

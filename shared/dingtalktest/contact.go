@@ -498,16 +498,27 @@ func (s *Server) userListID(rq *request) reply {
 }
 
 // userFields are the fields shared by v2/user/get and v2/user/list.
+// Optional fields appear only when set, as on DingTalk.
 func (s *Server) userFields(u *User) map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"userid": u.UserID, "unionid": u.UnionID, "name": u.Name, "avatar": "",
-		"state_code": "86", "mobile": u.Mobile, "hide_mobile": false, "telephone": u.Telephone,
-		"job_number": u.JobNumber, "title": u.Title, "email": u.Email, "org_email": "",
-		"work_place": u.WorkPlace, "remark": u.Remark, "manager_userid": u.ManagerUserID,
-		"hired_date": u.HiredDate, "dept_id_list": slices.Clone(u.DeptIDs), "extension": "{}",
+		"state_code": "86", "mobile": u.Mobile, "hide_mobile": false,
+		"dept_id_list": slices.Clone(u.DeptIDs), "extension": "{}",
 		"exclusive_account": false, "active": !u.Inactive, "real_authed": true,
 		"senior": false, "admin": u.Admin, "boss": u.Boss,
 	}
+	for k, v := range map[string]string{
+		"telephone": u.Telephone, "job_number": u.JobNumber, "title": u.Title, "email": u.Email,
+		"work_place": u.WorkPlace, "remark": u.Remark, "manager_userid": u.ManagerUserID,
+	} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if u.HiredDate != 0 {
+		m["hired_date"] = u.HiredDate
+	}
+	return m
 }
 
 // POST topapi/v2/user/get

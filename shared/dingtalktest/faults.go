@@ -38,9 +38,14 @@ const (
 	// FaultQuotaExhausted answers 90020 (old API) or 403
 	// Forbidden.AccessDenied.ApiCountLimitForOrg (new API).
 	FaultQuotaExhausted
+	// FaultError answers the error described by the Fault's Errcode,
+	// SubCode (old API) or Status and Code (new API) — for example 88 with
+	// SubCode "60011" / 403 Forbidden.AccessDenied.AccessTokenPermissionDenied
+	// for a missing permission, or 60020 / 403 …IpNotInWhiteList.
+	FaultError
 )
 
-var faultNames = [...]string{"none", "busy", "bad-gateway", "slow", "drop", "drop-after", "ip-block", "token-invalid", "rate-limited", "quota-exhausted"}
+var faultNames = [...]string{"none", "busy", "bad-gateway", "slow", "drop", "drop-after", "ip-block", "token-invalid", "rate-limited", "quota-exhausted", "error"}
 
 func (k FaultKind) String() string {
 	if int(k) < len(faultNames) {
@@ -59,6 +64,14 @@ type Fault struct {
 	Delay time.Duration
 	// Release ends a FaultSlow wait when closed.
 	Release <-chan struct{}
+	// Errcode and SubCode shape a FaultError on the old API (Errcode 88
+	// when only SubCode is set); Status (default 400) and Code on the new
+	// API. Message is the errmsg or message.
+	Errcode int
+	SubCode string
+	Status  int
+	Code    string
+	Message string
 }
 
 type faultRule struct {
@@ -132,6 +145,22 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ge
 			return newFail(http.StatusForbidden, "Forbidden.AccessDenied.ApiCountLimitForOrg", "当前组织本月调用次数已达上限"), false
 		}
 		return fail(90020, "当前组织本月API调用次数已达上限"), false
+	case FaultError:
+		if gen == genNew {
+			st := f.Status
+			if st == 0 {
+				st = http.StatusBadRequest
+			}
+			return newFail(st, f.Code, f.Message), false
+		}
+		if f.SubCode != "" {
+			rep := fail88(f.SubCode, f.Message)
+			if f.Errcode != 0 {
+				rep.body["errcode"] = f.Errcode
+			}
+			return rep, false
+		}
+		return fail(f.Errcode, f.Message), false
 	case FaultDrop:
 		s.record(idx, reply{}, f.Kind)
 		dropConn(w)

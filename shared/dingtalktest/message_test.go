@@ -231,3 +231,11 @@ func TestRobotThrottle(t *testing.T) {
 		t.Fatalf("robot messages %d, want %d", got, RobotMaxPerMinute+2)
 	}
 }
+
+func TestRobotDisabled(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, WithRobot("off", RobotConfig{Disabled: true}))
+	wantErrcode(t, robotPost(t, s, "off", nil, `{"msgtype":"text","text":{"content":"x"}}`), 400102)
+	s.AddRobot("off", RobotConfig{})
+	wantErrcode(t, robotPost(t, s, "off", nil, `{"msgtype":"text","text":{"content":"x"}}`), 0)
+}

@@ -26,6 +26,8 @@ type RobotConfig struct {
 	Secret string
 	// Keywords, when set, must include one word contained in the message.
 	Keywords []string
+	// Disabled robots answer 400102.
+	Disabled bool
 }
 
 // RobotMessage is one message a robot accepted.
@@ -124,6 +126,9 @@ func (s *Server) robotSend(rq *request) reply {
 	r := s.robots[q.Get("access_token")]
 	if r == nil {
 		return fail(300005, "token is not exist")
+	}
+	if r.cfg.Disabled {
+		return fail(400102, "机器人已停用")
 	}
 	if !isJSON(rq.r) {
 		return fail(43004, "无效的HTTP HEADER Content-Type")
