@@ -47,6 +47,7 @@ const (
 
 var faultNames = [...]string{"none", "busy", "bad-gateway", "slow", "drop", "drop-after", "ip-block", "token-invalid", "rate-limited", "quota-exhausted", "error"}
 
+// String names the fault kind, e.g. "bad-gateway".
 func (k FaultKind) String() string {
 	if int(k) < len(faultNames) {
 		return faultNames[k]

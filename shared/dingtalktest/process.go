@@ -484,6 +484,7 @@ func (s *Server) v1ProcessListIDs(rq *request) reply {
 // nextToken is a string that clients send back.
 type flexInt int64
 
+// UnmarshalJSON accepts 42, "42", "" and null.
 func (f *flexInt) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(string(b), `"`)
 	if s == "" || s == "null" {
