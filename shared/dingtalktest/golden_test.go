@@ -39,7 +39,9 @@ func TestReplyShapes(t *testing.T) {
 			return v1(t, s, http.MethodPost, "v1.0/oauth2/accessToken", "", map[string]string{"appKey": s.AppKey(), "appSecret": s.AppSecret()})
 		}},
 		{"get_jsapi_ticket", func() result { return oapiGet(t, s, "get_jsapi_ticket", url.Values{"access_token": {tok}}) }},
-		{"department-listsub", func() result { return oapiJSON(t, s, "topapi/v2/department/listsub", tok, map[string]any{"dept_id": 2}) }},
+		{"department-listsub", func() result {
+			return oapiJSON(t, s, "topapi/v2/department/listsub", tok, map[string]any{"dept_id": 2})
+		}},
 		{"department-listsubid", func() result {
 			return oapiJSON(t, s, "topapi/v2/department/listsubid", tok, map[string]any{"dept_id": 1})
 		}},
@@ -82,7 +84,9 @@ func TestReplyShapes(t *testing.T) {
 		{"extcontact-listlabelgroups", func() result {
 			return oapiJSON(t, s, "topapi/extcontact/listlabelgroups", tok, map[string]any{"offset": 0, "size": 1})
 		}},
-		{"extcontact-list", func() result { return oapiJSON(t, s, "topapi/extcontact/list", tok, map[string]any{"offset": 0, "size": 1}) }},
+		{"extcontact-list", func() result {
+			return oapiJSON(t, s, "topapi/extcontact/list", tok, map[string]any{"offset": 0, "size": 1})
+		}},
 		{"cspace-get_custom_space", func() result {
 			return oapiGet(t, s, "cspace/get_custom_space", url.Values{"access_token": {tok}, "domain": {"dingfn"}})
 		}},
