@@ -86,6 +86,11 @@ type Function struct {
 	// Payload is the JSON a timer passes (FC trigger payload, Lambda
 	// Schedule Input).
 	Payload string
+	// Retries is how often the platform re-runs a failed timer invocation
+	// (both platforms invoke timers asynchronously and retry by default).
+	// Retries and queued ticks expire after one period: by then the next
+	// tick has started and an old one would only overlap it.
+	Retries int
 
 	// Timeout is the platform's hard limit for one invocation.
 	Timeout time.Duration
@@ -137,6 +142,9 @@ var bundle = []Function{
 		// Five minutes after the token refresher's tick.
 		Offset:  5 * time.Minute,
 		Payload: `{"job":"sync"}`,
+		// A failed full mirror is not retried: the next tick is the
+		// retry, and a retry would compete with it for DingTalk's quota.
+		Retries: 0,
 		// Lambda's maximum; a large directory at DingTalk's rate limits
 		// needs minutes, and the run must end before the next tick.
 		Timeout:    15 * time.Minute,
@@ -150,8 +158,10 @@ var bundle = []Function{
 		// access_token and jsapi_ticket live 7200 s; a 10-minute tick
 		// refreshes well inside the early-refresh margin and survives a
 		// few failed ticks.
-		Every:      10 * time.Minute,
-		Payload:    `{"job":"token-refresher"}`,
+		Every:   10 * time.Minute,
+		Payload: `{"job":"token-refresher"}`,
+		// A failed refresh is cheap to repeat and worth repeating soon.
+		Retries:    2,
 		Timeout:    time.Minute,
 		FCMemoryMB: 256, FCCPU: 0.2,
 		LambdaMemoryMB: 128,
@@ -194,6 +204,10 @@ func (f Function) FCArtifact() string { return path.Join(f.FCCodeDir(), FCHandle
 func (f Function) LambdaArtifact() string {
 	return path.Join(DistDir, "lambda", string(f.Name), LambdaHandler)
 }
+
+// MaxEventAge is how long a timer invocation (first run or retry) may wait
+// in the platform's queue: one period. Zero for HTTP functions.
+func (f Function) MaxEventAge() time.Duration { return f.Every }
 
 // FCMakeTarget builds the FC artifact; s.yaml runs it before deploying.
 func (f Function) FCMakeTarget() string { return "build-fc-" + string(f.Name) }

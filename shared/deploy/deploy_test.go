@@ -78,10 +78,15 @@ func TestEntryPoints(t *testing.T) {
 				if f.Timeout >= f.Every {
 					t.Errorf("timeout %v must be shorter than the period %v so runs do not pile up", f.Timeout, f.Every)
 				}
+				// Both platforms' limits: Lambda allows 0-2 retries and
+				// an event age of 60 s to 6 h.
+				if f.Retries < 0 || f.Retries > 2 || f.MaxEventAge() < time.Minute || f.MaxEventAge() > 6*time.Hour {
+					t.Errorf("retries %d, max event age %v outside the platforms' limits", f.Retries, f.MaxEventAge())
+				}
 				return
 			}
-			if len(f.HTTPMethods) == 0 || f.Payload != "" || f.Offset != 0 {
-				t.Errorf("HTTP function: methods %v, payload %q, offset %v", f.HTTPMethods, f.Payload, f.Offset)
+			if len(f.HTTPMethods) == 0 || f.Payload != "" || f.Offset != 0 || f.Retries != 0 || f.MaxEventAge() != 0 {
+				t.Errorf("HTTP function: methods %v, payload %q, offset %v, retries %d", f.HTTPMethods, f.Payload, f.Offset, f.Retries)
 			}
 			// An HTTP entry point is anonymous at the platform level, so
 			// the function must require a secret to check requests with.

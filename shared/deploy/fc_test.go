@@ -61,8 +61,14 @@ type fcProps struct {
 	DiskSize             int               `yaml:"diskSize"`
 	Timeout              int               `yaml:"timeout"`
 	LogConfig            any               `yaml:"logConfig"`
+	AsyncInvokeConfig    *fcAsyncConfig    `yaml:"asyncInvokeConfig"`
 	EnvironmentVariables map[string]string `yaml:"environmentVariables"`
 	Triggers             []fcTrigger       `yaml:"triggers"`
+}
+
+type fcAsyncConfig struct {
+	MaxAsyncRetryAttempts     *int `yaml:"maxAsyncRetryAttempts"`
+	MaxAsyncEventAgeInSeconds *int `yaml:"maxAsyncEventAgeInSeconds"`
 }
 
 type fcTrigger struct {
@@ -308,6 +314,20 @@ func TestSYAML(t *testing.T) {
 			}
 			checkFCEnv(t, f, p.EnvironmentVariables)
 			checkFCTriggers(t, f, p)
+			// Timer runs are asynchronous invocations: their retries and
+			// queue age are set, not left to FC's defaults (3 retries,
+			// five hours), which would let stale runs overlap new ones.
+			a := p.AsyncInvokeConfig
+			switch {
+			case !f.IsTimer() && a != nil:
+				t.Error("asyncInvokeConfig on an HTTP function")
+			case f.IsTimer() && (a == nil || a.MaxAsyncRetryAttempts == nil || a.MaxAsyncEventAgeInSeconds == nil):
+				t.Errorf("asyncInvokeConfig = %+v, want retries and event age set", a)
+			case f.IsTimer():
+				if *a.MaxAsyncRetryAttempts != f.Retries || time.Duration(*a.MaxAsyncEventAgeInSeconds)*time.Second != f.MaxEventAge() {
+					t.Errorf("asyncInvokeConfig = %d retries, %ds; want %d, %v", *a.MaxAsyncRetryAttempts, *a.MaxAsyncEventAgeInSeconds, f.Retries, f.MaxEventAge())
+				}
+			}
 		})
 	}
 }

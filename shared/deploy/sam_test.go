@@ -117,6 +117,19 @@ func TestTemplate(t *testing.T) {
 			if str(fn.Description) == "" {
 				t.Error("no Description")
 			}
+			// EventBridge invokes asynchronously; Lambda's defaults (2
+			// retries, six hours) would let stale runs overlap new ones.
+			e := fn.EventInvokeConfig
+			switch {
+			case !f.IsTimer() && e != nil:
+				t.Error("EventInvokeConfig on an HTTP function")
+			case f.IsTimer() && (e == nil || e.MaximumRetryAttempts == nil || e.MaximumEventAgeInSeconds == nil):
+				t.Errorf("EventInvokeConfig = %+v, want retries and event age set", e)
+			case f.IsTimer():
+				if *e.MaximumRetryAttempts != f.Retries || time.Duration(*e.MaximumEventAgeInSeconds)*time.Second != f.MaxEventAge() {
+					t.Errorf("EventInvokeConfig = %d retries, %ds; want %d, %v", *e.MaximumRetryAttempts, *e.MaximumEventAgeInSeconds, f.Retries, f.MaxEventAge())
+				}
+			}
 			checkLambdaEnv(t, tmpl, f, fn)
 			checkLambdaEvents(t, tmpl, f, fn)
 			checkLogGroup(t, tmpl, f)
