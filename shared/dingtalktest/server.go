@@ -543,12 +543,9 @@ func (s *Server) dispatch(r *http.Request, api string, rt route, found bool, bod
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rep, limited := s.checkQPS(api, rt, now); limited {
-		return rep
-	}
-	if rep, exhausted := s.checkQuota(rt, now); exhausted {
-		return rep
-	}
+	// Order as on DingTalk's gateway: read the call, authenticate it (the
+	// app is known only from its token), then throttle per app × API, then
+	// count it against the month. Rejected calls are not counted.
 	rq := &request{r: r, api: api, body: body, now: now}
 	if rt.gen == genOld {
 		p, err := parseParams(r, body)
@@ -571,6 +568,12 @@ func (s *Server) dispatch(r *http.Request, api string, rt route, found bool, bod
 		if rep, bad := s.checkUserToken(rq); bad {
 			return rep
 		}
+	}
+	if rep, limited := s.checkQPS(api, rt, now); limited {
+		return rep
+	}
+	if rep, exhausted := s.checkQuota(rt, now); exhausted {
+		return rep
 	}
 	return rt.fn(rq)
 }
