@@ -46,6 +46,10 @@ func TestQPSLimit(t *testing.T) {
 	get := func() result {
 		return oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "user000001"})
 	}
+	// Calls rejected for their token do not use the app's allowance.
+	for range 3 {
+		wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/get", "bogus", map[string]any{"userid": "user000001"}), 88)
+	}
 	wantErrcode(t, get(), 0)
 	wantErrcode(t, get(), 0)
 	wantErrcode(t, get(), 90018)
