@@ -202,18 +202,27 @@ func FreePort(t testing.TB) int {
 // accepts, the process dies, or 20 s pass.
 func WaitListening(t testing.TB, p *Process, addr string) {
 	t.Helper()
+	if err := waitListening(p, addr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// errExited means the process ended before it listened.
+var errExited = errors.New("process exited before listening")
+
+func waitListening(p *Process, addr string) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 200*time.Millisecond) {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			return
+			return nil
 		}
 		if p.Exited() {
-			t.Fatalf("process exited before listening on %s", addr)
+			return fmt.Errorf("%w on %s", errExited, addr)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("nothing listening on %s after 20s: %v", addr, err)
+			return fmt.Errorf("nothing listening on %s after 20s: %v", addr, err)
 		}
 		select {
 		case <-p.Done:
@@ -333,11 +342,20 @@ type RIE struct {
 // ports of its own, and waits until the emulator accepts connections.
 func StartRIE(t testing.TB, rieBin, bin string, env []string) *RIE {
 	t.Helper()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
-	apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
-	p := Start(t, env, rieBin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, "--log-level", "error", bin)
-	WaitListening(t, p, addr)
-	return &RIE{Proc: p, URL: "http://" + addr + "/2015-03-31/functions/function/invocations"}
+	// FreePort's ports can be taken by another process before the emulator
+	// binds them on a busy machine; then it exits at once and we retry.
+	for attempt := 1; ; attempt++ {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+		apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+		p := Start(t, env, rieBin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, "--log-level", "error", bin)
+		err := waitListening(p, addr)
+		if err == nil {
+			return &RIE{Proc: p, URL: "http://" + addr + "/2015-03-31/functions/function/invocations"}
+		}
+		if !errors.Is(err, errExited) || attempt == 3 {
+			t.Fatalf("Runtime Interface Emulator: %v\nstderr:\n%s", err, p.Stderr)
+		}
+	}
 }
 
 // Invoke posts one event and returns the function's result (the emulator
