@@ -1031,3 +1031,73 @@ func TestConfigErrorsAreNotRetried(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenExpiryOnTheFakesClock: the fake's token expires (its clock
+// jumps two hours) while the client still trusts its cache; the client
+// sees 88/42001, refreshes once and succeeds.
+func TestTokenExpiryOnTheFakesClock(t *testing.T) {
+	t.Parallel()
+	s, c, clk := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+	ctx := context.Background()
+	if _, err := c.Contact.GetUser(ctx, "lisi", ""); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2*time.Hour + time.Second)
+	if _, err := c.Contact.GetUser(ctx, "lisi", ""); err != nil {
+		t.Fatalf("after expiry: %v", err)
+	}
+	calls := s.Calls()
+	var subs []string
+	for _, call := range calls {
+		if call.API == "topapi/v2/user/get" && call.Errcode == 88 {
+			subs = append(subs, "88")
+		}
+	}
+	if len(subs) != 1 || s.TokenIssues() != 2 {
+		t.Fatalf("expired-token rejections %d, tokens issued %d; want 1 and 2", len(subs), s.TokenIssues())
+	}
+}
+
+// TestRateLimitedWriteIsRetried: 90018 means DingTalk refused the call,
+// so even a work notice is safely sent again, and delivered once.
+func TestRateLimitedWriteIsRetried(t *testing.T) {
+	t.Parallel()
+	s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+	s.InjectFault("topapi/message/corpconversation/asyncsend_v2", dingtalktest.Fault{Kind: dingtalktest.FaultRateLimited, Times: 1})
+	if _, err := c.Message.Send(context.Background(), &dingtalk.WorkNotice{AgentID: s.AgentID(), UserIDList: dingtalk.CommaStrings{"lisi"}, Msg: dingtalk.TextMessage("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.NoticesDeliveredTo("lisi")); n != 1 {
+		t.Fatalf("delivered %d times", n)
+	}
+}
+
+// TestRobotThrottleThroughClient: with the client's own robot limiter
+// lifted, the fake's 20-per-minute rule answers 410100, which the client
+// reports as rate limited with DingTalk's 10-minute mute and does not
+// resend.
+func TestRobotThrottleThroughClient(t *testing.T) {
+	t.Parallel()
+	clk := dingtalktest.NewManualClock(time.Now()) // the client signs with the real time
+	s := dingtalktest.NewServer(dingtalktest.WithClock(clk.Now), dingtalktest.WithRobot("hook", dingtalktest.RobotConfig{Secret: "SECx"}))
+	t.Cleanup(s.Close)
+	c, err := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL), dingtalk.WithRetryPolicy(fastRetries),
+		dingtalk.WithRobotRateLimit(1e6, 100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := dingtalk.Webhook{AccessToken: "hook", Secret: "SECx"}
+	for i := range dingtalktest.RobotMaxPerMinute {
+		if err := c.Robot.Send(context.Background(), hook, dingtalk.RobotText(fmt.Sprint("告警 ", i))); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	err = c.Robot.Send(context.Background(), hook, dingtalk.RobotText("one too many"))
+	var de *dingtalk.Error
+	if !dingtalk.IsRateLimited(err) || !errors.As(err, &de) || de.ErrCode != 410100 || de.RetryAfter < 10*time.Minute {
+		t.Fatalf("21st message: %v", err)
+	}
+	if n := s.CallCount("robot/send"); n != dingtalktest.RobotMaxPerMinute+1 {
+		t.Fatalf("robot/send called %d times, want %d (no resend)", n, dingtalktest.RobotMaxPerMinute+1)
+	}
+}
