@@ -71,6 +71,8 @@ var vars = []Var{
 	{Name: "DINGFN_TABLE_PREFIX", UsedBy: all, Default: "dingfn_", Doc: "table name prefix, so several deployments can share one instance deliberately"},
 	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify"},
 	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
+	{Name: "DINGFN_LOG_LEVEL", Default: "info", Doc: "log level: debug, info, warn or error (read by shared/platform)"},
+	{Name: "DINGFN_LOG_FORMAT", Default: "json on the platforms, text locally", Doc: "log format: json or text (read by shared/platform)"},
 }
 
 // Vars returns the contract table.

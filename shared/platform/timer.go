@@ -165,20 +165,28 @@ func timerInvocation(ctx context.Context, logger *slog.Logger, fn TimerFunc, eve
 func tick(ctx context.Context, logger *slog.Logger, fn TimerFunc) (_ json.RawMessage, err error) {
 	start := time.Now()
 	tr, _ := TriggerFrom(ctx)
+	// A failed tick may still carry a report (which values were refreshed,
+	// which failed); the platforms drop a failed invocation's payload, so
+	// the report goes into the failure log line instead.
+	var failed json.RawMessage
 	defer func() {
 		if v := recover(); v != nil {
 			logPanic(ctx, v)
 			err = &TimerError{msg: Redact(fmt.Sprintf("panic: %v", v)), err: fmt.Errorf("panic: %v\n%s", v, debug.Stack())}
 		}
 		if err != nil {
-			logger.ErrorContext(ctx, "tick failed",
-				slog.String("trigger", tr.Source),
-				slog.String("error", err.Error()),
-				durationMS(start))
+			attrs := []slog.Attr{slog.String("trigger", tr.Source), slog.String("error", err.Error()), durationMS(start)}
+			if failed != nil {
+				attrs = append(attrs, slog.Any("report", failed))
+			}
+			logger.LogAttrs(ctx, slog.LevelError, "tick failed", attrs...)
 		}
 	}()
 	report, ferr := fn(ctx)
 	if ferr != nil {
+		if b, merr := json.Marshal(report); merr == nil && string(b) != "null" {
+			failed = b
+		}
 		return nil, &TimerError{msg: Redact(ferr.Error()), err: ferr}
 	}
 	b, merr := json.Marshal(report)

@@ -81,6 +81,20 @@ func TestTimerInvocation(t *testing.T) {
 		t.Errorf("token not redacted: error %q, logs %s", err, logs.String())
 	}
 
+	logs.Reset()
+	partial := func(context.Context) (any, error) {
+		return map[string]any{"access_token": map[string]any{"refreshed": false, "error": "busy"}}, errors.New("refresh failed")
+	}
+	if _, err = timerInvocation(context.Background(), logger, partial, nil); err == nil {
+		t.Fatal("a failed tick with a report must still fail")
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(logs.Bytes()), &line); err != nil {
+		t.Fatalf("log line is not JSON: %v: %s", err, logs.String())
+	}
+	if rep, _ := line["report"].(map[string]any); line["msg"] != "tick failed" || rep["access_token"] == nil {
+		t.Errorf("a failed tick's report must be logged with the failure, got %v", line)
+	}
+
 	_, err = timerInvocation(context.Background(), logger, func(context.Context) (any, error) { panic("kaboom") }, nil)
 	if err == nil || !strings.Contains(err.Error(), "panic: kaboom") {
 		t.Errorf("panic: got %v, want an error saying panic: kaboom", err)
