@@ -21,6 +21,7 @@ import (
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/backend"
+	"github.com/dingfn/dingfn/shared/store/otsstore"
 	"github.com/dingfn/dingfn/shared/token"
 )
 
@@ -71,7 +72,10 @@ func Open(ctx context.Context, cfg *config.Config, opts ...Option) (*Bundle, err
 		AccessKeyID:     cfg.Store.AccessKeyID,
 		AccessKeySecret: cfg.Store.AccessKeySecret,
 		SecurityToken:   cfg.Store.SecurityToken,
-		TablePrefix:     cfg.Store.TablePrefix,
+		// Read per request: on Function Compute the platform adapter keeps
+		// these variables equal to the role's rotating STS credentials.
+		Credentials: envCredentials(cfg.Store),
+		TablePrefix: cfg.Store.TablePrefix,
 		// One token cache per app across every deployment on the instance,
 		// whatever their prefixes (issue: tickets overwritten between
 		// environments).
@@ -116,6 +120,20 @@ func Open(ctx context.Context, cfg *config.Config, opts ...Option) (*Bundle, err
 		}
 	}
 	return b, nil
+}
+
+func envCredentials(st config.Store) otsstore.CredentialsFunc {
+	return func() otsstore.Credentials {
+		c := otsstore.Credentials{
+			AccessKeyID:     os.Getenv(platform.EnvAccessKeyID),
+			AccessKeySecret: os.Getenv(platform.EnvAccessKeySecret),
+			SecurityToken:   os.Getenv(platform.EnvSecurityToken),
+		}
+		if c.AccessKeyID == "" || c.AccessKeySecret == "" {
+			return otsstore.Credentials{AccessKeyID: st.AccessKeyID, AccessKeySecret: st.AccessKeySecret, SecurityToken: st.SecurityToken}
+		}
+		return c
+	}
 }
 
 // MustOpen loads fn's configuration from the environment and opens the

@@ -50,6 +50,7 @@ func ServeHTTP(name string, h http.Handler) {
 	switch Detect(os.Getenv) {
 	case FC:
 		fc.Start(func(ctx context.Context, event []byte) (json.RawMessage, error) {
+			osAdoptFCCredentials(ctx)
 			return platformHTTP(ctx, logger, ServeFCHTTPEvent, h, event)
 		})
 	case Lambda:

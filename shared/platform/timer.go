@@ -140,6 +140,7 @@ func RunTimer(name string, fn TimerFunc) {
 	switch Detect(os.Getenv) {
 	case FC:
 		fc.Start(func(ctx context.Context, event []byte) (json.RawMessage, error) {
+			osAdoptFCCredentials(ctx)
 			return timerInvocation(ctx, logger, fn, event)
 		})
 	case Lambda:

@@ -42,6 +42,11 @@ type Spec struct {
 	// share them (the token cache). Local backends are scoped by their file
 	// or process anyway and ignore it.
 	SharedTables []string
+	// Credentials, when set, is asked for the Tablestore credentials on
+	// every request, so credentials the platform rotates are followed;
+	// AccessKeyID, AccessKeySecret and SecurityToken are then only the
+	// initial values.
+	Credentials otsstore.CredentialsFunc
 	// Clock drives expiry; nil means time.Now.
 	Clock store.Clock
 	// Logger receives the backend's rare operational messages (table
@@ -94,11 +99,11 @@ func Open(ctx context.Context, spec Spec) (store.Store, error) {
 		}
 		return boltstore.Open(spec.Path, opts...)
 	case Tablestore:
-		client, err := otsstore.NewClient(spec.Endpoint, spec.Instance, otsstore.Credentials{
+		client, err := otsstore.NewClientFunc(spec.Endpoint, spec.Instance, otsstore.Credentials{
 			AccessKeyID:     spec.AccessKeyID,
 			AccessKeySecret: spec.AccessKeySecret,
 			SecurityToken:   spec.SecurityToken,
-		})
+		}, spec.Credentials)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/aliyun/aliyun-tablestore-go-sdk/common"
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
 	"github.com/dingfn/dingfn/shared/store"
@@ -46,4 +47,29 @@ func NewClient(endpoint, instance string, cred Credentials) (*tablestore.TableSt
 	cfg.MaxRetryTime = 5 * time.Second
 	cfg.MaxIdleConnections = 16
 	return tablestore.NewClientWithConfig(endpoint, instance, cred.AccessKeyID, cred.AccessKeySecret, cred.SecurityToken, cfg), nil
+}
+
+// CredentialsFunc returns the credentials to sign the next request with.
+type CredentialsFunc func() Credentials
+
+// NewClientFunc is NewClient for temporary credentials that rotate while
+// the process lives (Function Compute's role credentials): get is called
+// for every request, so a rotated STS token is used as soon as it appears.
+// initial is checked like NewClient's credentials.
+func NewClientFunc(endpoint, instance string, initial Credentials, get CredentialsFunc) (*tablestore.TableStoreClient, error) {
+	c, err := NewClient(endpoint, instance, initial)
+	if err != nil {
+		return nil, err
+	}
+	if get != nil {
+		tablestore.SetCredentialsProvider(credentialsProvider(get))(c)
+	}
+	return c, nil
+}
+
+type credentialsProvider CredentialsFunc
+
+func (f credentialsProvider) GetCredentials() common.Credentials {
+	c := f()
+	return &common.DefaultCredentials{AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}
 }
