@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	asmbase64 "github.com/segmentio/asm/base64"
 )
 
 const (
@@ -137,7 +139,7 @@ func (c *Crypto) Decrypt(signature, timestamp, nonce, encrypt string) ([]byte, e
 	// Decode straight into the buffer the message is returned in, then
 	// decrypt in place: one allocation for the whole message.
 	out := make([]byte, base64.StdEncoding.DecodedLen(len(encrypt)))
-	n, err := base64.StdEncoding.Decode(out, joined[encOff:encOff+len(encrypt)])
+	n, err := fastB64.Decode(out, joined[encOff:encOff+len(encrypt)])
 	if err != nil {
 		return nil, newError(KindBadBase64, err.Error())
 	}
@@ -266,6 +268,12 @@ func (c *Crypto) clock() time.Time {
 	return c.now()
 }
 
+// fastB64 is standard base64 with SIMD (AVX2 on amd64, NEON on arm64) from
+// segmentio/asm; it falls back to encoding/base64 elsewhere and for the
+// tail, with the same results and errors. Base64 was half the cost of a
+// callback at 4 KiB and more with the standard library.
+var fastB64 = asmbase64.StdEncoding
+
 // seal builds random16 ‖ len ‖ msg ‖ owner ‖ pad in the scratch buffer,
 // encrypts it in place and returns its standard base64, encoded into the
 // same buffer (so valid until the buffer is reused).
@@ -286,7 +294,7 @@ func (c *Crypto) seal(sp *[]byte, random16 [16]byte, msg []byte) []byte {
 	}
 	cipher.NewCBCEncrypter(c.block, c.iv[:]).CryptBlocks(buf, buf)
 	enc := (*sp)[total : total+encLen]
-	base64.StdEncoding.Encode(enc, buf)
+	fastB64.Encode(enc, buf)
 	return enc
 }
 
