@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -245,5 +246,71 @@ func TestCheckURLDeadline(t *testing.T) {
 	wantErrcode(t, r, 71012)
 	if _, ok := s.CallbackRegistration(); ok {
 		t.Fatal("a URL that missed the 1500 ms deadline was registered")
+	}
+}
+
+func TestAutoEvents(t *testing.T) {
+	t.Parallel()
+	// The receiver is started first: its URL is an option of the fake.
+	rc := &receiver{}
+	hs := httptest.NewServer(rc)
+	t.Cleanup(hs.Close)
+	clk := NewManualClock(t0)
+	s := NewServer(WithClock(clk.Now), WithOrg(loadTestOrg(t)), WithAutoEvents(hs.URL))
+	t.Cleanup(s.Close)
+	token, key := s.EventSubscription()
+	c, err := dingcrypto.New(token, key, s.AppKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	rc.c = c
+	rc.mu.Unlock()
+
+	tok := s.AccessToken()
+	r := oapiJSON(t, s, "topapi/v2/user/create", tok, map[string]any{"name": "新人", "mobile": "13955556666", "dept_id_list": "11"})
+	wantErrcode(t, r, 0)
+	id := r.str("result", "userid")
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/update", tok, map[string]any{"userid": id, "title": "工程师"}), 0)
+	if err := s.MoveDepartment(11, 20); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveUser(id); err != nil {
+		t.Fatal(err)
+	}
+	oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "alice"}) // reads send nothing
+	errs, err := s.FlushEvents(context.Background())
+	if err != nil || len(errs) != 0 {
+		t.Fatalf("flush: %v %v", err, errs)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var types []string
+	for _, e := range rc.events {
+		var m map[string]any
+		json.Unmarshal([]byte(e), &m)
+		types = append(types, m["EventType"].(string))
+	}
+	want := []string{"user_add_org", "user_modify_org", "org_dept_modify", "user_leave_org"}
+	if !slices.Equal(types, want) {
+		t.Fatalf("events %v, want %v", types, want)
+	}
+}
+
+func TestAutoEventsToADeadEndpointAreQueuedAsFailed(t *testing.T) {
+	t.Parallel()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	t.Cleanup(hs.Close)
+	s := NewServer(WithOrg(loadTestOrg(t)), WithAutoEvents(hs.URL))
+	t.Cleanup(s.Close)
+	if err := s.RenameUser("bob", "鲍伯"); err != nil {
+		t.Fatal(err)
+	}
+	errs, err := s.FlushEvents(context.Background())
+	if err != nil || len(errs) != 1 || !errors.Is(errs[0], ErrBadCallbackReply) {
+		t.Fatalf("flush: %v %v", err, errs)
+	}
+	if s.FailedEventCount() != 1 {
+		t.Fatal("undeliverable event not queued for get_call_back_failed_result")
 	}
 }

@@ -20,6 +20,7 @@ func (s *Server) AddDepartment(d Department) (Department, error) {
 	if err != nil {
 		return Department{}, fmt.Errorf("dingtalktest: add department: %w", err)
 	}
+	s.emitDept("org_dept_create", p.ID)
 	return *p, nil
 }
 
@@ -32,6 +33,7 @@ func (s *Server) RenameDepartment(id int64, name string) error {
 		return fmt.Errorf("dingtalktest: rename department %d: %w", id, errNotFound)
 	}
 	d.Name = name
+	s.emitDept("org_dept_modify", id)
 	return nil
 }
 
@@ -42,6 +44,7 @@ func (s *Server) MoveDepartment(id, parentID int64) error {
 	if err := s.dir.moveDept(id, parentID); err != nil {
 		return fmt.Errorf("dingtalktest: move department: %w", err)
 	}
+	s.emitDept("org_dept_modify", id)
 	return nil
 }
 
@@ -50,9 +53,11 @@ func (s *Server) MoveDepartment(id, parentID int64) error {
 func (s *Server) RemoveDepartment(id int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	gone := s.dir.subtree(id)
 	if err := s.dir.removeDept(id); err != nil {
 		return fmt.Errorf("dingtalktest: remove department: %w", err)
 	}
+	s.emitDept("org_dept_remove", gone...)
 	return nil
 }
 
@@ -64,6 +69,7 @@ func (s *Server) AddUser(u User) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("dingtalktest: add user: %w", err)
 	}
+	s.emitUser("user_add_org", p.UserID)
 	return cloneUser(p), nil
 }
 
@@ -76,6 +82,7 @@ func (s *Server) RenameUser(userid, name string) error {
 		return fmt.Errorf("dingtalktest: rename user %q: %w", userid, errNotFound)
 	}
 	u.Name = name
+	s.emitUser("user_modify_org", userid)
 	return nil
 }
 
@@ -90,6 +97,7 @@ func (s *Server) MoveUser(userid string, deptIDs ...int64) error {
 	if err := s.dir.setUserDepts(u, deptIDs); err != nil {
 		return fmt.Errorf("dingtalktest: move user %q: %w", userid, err)
 	}
+	s.emitUser("user_modify_org", userid)
 	return nil
 }
 
@@ -100,6 +108,7 @@ func (s *Server) RemoveUser(userid string) error {
 	if err := s.dir.removeUser(userid); err != nil {
 		return fmt.Errorf("dingtalktest: remove user: %w", err)
 	}
+	s.emitUser("user_leave_org", userid)
 	return nil
 }
 
@@ -274,6 +283,7 @@ func (s *Server) deptCreate(rq *request) reply {
 	} else if err != nil {
 		return fail(400002, "无效的参数: "+err.Error())
 	}
+	s.emitDept("org_dept_create", p.ID)
 	return ok(map[string]any{"result": map[string]any{"dept_id": p.ID}})
 }
 
@@ -348,6 +358,7 @@ func (s *Server) deptUpdate(rq *request) reply {
 		upd.ParentID = parent
 	}
 	*d = upd
+	s.emitDept("org_dept_modify", id)
 	return ok(nil)
 }
 
@@ -369,9 +380,11 @@ func (s *Server) deptDelete(rq *request) reply {
 	if s.dir.hasMembers(id) {
 		return fail(60005, "部门或子部门下存在员工，不能删除")
 	}
+	gone := s.dir.subtree(id)
 	if err := s.dir.removeDept(id); err != nil {
 		return fail(400002, err.Error())
 	}
+	s.emitDept("org_dept_remove", gone...)
 	return ok(nil)
 }
 
@@ -617,6 +630,7 @@ func (s *Server) userCreate(rq *request) reply {
 	if err != nil {
 		return userCreateError(err)
 	}
+	s.emitUser("user_add_org", p.UserID)
 	return ok(map[string]any{"result": map[string]any{"userid": p.UserID, "unionId": p.UnionID}})
 }
 
@@ -670,6 +684,7 @@ func (s *Server) userUpdate(rq *request) reply {
 		upd.DeptIDs, upd.LeaderIn = u.DeptIDs, u.LeaderIn
 	}
 	*u = upd
+	s.emitUser("user_modify_org", id)
 	return ok(nil)
 }
 
@@ -682,6 +697,7 @@ func (s *Server) userDelete(rq *request) reply {
 	if err := s.dir.removeUser(id); err != nil {
 		return fail(60121, "找不到该用户")
 	}
+	s.emitUser("user_leave_org", id)
 	return ok(nil)
 }
 

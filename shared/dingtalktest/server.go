@@ -67,6 +67,7 @@ type Server struct {
 	routes      map[string]route
 	ip          *ipLimiter
 	schedules   map[scheduleKey][]slot
+	events      *eventQueue
 }
 
 // Option configures a Server.
@@ -85,6 +86,7 @@ type config struct {
 	robots               map[string]RobotConfig
 	eventToken, eventKey string
 	listener             net.Listener
+	autoEvents           string
 	ipLimit              *ipLimiter
 }
 
@@ -307,6 +309,10 @@ func NewServer(opts ...Option) *Server {
 		s.robots[tok] = &robotState{cfg: rc}
 	}
 	s.routes = s.buildRoutes()
+	if c.autoEvents != "" {
+		s.events = newEventQueue(c.autoEvents)
+		go s.events.run(s)
+	}
 	s.ip = c.ipLimit
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	if c.listener != nil {
@@ -318,10 +324,14 @@ func NewServer(opts ...Option) *Server {
 	return s
 }
 
-// Close releases blocked slow answers and shuts the server down.
+// Close releases blocked slow answers, stops automatic events and shuts
+// the server down.
 func (s *Server) Close() {
 	s.once.Do(func() { close(s.closed) })
 	s.srv.Close()
+	if s.events != nil {
+		<-s.events.done
+	}
 }
 
 // Handler returns the fake's handler, to mount it in another server.
