@@ -279,6 +279,12 @@ func TestAutoEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "alice"}) // reads send nothing
+	pr := oapiJSON(t, s, "topapi/processinstance/create", tok, map[string]any{"process_code": "PROC-A", "originator_user_id": "alice", "dept_id": 10,
+		"form_component_values": []map[string]string{{"name": "a", "value": "b"}}})
+	wantErrcode(t, pr, 0)
+	if err := s.FinishProcessInstance(pr.str("process_instance_id"), "refuse"); err != nil {
+		t.Fatal(err)
+	}
 	errs, err := s.FlushEvents(context.Background())
 	if err != nil || len(errs) != 0 {
 		t.Fatalf("flush: %v %v", err, errs)
@@ -291,7 +297,7 @@ func TestAutoEvents(t *testing.T) {
 		json.Unmarshal([]byte(e), &m)
 		types = append(types, m["EventType"].(string))
 	}
-	want := []string{"user_add_org", "user_modify_org", "org_dept_modify", "user_leave_org"}
+	want := []string{"user_add_org", "user_modify_org", "org_dept_modify", "user_leave_org", "bpms_instance_change", "bpms_instance_change"}
 	if !slices.Equal(types, want) {
 		t.Fatalf("events %v, want %v", types, want)
 	}

@@ -46,6 +46,10 @@ func (s *Server) deptEvent(eventType string, deptIDs ...int64) map[string]any {
 func (s *Server) ProcessEvent(instanceID, typ string) (map[string]any, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.processEvent(instanceID, typ)
+}
+
+func (s *Server) processEvent(instanceID, typ string) (map[string]any, bool) {
 	p := s.processes.instances[instanceID]
 	if p == nil {
 		return nil, false
@@ -78,7 +82,9 @@ func (s *Server) operator() string {
 // WithAutoEvents makes the fake push a contact event to url after every
 // change to the organisation, through the API or the test helpers, as
 // DingTalk does for a subscribed app: user_add_org, user_modify_org,
-// user_leave_org, org_dept_create, org_dept_modify, org_dept_remove. Events
+// user_leave_org, org_dept_create, org_dept_modify, org_dept_remove; and
+// bpms_instance_change when an approval starts or FinishProcessInstance
+// ends it. Events
 // are delivered in order by one background sender with DeliverEvent
 // (retries, then the failed-result queue); FlushEvents waits for them.
 func WithAutoEvents(url string) Option {
@@ -166,6 +172,14 @@ func (s *Server) emit(ev map[string]any) {
 func (s *Server) emitUser(eventType string, userIDs ...string) {
 	if s.events != nil {
 		s.emit(s.userEvent(eventType, userIDs...))
+	}
+}
+
+func (s *Server) emitProcess(instanceID, typ string) {
+	if s.events != nil {
+		if ev, ok := s.processEvent(instanceID, typ); ok {
+			s.emit(ev)
+		}
 	}
 }
 

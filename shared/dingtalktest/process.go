@@ -87,6 +87,11 @@ func (s *Server) FinishProcessInstance(id, result string) error {
 		return fmt.Errorf("dingtalktest: result %q is not agree, refuse or empty", result)
 	}
 	p.Result, p.FinishTime = result, s.now()
+	if p.Status == "TERMINATED" {
+		s.emitProcess(id, "terminate")
+	} else {
+		s.emitProcess(id, "finish")
+	}
 	return nil
 }
 
@@ -119,6 +124,7 @@ func (s *Server) createInstance(p *ProcessInstance, now time.Time) string {
 	p.BusinessID = now.In(chinaTime).Format("200601021504") + fmt.Sprintf("%06d", s.processes.n)
 	s.processes.instances[p.ID] = p
 	s.processes.order = append(s.processes.order, p.ID)
+	s.emitProcess(p.ID, "start")
 	return ""
 }
 
