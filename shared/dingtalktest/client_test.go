@@ -1101,3 +1101,61 @@ func TestRobotThrottleThroughClient(t *testing.T) {
 		t.Fatalf("robot/send called %d times, want %d (no resend)", n, dingtalktest.RobotMaxPerMinute+1)
 	}
 }
+
+// TestInvalidRequestsNeverReachDingTalk: what DingTalk would reject, the
+// client rejects before sending; what only DingTalk can judge is sent once.
+func TestInvalidRequestsNeverReachDingTalk(t *testing.T) {
+	t.Parallel()
+	s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg(), dingtalktest.WithRobot("hook", dingtalktest.RobotConfig{})})
+	ctx := context.Background()
+	many := make(dingtalk.CommaStrings, 101)
+	for i := range many {
+		many[i] = fmt.Sprint("u", i)
+	}
+	if _, err := c.Message.Send(ctx, &dingtalk.WorkNotice{AgentID: s.AgentID(), UserIDList: many, Msg: dingtalk.TextMessage("x")}); err == nil {
+		t.Error("101 recipients accepted")
+	}
+	if _, err := c.Message.Send(ctx, &dingtalk.WorkNotice{AgentID: s.AgentID(), UserIDList: dingtalk.CommaStrings{"lisi"}, Msg: &dingtalk.Message{MsgType: "text"}}); err == nil {
+		t.Error("text message without text accepted")
+	}
+	mentions := make([]string, 51)
+	for i := range mentions {
+		mentions[i] = fmt.Sprint("u", i)
+	}
+	if err := c.Robot.Send(ctx, dingtalk.Webhook{AccessToken: "hook"}, dingtalk.RobotText("x", mentions...)); err == nil {
+		t.Error("51 mentions accepted")
+	}
+	if n := s.CallCount("topapi/message/corpconversation/asyncsend_v2") + s.CallCount("robot/send"); n != 0 {
+		t.Fatalf("%d invalid requests reached the fake", n)
+	}
+	// A used 免登 code is DingTalk's to reject, once.
+	code := s.NewAuthCode("lisi")
+	if _, err := c.Auth.GetUserInfo(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Auth.GetUserInfo(ctx, code)
+	var de *dingtalk.Error
+	if !errors.As(err, &de) || de.ErrCode != 40078 {
+		t.Fatalf("reused code: %v", err)
+	}
+	if n := s.CallCount("topapi/v2/user/getuserinfo"); n != 2 {
+		t.Fatalf("getuserinfo called %d times, want 2", n)
+	}
+	// A department removed mid-walk surfaces as an error, not a short list.
+	if err := s.MoveUser("chenjing", 5); err != nil {
+		t.Fatal(err)
+	}
+	s.InjectFault("topapi/v2/department/listsub", dingtalktest.Fault{Kind: dingtalktest.FaultError, Errcode: 60003, Message: "部门不存在", Times: 1})
+	walked := 0
+	var walkErr error
+	for _, err := range c.Contact.WalkDepartments(ctx, dingtalk.RootDepartmentID, "") {
+		if err != nil {
+			walkErr = err
+			break
+		}
+		walked++
+	}
+	if walkErr == nil {
+		t.Fatalf("walk hid a failed listsub (%d departments)", walked)
+	}
+}
