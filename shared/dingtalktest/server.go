@@ -619,7 +619,8 @@ func (s *Server) write(w http.ResponseWriter, rep reply, gen generation, reqID s
 		if rep.status >= 400 {
 			rep.body["requestid"] = reqID
 		}
-	} else if _, isEnvelope := rep.body["errcode"]; isEnvelope {
+	} else if _, isEnvelope := rep.body["errcode"]; isEnvelope && gen == genOld {
+		// Robot webhook replies carry no request id.
 		rep.body["request_id"] = reqID
 	}
 	var buf bytes.Buffer
