@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -1157,5 +1158,58 @@ func TestInvalidRequestsNeverReachDingTalk(t *testing.T) {
 	}
 	if walkErr == nil {
 		t.Fatalf("walk hid a failed listsub (%d departments)", walked)
+	}
+}
+
+// TestPageCalls covers the single-page calls behind the iterators.
+func TestPageCalls(t *testing.T) {
+	t.Parallel()
+	s, c, clk := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+	ctx := context.Background()
+	subs, err := c.Contact.ListSubDepartments(ctx, 2, "")
+	if err != nil || len(subs) != 2 || subs[0].Name != "后端组" || subs[0].ParentID != 2 {
+		t.Fatalf("ListSubDepartments %+v %v", subs, err)
+	}
+	page, err := c.Contact.ListUsers(ctx, dingtalk.ListUsersRequest{DeptID: 3, Size: 2, OrderField: dingtalk.OrderEntryAsc})
+	if err != nil || !page.HasMore || page.NextCursor != 2 || page.List[0].UserID != "wangwu" || !page.List[0].Leader {
+		t.Fatalf("ListUsers %+v %v", page, err)
+	}
+	s.AddFailedEvent("org_dept_create", clk.Now(), map[string]any{"deptid": []int64{9}})
+	fr, err := c.Callback.FailedResults(ctx)
+	if err != nil || fr.HasMore || len(fr.FailedList) != 1 || fr.FailedList[0].Tag != "org_dept_create" || fr.FailedList[0].EventTime != clk.Now().UnixMilli() {
+		t.Fatalf("FailedResults %+v %v", fr, err)
+	}
+	gp, err := c.Attendance.ListGroups(ctx, 1, 1)
+	if err != nil || !gp.HasMore || len(gp.Groups) != 1 || gp.Groups[0].Type != "TURN" {
+		t.Fatalf("ListGroups %+v %v", gp, err)
+	}
+	sp, err := c.Attendance.ListSchedules(ctx, clk.Now(), 0, 2)
+	if err != nil || len(sp.Schedules) != 2 || sp.Schedules[0].CheckType != "OnDuty" || sp.Schedules[1].CheckType != "OffDuty" {
+		t.Fatalf("ListSchedules %+v %v", sp, err)
+	}
+	ec, err := c.ExtContact.List(ctx, 1, 2)
+	if err != nil || len(ec) != 2 || ec[0].Name != "孙悟空" {
+		t.Fatalf("ExtContact.List %+v %v", ec, err)
+	}
+	lg, err := c.ExtContact.ListLabelGroups(ctx, 0, 1)
+	if err != nil || len(lg) != 1 || lg[0].Name != "客户类型" || len(lg[0].Labels) != 3 {
+		t.Fatalf("ListLabelGroups %+v %v", lg, err)
+	}
+	space, err := c.CSpace.GetCustomSpace(ctx, "dingfn", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := http.Get(s.URL + "/cspace/get_custom_space?domain=dingfn&access_token=" + s.AccessToken())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct{ Spaceid json.Number }
+	json.NewDecoder(r.Body).Decode(&raw)
+	r.Body.Close()
+	if space != raw.Spaceid.String() {
+		t.Fatalf("GetCustomSpace %q, fake sent %s", space, raw.Spaceid)
+	}
+	if u := c.Auth.LoginURL("https://app.example.com/cb", "xyz"); !strings.Contains(u, "client_id="+s.AppKey()) || !strings.Contains(u, "response_type=code") {
+		t.Fatalf("LoginURL %s", u)
 	}
 }
