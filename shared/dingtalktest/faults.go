@@ -65,6 +65,9 @@ type Fault struct {
 	Delay time.Duration
 	// Release ends a FaultSlow wait when closed.
 	Release <-chan struct{}
+	// Waiting, if set, receives a value when a FaultSlow call starts
+	// waiting, so a test knows the call is parked.
+	Waiting chan<- struct{}
 	// Errcode and SubCode shape a FaultError on the old API (Errcode 88
 	// when only SubCode is set); Status (default 400) and Code on the new
 	// API. Message is the errmsg or message.
@@ -118,7 +121,7 @@ func (s *Server) takeFault(api string) *Fault {
 // applyFault answers or delays a call. handled means the response is
 // finished (written or dropped); otherwise rep, when set, is the answer
 // and, when empty, the call proceeds.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, gen generation, idx int) (rep reply, handled bool) {
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, gen generation, idx uint64) (rep reply, handled bool) {
 	switch f.Kind {
 	case FaultBusy:
 		if gen == genNew {
@@ -130,7 +133,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ge
 			raw: []byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>Tengine</center>\r\n</body>\r\n</html>\r\n")}, false
 	case FaultIPBlock:
 		return reply{status: http.StatusOK, ctype: "application/json",
-			raw: []byte(`{"status":1111,"wait":5,"source":"x5","punish":"deny","uuid":"` + opaqueID("block", uint64(idx)) + `"}`)}, false
+			raw: []byte(`{"status":1111,"wait":5,"source":"x5","punish":"deny","uuid":"` + opaqueID("block", idx) + `"}`)}, false
 	case FaultTokenInvalid:
 		if gen == genNew {
 			return newFail(http.StatusBadRequest, "InvalidAuthentication", "不合法的access_token"), false
@@ -172,6 +175,13 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ge
 			t := time.NewTimer(f.Delay)
 			defer t.Stop()
 			timer = t.C
+		}
+		if f.Waiting != nil {
+			select {
+			case f.Waiting <- struct{}{}:
+			case <-s.closed:
+			case <-r.Context().Done():
+			}
 		}
 		select {
 		case <-f.Release:

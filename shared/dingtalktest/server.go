@@ -50,6 +50,11 @@ type Server struct {
 	dir   *directory
 	reqN  uint64
 	calls []Call
+	// Calls are numbered from 0; calls[0] has number callBase. Numbers
+	// keep a late answer from landing on a call recorded after a reset.
+	callBase, callSeq uint64
+	maxCalls          int
+	counts            map[string]int
 
 	tokens      map[string]*tokenState // app access tokens
 	appToken    string                 // the current app token, "" after invalidation
@@ -86,6 +91,7 @@ type config struct {
 	robots               map[string]RobotConfig
 	eventToken, eventKey string
 	listener             net.Listener
+	maxCalls             int
 	autoEvents           string
 	ipLimit              *ipLimiter
 }
@@ -246,6 +252,19 @@ func WithListener(l net.Listener) Option {
 	}
 }
 
+// WithMaxRecordedCalls keeps only the last n calls for Calls, so a
+// long-running simulator does not grow without bound. CallCount still
+// counts every call.
+func WithMaxRecordedCalls(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("dingtalktest: WithMaxRecordedCalls: %d is not positive", n)
+		}
+		c.maxCalls = n
+		return nil
+	}
+}
+
 // WithIPBlocking turns on DingTalk's per-IP protection: more than 10 000
 // calls within 20 s block every API for 5 minutes, answered with the
 // non-envelope {"status":1111,"punish":"deny",…}. Off by default because
@@ -294,6 +313,8 @@ func NewServer(opts ...Option) *Server {
 		tokens:    map[string]*tokenState{},
 		robots:    map[string]*robotState{},
 		schedules: map[scheduleKey][]slot{},
+		maxCalls:  c.maxCalls,
+		counts:    map[string]int{},
 	}
 	s.users.init()
 	s.qps = qpsState{def: c.qpsDefault, perAPI: c.qpsPerAPI}
@@ -372,11 +393,16 @@ type Call struct {
 	Fault FaultKind
 }
 
-// Calls returns a copy of every recorded call in arrival order.
+// Calls returns a copy of the recorded calls in arrival order (the last
+// WithMaxRecordedCalls of them, if set).
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
+	c := s.calls
+	if s.maxCalls > 0 && len(c) > s.maxCalls {
+		c = c[len(c)-s.maxCalls:]
+	}
+	return slices.Clone(c)
 }
 
 // CallCount returns how many requests reached api (path with or without
@@ -385,19 +411,15 @@ func (s *Server) CallCount(api string) int {
 	api = apiName(api)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for i := range s.calls {
-		if s.calls[i].API == api {
-			n++
-		}
-	}
-	return n
+	return s.counts[api]
 }
 
 // ResetCalls forgets the recorded calls.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	s.calls = nil
+	s.callBase = s.callSeq
+	clear(s.counts)
 	s.mu.Unlock()
 }
 
@@ -488,8 +510,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	s.reqN++
 	reqID := opaqueID("req", s.reqN)[:26]
-	idx := len(s.calls)
+	idx := s.callSeq
+	s.callSeq++
 	s.calls = append(s.calls, Call{API: api, Method: r.Method, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body, Time: now})
+	s.counts[api]++
+	if s.maxCalls > 0 && len(s.calls) >= 2*s.maxCalls {
+		drop := len(s.calls) - s.maxCalls
+		s.calls = slices.Clone(s.calls[drop:])
+		s.callBase += uint64(drop)
+	}
 	fault := s.takeFault(api)
 	if fault == nil && s.ip != nil && s.ip.blocked(now) {
 		fault = &Fault{Kind: FaultIPBlock}
@@ -588,13 +617,13 @@ func (s *Server) dispatch(r *http.Request, api string, rt route, found bool, bod
 	return rt.fn(rq)
 }
 
-func (s *Server) record(idx int, rep reply, fk FaultKind) {
+func (s *Server) record(seq uint64, rep reply, fk FaultKind) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if idx >= len(s.calls) { // ResetCalls ran meanwhile
+	if seq < s.callBase || seq-s.callBase >= uint64(len(s.calls)) { // reset or trimmed meanwhile
 		return
 	}
-	c := &s.calls[idx]
+	c := &s.calls[seq-s.callBase]
 	c.Status = rep.status
 	c.Fault = fk
 	if rep.body != nil {

@@ -304,3 +304,40 @@ func TestEvents(t *testing.T) {
 		t.Fatal("event for an unknown instance")
 	}
 }
+
+func TestMaxRecordedCalls(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, WithMaxRecordedCalls(3))
+	tok := s.AccessToken()
+	for i := range 10 {
+		oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": fmt.Sprintf("user%06d", i)})
+	}
+	calls := s.Calls()
+	if len(calls) != 3 || !strings.Contains(string(calls[2].Body), "user000009") || calls[2].Errcode != 0 {
+		t.Fatalf("kept %d calls, last %s", len(calls), calls[len(calls)-1].Body)
+	}
+	if s.CallCount("topapi/v2/user/get") != 10 {
+		t.Fatalf("CallCount %d, want 10", s.CallCount("topapi/v2/user/get"))
+	}
+}
+
+// TestResetDuringASlowCall: a call answered after ResetCalls must not
+// overwrite the outcome of a call recorded after the reset.
+func TestResetDuringASlowCall(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t)
+	tok := s.AccessToken()
+	release, waiting := make(chan struct{}), make(chan struct{})
+	s.InjectFault("topapi/v2/user/get", Fault{Kind: FaultSlow, Times: 1, Release: release, Waiting: waiting})
+	done := make(chan result)
+	go func() { done <- oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "nobody"}) }()
+	<-waiting
+	s.ResetCalls()
+	wantErrcode(t, oapiJSON(t, s, "topapi/user/listid", tok, map[string]any{"dept_id": 1}), 0)
+	close(release)
+	wantErrcode(t, <-done, 60121)
+	calls := s.Calls()
+	if len(calls) != 1 || calls[0].API != "topapi/user/listid" || calls[0].Errcode != 0 || calls[0].Fault != FaultNone {
+		t.Fatalf("calls after reset: %+v", calls)
+	}
+}
