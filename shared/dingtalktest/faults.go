@@ -188,6 +188,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ge
 		case <-timer:
 		case <-s.closed:
 		case <-r.Context().Done():
+		}
+		if r.Context().Err() != nil {
+			// The client gave up: the call never runs.
 			s.record(idx, reply{}, f.Kind)
 			return reply{}, true
 		}

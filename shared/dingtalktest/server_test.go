@@ -141,21 +141,27 @@ func TestFaultSlow(t *testing.T) {
 	tok := s.AccessToken()
 
 	// A client timeout ends the wait; the call does not run.
-	release := make(chan struct{})
-	s.InjectFault("topapi/v2/user/get", Fault{Kind: FaultSlow, Times: 1, Release: release})
+	never, waiting := make(chan struct{}), make(chan struct{})
+	s.InjectFault("topapi/v2/user/delete", Fault{Kind: FaultSlow, Times: 1, Release: never, Waiting: waiting})
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/topapi/v2/user/get?access_token="+tok, strings.NewReader(`{"userid":"user000001"}`))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/topapi/v2/user/delete?access_token="+tok, strings.NewReader(`{"userid":"user000001"}`))
 		_, err := http.DefaultClient.Do(req)
 		errc <- err
 	}()
+	<-waiting
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled slow call: %v", err)
 	}
+	// The fake notices the client left and never runs the call.
+	if _, ok := s.User("user000001"); !ok {
+		t.Fatal("a call abandoned while slow was run")
+	}
 
 	// Released, the slow call answers normally.
+	release := make(chan struct{})
 	s.InjectFault("topapi/v2/user/get", Fault{Kind: FaultSlow, Times: 1, Release: release})
 	done := make(chan result, 1)
 	go func() { done <- oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "user000001"}) }()
