@@ -600,6 +600,12 @@ type apiErrorBody struct {
 
 func checkAPI(ep endpoint, resp *http.Response, data []byte) error {
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		// The per-IP block is not an API reply and may come with a 2xx
+		// status; unchecked it would decode as an empty success.
+		if msg, blocked := ipBlocked(data); blocked {
+			return &Error{API: ep.api, HTTPStatus: resp.StatusCode, Code: codePunish, ErrMsg: msg,
+				RetryAfter: max(retryAfter(resp), 5*time.Minute)}
+		}
 		return nil
 	}
 	e := &Error{API: ep.api, HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp)}
@@ -613,6 +619,26 @@ func checkAPI(ep endpoint, resp *http.Response, data []byte) error {
 		e.RequestID = resp.Header.Get("x-acs-request-id")
 	}
 	return e
+}
+
+// ipBlocked recognises the per-IP block reply in a 2xx body: an HTML page or
+// {"status":1111,"punish":"deny",…}. The check is cheap for real replies,
+// which are JSON objects without a "punish" key.
+func ipBlocked(data []byte) (string, bool) {
+	t := bytes.TrimSpace(data)
+	if len(t) > 0 && t[0] == '<' {
+		return "non-JSON reply (per-IP block?)", true
+	}
+	if !bytes.Contains(t, []byte(`"punish"`)) {
+		return "", false
+	}
+	var p struct {
+		Punish string `json:"punish"`
+	}
+	if json.Unmarshal(t, &p) != nil || p.Punish == "" {
+		return "", false
+	}
+	return "per-IP block: punish=" + p.Punish, true
 }
 
 func cmp(a, b string) string {

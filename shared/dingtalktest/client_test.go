@@ -865,12 +865,6 @@ func TestErrorClassification(t *testing.T) {
 	for _, tt := range tests {
 		for _, api := range []string{"old", "new"} {
 			t.Run(tt.fault.String()+" "+api, func(t *testing.T) {
-				if tt.fault == dingtalktest.FaultIPBlock && api == "new" {
-					// Reported to the lead: dingtalk.checkAPI accepts any 2xx
-					// reply, so a {"punish":"deny"} block body on /v1.0 decodes
-					// as an empty success.
-					t.Skip("client gap: per-IP block on the new API is not detected")
-				}
 				s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()}, dingtalk.WithRetryPolicy(noRetry))
 				var err error
 				if api == "old" {
