@@ -90,29 +90,31 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		o.Logger = slog.Default()
 	}
 	s := &Server{logger: o.Logger, serveCh: make(chan error, 1)}
+	// Listen first: the simulated DingTalk needs the callback URL to push
+	// the events its organisation changes cause.
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: listen: %w", err)
+	}
+	s.URL = "http://" + ln.Addr().String()
 	getenv := o.Getenv
 	if o.Simulate || strings.TrimSpace(o.Getenv("DINGTALK_APP_KEY")) == "" {
-		var err error
 		if getenv, err = s.simulate(o.Getenv); err != nil {
+			ln.Close()
 			return nil, err
 		}
 	}
 	cfg, err := config.Load(config.Dev, getenv)
 	if err != nil {
+		ln.Close()
 		s.closeFake()
 		return nil, err
 	}
 	if s.Bundle, err = bundle.Open(ctx, cfg, bundle.WithLogger(o.Logger)); err != nil {
+		ln.Close()
 		s.closeFake()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		s.Bundle.Close()
-		s.closeFake()
-		return nil, fmt.Errorf("devserver: listen: %w", err)
-	}
-	s.URL = "http://" + ln.Addr().String()
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -174,7 +176,12 @@ func period(d, def time.Duration) time.Duration {
 // functions at it with freshly generated secrets.
 func (s *Server) simulate(getenv func(string) string) (func(string) string, error) {
 	token, aesKey, apiKey := randomAlnum(24), randomAlnum(43), randomAlnum(32)
-	s.Fake = dingtalktest.NewServer(dingtalktest.WithDemoOrg(), dingtalktest.WithEventSubscription(token, aesKey))
+	s.Fake = dingtalktest.NewServer(
+		dingtalktest.WithDemoOrg(),
+		dingtalktest.WithEventSubscription(token, aesKey),
+		dingtalktest.WithAutoEvents(s.URL+"/callback"),
+		dingtalktest.WithMaxRecordedCalls(10000),
+	)
 	s.NotifyAPIKey = apiKey
 	overlay := map[string]string{
 		"DINGTALK_APP_KEY":            s.Fake.AppKey(),

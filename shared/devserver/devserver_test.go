@@ -77,6 +77,15 @@ func TestSimulatedSession(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, code, "%v", m)
 	})
 
+	t.Run("organisation changes reach the callback", func(t *testing.T) {
+		require.NoError(t, s.Fake.RenameUser("wangwu", "王五五"))
+		require.NoError(t, s.Fake.MoveUser("chenjing", 3))
+		errs, err := s.Fake.FlushEvents(context.Background())
+		require.NoError(t, err)
+		assert.Empty(t, errs, "every automatic event was answered with an encrypted success")
+		assert.Zero(t, s.Fake.FailedEventCount())
+	})
+
 	t.Run("callback rejects an unsigned request", func(t *testing.T) {
 		code, m := post(t, s.URL+"/callback?signature=00&timestamp=1&nonce=n", `{"encrypt":"abc"}`)
 		assert.GreaterOrEqual(t, code, 400)
