@@ -108,7 +108,7 @@ var bundle = []Function{
 	{
 		Name:        config.Callback,
 		LogicalID:   "CallbackFunction",
-		Description: "dingfn callback: verifies, decrypts and durably records DingTalk events, answers within 1500 ms",
+		Description: "dingfn callback: verifies and decrypts DingTalk events, answers within 1500 ms",
 		HTTPMethods: []string{"POST"},
 		// DingTalk cannot sign cloud requests; the callback signature
 		// (token) and the AES key are the gate.
