@@ -68,25 +68,13 @@ func (s *AttendanceService) ListSchedules(ctx context.Context, workDate time.Tim
 
 // AllSchedules yields every schedule on workDate.
 func (s *AttendanceService) AllSchedules(ctx context.Context, workDate time.Time) iter.Seq2[Schedule, error] {
-	return func(yield func(Schedule, error) bool) {
-		offset := 0
-		for {
-			p, err := s.ListSchedules(ctx, workDate, offset, MaxSchedulePageSize)
-			if err != nil {
-				yield(Schedule{}, err)
-				return
-			}
-			for _, sc := range p.Schedules {
-				if !yield(sc, nil) {
-					return
-				}
-			}
-			if !p.HasMore || len(p.Schedules) == 0 {
-				return
-			}
-			offset += len(p.Schedules)
+	return offsetPages(func(offset int) ([]Schedule, bool, error) {
+		p, err := s.ListSchedules(ctx, workDate, offset, MaxSchedulePageSize)
+		if err != nil {
+			return nil, false, err
 		}
-	}
+		return p.Schedules, p.HasMore, nil
+	})
 }
 
 // AttendanceGroup is an attendance group with its shifts, as
@@ -165,25 +153,13 @@ func (s *AttendanceService) ListGroups(ctx context.Context, offset, size int) (*
 
 // AllGroups yields every attendance group.
 func (s *AttendanceService) AllGroups(ctx context.Context) iter.Seq2[AttendanceGroup, error] {
-	return func(yield func(AttendanceGroup, error) bool) {
-		offset := 0
-		for {
-			p, err := s.ListGroups(ctx, offset, MaxGroupPageSize)
-			if err != nil {
-				yield(AttendanceGroup{}, err)
-				return
-			}
-			for _, g := range p.Groups {
-				if !yield(g, nil) {
-					return
-				}
-			}
-			if !p.HasMore || len(p.Groups) == 0 {
-				return
-			}
-			offset += len(p.Groups)
+	return offsetPages(func(offset int) ([]AttendanceGroup, bool, error) {
+		p, err := s.ListGroups(ctx, offset, MaxGroupPageSize)
+		if err != nil {
+			return nil, false, err
 		}
-	}
+		return p.Groups, p.HasMore, nil
+	})
 }
 
 // AttendanceGroupDetail is one attendance group as GetGroup returns it.

@@ -159,21 +159,12 @@ func (s *CallbackService) FailedResults(ctx context.Context) (*FailedResults, er
 // AllFailedResults yields failed pushes batch by batch while DingTalk says
 // it has more.
 func (s *CallbackService) AllFailedResults(ctx context.Context) iter.Seq2[FailedEvent, error] {
-	return func(yield func(FailedEvent, error) bool) {
-		for {
-			r, err := s.FailedResults(ctx)
-			if err != nil {
-				yield(FailedEvent{}, err)
-				return
-			}
-			for _, e := range r.FailedList {
-				if !yield(e, nil) {
-					return
-				}
-			}
-			if !r.HasMore || len(r.FailedList) == 0 {
-				return
-			}
+	// Each call returns the next batch, so there is no cursor to carry.
+	return pages(struct{}{}, func(struct{}) ([]FailedEvent, struct{}, bool, error) {
+		r, err := s.FailedResults(ctx)
+		if err != nil {
+			return nil, struct{}{}, false, err
 		}
-	}
+		return r.FailedList, struct{}{}, r.HasMore && len(r.FailedList) > 0, nil
+	})
 }

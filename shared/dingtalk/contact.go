@@ -156,58 +156,18 @@ func (s *ContactService) ListSubDepartmentIDs(ctx context.Context, deptID int64)
 // department/list?fetch_child=true. On an error it yields the error once
 // and stops. Departments seen twice (a cycle in bad data) are skipped.
 func (s *ContactService) WalkDepartments(ctx context.Context, root int64, lang Language) iter.Seq2[Department, error] {
-	return func(yield func(Department, error) bool) {
-		seen := map[int64]bool{root: true}
-		queue := []int64{root}
-		for len(queue) > 0 {
-			id := queue[0]
-			queue = queue[1:]
-			children, err := s.ListSubDepartments(ctx, id, lang)
-			if err != nil {
-				yield(Department{}, err)
-				return
-			}
-			for _, d := range children {
-				if seen[d.DeptID] {
-					continue
-				}
-				seen[d.DeptID] = true
-				if !yield(d, nil) {
-					return
-				}
-				queue = append(queue, d.DeptID)
-			}
-		}
-	}
+	return walkDepartments(root, func(id int64) ([]Department, error) {
+		return s.ListSubDepartments(ctx, id, lang)
+	}, func(d Department) int64 { return d.DeptID })
 }
 
 // WalkDepartmentIDs yields the id of every department below root,
 // breadth first, by calling ListSubDepartmentIDs on each. It replaces the
 // recursive use of the old department/list_ids.
 func (s *ContactService) WalkDepartmentIDs(ctx context.Context, root int64) iter.Seq2[int64, error] {
-	return func(yield func(int64, error) bool) {
-		seen := map[int64]bool{root: true}
-		queue := []int64{root}
-		for len(queue) > 0 {
-			id := queue[0]
-			queue = queue[1:]
-			children, err := s.ListSubDepartmentIDs(ctx, id)
-			if err != nil {
-				yield(0, err)
-				return
-			}
-			for _, c := range children {
-				if seen[c] {
-					continue
-				}
-				seen[c] = true
-				if !yield(c, nil) {
-					return
-				}
-				queue = append(queue, c)
-			}
-		}
-	}
+	return walkDepartments(root, func(id int64) ([]int64, error) {
+		return s.ListSubDepartmentIDs(ctx, id)
+	}, func(id int64) int64 { return id })
 }
 
 // GetDepartment returns a department's details. Replaces GET
@@ -481,24 +441,15 @@ func (s *ContactService) ListUsers(ctx context.Context, req ListUsersRequest) (*
 // AllUsers yields every direct member of req.DeptID, page by page from
 // req.Cursor. On an error it yields the error once and stops.
 func (s *ContactService) AllUsers(ctx context.Context, req ListUsersRequest) iter.Seq2[User, error] {
-	return func(yield func(User, error) bool) {
-		for {
-			p, err := s.ListUsers(ctx, req)
-			if err != nil {
-				yield(User{}, err)
-				return
-			}
-			for _, u := range p.List {
-				if !yield(u, nil) {
-					return
-				}
-			}
-			if !p.HasMore || p.NextCursor == req.Cursor {
-				return
-			}
-			req.Cursor = p.NextCursor
+	return pages(req.Cursor, func(cursor int64) ([]User, int64, bool, error) {
+		r := req
+		r.Cursor = cursor
+		p, err := s.ListUsers(ctx, r)
+		if err != nil {
+			return nil, 0, false, err
 		}
-	}
+		return p.List, p.NextCursor, p.HasMore && p.NextCursor != cursor, nil
+	})
 }
 
 // SimpleUser is a user's id and name.
@@ -534,24 +485,15 @@ func (s *ContactService) ListSimpleUsers(ctx context.Context, req ListUsersReque
 
 // AllSimpleUsers yields every direct member of req.DeptID as id and name.
 func (s *ContactService) AllSimpleUsers(ctx context.Context, req ListUsersRequest) iter.Seq2[SimpleUser, error] {
-	return func(yield func(SimpleUser, error) bool) {
-		for {
-			p, err := s.ListSimpleUsers(ctx, req)
-			if err != nil {
-				yield(SimpleUser{}, err)
-				return
-			}
-			for _, u := range p.List {
-				if !yield(u, nil) {
-					return
-				}
-			}
-			if !p.HasMore || p.NextCursor == req.Cursor {
-				return
-			}
-			req.Cursor = p.NextCursor
+	return pages(req.Cursor, func(cursor int64) ([]SimpleUser, int64, bool, error) {
+		r := req
+		r.Cursor = cursor
+		p, err := s.ListSimpleUsers(ctx, r)
+		if err != nil {
+			return nil, 0, false, err
 		}
-	}
+		return p.List, p.NextCursor, p.HasMore && p.NextCursor != cursor, nil
+	})
 }
 
 // ListUserIDs returns the userids of a department's direct members, in one
@@ -709,25 +651,13 @@ func (s *ContactService) ListRoles(ctx context.Context, offset, size int) (*Role
 
 // AllRoleGroups yields every role group, page by page.
 func (s *ContactService) AllRoleGroups(ctx context.Context) iter.Seq2[RoleGroupSummary, error] {
-	return func(yield func(RoleGroupSummary, error) bool) {
-		offset := 0
-		for {
-			p, err := s.ListRoles(ctx, offset, MaxRolePageSize)
-			if err != nil {
-				yield(RoleGroupSummary{}, err)
-				return
-			}
-			for _, g := range p.List {
-				if !yield(g, nil) {
-					return
-				}
-			}
-			if !p.HasMore || len(p.List) == 0 {
-				return
-			}
-			offset += len(p.List)
+	return offsetPages(func(offset int) ([]RoleGroupSummary, bool, error) {
+		p, err := s.ListRoles(ctx, offset, MaxRolePageSize)
+		if err != nil {
+			return nil, false, err
 		}
-	}
+		return p.List, p.HasMore, nil
+	})
 }
 
 // RoleGroup is a role group as GetRoleGroup returns it.

@@ -112,30 +112,6 @@ func (s *ExtContactService) All(ctx context.Context) iter.Seq2[ExtContact, error
 	})
 }
 
-// shortPages pages with offsets until a page shorter than MaxExtPageSize.
-func shortPages[T any](page func(offset int) ([]T, error)) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		var zero T
-		offset := 0
-		for {
-			items, err := page(offset)
-			if err != nil {
-				yield(zero, err)
-				return
-			}
-			for _, it := range items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			if len(items) < MaxExtPageSize {
-				return
-			}
-			offset += len(items)
-		}
-	}
-}
-
 // ExtContactRequest creates or updates an external contact. Create needs
 // Name, Mobile, StateCode ("86"), FollowerUserID and LabelIDs; Update
 // needs UserID, Name, FollowerUserID and LabelIDs and cannot change Mobile.

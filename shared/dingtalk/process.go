@@ -214,22 +214,13 @@ func (s *ProcessService) ListInstanceIDs(ctx context.Context, req ListInstanceID
 // AllInstanceIDs yields every matching approval instance id (at most
 // 10,000, DingTalk's cap).
 func (s *ProcessService) AllInstanceIDs(ctx context.Context, req ListInstanceIDsRequest) iter.Seq2[string, error] {
-	return func(yield func(string, error) bool) {
-		for {
-			p, err := s.ListInstanceIDs(ctx, req)
-			if err != nil {
-				yield("", err)
-				return
-			}
-			for _, id := range p.List {
-				if !yield(id, nil) {
-					return
-				}
-			}
-			if p.NextToken == 0 || p.NextToken == req.NextToken || len(p.List) == 0 {
-				return
-			}
-			req.NextToken = p.NextToken
+	return pages(req.NextToken, func(token int64) ([]string, int64, bool, error) {
+		r := req
+		r.NextToken = token
+		p, err := s.ListInstanceIDs(ctx, r)
+		if err != nil {
+			return nil, 0, false, err
 		}
-	}
+		return p.List, p.NextToken, p.NextToken != 0 && p.NextToken != token && len(p.List) > 0, nil
+	})
 }
