@@ -425,30 +425,18 @@ type UserPage struct {
 //
 // DingTalk docs: https://open.dingtalk.com/document/orgapp/queries-the-complete-information-of-a-department-user
 func (s *ContactService) ListUsers(ctx context.Context, req ListUsersRequest) (*UserPage, error) {
-	req, err := req.normalized()
-	if err != nil {
-		return nil, err
-	}
-	var out struct {
-		Result UserPage `json:"result"`
-	}
-	if err := s.client.oapi(ctx, epUserList, nil, req, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return listUserPage[UserPage](ctx, s.client, epUserList, req)
 }
 
 // AllUsers yields every direct member of req.DeptID, page by page from
 // req.Cursor. On an error it yields the error once and stops.
 func (s *ContactService) AllUsers(ctx context.Context, req ListUsersRequest) iter.Seq2[User, error] {
-	return pages(req.Cursor, func(cursor int64) ([]User, int64, bool, error) {
-		r := req
-		r.Cursor = cursor
+	return userPages(req, func(r ListUsersRequest) ([]User, int64, bool, error) {
 		p, err := s.ListUsers(ctx, r)
 		if err != nil {
 			return nil, 0, false, err
 		}
-		return p.List, p.NextCursor, p.HasMore && p.NextCursor != cursor, nil
+		return p.List, p.NextCursor, p.HasMore, nil
 	})
 }
 
@@ -470,29 +458,44 @@ type SimpleUserPage struct {
 //
 // DingTalk docs: https://open.dingtalk.com/document/orgapp/queries-the-simple-information-of-a-department-user
 func (s *ContactService) ListSimpleUsers(ctx context.Context, req ListUsersRequest) (*SimpleUserPage, error) {
+	return listUserPage[SimpleUserPage](ctx, s.client, epUserListSimp, req)
+}
+
+// AllSimpleUsers yields every direct member of req.DeptID as id and name.
+func (s *ContactService) AllSimpleUsers(ctx context.Context, req ListUsersRequest) iter.Seq2[SimpleUser, error] {
+	return userPages(req, func(r ListUsersRequest) ([]SimpleUser, int64, bool, error) {
+		p, err := s.ListSimpleUsers(ctx, r)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		return p.List, p.NextCursor, p.HasMore, nil
+	})
+}
+
+// listUserPage fetches one page of a user listing into P (UserPage or
+// SimpleUserPage): the two listings differ only in endpoint and item.
+func listUserPage[P any](ctx context.Context, c *Client, ep endpoint, req ListUsersRequest) (*P, error) {
 	req, err := req.normalized()
 	if err != nil {
 		return nil, err
 	}
 	var out struct {
-		Result SimpleUserPage `json:"result"`
+		Result P `json:"result"`
 	}
-	if err := s.client.oapi(ctx, epUserListSimp, nil, req, &out); err != nil {
+	if err := c.oapi(ctx, ep, nil, req, &out); err != nil {
 		return nil, err
 	}
 	return &out.Result, nil
 }
 
-// AllSimpleUsers yields every direct member of req.DeptID as id and name.
-func (s *ContactService) AllSimpleUsers(ctx context.Context, req ListUsersRequest) iter.Seq2[SimpleUser, error] {
-	return pages(req.Cursor, func(cursor int64) ([]SimpleUser, int64, bool, error) {
+// userPages pages a user listing from req.Cursor while has_more holds and
+// next_cursor moves on (a cursor that does not advance would loop).
+func userPages[T any](req ListUsersRequest, list func(ListUsersRequest) (items []T, next int64, hasMore bool, err error)) iter.Seq2[T, error] {
+	return pages(req.Cursor, func(cursor int64) ([]T, int64, bool, error) {
 		r := req
 		r.Cursor = cursor
-		p, err := s.ListSimpleUsers(ctx, r)
-		if err != nil {
-			return nil, 0, false, err
-		}
-		return p.List, p.NextCursor, p.HasMore && p.NextCursor != cursor, nil
+		items, next, hasMore, err := list(r)
+		return items, next, hasMore && next != cursor, err
 	})
 }
 
