@@ -134,6 +134,7 @@ var (
 	errTableNotExist  = &otsError{http.StatusNotFound, "OTSObjectNotExist", "Requested table does not exist."}
 	errTableExist     = &otsError{http.StatusConflict, "OTSObjectAlreadyExist", "Requested table already exists."}
 	errConditionCheck = &otsError{http.StatusForbidden, "OTSConditionCheckFail", "Condition check failed."}
+	errWideRowToken   = unsupported("Wide-row tokens are not supported by the emulator.")
 )
 
 func (e *emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {

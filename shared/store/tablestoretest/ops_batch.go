@@ -15,26 +15,16 @@ func (e *emulator) batchWriteRow(instance string, body []byte) (proto.Message, *
 	if oerr := unmarshal(body, &req); oerr != nil {
 		return nil, oerr
 	}
-	if req.TransactionId != nil {
-		return nil, unsupported("Local transactions are not supported by the emulator.")
+	if oerr := noTransaction(req.TransactionId); oerr != nil {
+		return nil, oerr
 	}
 	if req.GetIsAtomic() {
 		return nil, unsupported("Atomic BatchWriteRow is not supported by the emulator.")
 	}
-	total := 0
-	seenTables := map[string]bool{}
-	for _, tr := range req.GetTables() {
-		if seenTables[tr.GetTableName()] {
-			return nil, invalid("Duplicated table name: '%s'.", tr.GetTableName())
-		}
-		seenTables[tr.GetTableName()] = true
-		total += len(tr.GetRows())
-	}
-	if total == 0 {
-		return nil, invalid("No row specified in BatchWriteRow.")
-	}
-	if total > maxBatchWriteRows {
-		return nil, invalid("Rows count exceeds the upper limit: %d.", maxBatchWriteRows)
+	if oerr := checkBatchTables(req.GetTables(), "BatchWriteRow", maxBatchWriteRows, func(tr *otsprotocol.TableInBatchWriteRowRequest) (int, *otsError) {
+		return len(tr.GetRows()), nil
+	}); oerr != nil {
+		return nil, oerr
 	}
 
 	// Plan every row against the state before the batch, reject the whole
@@ -105,6 +95,33 @@ func (e *emulator) batchWriteRow(instance string, body []byte) (proto.Message, *
 		resp.Tables = append(resp.Tables, out)
 	}
 	return resp, nil
+}
+
+// checkBatchTables checks the tables of a batch request in order: each
+// named once, rows (which also refuses what the operation cannot do with a
+// table) counting its rows, and the rows of all tables together at least one
+// and at most limit.
+func checkBatchTables[T interface{ GetTableName() string }](tables []T, op string, limit int, rows func(T) (int, *otsError)) *otsError {
+	total := 0
+	seen := map[string]bool{}
+	for _, tr := range tables {
+		if seen[tr.GetTableName()] {
+			return invalid("Duplicated table name: '%s'.", tr.GetTableName())
+		}
+		seen[tr.GetTableName()] = true
+		n, oerr := rows(tr)
+		if oerr != nil {
+			return oerr
+		}
+		total += n
+	}
+	if total == 0 {
+		return invalid("No row specified in %s.", op)
+	}
+	if total > limit {
+		return invalid("Rows count exceeds the upper limit: %d.", limit)
+	}
+	return nil
 }
 
 // batchRowKey extracts the concrete primary key of a batch row, "" when it

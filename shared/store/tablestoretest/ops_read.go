@@ -123,8 +123,8 @@ func (e *emulator) getRow(instance string, body []byte) (proto.Message, *otsErro
 	if oerr := unmarshal(body, &req); oerr != nil {
 		return nil, oerr
 	}
-	if req.TransactionId != nil {
-		return nil, unsupported("Local transactions are not supported by the emulator.")
+	if oerr := noTransaction(req.TransactionId); oerr != nil {
+		return nil, oerr
 	}
 	t, oerr := e.table(instance, req.GetTableName())
 	if oerr != nil {
@@ -167,11 +167,11 @@ func (e *emulator) getRange(instance string, body []byte) (proto.Message, *otsEr
 	if oerr := unmarshal(body, &req); oerr != nil {
 		return nil, oerr
 	}
-	if req.TransactionId != nil {
-		return nil, unsupported("Local transactions are not supported by the emulator.")
+	if oerr := noTransaction(req.TransactionId); oerr != nil {
+		return nil, oerr
 	}
 	if len(req.GetToken()) > 0 {
-		return nil, unsupported("Wide-row tokens are not supported by the emulator.")
+		return nil, errWideRowToken
 	}
 	t, oerr := e.table(instance, req.GetTableName())
 	if oerr != nil {
@@ -276,23 +276,13 @@ func (e *emulator) batchGetRow(instance string, body []byte) (proto.Message, *ot
 	if oerr := unmarshal(body, &req); oerr != nil {
 		return nil, oerr
 	}
-	total := 0
-	seenTables := map[string]bool{}
-	for _, tr := range req.GetTables() {
-		if seenTables[tr.GetTableName()] {
-			return nil, invalid("Duplicated table name: '%s'.", tr.GetTableName())
-		}
-		seenTables[tr.GetTableName()] = true
-		total += len(tr.GetPrimaryKey())
+	if oerr := checkBatchTables(req.GetTables(), "BatchGetRow", maxBatchGetRows, func(tr *otsprotocol.TableInBatchGetRowRequest) (int, *otsError) {
 		if len(tr.GetToken()) > 0 {
-			return nil, unsupported("Wide-row tokens are not supported by the emulator.")
+			return 0, errWideRowToken
 		}
-	}
-	if total == 0 {
-		return nil, invalid("No row specified in BatchGetRow.")
-	}
-	if total > maxBatchGetRows {
-		return nil, invalid("Rows count exceeds the upper limit: %d.", maxBatchGetRows)
+		return len(tr.GetPrimaryKey()), nil
+	}); oerr != nil {
+		return nil, oerr
 	}
 	resp := &otsprotocol.BatchGetRowResponse{}
 	for _, tr := range req.GetTables() {

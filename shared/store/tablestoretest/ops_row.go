@@ -478,23 +478,44 @@ func (e *emulator) apply(ps ...planned) *otsError {
 	return nil
 }
 
+// noTransaction refuses a request that carries a local transaction ID: the
+// emulator has none. Any ID counts, even an empty one, as on the wire.
+func noTransaction(txID *string) *otsError {
+	if txID != nil {
+		return unsupported("Local transactions are not supported by the emulator.")
+	}
+	return nil
+}
+
+// writeRow is what PutRow, UpdateRow and DeleteRow share once decoded:
+// refuse a transaction, find the table, plan the write and apply it.
+func (e *emulator) writeRow(instance, tableName string, txID *string, plan func(*table) (planned, *otsError)) (planned, *otsError) {
+	if oerr := noTransaction(txID); oerr != nil {
+		return planned{}, oerr
+	}
+	t, oerr := e.table(instance, tableName)
+	if oerr != nil {
+		return planned{}, oerr
+	}
+	p, oerr := plan(t)
+	if oerr != nil {
+		return planned{}, oerr
+	}
+	if oerr := e.apply(p); oerr != nil {
+		return planned{}, oerr
+	}
+	return p, nil
+}
+
 func (e *emulator) putRow(instance string, body []byte) (proto.Message, *otsError) {
 	var req otsprotocol.PutRowRequest
 	if oerr := unmarshal(body, &req); oerr != nil {
 		return nil, oerr
 	}
-	if req.TransactionId != nil {
-		return nil, unsupported("Local transactions are not supported by the emulator.")
-	}
-	t, oerr := e.table(instance, req.GetTableName())
+	p, oerr := e.writeRow(instance, req.GetTableName(), req.TransactionId, func(t *table) (planned, *otsError) {
+		return e.planPut(t, req.GetRow(), req.GetCondition(), req.GetReturnContent())
+	})
 	if oerr != nil {
-		return nil, oerr
-	}
-	p, oerr := e.planPut(t, req.GetRow(), req.GetCondition(), req.GetReturnContent())
-	if oerr != nil {
-		return nil, oerr
-	}
-	if oerr := e.apply(p); oerr != nil {
 		return nil, oerr
 	}
 	return &otsprotocol.PutRowResponse{Consumed: consumed(0, p.writeCU), Row: p.ret}, nil
@@ -505,18 +526,10 @@ func (e *emulator) updateRow(instance string, body []byte) (proto.Message, *otsE
 	if oerr := unmarshal(body, &req); oerr != nil {
 		return nil, oerr
 	}
-	if req.TransactionId != nil {
-		return nil, unsupported("Local transactions are not supported by the emulator.")
-	}
-	t, oerr := e.table(instance, req.GetTableName())
+	p, oerr := e.writeRow(instance, req.GetTableName(), req.TransactionId, func(t *table) (planned, *otsError) {
+		return e.planUpdate(t, req.GetRowChange(), req.GetCondition(), req.GetReturnContent())
+	})
 	if oerr != nil {
-		return nil, oerr
-	}
-	p, oerr := e.planUpdate(t, req.GetRowChange(), req.GetCondition(), req.GetReturnContent())
-	if oerr != nil {
-		return nil, oerr
-	}
-	if oerr := e.apply(p); oerr != nil {
 		return nil, oerr
 	}
 	return &otsprotocol.UpdateRowResponse{Consumed: consumed(0, p.writeCU), Row: p.ret}, nil
@@ -527,18 +540,10 @@ func (e *emulator) deleteRow(instance string, body []byte) (proto.Message, *otsE
 	if oerr := unmarshal(body, &req); oerr != nil {
 		return nil, oerr
 	}
-	if req.TransactionId != nil {
-		return nil, unsupported("Local transactions are not supported by the emulator.")
-	}
-	t, oerr := e.table(instance, req.GetTableName())
+	p, oerr := e.writeRow(instance, req.GetTableName(), req.TransactionId, func(t *table) (planned, *otsError) {
+		return e.planDelete(t, req.GetPrimaryKey(), req.GetCondition(), req.GetReturnContent())
+	})
 	if oerr != nil {
-		return nil, oerr
-	}
-	p, oerr := e.planDelete(t, req.GetPrimaryKey(), req.GetCondition(), req.GetReturnContent())
-	if oerr != nil {
-		return nil, oerr
-	}
-	if oerr := e.apply(p); oerr != nil {
 		return nil, oerr
 	}
 	return &otsprotocol.DeleteRowResponse{Consumed: consumed(0, p.writeCU), Row: p.ret}, nil
