@@ -46,11 +46,9 @@ const MaxSchedulePageSize = 200
 //
 // DingTalk docs: https://open.dingtalk.com/document/orgapp/interface-for-daily-full-query-of-attendance-scheduling-information
 func (s *AttendanceService) ListSchedules(ctx context.Context, workDate time.Time, offset, size int) (*SchedulePage, error) {
-	if size == 0 {
-		size = MaxSchedulePageSize
-	}
-	if size < 1 || size > MaxSchedulePageSize || offset < 0 {
-		return nil, errors.New("dingtalk: ListSchedules needs offset ≥ 0 and size within 1..200")
+	size, err := checkPage("ListSchedules", offset, size, MaxSchedulePageSize)
+	if err != nil {
+		return nil, err
 	}
 	in := struct {
 		WorkDate string `json:"workDate"`
@@ -136,19 +134,7 @@ const MaxGroupPageSize = 10
 //
 // DingTalk docs: https://open.dingtalk.com/document/orgapp/batch-obtain-attendance-group-details
 func (s *AttendanceService) ListGroups(ctx context.Context, offset, size int) (*GroupPage, error) {
-	if size == 0 {
-		size = MaxGroupPageSize
-	}
-	if size < 1 || size > MaxGroupPageSize || offset < 0 {
-		return nil, errors.New("dingtalk: ListGroups needs offset ≥ 0 and size within 1..10")
-	}
-	var out struct {
-		Result GroupPage `json:"result"`
-	}
-	if err := s.client.oapi(ctx, epAttGroups, nil, map[string]int{"offset": offset, "size": size}, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return getOffsetPage[GroupPage](ctx, s.client, epAttGroups, "ListGroups", offset, size, MaxGroupPageSize)
 }
 
 // AllGroups yields every attendance group.

@@ -637,19 +637,7 @@ const MaxRolePageSize = 200
 //
 // DingTalk docs: https://open.dingtalk.com/document/orgapp/obtains-a-list-of-enterprise-roles
 func (s *ContactService) ListRoles(ctx context.Context, offset, size int) (*RolePage, error) {
-	if size == 0 {
-		size = MaxRolePageSize
-	}
-	if size < 1 || size > MaxRolePageSize || offset < 0 {
-		return nil, errors.New("dingtalk: ListRoles needs offset ≥ 0 and size within 1..200")
-	}
-	var out struct {
-		Result RolePage `json:"result"`
-	}
-	if err := s.client.oapi(ctx, epRoleList, nil, map[string]int{"offset": offset, "size": size}, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return getOffsetPage[RolePage](ctx, s.client, epRoleList, "ListRoles", offset, size, MaxRolePageSize)
 }
 
 // AllRoleGroups yields every role group, page by page.

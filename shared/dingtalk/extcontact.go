@@ -34,32 +34,12 @@ type Label struct {
 	Name string `json:"name"`
 }
 
-func checkPage(offset, size int) (int, error) {
-	if size == 0 {
-		size = MaxExtPageSize
-	}
-	if size < 1 || size > MaxExtPageSize || offset < 0 {
-		return 0, errors.New("dingtalk: paging needs offset ≥ 0 and size within 1..100")
-	}
-	return size, nil
-}
-
 // ListLabelGroups returns one page of label groups; a page shorter than
 // size is the last. Replaces TOP dingtalk.corp.ext.listlabelgroups.
 //
 // DingTalk docs: https://open.dingtalk.com/document/orgapp/obtains-a-list-of-external-contact-tags
 func (s *ExtContactService) ListLabelGroups(ctx context.Context, offset, size int) ([]LabelGroup, error) {
-	size, err := checkPage(offset, size)
-	if err != nil {
-		return nil, err
-	}
-	var out struct {
-		Results []LabelGroup `json:"results"`
-	}
-	if err := s.client.oapi(ctx, epExtLabelGroups, nil, map[string]int{"offset": offset, "size": size}, &out); err != nil {
-		return nil, err
-	}
-	return out.Results, nil
+	return listExt[LabelGroup](ctx, s.client, epExtLabelGroups, offset, size)
 }
 
 // AllLabelGroups yields every label group. DingTalk gives no has_more, so
@@ -92,17 +72,7 @@ type ExtContact struct {
 //
 // DingTalk docs: https://open.dingtalk.com/document/orgapp/obtain-the-external-contact-list
 func (s *ExtContactService) List(ctx context.Context, offset, size int) ([]ExtContact, error) {
-	size, err := checkPage(offset, size)
-	if err != nil {
-		return nil, err
-	}
-	var out struct {
-		Results []ExtContact `json:"results"`
-	}
-	if err := s.client.oapi(ctx, epExtList, nil, map[string]int{"offset": offset, "size": size}, &out); err != nil {
-		return nil, err
-	}
-	return out.Results, nil
+	return listExt[ExtContact](ctx, s.client, epExtList, offset, size)
 }
 
 // All yields every external contact.

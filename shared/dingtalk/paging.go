@@ -1,6 +1,54 @@
 package dingtalk
 
-import "iter"
+import (
+	"context"
+	"fmt"
+	"iter"
+)
+
+// checkPage validates an offset page request for the call named name:
+// size 0 means max.
+func checkPage(name string, offset, size, max int) (int, error) {
+	if size == 0 {
+		size = max
+	}
+	if size < 1 || size > max || offset < 0 {
+		return 0, fmt.Errorf("dingtalk: %s needs offset ≥ 0 and size within 1..%d", name, max)
+	}
+	return size, nil
+}
+
+// getOffsetPage fetches one page of a listing that takes {offset, size} and
+// answers {"result": P}.
+func getOffsetPage[P any](ctx context.Context, c *Client, ep endpoint, name string, offset, size, max int) (*P, error) {
+	size, err := checkPage(name, offset, size, max)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Result P `json:"result"`
+	}
+	if err := c.oapi(ctx, ep, nil, map[string]int{"offset": offset, "size": size}, &out); err != nil {
+		return nil, err
+	}
+	return &out.Result, nil
+}
+
+// listExt fetches one page of an external-contact listing, which answers
+// {"results": [...]} with no has_more.
+func listExt[T any](ctx context.Context, c *Client, ep endpoint, offset, size int) ([]T, error) {
+	size, err := checkPage("paging", offset, size, MaxExtPageSize)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Results []T `json:"results"`
+	}
+	if err := c.oapi(ctx, ep, nil, map[string]int{"offset": offset, "size": size}, &out); err != nil {
+		return nil, err
+	}
+	return out.Results, nil
+}
 
 // pages yields every item of a paged listing. fetch returns the page at
 // cursor, the cursor of the page after it and whether there is one; the
