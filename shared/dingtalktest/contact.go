@@ -189,15 +189,9 @@ func (s *Server) sortedChildren(id int64) []int64 {
 
 // POST topapi/v2/department/listsubid
 func (s *Server) deptListSubID(rq *request) reply {
-	id, has, err := rq.params.int64("dept_id")
-	if err != nil {
-		return badParam(err)
-	}
-	if !has {
-		return missing("dept_id")
-	}
-	if _, ok := s.dir.depts[id]; !ok {
-		return fail(60003, "部门不存在")
+	id, rep, bad := s.deptArg(rq)
+	if bad {
+		return rep
 	}
 	ids := s.sortedChildren(id)
 	if ids == nil {
@@ -208,17 +202,11 @@ func (s *Server) deptListSubID(rq *request) reply {
 
 // POST topapi/v2/department/get
 func (s *Server) deptGet(rq *request) reply {
-	id, has, err := rq.params.int64("dept_id")
-	if err != nil {
-		return badParam(err)
+	id, rep, bad := s.deptArg(rq)
+	if bad {
+		return rep
 	}
-	if !has {
-		return missing("dept_id")
-	}
-	d, found := s.dir.depts[id]
-	if !found {
-		return fail(60003, "部门不存在")
-	}
+	d := s.dir.depts[id]
 	// member_count counts people, not memberships: a user in two
 	// sub-departments counts once.
 	distinct := map[string]struct{}{}
@@ -388,17 +376,26 @@ func (s *Server) deptDelete(rq *request) reply {
 	return ok(nil)
 }
 
-// pageArgs reads the dept_id/cursor/size triple of the user list calls.
-func (s *Server) pageArgs(rq *request, maxSize int64) (dept int64, cursor, size int, rep reply, bad bool) {
+// deptArg reads the dept_id of a call that needs an existing department.
+func (s *Server) deptArg(rq *request) (int64, reply, bool) {
 	id, has, err := rq.params.int64("dept_id")
 	if err != nil {
-		return 0, 0, 0, badParam(err), true
+		return 0, badParam(err), true
 	}
 	if !has {
-		return 0, 0, 0, missing("dept_id"), true
+		return 0, missing("dept_id"), true
 	}
 	if _, ok := s.dir.depts[id]; !ok {
-		return 0, 0, 0, fail(60003, "部门不存在"), true
+		return 0, fail(60003, "部门不存在"), true
+	}
+	return id, reply{}, false
+}
+
+// pageArgs reads the dept_id/cursor/size triple of the user list calls.
+func (s *Server) pageArgs(rq *request, maxSize int64) (dept int64, cursor, size int, rep reply, bad bool) {
+	id, rep, bad := s.deptArg(rq)
+	if bad {
+		return 0, 0, 0, rep, true
 	}
 	c, has, err := rq.params.int64("cursor")
 	if err != nil || (has && (c < 0 || c > 100000)) {
@@ -444,32 +441,24 @@ func (s *Server) orderedMembers(rq *request, dept int64) ([]string, reply, bool)
 
 // POST topapi/v2/user/list
 func (s *Server) userList(rq *request) reply {
-	dept, cursor, size, rep, bad := s.pageArgs(rq, 100)
-	if bad {
-		return rep
-	}
-	m, rep, bad := s.orderedMembers(rq, dept)
-	if bad {
-		return rep
-	}
-	list := []map[string]any{}
-	end := min(cursor+size, len(m))
-	for i := min(cursor, len(m)); i < end; i++ {
-		u := s.dir.users[m[i]]
+	return s.memberPage(rq, func(dept int64, u *User) map[string]any {
 		x := s.userFields(u)
 		x["dept_order"] = 0
 		x["leader"] = slices.Contains(u.LeaderIn, dept)
-		list = append(list, x)
-	}
-	res := map[string]any{"has_more": end < len(m), "list": list}
-	if end < len(m) {
-		res["next_cursor"] = end
-	}
-	return ok(map[string]any{"result": res})
+		return x
+	})
 }
 
 // POST topapi/user/listsimple
 func (s *Server) userListSimple(rq *request) reply {
+	return s.memberPage(rq, func(_ int64, u *User) map[string]any {
+		return map[string]any{"userid": u.UserID, "name": u.Name}
+	})
+}
+
+// memberPage answers one page of a department's direct members, each as
+// item renders it; next_cursor is present only while has_more.
+func (s *Server) memberPage(rq *request, item func(dept int64, u *User) map[string]any) reply {
 	dept, cursor, size, rep, bad := s.pageArgs(rq, 100)
 	if bad {
 		return rep
@@ -481,8 +470,7 @@ func (s *Server) userListSimple(rq *request) reply {
 	list := []map[string]any{}
 	end := min(cursor+size, len(m))
 	for i := min(cursor, len(m)); i < end; i++ {
-		u := s.dir.users[m[i]]
-		list = append(list, map[string]any{"userid": u.UserID, "name": u.Name})
+		list = append(list, item(dept, s.dir.users[m[i]]))
 	}
 	res := map[string]any{"has_more": end < len(m), "list": list}
 	if end < len(m) {
@@ -493,15 +481,9 @@ func (s *Server) userListSimple(rq *request) reply {
 
 // POST topapi/user/listid
 func (s *Server) userListID(rq *request) reply {
-	id, has, err := rq.params.int64("dept_id")
-	if err != nil {
-		return badParam(err)
-	}
-	if !has {
-		return missing("dept_id")
-	}
-	if _, ok := s.dir.depts[id]; !ok {
-		return fail(60003, "部门不存在")
+	id, rep, bad := s.deptArg(rq)
+	if bad {
+		return rep
 	}
 	ids := slices.Clone(s.dir.members[id])
 	if ids == nil {
