@@ -1,7 +1,6 @@
 package dingtalktest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -365,8 +364,8 @@ func (s *Server) v1ProcessCreate(rq *request) reply {
 			ExtValue string `json:"extValue"`
 		} `json:"formComponentValues"`
 	}
-	if !isJSON(rq.r) || json.Unmarshal(rq.body, &in) != nil {
-		return newFail(http.StatusBadRequest, "MissingBody", "body is mandatory")
+	if rep, bad := decodeNewBody(rq, &in); bad {
+		return rep
 	}
 	switch {
 	case in.ProcessCode == "":
@@ -453,8 +452,8 @@ func (s *Server) v1ProcessListIDs(rq *request) reply {
 		UserIDs     []string `json:"userIds"`
 		Statuses    []string `json:"statuses"`
 	}
-	if !isJSON(rq.r) || json.Unmarshal(rq.body, &in) != nil {
-		return newFail(http.StatusBadRequest, "MissingBody", "body is mandatory")
+	if rep, bad := decodeNewBody(rq, &in); bad {
+		return rep
 	}
 	switch {
 	case in.ProcessCode == "":

@@ -196,8 +196,8 @@ func (s *Server) postAccessToken(rq *request) reply {
 		AppKey    string `json:"appKey"`
 		AppSecret string `json:"appSecret"`
 	}
-	if !isJSON(rq.r) || json.Unmarshal(rq.body, &in) != nil {
-		return newFail(http.StatusBadRequest, "MissingBody", "body is mandatory")
+	if rep, bad := decodeNewBody(rq, &in); bad {
+		return rep
 	}
 	if in.AppKey == "" || in.AppSecret == "" {
 		return newFail(http.StatusBadRequest, "MissingParameter", "appKey and appSecret are mandatory")
@@ -285,8 +285,8 @@ func (s *Server) postUserAccessToken(rq *request) reply {
 		Code         string `json:"code"`
 		RefreshToken string `json:"refreshToken"`
 	}
-	if !isJSON(rq.r) || json.Unmarshal(rq.body, &in) != nil {
-		return newFail(http.StatusBadRequest, "MissingBody", "body is mandatory")
+	if rep, bad := decodeNewBody(rq, &in); bad {
+		return rep
 	}
 	if in.ClientID != s.appKey || in.ClientSecret != s.appSecret {
 		return newFail(http.StatusBadRequest, "invalidClientIdOrSecret", "无效的clientId或者clientSecret")
@@ -326,6 +326,15 @@ func (s *Server) getUsersMe(rq *request) reply {
 		"nick": u.Name, "avatarUrl": "", "mobile": u.Mobile, "openId": opaqueID("openid:"+s.appKey+u.UserID, 0)[:20],
 		"unionId": u.UnionID, "email": u.Email, "stateCode": "86",
 	})
+}
+
+// decodeNewBody decodes a new-API call's JSON body into v; a body that is
+// missing, not JSON or not v's shape gets DingTalk's MissingBody answer.
+func decodeNewBody(rq *request, v any) (reply, bool) {
+	if !isJSON(rq.r) || json.Unmarshal(rq.body, v) != nil {
+		return newFail(http.StatusBadRequest, "MissingBody", "body is mandatory"), true
+	}
+	return reply{}, false
 }
 
 func isJSON(r *http.Request) bool {
