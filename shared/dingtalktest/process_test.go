@@ -223,3 +223,23 @@ func TestCSpaceAndQuota(t *testing.T) {
 	clk.Set(time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC)) // 2026-12-01 00:00 CST
 	wantErrcode(t, oapiGet(t, s, "cspace/get_custom_space", url.Values{"access_token": {s.AccessToken()}, "domain": {"x"}}), 0)
 }
+
+// Every new-API call that takes a JSON body answers a missing or non-JSON
+// one with DingTalk's 400 MissingBody.
+func TestNewAPIMissingBody(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, WithDemoOrg())
+	tok := s.AccessToken()
+	for _, path := range []string{
+		"v1.0/oauth2/accessToken", "v1.0/oauth2/userAccessToken",
+		"v1.0/workflow/processInstances", "v1.0/workflow/processes/instanceIds/query",
+	} {
+		t.Run(path, func(t *testing.T) {
+			wantCode(t, v1(t, s, http.MethodPost, path, tok, nil), http.StatusBadRequest, "MissingBody")
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/"+path, stringsReader(`{"x":`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("x-acs-dingtalk-access-token", tok)
+			wantCode(t, do(t, req), http.StatusBadRequest, "MissingBody")
+		})
+	}
+}
