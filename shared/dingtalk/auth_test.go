@@ -76,13 +76,7 @@ func TestGetAccessTokenBadCredentialsRedacted(t *testing.T) {
 
 func TestDefaultTokenSourceFetchesOnceAndRefreshesOnInvalid(t *testing.T) {
 	t.Parallel()
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	var fetches atomic.Int32
-	mux.HandleFunc("/v1.0/oauth2/accessToken", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `{"accessToken":"T%d","expireIn":7200}`, fetches.Add(1))
-	})
+	mux, srv, fetches := tokenCountingServer(t)
 	var sent []string
 	mux.HandleFunc("/topapi/user/listid", func(w http.ResponseWriter, r *http.Request) {
 		tok := r.URL.Query().Get("access_token")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -95,6 +96,22 @@ func setup(t *testing.T, opts ...Option) *env {
 	c.jitter = func(d time.Duration, _ float64) time.Duration { return d }
 	e.client = c
 	return e
+}
+
+// tokenCountingServer starts a DingTalk whose token endpoint hands out
+// T1, T2, … and counts the fetches, for tests of the client's own token
+// cache (setup injects a TokenSource instead); the caller adds the other
+// handlers to mux.
+func tokenCountingServer(t *testing.T) (*http.ServeMux, *httptest.Server, *atomic.Int32) {
+	t.Helper()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	fetches := new(atomic.Int32)
+	mux.HandleFunc("/v1.0/oauth2/accessToken", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"accessToken":"T%d","expireIn":7200}`, fetches.Add(1))
+	})
+	return mux, srv, fetches
 }
 
 type lockedWriter struct {

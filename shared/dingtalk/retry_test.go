@@ -464,13 +464,7 @@ func TestRateLimiterBurst(t *testing.T) {
 func TestConcurrentTokenFailuresRefreshOnce(t *testing.T) {
 	t.Parallel()
 	const callers = 8
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	var fetches atomic.Int32
-	mux.HandleFunc("/v1.0/oauth2/accessToken", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `{"accessToken":"T%d","expireIn":7200}`, fetches.Add(1))
-	})
+	mux, srv, fetches := tokenCountingServer(t)
 	var arrived atomic.Int32
 	allIn := make(chan struct{})
 	mux.HandleFunc("/topapi/v2/user/get", func(w http.ResponseWriter, r *http.Request) {
