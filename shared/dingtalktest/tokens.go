@@ -111,21 +111,23 @@ func (s *Server) TokenIssues() int {
 // as the JSAPI runtime.permission.requestAuthCode would; exchange it with
 // topapi/v2/user/getuserinfo.
 func (s *Server) NewAuthCode(userid string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.users.next("authcode")
-	s.users.codes[c] = authCode{userID: userid, expires: s.now().Add(authCodeTTL)}
-	return c
+	return s.issueCode("authcode", s.users.codes, userid)
 }
 
 // NewLoginCode issues a one-time login (扫码登录) authCode for userid, as
 // the redirect of login.dingtalk.com/oauth2/auth would carry; exchange it
 // with /v1.0/oauth2/userAccessToken.
 func (s *Server) NewLoginCode(userid string) string {
+	return s.issueCode("logincode", s.users.oauthCodes, userid)
+}
+
+// issueCode records a one-time code for userid, valid authCodeTTL, in
+// codes (the maps are made once, so passing one before locking is safe).
+func (s *Server) issueCode(kind string, codes map[string]authCode, userid string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.users.next("logincode")
-	s.users.oauthCodes[c] = authCode{userID: userid, expires: s.now().Add(authCodeTTL)}
+	c := s.users.next(kind)
+	codes[c] = authCode{userID: userid, expires: s.now().Add(authCodeTTL)}
 	return c
 }
 
