@@ -87,20 +87,13 @@ func (s *Server) groupFields(g attendanceGroup, members int) map[string]any {
 
 // POST topapi/attendance/getsimplegroups
 func (s *Server) attendanceGroups(rq *request) reply {
-	offset, _, err := rq.params.int64("offset")
-	if err != nil || offset < 0 {
-		return fail(40068, "不合法的偏移量")
-	}
-	size, has, err := rq.params.int64("size")
-	if err != nil || (has && (size < 1 || size > 10)) {
-		return fail(40069, "不合法的分页大小(1-10)")
-	}
-	if !has {
-		size = 10
+	offset, size, rep, bad := offsetSize(rq, 10, 10)
+	if bad {
+		return rep
 	}
 	groups := []map[string]any{}
-	end := min(int(offset+size), len(attendanceGroups))
-	for i := min(int(offset), len(attendanceGroups)); i < end; i++ {
+	end := min(offset+size, len(attendanceGroups))
+	for i := min(offset, len(attendanceGroups)); i < end; i++ {
 		g := attendanceGroups[i]
 		groups = append(groups, s.groupFields(g, len(s.groupMembers(g.id))))
 	}
@@ -160,17 +153,11 @@ func (s *Server) attendanceSchedules(rq *request) reply {
 		return badParam(err)
 	}
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, chinaTime)
-	offset, _, err := rq.params.int64("offset")
-	if err != nil || offset < 0 {
-		return fail(40068, "不合法的偏移量")
+	off, n, rep, bad := offsetSize(rq, 200, 200)
+	if bad {
+		return rep
 	}
-	size, has, err := rq.params.int64("size")
-	if err != nil || (has && (size < 1 || size > 200)) {
-		return fail(40069, "不合法的分页大小(1-200)")
-	}
-	if !has {
-		size = 200
-	}
+	offset, size := int64(off), int64(n)
 	fixedOK := day.Sub(rq.now) <= 15*24*time.Hour
 	key := scheduleKey{gen: s.dir.gen, day: day.Unix(), fixedOK: fixedOK}
 	scheduled, cached := s.schedules[key]
@@ -284,7 +271,9 @@ func (s *Server) ExternalContacts() []ExternalContact {
 	return out
 }
 
-func offsetSize(rq *request, max int64) (int, int, reply, bool) {
+// offsetSize reads the offset/size pair of an offset-paged call: size is
+// 1..max and def when absent.
+func offsetSize(rq *request, max, def int64) (int, int, reply, bool) {
 	offset, _, err := rq.params.int64("offset")
 	if err != nil || offset < 0 {
 		return 0, 0, fail(40068, "不合法的偏移量"), true
@@ -294,14 +283,14 @@ func offsetSize(rq *request, max int64) (int, int, reply, bool) {
 		return 0, 0, fail(40069, fmt.Sprintf("不合法的分页大小(1-%d)", max)), true
 	}
 	if !has {
-		size = 20
+		size = def
 	}
 	return int(offset), int(size), reply{}, false
 }
 
 // POST topapi/extcontact/listlabelgroups
 func (s *Server) extLabelGroups(rq *request) reply {
-	off, size, rep, bad := offsetSize(rq, 100)
+	off, size, rep, bad := offsetSize(rq, 100, 20)
 	if bad {
 		return rep
 	}
@@ -319,7 +308,7 @@ func (s *Server) extLabelGroups(rq *request) reply {
 
 // POST topapi/extcontact/list
 func (s *Server) extList(rq *request) reply {
-	off, size, rep, bad := offsetSize(rq, 100)
+	off, size, rep, bad := offsetSize(rq, 100, 20)
 	if bad {
 		return rep
 	}
