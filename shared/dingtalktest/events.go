@@ -19,8 +19,14 @@ func (s *Server) UserEvent(eventType string, userIDs ...string) map[string]any {
 }
 
 func (s *Server) userEvent(eventType string, userIDs ...string) map[string]any {
+	return s.orgEvent(eventType, "UserId", slices.Clone(userIDs))
+}
+
+// orgEvent is the register_call_back shape of user and department events:
+// ids under key, string TimeStamp, the operator in OptStaffId.
+func (s *Server) orgEvent(eventType, key string, ids any) map[string]any {
 	return map[string]any{
-		"EventType": eventType, "UserId": slices.Clone(userIDs), "CorpId": s.corpID,
+		"EventType": eventType, key: ids, "CorpId": s.corpID,
 		"TimeStamp": strconv.FormatInt(s.now().UnixMilli(), 10), "OptStaffId": s.operator(),
 	}
 }
@@ -34,10 +40,7 @@ func (s *Server) DeptEvent(eventType string, deptIDs ...int64) map[string]any {
 }
 
 func (s *Server) deptEvent(eventType string, deptIDs ...int64) map[string]any {
-	return map[string]any{
-		"EventType": eventType, "DeptId": slices.Clone(deptIDs), "CorpId": s.corpID,
-		"TimeStamp": strconv.FormatInt(s.now().UnixMilli(), 10), "OptStaffId": s.operator(),
-	}
+	return s.orgEvent(eventType, "DeptId", slices.Clone(deptIDs))
 }
 
 // ProcessEvent builds a bpms_instance_change event for an instance created
