@@ -45,7 +45,8 @@ type version struct {
 // rowKey is the map key of a primary key; types are fixed per column, so
 // the length-prefixed encoding is unambiguous.
 func rowKey(pk []pb.Value) string {
-	var b []byte
+	var buf [128]byte // most keys fit: built on the stack, copied once
+	b := buf[:0]
 	for _, v := range pk {
 		b = pb.AppendValue(b, v)
 	}

@@ -152,14 +152,6 @@ func crcBytes(crc byte, b []byte) byte {
 	return crc
 }
 
-func crcUint32(crc byte, v uint32) byte {
-	for range 4 {
-		crc = crcByte(crc, byte(v))
-		v >>= 8
-	}
-	return crc
-}
-
 func crcUint64(crc byte, v uint64) byte {
 	for range 8 {
 		crc = crcByte(crc, byte(v))
@@ -168,24 +160,11 @@ func crcUint64(crc byte, v uint64) byte {
 	return crc
 }
 
+// checksum folds v into crc the way the format defines it: over the bytes
+// AppendValue writes, without building them.
 func (v *Value) checksum(crc byte) byte {
-	crc = crcByte(crc, byte(v.Type))
-	switch v.Type {
-	case Integer:
-		crc = crcUint64(crc, uint64(v.Int))
-	case Double:
-		crc = crcUint64(crc, math.Float64bits(v.Float))
-	case Boolean:
-		if v.Bool {
-			crc = crcByte(crc, 1)
-		} else {
-			crc = crcByte(crc, 0)
-		}
-	case String, Blob:
-		crc = crcUint32(crc, uint32(len(v.Bytes)))
-		crc = crcBytes(crc, v.Bytes)
-	}
-	return crc
+	var head [13]byte
+	return crcBytes(crcBytes(crc, appendValueHead(head[:0], *v)), v.payload())
 }
 
 func (c *Cell) checksum() byte {
@@ -247,10 +226,11 @@ func appendCell(b []byte, c *Cell) []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(c.Name)))
 	b = append(b, c.Name...)
 	if c.Value != nil {
-		b = append(b, tagCellValue)
-		payload := AppendValue(nil, *c.Value)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
-		b = append(b, payload...)
+		// The value goes straight into b behind a length patched after.
+		b = append(b, tagCellValue, 0, 0, 0, 0)
+		at := len(b)
+		b = AppendValue(b, *c.Value)
+		binary.LittleEndian.PutUint32(b[at-4:at], uint32(len(b)-at))
 	}
 	if c.HasOp {
 		b = append(b, tagCellType, byte(c.Op))
@@ -265,6 +245,21 @@ func appendCell(b []byte, c *Cell) []byte {
 // AppendValue appends v as type byte plus payload, without the length
 // prefix: the form filters carry in SingleColumnValueFilter.column_value.
 func AppendValue(b []byte, v Value) []byte {
+	return append(appendValueHead(b, v), v.payload()...)
+}
+
+// payload is what follows the head of a string or binary value; the other
+// types have none.
+func (v *Value) payload() []byte {
+	if v.Type == String || v.Type == Blob {
+		return v.Bytes
+	}
+	return nil
+}
+
+// appendValueHead appends all of v's encoding but a string or binary
+// payload: the type byte, then the fixed-size value or the payload length.
+func appendValueHead(b []byte, v Value) []byte {
 	b = append(b, byte(v.Type))
 	switch v.Type {
 	case Integer:
@@ -279,7 +274,6 @@ func AppendValue(b []byte, v Value) []byte {
 		}
 	case String, Blob:
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(v.Bytes)))
-		b = append(b, v.Bytes...)
 	}
 	return b
 }
