@@ -137,12 +137,8 @@ func (p params) strList(k string) ([]string, bool, error) {
 	if !ok {
 		return nil, false, nil
 	}
-	if !v.form && len(v.raw) > 0 && v.raw[0] == '[' {
-		var out []string
-		if err := json.Unmarshal(v.raw, &out); err != nil {
-			return nil, true, fmt.Errorf("%s: %v", k, err)
-		}
-		return out, true, nil
+	if out, isArray, err := jsonArray[string](v, k); isArray {
+		return out, true, err
 	}
 	s, _ := p.str(k)
 	var out []string
@@ -160,12 +156,8 @@ func (p params) intList(k string) ([]int64, bool, error) {
 	if !ok {
 		return nil, false, nil
 	}
-	if !v.form && len(v.raw) > 0 && v.raw[0] == '[' {
-		var out []int64
-		if err := json.Unmarshal(v.raw, &out); err != nil {
-			return nil, true, fmt.Errorf("%s: %v", k, err)
-		}
-		return out, true, nil
+	if out, isArray, err := jsonArray[int64](v, k); isArray {
+		return out, true, err
 	}
 	ss, _, _ := p.strList(k)
 	out := make([]int64, 0, len(ss))
@@ -175,6 +167,18 @@ func (p params) intList(k string) ([]int64, bool, error) {
 			return nil, true, fmt.Errorf("%s: %q is not a number", k, s)
 		}
 		out = append(out, n)
+	}
+	return out, true, nil
+}
+
+// jsonArray decodes v, the value of k, when it came as a JSON array;
+// isArray is false for a form value or a JSON string such as "a,b".
+func jsonArray[T any](v param, k string) (out []T, isArray bool, err error) {
+	if v.form || len(v.raw) == 0 || v.raw[0] != '[' {
+		return nil, false, nil
+	}
+	if err := json.Unmarshal(v.raw, &out); err != nil {
+		return nil, true, fmt.Errorf("%s: %v", k, err)
 	}
 	return out, true, nil
 }
