@@ -184,19 +184,7 @@ func TestReadFilters(t *testing.T) {
 
 	read := func(filter tablestore.ColumnFilter, cols ...string) map[string]any {
 		t.Helper()
-		q := &tablestore.SingleRowQueryCriteria{TableName: "t", PrimaryKey: key("k"), MaxVersion: 1, Filter: filter, ColumnsToGet: cols}
-		resp, err := c.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: q})
-		if err != nil {
-			t.Fatalf("GetRow: %v", err)
-		}
-		if len(resp.PrimaryKey.PrimaryKeys) == 0 {
-			return nil
-		}
-		out := map[string]any{}
-		for _, col := range resp.Columns {
-			out[col.ColumnName] = col.Value
-		}
-		return out
+		return getRow(t, c, &tablestore.SingleRowQueryCriteria{TableName: "t", PrimaryKey: key("k"), MaxVersion: 1, Filter: filter, ColumnsToGet: cols})
 	}
 	if got := read(single("a", tablestore.CT_EQUAL, int64(1), true)); len(got) != 3 {
 		t.Errorf("matching filter: %v, want all columns", got)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -168,81 +169,79 @@ func TestFailNextRowsBatchWriteRetriesFailedRows(t *testing.T) {
 	}
 }
 
+// rawHeaders are the headers the emulator wants with body, dated date.
+// The signature is checked only when the emulator has an access key.
+func rawHeaders(body []byte, date string) map[string]string {
+	sum := md5.Sum(body)
+	return map[string]string{
+		"x-ots-date": date, "x-ots-apiversion": "2015-12-31", "x-ots-accesskeyid": "id",
+		"x-ots-contentmd5": base64.StdEncoding.EncodeToString(sum[:]), "x-ots-instancename": "inst", "x-ots-signature": "sig",
+	}
+}
+
+// postRaw posts body to url with headers h, bypassing the SDK. It returns
+// the status and, for an error status, the error the body carries.
+func postRaw(t *testing.T, url string, body []byte, h map[string]string) (int, *otsprotocol.Error) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.Header.Get("x-ots-requestid") == "" {
+		t.Error("response without x-ots-requestid")
+	}
+	var perr otsprotocol.Error
+	if resp.StatusCode != http.StatusOK {
+		if err := proto.Unmarshal(b, &perr); err != nil {
+			t.Fatalf("error body is not an otsprotocol.Error: %v", err)
+		}
+	}
+	return resp.StatusCode, &perr
+}
+
 func TestRequestHeadersChecked(t *testing.T) {
 	t.Parallel()
 	s, _ := setup(t)
 	body, _ := proto.Marshal(&otsprotocol.ListTableRequest{})
 	post := func(h map[string]string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.URL+"/ListTable", bytes.NewReader(body))
-		for k, v := range h {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.Header.Get("x-ots-requestid") == "" {
-			t.Error("response without x-ots-requestid")
-		}
-		var perr otsprotocol.Error
-		if resp.StatusCode != http.StatusOK {
-			if err := proto.Unmarshal(b, &perr); err != nil {
-				t.Fatalf("error body is not an otsprotocol.Error: %v", err)
-			}
-		}
-		return resp.StatusCode, perr.GetCode()
+		status, perr := postRaw(t, s.URL+"/ListTable", body, h)
+		return status, perr.GetCode()
 	}
-	sum := md5.Sum(body)
-	good := map[string]string{
-		"x-ots-date": "2026-01-01T00:00:00.000Z", "x-ots-apiversion": "2015-12-31", "x-ots-accesskeyid": "id",
-		"x-ots-contentmd5": base64.StdEncoding.EncodeToString(sum[:]), "x-ots-instancename": "inst", "x-ots-signature": "sig",
-	}
+	good := rawHeaders(body, "2026-01-01T00:00:00.000Z")
 	if status, code := post(good); status != http.StatusOK {
 		t.Fatalf("good request: %d %s", status, code)
 	}
 	for _, h := range []string{"x-ots-date", "x-ots-instancename", "x-ots-signature", "x-ots-contentmd5"} {
-		bad := map[string]string{}
-		for k, v := range good {
-			if k != h {
-				bad[k] = v
-			}
-		}
+		bad := maps.Clone(good)
+		delete(bad, h)
 		if status, code := post(bad); status != http.StatusBadRequest || code != "OTSParameterInvalid" {
 			t.Errorf("without %s: %d %s, want 400 OTSParameterInvalid", h, status, code)
 		}
 	}
-	for name, h := range map[string][2]string{
-		"bad date":        {"x-ots-date", "yesterday"},
-		"bad api version": {"x-ots-apiversion", "2014-08-08"},
+	for name, tc := range map[string]struct {
+		header, value string
+		status        int
+		code          string
+	}{
+		"bad date":        {"x-ots-date", "yesterday", http.StatusBadRequest, "OTSParameterInvalid"},
+		"bad api version": {"x-ots-apiversion", "2014-08-08", http.StatusBadRequest, "OTSParameterInvalid"},
+		"wrong MD5":       {"x-ots-contentmd5", base64.StdEncoding.EncodeToString(make([]byte, 16)), http.StatusForbidden, "OTSAuthFailed"},
 	} {
-		bad := map[string]string{}
-		for k, v := range good {
-			bad[k] = v
-		}
-		bad[h[0]] = h[1]
-		if status, code := post(bad); status != http.StatusBadRequest || code != "OTSParameterInvalid" {
-			t.Errorf("%s: %d %s, want 400 OTSParameterInvalid", name, status, code)
+		bad := maps.Clone(good)
+		bad[tc.header] = tc.value
+		if status, code := post(bad); status != tc.status || code != tc.code {
+			t.Errorf("%s: %d %s, want %d %s", name, status, code, tc.status, tc.code)
 		}
 	}
-	bad := map[string]string{}
-	for k, v := range good {
-		bad[k] = v
-	}
-	bad["x-ots-contentmd5"] = base64.StdEncoding.EncodeToString(make([]byte, 16))
-	if status, code := post(bad); status != http.StatusForbidden || code != "OTSAuthFailed" {
-		t.Errorf("wrong MD5: %d %s, want 403 OTSAuthFailed", status, code)
-	}
-	req, _ := http.NewRequest(http.MethodPost, s.URL+"/NoSuchOperation", bytes.NewReader(body))
-	for k, v := range good {
-		req.Header.Set(k, v)
-	}
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("unknown operation: %v %v, want 400", resp.StatusCode, err)
-	} else {
-		resp.Body.Close()
+	if status, _ := postRaw(t, s.URL+"/NoSuchOperation", body, good); status != http.StatusBadRequest {
+		t.Errorf("unknown operation: %v, want 400", status)
 	}
 	resp, err := http.Get(s.URL + "/ListTable")
 	if err != nil {
@@ -262,25 +261,9 @@ func TestDateSkewCheckedWithAccessKey(t *testing.T) {
 	s := tablestoretest.NewServer(tablestoretest.WithAccessKey("id", "secret"))
 	defer s.Close()
 	body, _ := proto.Marshal(&otsprotocol.ListTableRequest{})
-	sum := md5.Sum(body)
-	req, _ := http.NewRequest(http.MethodPost, s.URL+"/ListTable", bytes.NewReader(body))
-	for k, v := range map[string]string{
-		"x-ots-date": time.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04:05.000Z"), "x-ots-apiversion": "2015-12-31",
-		"x-ots-accesskeyid": "id", "x-ots-contentmd5": base64.StdEncoding.EncodeToString(sum[:]),
-		"x-ots-instancename": "inst", "x-ots-signature": "irrelevant",
-	} {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var perr otsprotocol.Error
-	if err := proto.Unmarshal(b, &perr); err != nil || resp.StatusCode != http.StatusForbidden ||
-		perr.GetCode() != "OTSAuthFailed" || !strings.Contains(perr.GetMessage(), "system time") {
-		t.Errorf("hour-old date: %d %s %q, want 403 OTSAuthFailed about the system time", resp.StatusCode, perr.GetCode(), perr.GetMessage())
+	status, perr := postRaw(t, s.URL+"/ListTable", body, rawHeaders(body, time.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04:05.000Z")))
+	if status != http.StatusForbidden || perr.GetCode() != "OTSAuthFailed" || !strings.Contains(perr.GetMessage(), "system time") {
+		t.Errorf("hour-old date: %d %s %q, want 403 OTSAuthFailed about the system time", status, perr.GetCode(), perr.GetMessage())
 	}
 }
 

@@ -20,8 +20,15 @@ func setup(t *testing.T) (*tablestoretest.Server, *tablestore.TableStoreClient) 
 	return s, s.NewClient("inst")
 }
 
-// createTable makes a table keyed by (pk STRING) or the given schema.
+// createTable makes a table keyed by (pk STRING) or the given schema,
+// keeping one version for ever.
 func createTable(t *testing.T, c *tablestore.TableStoreClient, name string, schema ...*tablestore.PrimaryKeySchema) {
+	t.Helper()
+	createTableWith(t, c, name, tablestore.TableOption{TimeToAlive: -1, MaxVersion: 1}, schema...)
+}
+
+// createTableWith is createTable with the given time to live and versions.
+func createTableWith(t *testing.T, c *tablestore.TableStoreClient, name string, opt tablestore.TableOption, schema ...*tablestore.PrimaryKeySchema) {
 	t.Helper()
 	meta := &tablestore.TableMeta{TableName: name}
 	if len(schema) == 0 {
@@ -31,7 +38,7 @@ func createTable(t *testing.T, c *tablestore.TableStoreClient, name string, sche
 	}
 	_, err := c.CreateTable(&tablestore.CreateTableRequest{
 		TableMeta:          meta,
-		TableOption:        &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 1},
+		TableOption:        &opt,
 		ReservedThroughput: &tablestore.ReservedThroughput{},
 	})
 	if err != nil {
@@ -60,11 +67,15 @@ func put(t *testing.T, c *tablestore.TableStoreClient, table, k string, cols ...
 // get returns the row's columns as name→value, nil when absent.
 func get(t *testing.T, c *tablestore.TableStoreClient, table, k string) map[string]any {
 	t.Helper()
-	resp, err := c.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{
-		TableName: table, PrimaryKey: key(k), MaxVersion: 1,
-	}})
+	return getRow(t, c, &tablestore.SingleRowQueryCriteria{TableName: table, PrimaryKey: key(k), MaxVersion: 1})
+}
+
+// getRow reads one row as name→value, nil when no row comes back.
+func getRow(t *testing.T, c *tablestore.TableStoreClient, q *tablestore.SingleRowQueryCriteria) map[string]any {
+	t.Helper()
+	resp, err := c.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: q})
 	if err != nil {
-		t.Fatalf("GetRow(%s): %v", k, err)
+		t.Fatalf("GetRow(%s): %v", q.TableName, err)
 	}
 	if len(resp.PrimaryKey.PrimaryKeys) == 0 {
 		return nil

@@ -14,26 +14,26 @@ import (
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
 )
 
-func TestVersionsAndTimeRanges(t *testing.T) {
-	t.Parallel()
-	_, c := setup(t)
-	_, err := c.CreateTable(&tablestore.CreateTableRequest{
-		TableMeta:          &tablestore.TableMeta{TableName: "t", SchemaEntry: []*tablestore.PrimaryKeySchema{{Name: ptr("pk"), Type: ptr(tablestore.PrimaryKeyType_STRING)}}},
-		TableOption:        &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 3},
-		ReservedThroughput: &tablestore.ReservedThroughput{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := time.Now().UnixMilli() - 10_000
+// putVersions writes values as versions of column "v" of row "k" of table
+// "t", the i-th stamped base+i.
+func putVersions(t *testing.T, c *tablestore.TableStoreClient, base int64, values ...any) {
+	t.Helper()
 	ch := &tablestore.UpdateRowChange{TableName: "t", PrimaryKey: key("k")}
-	for i := range int64(4) {
-		ch.PutColumnWithTimestamp("v", fmt.Sprintf("v%d", i), base+i)
+	for i, v := range values {
+		ch.PutColumnWithTimestamp("v", v, base+int64(i))
 	}
 	ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
 	if _, err := c.UpdateRow(&tablestore.UpdateRowRequest{UpdateRowChange: ch}); err != nil {
 		t.Fatalf("UpdateRow: %v", err)
 	}
+}
+
+func TestVersionsAndTimeRanges(t *testing.T) {
+	t.Parallel()
+	_, c := setup(t)
+	createTableWith(t, c, "t", tablestore.TableOption{TimeToAlive: -1, MaxVersion: 3})
+	base := time.Now().UnixMilli() - 10_000
+	putVersions(t, c, base, "v0", "v1", "v2", "v3")
 	read := func(q *tablestore.SingleRowQueryCriteria) []string {
 		t.Helper()
 		q.TableName, q.PrimaryKey = "t", key("k")
@@ -99,14 +99,7 @@ func TestTTLFollowsClock(t *testing.T) {
 	s := tablestoretest.NewServer(tablestoretest.WithClock(func() time.Time { return time.UnixMilli(now.Load()) }))
 	defer s.Close()
 	c := s.NewClient("inst")
-	_, err := c.CreateTable(&tablestore.CreateTableRequest{
-		TableMeta:          &tablestore.TableMeta{TableName: "t", SchemaEntry: []*tablestore.PrimaryKeySchema{{Name: ptr("pk"), Type: ptr(tablestore.PrimaryKeyType_STRING)}}},
-		TableOption:        &tablestore.TableOption{TimeToAlive: 86400, MaxVersion: 1},
-		ReservedThroughput: &tablestore.ReservedThroughput{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	createTableWith(t, c, "t", tablestore.TableOption{TimeToAlive: 86400, MaxVersion: 1})
 	put(t, c, "t", "old", "v", "x")
 	now.Add(86400*1000 - 1)
 	put(t, c, "t", "young", "v", "y")
@@ -218,23 +211,8 @@ func TestDataFileLocked(t *testing.T) {
 func TestUpdateTable(t *testing.T) {
 	t.Parallel()
 	_, c := setup(t)
-	_, err := c.CreateTable(&tablestore.CreateTableRequest{
-		TableMeta:          &tablestore.TableMeta{TableName: "t", SchemaEntry: []*tablestore.PrimaryKeySchema{{Name: ptr("pk"), Type: ptr(tablestore.PrimaryKeyType_STRING)}}},
-		TableOption:        &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 3},
-		ReservedThroughput: &tablestore.ReservedThroughput{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := time.Now().UnixMilli() - 1000
-	ch := &tablestore.UpdateRowChange{TableName: "t", PrimaryKey: key("k")}
-	for i := range int64(3) {
-		ch.PutColumnWithTimestamp("v", i, base+i)
-	}
-	ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
-	if _, err := c.UpdateRow(&tablestore.UpdateRowRequest{UpdateRowChange: ch}); err != nil {
-		t.Fatal(err)
-	}
+	createTableWith(t, c, "t", tablestore.TableOption{TimeToAlive: -1, MaxVersion: 3})
+	putVersions(t, c, time.Now().UnixMilli()-1000, int64(0), int64(1), int64(2))
 	versions := func() int {
 		resp, err := c.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{TableName: "t", PrimaryKey: key("k"), MaxVersion: 10}})
 		if err != nil {
