@@ -8,29 +8,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/memstore"
 )
 
-// clock is a manual clock shared by the store, the fake DingTalk and the
-// providers of a test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the manual clock shared by the store, the fake DingTalk and the
+// providers of a test; dingtalktest's has exactly the semantics needed.
+type clock = dingtalktest.ManualClock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+func newClock() *clock {
+	return dingtalktest.NewManualClock(time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC))
 }
 
 // fakeUpstream behaves like DingTalk's token endpoints: a refetch during
@@ -109,8 +97,10 @@ func (f *fakeUpstream) wait(ctx context.Context) error {
 	}
 }
 
-func (f *fakeUpstream) FetchAccessToken(ctx context.Context) (Fetched, error) {
-	f.tokenCalls.Add(1)
+// fetch is how every fetch starts: it is counted in calls, held at the
+// gate, then fails while an error is set; issue runs under the lock.
+func (f *fakeUpstream) fetch(ctx context.Context, calls *atomic.Int64, issue func(now time.Time) (Fetched, error)) (Fetched, error) {
+	calls.Add(1)
 	if err := f.wait(ctx); err != nil {
 		return Fetched{}, err
 	}
@@ -119,39 +109,36 @@ func (f *fakeUpstream) FetchAccessToken(ctx context.Context) (Fetched, error) {
 	if f.err != nil {
 		return Fetched{}, f.err
 	}
-	now := f.now()
-	if f.token == "" || !now.Before(f.tokenExp) {
-		f.serial++
-		f.token = fmt.Sprintf("token-%d", f.serial)
-	}
-	f.tokenExp = now.Add(f.lifetime)
-	return Fetched{Value: f.token, ExpiresIn: f.lifetime}, nil
+	return issue(f.now())
+}
+
+func (f *fakeUpstream) FetchAccessToken(ctx context.Context) (Fetched, error) {
+	return f.fetch(ctx, &f.tokenCalls, func(now time.Time) (Fetched, error) {
+		if f.token == "" || !now.Before(f.tokenExp) {
+			f.serial++
+			f.token = fmt.Sprintf("token-%d", f.serial)
+		}
+		f.tokenExp = now.Add(f.lifetime)
+		return Fetched{Value: f.token, ExpiresIn: f.lifetime}, nil
+	})
 }
 
 func (f *fakeUpstream) FetchJSAPITicket(ctx context.Context, accessToken string) (Fetched, error) {
-	f.ticketCalls.Add(1)
-	if err := f.wait(ctx); err != nil {
-		return Fetched{}, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return Fetched{}, f.err
-	}
-	now := f.now()
-	if accessToken != f.token || !now.Before(f.tokenExp) {
-		return Fetched{}, fmt.Errorf("fake: 40014: %w", ErrTokenRejected)
-	}
-	if f.ticket == "" || !now.Before(f.ticketExp) {
-		f.serial++
-		f.ticket = fmt.Sprintf("ticket-%d", f.serial)
-		f.ticketIssue = now
-	}
-	f.ticketExp = now.Add(f.lifetime)
-	if hard := f.ticketIssue.Add(TicketHardLimit); f.ticketExp.After(hard) {
-		f.ticketExp = hard
-	}
-	return Fetched{Value: f.ticket, ExpiresIn: f.lifetime}, nil
+	return f.fetch(ctx, &f.ticketCalls, func(now time.Time) (Fetched, error) {
+		if accessToken != f.token || !now.Before(f.tokenExp) {
+			return Fetched{}, fmt.Errorf("fake: 40014: %w", ErrTokenRejected)
+		}
+		if f.ticket == "" || !now.Before(f.ticketExp) {
+			f.serial++
+			f.ticket = fmt.Sprintf("ticket-%d", f.serial)
+			f.ticketIssue = now
+		}
+		f.ticketExp = now.Add(f.lifetime)
+		if hard := f.ticketIssue.Add(TicketHardLimit); f.ticketExp.After(hard) {
+			f.ticketExp = hard
+		}
+		return Fetched{Value: f.ticket, ExpiresIn: f.lifetime}, nil
+	})
 }
 
 // failStore wraps a real store and fails every call while fail is set, to
