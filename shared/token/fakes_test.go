@@ -190,6 +190,12 @@ func (s *failStore) Delete(ctx context.Context, table, key string, cond store.Co
 	return s.Store.Delete(ctx, table, key, cond)
 }
 
+// newFakes returns a clock, and a store and a fake DingTalk that follow it.
+func newFakes() (*clock, *failStore, *fakeUpstream) {
+	clk := newClock()
+	return clk, newTestStore(clk.Now), newFakeUpstream(clk.Now)
+}
+
 // newTestStore returns a memory store following clk, able to fail on demand.
 func newTestStore(now func() time.Time) *failStore {
 	m, err := memstore.New(memstore.WithClock(now))

@@ -11,9 +11,7 @@ import (
 )
 
 func TestJSAPISignerConfig(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	clk, _, up, p := setup(t)
 	ctx := context.Background()
 	hashes := []struct {
 		name string
@@ -57,9 +55,7 @@ func TestJSAPISignerConfig(t *testing.T) {
 }
 
 func TestJSAPISignerRejectsBadURL(t *testing.T) {
-	clk := newClock()
-	up := newFakeUpstream(clk.Now)
-	p := newTestProvider(t, newTestStore(clk.Now), up, clk)
+	_, _, up, p := setup(t)
 	s, _ := NewJSAPISigner(p, "dingcorp", "1")
 	for _, u := range []string{"", "/relative/page", "ftp://h/x", "https://", "https://h5.example.com/a b"} {
 		if _, err := s.Config(context.Background(), u); !errors.Is(err, ErrBadPageURL) {

@@ -49,9 +49,15 @@ func newTestProvider(t testing.TB, st store.Store, up Upstream, clk *clock, opts
 	return p
 }
 
+// setup returns newFakes with one provider (options opts) on them.
+func setup(t testing.TB, opts ...Option) (*clock, *failStore, *fakeUpstream, *Provider) {
+	t.Helper()
+	clk, st, up := newFakes()
+	return clk, st, up, newTestProvider(t, st, up, clk, opts...)
+}
+
 func TestNewValidates(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
+	_, st, up := newFakes()
 	tests := []struct {
 		name   string
 		appKey string
@@ -74,8 +80,7 @@ func TestNewValidates(t *testing.T) {
 }
 
 func TestReadPathLocalThenStoreThenUpstream(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
+	clk, st, up := newFakes()
 	p1 := newTestProvider(t, st, up, clk)
 	ctx := context.Background()
 
@@ -140,8 +145,7 @@ func TestAppsDoNotCollide(t *testing.T) {
 // the store, and when the store holds a renewed value (written by the
 // refresher elsewhere) it takes it without calling DingTalk.
 func TestLocalCopyFollowsReadMargin(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
+	clk, st, up := newFakes()
 	reader := newTestProvider(t, st, up, clk)
 	other := newTestProvider(t, st, up, clk)
 	ctx := context.Background()
@@ -166,9 +170,7 @@ func TestLocalCopyFollowsReadMargin(t *testing.T) {
 }
 
 func TestWritesNeverMoveBackwards(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	clk, _, _, p := setup(t)
 	ctx := context.Background()
 	now := clk.Now()
 	newer := Entry{Kind: AccessToken, AppKey: "dingapp", Value: "newer", FetchedAt: now, ExpiresAt: now.Add(2 * time.Hour)}
@@ -197,9 +199,7 @@ func TestWritesNeverMoveBackwards(t *testing.T) {
 }
 
 func TestInvalidateOnlyCurrentToken(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	clk, st, up, p := setup(t)
 	ctx := context.Background()
 	old, _ := p.AccessToken(ctx)
 	up.invalidate()
@@ -228,9 +228,7 @@ func TestInvalidateOnlyCurrentToken(t *testing.T) {
 // TestInvalidateDuringFlight: a flight that read the token just before it
 // was rejected must not hand it to the caller that rejected it.
 func TestInvalidateDuringFlight(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	clk, _, up, p := setup(t)
 	ctx := context.Background()
 	old, _ := p.AccessToken(ctx)
 	up.invalidate()
@@ -247,9 +245,7 @@ func TestInvalidateDuringFlight(t *testing.T) {
 }
 
 func TestTicketRetriesOnceWithFreshToken(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	_, _, up, p := setup(t)
 	ctx := context.Background()
 	if _, err := p.AccessToken(ctx); err != nil {
 		t.Fatal(err)
@@ -267,9 +263,7 @@ func TestTicketRetriesOnceWithFreshToken(t *testing.T) {
 // TestLeaseHolderDies: a lease left by a crashed instance delays the others
 // only until it expires; they wait with bounded backoff, then take over.
 func TestLeaseHolderDies(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk, WithWaitBackoff(10*time.Millisecond, 400*time.Millisecond))
+	clk, st, up, p := setup(t, WithWaitBackoff(10*time.Millisecond, 400*time.Millisecond))
 	var waits []time.Duration
 	p.sleep = func(ctx context.Context, d time.Duration) error {
 		waits = append(waits, d)
@@ -305,9 +299,7 @@ func TestLeaseHolderDies(t *testing.T) {
 // TestWaiterHonoursContext: a caller waiting for a foreign lease returns
 // when its context ends.
 func TestWaiterHonoursContext(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	clk, st, _, p := setup(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	sleeping := make(chan struct{}, 1)
 	p.sleep = func(c context.Context, d time.Duration) error {
@@ -335,8 +327,7 @@ func TestWaiterHonoursContext(t *testing.T) {
 // leaves readers on the old value until it expires, logs it, and backs
 // off instead of retrying on every call.
 func TestUpstreamFailureServesValidValue(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
+	clk, st, up := newFakes()
 	lg, logs := newLogger()
 	p, _ := New("dingapp", st, up, WithClock(clk.Now), WithLogger(lg))
 	ctx := context.Background()
@@ -373,9 +364,7 @@ func TestUpstreamFailureServesValidValue(t *testing.T) {
 // TestStoreDownFetchesDirectly: with the store unavailable and nothing in
 // the process, a caller still gets a token (kept in process only).
 func TestStoreDownFetchesDirectly(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	_, st, up, p := setup(t)
 	st.setFail(errors.New("tablestore: 503"))
 	tok, err := p.AccessToken(context.Background())
 	if err != nil || !up.valid(tok) {
@@ -384,9 +373,7 @@ func TestStoreDownFetchesDirectly(t *testing.T) {
 }
 
 func TestTicketHardLimit(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	clk, _, up, p := setup(t)
 	ctx := context.Background()
 	first, err := p.Get(ctx, JSAPITicket)
 	if err != nil {
@@ -437,8 +424,7 @@ func TestEntryNeverPrinted(t *testing.T) {
 // TestMalformedStoredValueIsReplaced: a value another program wrote badly
 // counts as absent and is overwritten by a version-checked write.
 func TestMalformedStoredValueIsReplaced(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
+	clk, st, up := newFakes()
 	ctx := context.Background()
 	if _, err := st.Put(ctx, DefaultTable, store.Item{Key: Key(AccessToken, "dingapp"), Value: []byte(`{"value":`)}, store.Always); err != nil {
 		t.Fatal(err)
@@ -456,9 +442,7 @@ func TestMalformedStoredValueIsReplaced(t *testing.T) {
 // TestStoreDownServesInProcessValue: within the read margin, with the store
 // failing, the in-process value is served until it expires.
 func TestStoreDownServesInProcessValue(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	clk, st, up, p := setup(t)
 	ctx := context.Background()
 	tok, _ := p.AccessToken(ctx)
 	clk.Advance(117 * time.Minute)
@@ -475,9 +459,7 @@ func TestStoreDownServesInProcessValue(t *testing.T) {
 // refuses the write, the fetched value is used in process and the failure
 // is reported to the refresher.
 func TestStoreWriteFailsKeepsFetchedValue(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	_, st, up, p := setup(t)
 	r, _ := NewRefresher([]*Provider{p})
 	st.failPutKey = Key(AccessToken, "dingapp")
 	rep, err := r.Tick(context.Background())

@@ -12,8 +12,7 @@ import (
 )
 
 func TestNewRefresherValidates(t *testing.T) {
-	clk := newClock()
-	p := newTestProvider(t, newTestStore(clk.Now), newFakeUpstream(clk.Now), clk)
+	_, _, _, p := setup(t)
 	tests := []struct {
 		name      string
 		providers []*Provider
@@ -34,8 +33,7 @@ func TestNewRefresherValidates(t *testing.T) {
 }
 
 func TestRefresherTick(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
+	clk, st, up := newFakes()
 	r, err := NewRefresher([]*Provider{newTestProvider(t, st, up, clk)})
 	if err != nil {
 		t.Fatal(err)
@@ -74,9 +72,7 @@ func TestRefresherTick(t *testing.T) {
 }
 
 func TestRefresherReportJSON(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	_, _, _, p := setup(t)
 	r, _ := NewRefresher([]*Provider{p})
 	rep, err := r.Tick(context.Background())
 	if err != nil {
@@ -122,8 +118,7 @@ func TestRefresherReportsFailure(t *testing.T) {
 	}
 	for _, fault := range faults {
 		t.Run(fault.Error(), func(t *testing.T) {
-			clk := newClock()
-			st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
+			clk, st, up := newFakes()
 			r, _ := NewRefresher([]*Provider{newTestProvider(t, st, up, clk)})
 			reader := newTestProvider(t, st, up, clk)
 			ctx := context.Background()
@@ -169,9 +164,7 @@ func TestRefresherReportsFailure(t *testing.T) {
 // instance's refresh instead of reporting a stale value, and takes over a
 // dead instance's lease when it expires.
 func TestRefresherWaitsForLeaseHolder(t *testing.T) {
-	clk := newClock()
-	st, up := newTestStore(clk.Now), newFakeUpstream(clk.Now)
-	p := newTestProvider(t, st, up, clk)
+	clk, st, _, p := setup(t)
 	p.sleep = func(ctx context.Context, d time.Duration) error { clk.Advance(d); return nil }
 	r, _ := NewRefresher([]*Provider{p})
 	ctx := context.Background()
