@@ -138,6 +138,7 @@ type Problem struct {
 	Reason string
 }
 
+// Error lists every problem on one line, so a failed start shows them all.
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "config: %s cannot start:", e.Function)

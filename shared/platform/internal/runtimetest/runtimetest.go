@@ -93,6 +93,8 @@ type Buffer struct {
 // NewBuffer returns an empty Buffer.
 func NewBuffer() *Buffer { return &Buffer{Wrote: make(chan struct{}, 1)} }
 
+// Write records p and signals Wrote, so tests wait for output instead of
+// sleeping.
 func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -100,12 +100,20 @@ type Value struct {
 	Bytes []byte
 }
 
-// IntValue, StringValue, … build values.
-func IntValue(v int64) Value      { return Value{Type: Integer, Int: v} }
+// IntValue builds an Integer value.
+func IntValue(v int64) Value { return Value{Type: Integer, Int: v} }
+
+// DoubleValue builds a Double value.
 func DoubleValue(v float64) Value { return Value{Type: Double, Float: v} }
-func BoolValue(v bool) Value      { return Value{Type: Boolean, Bool: v} }
-func StringValue(v string) Value  { return Value{Type: String, Bytes: []byte(v)} }
-func BlobValue(v []byte) Value    { return Value{Type: Blob, Bytes: v} }
+
+// BoolValue builds a Boolean value.
+func BoolValue(v bool) Value { return Value{Type: Boolean, Bool: v} }
+
+// StringValue builds a String value.
+func StringValue(v string) Value { return Value{Type: String, Bytes: []byte(v)} }
+
+// BlobValue builds a Blob value.
+func BlobValue(v []byte) Value { return Value{Type: Blob, Bytes: v} }
 
 // Cell is a primary-key or attribute cell.
 type Cell struct {
