@@ -39,31 +39,9 @@ type Bundle struct {
 	refresher *token.Refresher
 }
 
-// Option adjusts how a Bundle is built; tests and `dingfn dev` use them.
-type Option func(*options)
-
-type options struct {
-	httpClient *http.Client
-	clock      func() time.Time
-	logger     *slog.Logger
-}
-
-// WithHTTPClient sets the HTTP client used to reach DingTalk.
-func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
-
-// WithClock sets the clock of the store and the token provider.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
-
-// WithLogger sets the logger of every component.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
-
-// Open builds the bundle for cfg. It does no network I/O beyond what opening
-// the store needs, so cold starts stay short.
-func Open(ctx context.Context, cfg *config.Config, opts ...Option) (*Bundle, error) {
-	o := options{httpClient: &http.Client{Timeout: 10 * time.Second}, clock: time.Now, logger: slog.Default()}
-	for _, opt := range opts {
-		opt(&o)
-	}
+// Open builds the bundle for cfg, logging to logger. It does no network I/O
+// beyond what opening the store needs, so cold starts stay short.
+func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bundle, err error) {
 	st, err := backend.Open(ctx, backend.Spec{
 		Kind:            string(cfg.Store.Kind),
 		Path:            cfg.Store.Path,
@@ -80,42 +58,41 @@ func Open(ctx context.Context, cfg *config.Config, opts ...Option) (*Bundle, err
 		// whatever their prefixes (issue: tickets overwritten between
 		// environments).
 		SharedTables: []string{token.DefaultTable},
-		Clock:        o.clock,
-		Logger:       o.logger,
+		Logger:       logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bundle: open store: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
 	common := []dingtalk.Option{
 		dingtalk.WithBaseURLs(cfg.OAPIURL, cfg.APIURL),
-		dingtalk.WithHTTPClient(o.httpClient),
-		dingtalk.WithLogger(o.logger),
+		dingtalk.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}),
+		dingtalk.WithLogger(logger),
 	}
 	// The provider's upstream client never uses a token source; the app's
 	// client takes the provider, so every call shares one cached token.
 	upstream, err := dingtalk.NewClient(cfg.AppKey, cfg.AppSecret, common...)
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("bundle: dingtalk client: %w", err)
 	}
-	tokens, err := token.New(cfg.AppKey, st, token.FromClient(upstream), token.WithClock(o.clock), token.WithLogger(o.logger))
+	tokens, err := token.New(cfg.AppKey, st, token.FromClient(upstream), token.WithLogger(logger))
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("bundle: token provider: %w", err)
 	}
 	client, err := dingtalk.NewClient(cfg.AppKey, cfg.AppSecret, append(common, dingtalk.WithTokenSource(tokens))...)
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("bundle: dingtalk client: %w", err)
 	}
-	b := &Bundle{Config: cfg, Store: st, Client: client, Tokens: tokens, Logger: o.logger}
+	b := &Bundle{Config: cfg, Store: st, Client: client, Tokens: tokens, Logger: logger}
 	if b.refresher, err = token.NewRefresher([]*token.Provider{tokens}); err != nil {
-		st.Close()
 		return nil, fmt.Errorf("bundle: token refresher: %w", err)
 	}
 	if cfg.CallbackToken != "" && cfg.CallbackAESKey != "" {
 		if b.crypto, err = dingcrypto.New(cfg.CallbackToken, cfg.CallbackAESKey, cfg.CallbackOwnerKey); err != nil {
-			st.Close()
 			return nil, fmt.Errorf("bundle: callback crypto: %w", err)
 		}
 	}
@@ -141,7 +118,6 @@ func envCredentials(st config.Store) otsstore.CredentialsFunc {
 // must fail its deployment, not its first request.
 func MustOpen(fn config.Function) *Bundle {
 	logger := platform.Logger(string(fn))
-	slog.SetDefault(logger)
 	cfg, err := config.Load(fn, os.Getenv)
 	if err != nil {
 		logger.Error("invalid configuration", "err", err)
@@ -149,7 +125,7 @@ func MustOpen(fn config.Function) *Bundle {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := Open(ctx, cfg, WithLogger(logger))
+	b, err := Open(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		os.Exit(1)

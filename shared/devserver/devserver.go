@@ -110,7 +110,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		s.closeFake()
 		return nil, err
 	}
-	if s.Bundle, err = bundle.Open(ctx, cfg, bundle.WithLogger(o.Logger)); err != nil {
+	if s.Bundle, err = bundle.Open(ctx, cfg, o.Logger); err != nil {
 		ln.Close()
 		s.closeFake()
 		return nil, err
