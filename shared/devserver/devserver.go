@@ -66,17 +66,18 @@ type Server struct {
 	// NotifyAPIKey is the bearer key generated for a simulated session.
 	NotifyAPIKey string
 
-	http    *http.Server
-	logger  *slog.Logger
-	periods [2]time.Duration // sync, token-refresher
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	serveCh chan error
+	http   *http.Server
+	logger *slog.Logger
+	// Timer periods; negative means on demand only.
+	syncEvery, refreshEvery time.Duration
+	cancel                  context.CancelFunc
+	wg                      sync.WaitGroup
+	serveCh                 chan error
 }
 
 // Start builds the bundle, starts the HTTP server and the timers, and
 // returns once the server is listening.
-func Start(ctx context.Context, o Options) (*Server, error) {
+func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if o.Addr == "" {
 		o.Addr = DefaultAddr
 	}
@@ -89,30 +90,32 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{logger: o.Logger, serveCh: make(chan error, 1)}
+	s := &Server{logger: o.Logger, serveCh: make(chan error, 1),
+		syncEvery: period(o.SyncEvery, DefaultSyncEvery), refreshEvery: period(o.RefreshEvery, DefaultRefreshEvery)}
 	// Listen first: the simulated DingTalk needs the callback URL to push
 	// the events its organisation changes cause.
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("devserver: listen: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			ln.Close()
+			s.closeFake()
+		}
+	}()
 	s.URL = "http://" + ln.Addr().String()
 	getenv := o.Getenv
 	if o.Simulate || strings.TrimSpace(o.Getenv("DINGTALK_APP_KEY")) == "" {
 		if getenv, err = s.simulate(o.Getenv); err != nil {
-			ln.Close()
 			return nil, err
 		}
 	}
 	cfg, err := config.Load(config.Dev, getenv)
 	if err != nil {
-		ln.Close()
-		s.closeFake()
 		return nil, err
 	}
 	if s.Bundle, err = bundle.Open(ctx, cfg, o.Logger); err != nil {
-		ln.Close()
-		s.closeFake()
 		return nil, err
 	}
 	s.http = &http.Server{
@@ -125,9 +128,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 
 	tctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.periods = [2]time.Duration{period(o.SyncEvery, DefaultSyncEvery), period(o.RefreshEvery, DefaultRefreshEvery)}
-	s.every(tctx, "sync", s.periods[0], false, s.Bundle.SyncTick)
-	s.every(tctx, "token-refresher", s.periods[1], true, s.Bundle.RefreshTick)
+	s.every(tctx, "sync", s.syncEvery, false, s.Bundle.SyncTick)
+	s.every(tctx, "token-refresher", s.refreshEvery, true, s.Bundle.RefreshTick)
 	s.banner(o.Out)
 	return s, nil
 }
@@ -173,7 +175,8 @@ func period(d, def time.Duration) time.Duration {
 }
 
 // simulate starts the fake DingTalk and returns a getenv that points the
-// functions at it with freshly generated secrets.
+// functions at it with freshly generated secrets. On error the caller closes
+// the fake.
 func (s *Server) simulate(getenv func(string) string) (func(string) string, error) {
 	token, aesKey, apiKey := randomAlnum(24), randomAlnum(43), randomAlnum(32)
 	s.Fake = dingtalktest.NewServer(
@@ -197,11 +200,9 @@ func (s *Server) simulate(getenv func(string) string) (func(string) string, erro
 	}
 	if getenv("DINGFN_STORE") == "" && getenv("TABLESTORE_ENDPOINT") == "" {
 		if err := os.MkdirAll(filepath.Dir(SimulatorStore), 0o700); err != nil {
-			s.Fake.Close()
 			return nil, fmt.Errorf("devserver: %w", err)
 		}
 		if err := os.Remove(SimulatorStore); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.Fake.Close()
 			return nil, fmt.Errorf("devserver: reset simulator store: %w", err)
 		}
 		overlay["DINGFN_STORE"] = "bolt:" + SimulatorStore
@@ -353,7 +354,7 @@ dingfn dev — all four functions on %s
 
 Try:
   curl -s -X POST %s/timers/token-refresher
-`, s.URL, mode, s.Bundle.Config.Store.Kind, s.Bundle.Config.Store.Path, s.URL, s.URL, s.URL, schedule(s.periods[0]), s.URL, schedule(s.periods[1]), s.URL)
+`, s.URL, mode, s.Bundle.Config.Store.Kind, s.Bundle.Config.Store.Path, s.URL, s.URL, s.URL, schedule(s.syncEvery), s.URL, schedule(s.refreshEvery), s.URL)
 	if s.Fake != nil {
 		fmt.Fprintf(w, `  curl -s -X POST %s/simulator/push -d '{"EventType":"check_url"}'
   curl -s -X POST %s/simulator/push -d '{"EventType":"user_add_org","UserId":["wangwu"],"CorpId":"%s"}'
