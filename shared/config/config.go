@@ -178,8 +178,8 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 	if c.CallbackOwnerKey == "" {
 		c.CallbackOwnerKey = c.AppKey
 	}
-	c.OAPIURL = l.baseURL("DINGTALK_OAPI_URL", "https://oapi.dingtalk.com")
-	c.APIURL = l.baseURL("DINGTALK_API_URL", "https://api.dingtalk.com")
+	c.OAPIURL = l.baseURL("DINGTALK_OAPI_URL")
+	c.APIURL = l.baseURL("DINGTALK_API_URL")
 	c.Store = l.store()
 	if keys := l.str("NOTIFY_API_KEYS"); keys != "" {
 		for k := range strings.SplitSeq(keys, ",") {
@@ -251,10 +251,11 @@ func (l *loader) positiveInt(name string) int64 {
 	return n
 }
 
-func (l *loader) baseURL(name, def string) string {
+// baseURL returns the variable's value, or its contract default.
+func (l *loader) baseURL(name string) string {
 	s := strings.TrimSpace(l.getenv(name))
 	if s == "" {
-		return def
+		return lookupVar(name).Default
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
