@@ -10,8 +10,9 @@
 // and again after 30 s, which is why a Dispatcher error is answered with a
 // 5xx rather than "success": the event is not lost, DingTalk sends it again.
 //
-// Bad requests are answered with a 4xx and a JSON body
-// {"error":"<code>","message":"<text>"}; nothing is dispatched, and the
+// Bad requests are answered with a 4xx and dingfn's JSON error body
+// {"error":"<code>","message":"<text>","request_id":…} (platform.WriteError);
+// nothing is dispatched, and the
 // reason is logged at warn level without the body or any secret.
 //
 // Reference: https://open.dingtalk.com/document/development/http-callback-overview

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dingfn/dingfn/shared/dingcrypto"
+	"github.com/dingfn/dingfn/shared/platform"
 )
 
 // DefaultMaxBody is the largest request body accepted unless WithMaxBody
@@ -171,7 +172,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := h.dispatch.Dispatch(ctx, ev); err != nil {
 			h.logger.ErrorContext(ctx, "callback dispatch failed; DingTalk will retry",
 				"type", ev.Type, "corp", ev.CorpID, "event_id", ev.EventID, "err", err)
-			writeError(w, http.StatusInternalServerError, codeDispatchFailed, "event could not be recorded; retry later")
+			platform.WriteError(w, r, http.StatusInternalServerError, codeDispatchFailed, "event could not be recorded; retry later")
 			return
 		}
 	}
@@ -179,10 +180,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	env, err := h.crypto.Encrypt([]byte("success"))
 	if err != nil {
 		h.logger.ErrorContext(ctx, "callback reply encryption failed", "err", err)
-		writeError(w, http.StatusInternalServerError, codeInternal, "reply could not be encrypted")
+		platform.WriteError(w, r, http.StatusInternalServerError, codeInternal, "reply could not be encrypted")
 		return
 	}
-	writeJSON(w, http.StatusOK, env)
+	platform.WriteJSON(w, http.StatusOK, env)
 }
 
 // rejectCrypto maps a Decrypt failure to its status: 401 for a signature
@@ -218,29 +219,7 @@ func (h *handler) reject(w http.ResponseWriter, r *http.Request, status int, cod
 		attrs = append(attrs, "err", cause)
 	}
 	h.logger.WarnContext(r.Context(), "callback rejected", attrs...)
-	writeError(w, status, code, message)
-}
-
-type errorBody struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, errorBody{Error: code, Message: message})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only our own fixed types are written; this cannot happen.
-		http.Error(w, `{"error":"internal_error","message":"encoding failed"}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	platform.WriteError(w, r, status, code, message)
 }
 
 // first returns the first non-empty value among the given query names.

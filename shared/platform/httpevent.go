@@ -199,7 +199,7 @@ func serveBuffered(h http.Handler, r *http.Request) (w *bufferedResponse) {
 		if v := recover(); v != nil {
 			logPanic(r.Context(), v)
 			w = newBufferedResponse()
-			writeJSONError(w, http.StatusInternalServerError, "internal_error", "the function failed; see its logs with the request id", RequestID(r.Context()))
+			WriteError(w, r, http.StatusInternalServerError, "internal_error", "the function failed; see its logs with the request id")
 		}
 		w.finish()
 		if r.Method == http.MethodHead || w.status == http.StatusNoContent || w.status == http.StatusNotModified {

@@ -339,7 +339,7 @@ func TestLocalProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusNotImplemented || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+		if resp.StatusCode != http.StatusNotImplemented || resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("notimpl: got %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
 		if err := p.Cmd.Process.Signal(os.Interrupt); err != nil {

@@ -156,7 +156,7 @@ func instrument(logger *slog.Logger, h http.Handler) http.Handler {
 				}
 				logPanic(r.Context(), v)
 				if !sw.wrote {
-					writeJSONError(sw, http.StatusInternalServerError, "internal_error", "the function failed; see its logs with the request id", RequestID(r.Context()))
+					WriteError(sw, r, http.StatusInternalServerError, "internal_error", "the function failed; see its logs with the request id")
 				}
 			}
 			level := slog.LevelInfo
