@@ -14,12 +14,12 @@ import (
 type AuthService service
 
 var (
-	epAccessToken      = endpoint{api: "v1.0/oauth2/accessToken", gen: API, method: http.MethodPost, path: "/v1.0/oauth2/accessToken", auth: authNone, safe: true}
-	epGetToken         = endpoint{api: "gettoken", gen: OAPI, method: http.MethodGet, path: "/gettoken", auth: authNone, safe: true}
-	epJSAPITicket      = endpoint{api: "v1.0/oauth2/jsapiTickets", gen: API, method: http.MethodPost, path: "/v1.0/oauth2/jsapiTickets", auth: authExplicit, safe: true}
-	epGetJSAPITicket   = endpoint{api: "get_jsapi_ticket", gen: OAPI, method: http.MethodGet, path: "/get_jsapi_ticket", auth: authExplicit, safe: true}
-	epUserAccessToken  = endpoint{api: "v1.0/oauth2/userAccessToken", gen: API, method: http.MethodPost, path: "/v1.0/oauth2/userAccessToken", auth: authNone}
-	epContactMe        = endpoint{api: "v1.0/contact/users/me", gen: API, method: http.MethodGet, path: "/v1.0/contact/users/me", auth: authExplicit, safe: true}
+	epAccessToken      = apiEP(http.MethodPost, "/v1.0/oauth2/accessToken", true).withAuth(authNone)
+	epGetToken         = oapiEP(http.MethodGet, "/gettoken", true).withAuth(authNone)
+	epJSAPITicket      = apiEP(http.MethodPost, "/v1.0/oauth2/jsapiTickets", true).withAuth(authExplicit)
+	epGetJSAPITicket   = oapiEP(http.MethodGet, "/get_jsapi_ticket", true).withAuth(authExplicit)
+	epUserAccessToken  = apiEP(http.MethodPost, "/v1.0/oauth2/userAccessToken", false).withAuth(authNone)
+	epContactMe        = apiEP(http.MethodGet, "/v1.0/contact/users/me", true).withAuth(authExplicit)
 	epUserGetUserInfo  = oapiEP(http.MethodPost, "/topapi/v2/user/getuserinfo", false) // one-time code
 	epUserGetByUnionID = oapiEP(http.MethodPost, "/topapi/user/getbyunionid", true)
 )

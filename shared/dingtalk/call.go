@@ -27,9 +27,7 @@ type Method struct {
 	Safe bool
 }
 
-func (m Method) endpoint() endpoint {
-	return endpoint{api: strings.TrimPrefix(m.Path, "/"), gen: m.Generation, method: m.HTTPMethod, path: m.Path, auth: authApp, safe: m.Safe}
-}
+func (m Method) endpoint() endpoint { return newEP(m.Generation, m.HTTPMethod, m.Path, m.Safe) }
 
 // Registry maps method names to APIs. Names are DingTalk's legacy method
 // names ("dingtalk.corp.ext.listlabelgroups", with or without the
@@ -53,6 +51,12 @@ func normName(name string) string {
 // Register adds or replaces a name. Registering a method also makes its path
 // callable by name.
 func (r *Registry) Register(name string, m Method) error {
+	return r.put(m, name, m.Path)
+}
+
+// put checks m and registers it under names.
+func (r *Registry) put(m Method, names ...string) error {
+	name := names[0]
 	if normName(name) == "" {
 		return errors.New("dingtalk: empty method name")
 	}
@@ -70,8 +74,9 @@ func (r *Registry) Register(name string, m Method) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.m[normName(name)] = m
-	r.m[normName(m.Path)] = m
+	for _, n := range names {
+		r.m[normName(n)] = m
+	}
 	return nil
 }
 
@@ -95,15 +100,18 @@ func (r *Registry) Names() []string {
 	return out
 }
 
+// mustRegister makes a typed service's endpoint callable by its path and
+// by the legacy names it replaces.
 func (r *Registry) mustRegister(ep endpoint, names ...string) {
+	r.mustAlias(ep, append([]string{ep.path}, names...)...)
+}
+
+// mustAlias makes ep callable by names only, for an endpoint whose path
+// already names another call.
+func (r *Registry) mustAlias(ep endpoint, names ...string) {
 	m := Method{Generation: ep.gen, HTTPMethod: ep.method, Path: ep.path, Safe: ep.safe}
-	if err := r.Register(ep.path, m); err != nil {
+	if err := r.put(m, names...); err != nil {
 		panic(err)
-	}
-	for _, n := range names {
-		if err := r.Register(n, m); err != nil {
-			panic(err)
-		}
 	}
 }
 
@@ -121,7 +129,11 @@ var ErrUnknownMethod = errors.New("dingtalk: unknown method")
 // current endpoint, so out must match the current reply shape. Rate
 // limiting, token handling and retries apply as for the typed services.
 func (c *Client) Call(ctx context.Context, name string, params any, out any) error {
-	m, ok := c.registry.Lookup(name)
+	reg := c.registry
+	if reg == nil {
+		reg = defaultRegistry()
+	}
+	m, ok := reg.Lookup(name)
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownMethod, name)
 	}
@@ -173,6 +185,11 @@ func paramsQuery(params any) (url.Values, error) {
 	return q, nil
 }
 
+// defaultRegistry is the registry of every client built without
+// WithRegistry. Clients never expose it, so one copy serves them all, and
+// it is built on the first Call rather than on every NewClient.
+var defaultRegistry = sync.OnceValue(DefaultRegistry)
+
 // DefaultRegistry returns a registry holding every API the typed services
 // use, under its path and under the legacy names (TOP method names of the
 // obsolete eco.taobao.com gateway, old oapi paths with the same parameters)
@@ -211,13 +228,10 @@ func DefaultRegistry() *Registry {
 	r.mustRegister(epTopProcCreate, "smartwork.bpms.processinstance.create")
 	r.mustRegister(epTopProcGet, "smartwork.bpms.processinstance.get")
 	r.mustRegister(epTopProcListIDs, "smartwork.bpms.processinstance.list")
-	r.mustRegister(epProcCreate)
-	r.mustRegister(epProcListIDs)
-	// The new-API get shares its path with create; register it by name.
-	if err := r.Register("workflow.processInstances.get", Method{Generation: API, HTTPMethod: http.MethodGet, Path: epProcGet.path, Safe: true}); err != nil {
-		panic(err)
-	}
 	r.mustRegister(epProcCreate) // the path itself names the create call
+	r.mustRegister(epProcListIDs)
+	// The new-API get shares its path with create; it is reached by name.
+	r.mustAlias(epProcGet, "workflow.processInstances.get")
 	// Callbacks.
 	r.mustRegister(epCbRegister)
 	r.mustRegister(epCbGet)

@@ -162,6 +162,14 @@ func TestRegistryCoversSeedMap(t *testing.T) {
 			t.Errorf("Lookup(%q) = %+v, %v; want path %s", name, m, ok, path)
 		}
 	}
+	// The new-API approval get shares its path with create: the path
+	// names the create call, the get is reached by name.
+	if m, _ := reg.Lookup("workflow.processInstances.get"); m.HTTPMethod != http.MethodGet || m.Path != "/v1.0/workflow/processInstances" || !m.Safe {
+		t.Errorf("workflow.processInstances.get = %+v", m)
+	}
+	if m, _ := reg.Lookup("v1.0/workflow/processInstances"); m.HTTPMethod != http.MethodPost || m.Safe {
+		t.Errorf("v1.0/workflow/processInstances = %+v, want the create call", m)
+	}
 	if m, _ := reg.Lookup("dingtalk.corp.message.corpconversation.asyncsend"); m.Safe {
 		t.Error("work-notice send is marked safe to resend")
 	}

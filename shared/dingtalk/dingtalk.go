@@ -199,7 +199,7 @@ func WithLegacyAuthEndpoints() Option {
 	}
 }
 
-// WithRegistry makes Call resolve names through r instead of a fresh
+// WithRegistry makes Call resolve names through r instead of the names of
 // [DefaultRegistry].
 func WithRegistry(r *Registry) Option {
 	return func(c *Client) error {
@@ -240,9 +240,6 @@ func NewClient(appKey, appSecret string, opts ...Option) (*Client, error) {
 		c.tokens = NewMemoryTokenSource(func(ctx context.Context) (*Token, error) {
 			return c.Auth.GetAccessToken(ctx)
 		})
-	}
-	if c.registry == nil {
-		c.registry = DefaultRegistry()
 	}
 	c.common.client = c
 	c.Auth = (*AuthService)(&c.common)
@@ -313,12 +310,20 @@ type endpoint struct {
 	safe bool
 }
 
-func oapiEP(method, path string, safe bool) endpoint {
-	return endpoint{api: strings.TrimPrefix(path, "/"), gen: OAPI, method: method, path: path, auth: authApp, safe: safe}
+// newEP describes an endpoint that carries the app token; its API name is
+// its path.
+func newEP(gen Generation, method, path string, safe bool) endpoint {
+	return endpoint{api: strings.TrimPrefix(path, "/"), gen: gen, method: method, path: path, auth: authApp, safe: safe}
 }
 
-func apiEP(method, path string, safe bool) endpoint {
-	return endpoint{api: strings.TrimPrefix(path, "/"), gen: API, method: method, path: path, auth: authApp, safe: safe}
+func oapiEP(method, path string, safe bool) endpoint { return newEP(OAPI, method, path, safe) }
+
+func apiEP(method, path string, safe bool) endpoint { return newEP(API, method, path, safe) }
+
+// withAuth returns the endpoint carrying another kind of token.
+func (e endpoint) withAuth(a authMode) endpoint {
+	e.auth = a
+	return e
 }
 
 // request is one logical call.

@@ -20,7 +20,7 @@ import (
 // "SEC…" secret; the app token is not used.
 type RobotService service
 
-var epRobotSend = endpoint{api: "robot/send", gen: OAPI, method: http.MethodPost, path: "/robot/send", auth: authNone}
+var epRobotSend = oapiEP(http.MethodPost, "/robot/send", false).withAuth(authNone)
 
 // Webhook identifies a custom group robot.
 type Webhook struct {
