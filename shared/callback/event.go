@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
+
+	"github.com/dingfn/dingfn/shared/dingcrypto"
 )
 
 // Event is one decrypted DingTalk callback event.
@@ -109,8 +110,9 @@ func ParseEvent(raw []byte) (*Event, error) {
 	return ev, nil
 }
 
-// parseTime reads a JSON number or numeric string as seconds or, above
-// 1e11, milliseconds since the epoch.
+// parseTime reads a JSON number or numeric string as a DingTalk timestamp
+// (seconds, or milliseconds above 1e11; see dingcrypto.ParseTimestamp).
+// Zero counts as absent.
 func parseTime(v json.RawMessage) (time.Time, bool) {
 	if len(v) == 0 {
 		return time.Time{}, false
@@ -121,12 +123,9 @@ func parseTime(v json.RawMessage) (time.Time, bool) {
 			return time.Time{}, false
 		}
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
+	t, err := dingcrypto.ParseTimestamp(s)
+	if err != nil || t.Unix() == 0 {
 		return time.Time{}, false
 	}
-	if n > 1e11 {
-		return time.UnixMilli(n), true
-	}
-	return time.Unix(n, 0), true
+	return t, true
 }

@@ -238,15 +238,32 @@ const nonceLen = 16
 
 const nonceAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-// nonceText maps random bytes to the alphanumeric nonces DingTalk's own
-// samples use. The slight modulo bias is harmless: a nonce only has to be
-// unique, not uniform.
+// toAlnum maps random bytes in place to the alphanumeric characters
+// DingTalk's own samples use for nonces. The slight modulo bias is
+// harmless: a nonce only has to be unique, not uniform.
+func toAlnum(b []byte) {
+	for i := range b {
+		b[i] = nonceAlphabet[int(b[i])%len(nonceAlphabet)]
+	}
+}
+
+// nonceText is the nonce Encrypt puts in an envelope, made from the random
+// bytes b (so the published vectors can fix them).
 func nonceText(b []byte) string {
 	var s [nonceLen]byte
-	for i := range s {
-		s[i] = nonceAlphabet[int(b[i])%len(nonceAlphabet)]
-	}
+	copy(s[:], b)
+	toAlnum(s[:])
 	return string(s[:])
+}
+
+// RandomAlnum returns n random characters from [A-Za-z0-9], read from
+// crypto/rand: the shape of the nonces DingTalk signs (callback replies,
+// dd.config's nonceStr), and, at 43 characters, a valid EncodingAESKey.
+func RandomAlnum(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails since Go 1.24
+	toAlnum(b)
+	return string(b)
 }
 
 func (c *Crypto) read(b []byte) error {
@@ -365,15 +382,9 @@ func putScratch(p *[]byte) {
 // for a value that is not a decimal integer and of KindExpiredTimestamp for
 // one outside the window.
 func CheckTimestamp(timestamp string, now time.Time, window time.Duration) error {
-	v, err := strconv.ParseInt(timestamp, 10, 64)
-	if err != nil || v < 0 {
-		return newError(KindBadTimestamp, "timestamp is not a non-negative decimal integer")
-	}
-	var t time.Time
-	if v > 1e11 {
-		t = time.UnixMilli(v)
-	} else {
-		t = time.Unix(v, 0)
+	t, err := ParseTimestamp(timestamp)
+	if err != nil {
+		return err
 	}
 	d := now.Sub(t)
 	if d < 0 {
@@ -383,4 +394,20 @@ func CheckTimestamp(timestamp string, now time.Time, window time.Duration) error
 		return newError(KindExpiredTimestamp, "timestamp is "+d.Round(time.Second).String()+" away from now, more than "+window.String())
 	}
 	return nil
+}
+
+// ParseTimestamp reads a DingTalk timestamp, which is seconds or
+// milliseconds since the epoch depending on the sender: values above 1e11
+// (March 5138 in seconds, March 1973 in milliseconds) are milliseconds. It
+// returns an *Error of KindBadTimestamp for a value that is not a
+// non-negative decimal integer.
+func ParseTimestamp(timestamp string) (time.Time, error) {
+	v, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil || v < 0 {
+		return time.Time{}, newError(KindBadTimestamp, "timestamp is not a non-negative decimal integer")
+	}
+	if v > 1e11 {
+		return time.UnixMilli(v), nil
+	}
+	return time.Unix(v, 0), nil
 }

@@ -368,3 +368,38 @@ func TestCheckTimestamp(t *testing.T) {
 		})
 	}
 }
+
+func TestRandomAlnum(t *testing.T) {
+	a, b := RandomAlnum(43), RandomAlnum(43)
+	if len(a) != 43 || strings.Trim(a, nonceAlphabet) != "" || a == b {
+		t.Fatalf("RandomAlnum(43) = %q, %q: want two different 43-character alphanumeric strings", a, b)
+	}
+	// 43 alphanumeric characters are a usable EncodingAESKey.
+	if _, err := New("token", a, "owner"); err != nil {
+		t.Errorf("New with a RandomAlnum key: %v", err)
+	}
+	if s := RandomAlnum(0); s != "" {
+		t.Errorf("RandomAlnum(0) = %q", s)
+	}
+}
+
+func TestParseTimestamp(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"1700000000", time.Unix(1700000000, 0)},
+		{"1700000000123", time.UnixMilli(1700000000123)},
+		{"0", time.Unix(0, 0)},
+	} {
+		got, err := ParseTimestamp(tt.in)
+		if err != nil || !got.Equal(tt.want) {
+			t.Errorf("ParseTimestamp(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, in := range []string{"", "-1", "1.5", "12a", " 1"} {
+		if _, err := ParseTimestamp(in); !errors.Is(err, ErrBadTimestamp) {
+			t.Errorf("ParseTimestamp(%q) error = %v, want ErrBadTimestamp", in, err)
+		}
+	}
+}
