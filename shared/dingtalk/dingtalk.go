@@ -332,10 +332,10 @@ type request struct {
 	query url.Values
 	body  any    // JSON-encoded when non-nil
 	token string // for authExplicit
-	// limiterKey overrides the per-API limiter (robots are limited per
-	// robot, not per API).
+	// limiterKey and limit override the per-API limiter (robots are
+	// limited per robot, not per API).
 	limiterKey string
-	limit      *RateLimit
+	limit      RateLimit
 }
 
 // oapi calls an old-API endpoint and decodes the whole reply body into out
@@ -421,7 +421,7 @@ func (c *Client) decide(ctx context.Context, r *request, e *Error, st *retryStat
 			return 0, false
 		}
 		d := c.jitter(p.rateLimitDelay(e, st.rateRetries), p.Jitter)
-		d = min(d, max(p.MaxDelay, 0))
+		d = min(d, p.MaxDelay) // validated non-negative
 		if e.RetryAfter > p.MaxDelay || !fitsDeadline(ctx, d, c.now()) {
 			return 0, false
 		}
@@ -445,12 +445,11 @@ func (c *Client) decide(ctx context.Context, r *request, e *Error, st *retryStat
 // token failure invalidates exactly that token.
 func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out any) (string, error) {
 	ep := r.ep
-	var err error
-	if r.limiterKey != "" {
-		err = c.limits.waitKey(ctx, r.limiterKey, *r.limit)
-	} else {
-		err = c.limits.wait(ctx, ep.api)
+	key, lim := r.limiterKey, r.limit
+	if key == "" {
+		key, lim = ep.api, c.limits.forAPI(ep.api)
 	}
+	err := c.limits.wait(ctx, key, lim)
 	if err != nil {
 		return "", err
 	}

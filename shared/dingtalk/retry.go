@@ -186,23 +186,22 @@ func (l *limiters) get(key string, lim RateLimit) *rate.Limiter {
 	return r
 }
 
-// forAPI returns the limiter of an API.
-func (l *limiters) forAPI(api string) *rate.Limiter {
-	lim, ok := l.override[api]
-	if !ok {
-		lim = l.def
+// forAPI returns the limit of an API.
+func (l *limiters) forAPI(api string) RateLimit {
+	if lim, ok := l.override[api]; ok {
+		return lim
 	}
-	return l.get(api, lim)
+	return l.def
 }
 
-// wait blocks until the API's bucket allows a call or ctx would expire
-// first.
-func (l *limiters) wait(ctx context.Context, api string) error {
-	if err := l.forAPI(api).Wait(ctx); err != nil {
+// wait blocks until the bucket named key (an API, or one robot) allows a
+// call or ctx would expire first. lim sets the bucket up on first use.
+func (l *limiters) wait(ctx context.Context, key string, lim RateLimit) error {
+	if err := l.get(key, lim).Wait(ctx); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("%w: %s: %v", ErrClientRateLimit, api, err)
+		return fmt.Errorf("%w: %s: %v", ErrClientRateLimit, key, err)
 	}
 	return nil
 }
@@ -211,14 +210,3 @@ func (l *limiters) wait(ctx context.Context, api string) error {
 // limiter cannot grant a call before the context deadline. DingTalk was
 // not called.
 var ErrClientRateLimit = errors.New("dingtalk: client rate limit would exceed the context deadline")
-
-// waitKey waits on a limiter keyed by something other than the API name.
-func (l *limiters) waitKey(ctx context.Context, key string, lim RateLimit) error {
-	if err := l.get(key, lim).Wait(ctx); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%w: %v", ErrClientRateLimit, err)
-	}
-	return nil
-}

@@ -244,10 +244,9 @@ func (s *RobotService) Send(ctx context.Context, hook Webhook, msg *RobotMessage
 		q.Set("sign", dingcrypto.RobotSign(hook.Secret, ts))
 	}
 	sum := sha256.Sum256([]byte(hook.AccessToken))
-	lim := c.limits.robot
 	return c.do(ctx, &request{
 		ep: epRobotSend, query: q, body: msg,
 		limiterKey: "robot/send#" + hex.EncodeToString(sum[:8]),
-		limit:      &lim,
+		limit:      c.limits.robot,
 	}, nil)
 }
