@@ -149,6 +149,8 @@ type failStore struct {
 	fail error
 	// failPutKey, when set, makes only puts of that key fail.
 	failPutKey string
+	// gets counts Get calls.
+	gets atomic.Int64
 }
 
 func (s *failStore) setFail(err error) {
@@ -164,6 +166,7 @@ func (s *failStore) err() error {
 }
 
 func (s *failStore) Get(ctx context.Context, table, key string) (store.Item, error) {
+	s.gets.Add(1)
 	if err := s.err(); err != nil {
 		return store.Item{}, err
 	}

@@ -371,7 +371,7 @@ func (p *Provider) obtain(ctx context.Context, k Kind, margin time.Duration, ref
 	first := true
 	for {
 		now := p.now()
-		cur, found, err := p.load(ctx, k)
+		cur, found, _, err := p.load(ctx, k)
 		if err != nil {
 			return p.storeDown(ctx, k, now, err)
 		}
@@ -412,7 +412,7 @@ func (p *Provider) obtain(ctx context.Context, k Kind, margin time.Duration, ref
 func (p *Provider) refreshHeld(ctx context.Context, k Kind, margin time.Duration, leaseVersion int64, firstExpiry time.Time) (result, error) {
 	defer p.release(ctx, k, leaseVersion)
 	now := p.now()
-	cur, found, err := p.load(ctx, k)
+	cur, found, raw, err := p.load(ctx, k)
 	if err != nil {
 		return p.storeDown(ctx, k, now, err)
 	}
@@ -422,7 +422,7 @@ func (p *Provider) refreshHeld(ctx context.Context, k Kind, margin time.Duration
 	}
 	e, err := p.fetch(ctx, k)
 	if err == nil {
-		saved, serr := p.save(ctx, e)
+		saved, serr := p.save(ctx, e, &raw)
 		if serr == nil {
 			p.setLocal(saved, time.Time{})
 			return result{entry: saved, refreshed: !saved.ExpiresAt.Equal(firstExpiry)}, nil
@@ -467,20 +467,48 @@ func (p *Provider) storeDown(ctx context.Context, k Kind, now time.Time, storeEr
 	return result{entry: e, refreshed: true, refreshErr: storeErr}, nil
 }
 
-// load reads the stored value; a malformed or (by our clock) expired one
-// counts as absent.
-func (p *Provider) load(ctx context.Context, k Kind) (Entry, bool, error) {
+// stored is the item of one kind as the store returned it, so that a
+// compare-and-swap write can follow a read without reading again.
+type stored struct {
+	item  store.Item
+	found bool
+}
+
+// read returns the stored item of kind k, found false when absent.
+func (p *Provider) read(ctx context.Context, k Kind) (stored, error) {
 	it, err := p.st.Get(ctx, p.table, Key(k, p.appKey))
 	if errors.Is(err, store.ErrNotFound) {
-		return Entry{}, false, nil
+		return stored{}, nil
 	}
 	if err != nil {
-		return Entry{}, false, fmt.Errorf("token: read %s for %s: %w", k, p.appKey, err)
+		return stored{}, err
 	}
-	e, err := unmarshalEntry(it.Value, k, p.appKey)
+	return stored{item: it, found: true}, nil
+}
+
+// load reads the stored value; a malformed or (by our clock) expired one
+// counts as absent. It also returns the item as read, for save.
+func (p *Provider) load(ctx context.Context, k Kind) (Entry, bool, stored, error) {
+	raw, err := p.read(ctx, k)
+	if err != nil {
+		return Entry{}, false, stored{}, fmt.Errorf("token: read %s for %s: %w", k, p.appKey, err)
+	}
+	e, found, err := p.usable(raw, k)
 	if err != nil {
 		p.log.WarnContext(ctx, "token: ignoring a malformed stored value", "kind", string(k), "app_key", p.appKey, "err", err)
+	}
+	return e, found, raw, nil
+}
+
+// usable decodes raw and reports whether it holds a value this process may
+// serve: well-formed, unexpired by our clock and not rejected.
+func (p *Provider) usable(raw stored, k Kind) (Entry, bool, error) {
+	if !raw.found {
 		return Entry{}, false, nil
+	}
+	e, err := unmarshalEntry(raw.item.Value, k, p.appKey)
+	if err != nil {
+		return Entry{}, false, err
 	}
 	if !p.now().Before(e.ExpiresAt) || p.isRejected(e) {
 		return Entry{}, false, nil
@@ -546,23 +574,28 @@ func (p *Provider) callUpstream(ctx context.Context, k Kind, call func(context.C
 const maxWriteAttempts = 8
 
 // save writes e unless the store already holds a value expiring no earlier,
-// which it returns instead: writes never move backwards.
-func (p *Provider) save(ctx context.Context, e Entry) (Entry, error) {
+// which it returns instead: writes never move backwards. last, when not
+// nil, is the item as read under the lease: the first compare-and-swap
+// starts from it, and only a conflict costs another read.
+func (p *Provider) save(ctx context.Context, e Entry, last *stored) (Entry, error) {
 	key := Key(e.Kind, p.appKey)
 	for range maxWriteAttempts {
-		cond := store.IfAbsent
-		var prev Entry
-		prevFound := false
-		it, err := p.st.Get(ctx, p.table, key)
-		switch {
-		case err == nil:
-			cond = store.IfVersion(it.Version)
-			if pe, derr := unmarshalEntry(it.Value, e.Kind, p.appKey); derr == nil && p.now().Before(pe.ExpiresAt) {
-				prev, prevFound = pe, true
+		var cur stored
+		if last != nil {
+			cur, last = *last, nil
+		} else {
+			var err error
+			if cur, err = p.read(ctx, e.Kind); err != nil {
+				return Entry{}, fmt.Errorf("token: write %s for %s: %w", e.Kind, p.appKey, err)
 			}
-		case !errors.Is(err, store.ErrNotFound):
-			return Entry{}, fmt.Errorf("token: write %s for %s: %w", e.Kind, p.appKey, err)
 		}
+		cond := store.IfAbsent
+		if cur.found {
+			cond = store.IfVersion(cur.item.Version)
+		}
+		// A rejected token is no reason to keep the stored value: the
+		// write goes ahead whatever its expiry.
+		prev, prevFound, _ := p.usable(cur, e.Kind)
 		cand := withHardLimit(e, prev, prevFound)
 		if !p.now().Before(cand.ExpiresAt) {
 			return Entry{}, fmt.Errorf("token: write %s for %s: the fetched value is already past its 24 h limit", e.Kind, p.appKey)

@@ -174,27 +174,58 @@ func TestWritesNeverMoveBackwards(t *testing.T) {
 	ctx := context.Background()
 	now := clk.Now()
 	newer := Entry{Kind: AccessToken, AppKey: "dingapp", Value: "newer", FetchedAt: now, ExpiresAt: now.Add(2 * time.Hour)}
-	if _, err := p.save(ctx, newer); err != nil {
+	if _, err := p.save(ctx, newer, nil); err != nil {
 		t.Fatal(err)
 	}
 	// A slow refresher arrives with a value fetched a minute earlier.
 	older := Entry{Kind: AccessToken, AppKey: "dingapp", Value: "older", FetchedAt: now.Add(-time.Minute), ExpiresAt: now.Add(119 * time.Minute)}
-	got, err := p.save(ctx, older)
+	got, err := p.save(ctx, older, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Value != "newer" {
 		t.Fatalf("save of an older value returned %q, want the stored newer one", got.Value)
 	}
-	stored, found, err := p.load(ctx, AccessToken)
+	stored, found, _, err := p.load(ctx, AccessToken)
 	if err != nil || !found || stored.Value != "newer" {
 		t.Fatalf("stored = %v %v %v, want newer", stored.Value, found, err)
 	}
 	// A later expiry does replace it.
 	later := newer
 	later.Value, later.ExpiresAt = "later", newer.ExpiresAt.Add(time.Second)
-	if got, _ := p.save(ctx, later); got.Value != "later" {
+	if got, _ := p.save(ctx, later, nil); got.Value != "later" {
 		t.Fatalf("save of a later value returned %q", got.Value)
+	}
+	// A save starting from an item read before "later" was written loses
+	// its compare-and-swap, reads again and still does not move back.
+	_, _, before, err := p.load(ctx, AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, mid := later, later
+	latest.Value, latest.ExpiresAt = "latest", later.ExpiresAt.Add(2*time.Second)
+	mid.Value, mid.ExpiresAt = "mid", later.ExpiresAt.Add(time.Second)
+	if _, err := p.save(ctx, latest, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.save(ctx, mid, &before); err != nil || got.Value != "latest" {
+		t.Fatalf("save from a stale read = %q, %v; want the stored latest", got.Value, err)
+	}
+}
+
+// TestRefreshReadsTheStoreTwice pins the store reads of one refresh: one
+// before taking the lease and one under it, which the write then
+// compare-and-swaps against without reading a third time.
+func TestRefreshReadsTheStoreTwice(t *testing.T) {
+	_, st, up, p := setup(t)
+	if _, err := p.AccessToken(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.gets.Load(); n != 2 {
+		t.Fatalf("store reads = %d, want 2", n)
+	}
+	if n := up.tokenCalls.Load(); n != 1 {
+		t.Fatalf("upstream calls = %d, want 1", n)
 	}
 }
 
@@ -434,7 +465,7 @@ func TestMalformedStoredValueIsReplaced(t *testing.T) {
 	if err != nil || !up.valid(tok) {
 		t.Fatalf("got %q, %v", tok, err)
 	}
-	if e, found, err := p.load(ctx, AccessToken); err != nil || !found || e.Value != tok {
+	if e, found, _, err := p.load(ctx, AccessToken); err != nil || !found || e.Value != tok {
 		t.Fatalf("stored after repair: %v %v", found, err)
 	}
 }
