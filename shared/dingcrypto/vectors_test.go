@@ -35,18 +35,8 @@ type vectors struct {
 		} `json:"expected"`
 		ExpectedReply json.RawMessage `json:"expected_reply"`
 	} `json:"callback_encrypt"`
-	CallbackDecryptOK []struct {
-		ID           string
-		AESKey       string `json:"aes_key"`
-		Token        string
-		Receiver     string
-		MsgSignature string `json:"msg_signature"`
-		Timestamp    string
-		Nonce        string
-		Encrypt      string
-		ExpectedMsg  string `json:"expected_msg"`
-	} `json:"callback_decrypt_ok"`
-	JSAPISign []struct {
+	CallbackDecryptOK []decryptVector `json:"callback_decrypt_ok"`
+	JSAPISign         []struct {
 		ID          string
 		JSAPITicket string `json:"jsapi_ticket"`
 		Noncestr    string
@@ -62,6 +52,19 @@ type vectors struct {
 		ExpectedSign           string `json:"expected_sign"`
 		ExpectedSignURLEncoded string `json:"expected_sign_urlencoded"`
 	} `json:"robot_sign"`
+}
+
+// decryptVector is one published push that must decrypt.
+type decryptVector struct {
+	ID           string
+	AESKey       string `json:"aes_key"`
+	Token        string
+	Receiver     string
+	MsgSignature string `json:"msg_signature"`
+	Timestamp    string
+	Nonce        string
+	Encrypt      string
+	ExpectedMsg  string `json:"expected_msg"`
 }
 
 const vectorsFile = "testdata/crypto-vectors.json"
@@ -184,17 +187,7 @@ func TestCallbackDecryptVectors(t *testing.T) {
 	cases := loadVectors(t).CallbackDecryptOK
 	// The second official vector in the reference's §7 (padded with 17
 	// bytes), which the JSON file does not repeat.
-	cases = append(cases, struct {
-		ID           string
-		AESKey       string `json:"aes_key"`
-		Token        string
-		Receiver     string
-		MsgSignature string `json:"msg_signature"`
-		Timestamp    string
-		Nonce        string
-		Encrypt      string
-		ExpectedMsg  string `json:"expected_msg"`
-	}{
+	cases = append(cases, decryptVector{
 		ID:           "official_doc_numeric_key",
 		AESKey:       "1234567890123456789012345678901234567890123",
 		Token:        "123456",
@@ -222,13 +215,20 @@ func TestCallbackDecryptVectors(t *testing.T) {
 	}
 }
 
+// vectorInt reads a vector's integer timestamp.
+func vectorInt(t *testing.T, s string) int64 {
+	t.Helper()
+	ts, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
 func TestJSAPIVectors(t *testing.T) {
 	for _, v := range loadVectors(t).JSAPISign {
 		t.Run(v.ID, func(t *testing.T) {
-			ts, err := strconv.ParseInt(v.Timestamp, 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ts := vectorInt(t, v.Timestamp)
 			if got := string(jsapiPlain(v.JSAPITicket, v.Noncestr, ts, v.URL)); got != v.Plain {
 				t.Errorf("string to sign = %q, want %q", got, v.Plain)
 			}
@@ -246,10 +246,7 @@ func TestJSAPIVectors(t *testing.T) {
 func TestRobotVectors(t *testing.T) {
 	for _, v := range loadVectors(t).RobotSign {
 		t.Run(v.ID, func(t *testing.T) {
-			ts, err := strconv.ParseInt(v.Timestamp, 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ts := vectorInt(t, v.Timestamp)
 			got := RobotSign(v.Secret, ts)
 			if got != v.ExpectedSign {
 				t.Errorf("RobotSign = %s, want %s", got, v.ExpectedSign)
