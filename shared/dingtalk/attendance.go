@@ -55,13 +55,7 @@ func (s *AttendanceService) ListSchedules(ctx context.Context, workDate time.Tim
 		Offset   int    `json:"offset"`
 		Size     int    `json:"size"`
 	}{workDate.Format(time.DateOnly) + " 00:00:00", offset, size}
-	var out struct {
-		Result SchedulePage `json:"result"`
-	}
-	if err := s.client.oapi(ctx, epAttSchedules, nil, in, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return result[SchedulePage](ctx, s.client, epAttSchedules, nil, in)
 }
 
 // AllSchedules yields every schedule on workDate.
@@ -175,11 +169,5 @@ func (s *AttendanceService) GetGroup(ctx context.Context, opUserID string, group
 		OpUserID string `json:"op_user_id"`
 		GroupID  int64  `json:"group_id"`
 	}{opUserID, groupID}
-	var out struct {
-		Result AttendanceGroupDetail `json:"result"`
-	}
-	if err := s.client.oapi(ctx, epAttGroup, nil, in, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return result[AttendanceGroupDetail](ctx, s.client, epAttGroup, nil, in)
 }

@@ -122,13 +122,7 @@ func (s *AuthService) GetUserInfo(ctx context.Context, code string) (*UserInfo, 
 	if code == "" {
 		return nil, errors.New("dingtalk: GetUserInfo needs a code")
 	}
-	var out struct {
-		Result UserInfo `json:"result"`
-	}
-	if err := s.client.oapi(ctx, epUserGetUserInfo, nil, map[string]string{"code": code}, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return result[UserInfo](ctx, s.client, epUserGetUserInfo, nil, map[string]string{"code": code})
 }
 
 // UnionIDUser is the result of a unionid lookup.
@@ -146,13 +140,7 @@ func (s *AuthService) UserIDByUnionID(ctx context.Context, unionID string) (*Uni
 	if unionID == "" {
 		return nil, errors.New("dingtalk: UserIDByUnionID needs a unionid")
 	}
-	var out struct {
-		Result UnionIDUser `json:"result"`
-	}
-	if err := s.client.oapi(ctx, epUserGetByUnionID, nil, map[string]string{"unionid": unionID}, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return result[UnionIDUser](ctx, s.client, epUserGetByUnionID, nil, map[string]string{"unionid": unionID})
 }
 
 // UserToken is a user access token from the OAuth2 login flow. It acts

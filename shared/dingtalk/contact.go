@@ -175,13 +175,7 @@ func (s *ContactService) WalkDepartmentIDs(ctx context.Context, root int64) iter
 //
 // DingTalk docs: https://open.dingtalk.com/document/orgapp/query-department-details0-v2
 func (s *ContactService) GetDepartment(ctx context.Context, deptID int64, lang Language) (*DepartmentDetail, error) {
-	var out struct {
-		Result DepartmentDetail `json:"result"`
-	}
-	if err := s.client.oapi(ctx, epDeptGet, nil, deptLangRequest{deptID, lang}, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return result[DepartmentDetail](ctx, s.client, epDeptGet, nil, deptLangRequest{deptID, lang})
 }
 
 // CreateDepartmentRequest creates a department. Name and ParentID are
@@ -365,13 +359,7 @@ func (s *ContactService) GetUser(ctx context.Context, userID string, lang Langua
 		UserID   string   `json:"userid"`
 		Language Language `json:"language,omitempty"`
 	}{userID, lang}
-	var out struct {
-		Result User `json:"result"`
-	}
-	if err := s.client.oapi(ctx, epUserGet, nil, in, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return result[User](ctx, s.client, epUserGet, nil, in)
 }
 
 // UserOrderField orders user listings.
@@ -479,13 +467,7 @@ func listUserPage[P any](ctx context.Context, c *Client, ep endpoint, req ListUs
 	if err != nil {
 		return nil, err
 	}
-	var out struct {
-		Result P `json:"result"`
-	}
-	if err := c.oapi(ctx, ep, nil, req, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return result[P](ctx, c, ep, nil, req)
 }
 
 // userPages pages a user listing from req.Cursor while has_more holds and
@@ -555,13 +537,7 @@ func (s *ContactService) CreateUser(ctx context.Context, req *CreateUserRequest)
 	if req == nil || req.Name == "" || req.Mobile == "" || len(req.DeptIDList) == 0 {
 		return nil, errors.New("dingtalk: CreateUser needs Name, Mobile and DeptIDList")
 	}
-	var out struct {
-		Result CreatedUser `json:"result"`
-	}
-	if err := s.client.oapi(ctx, epUserCreate, nil, req, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return result[CreatedUser](ctx, s.client, epUserCreate, nil, req)
 }
 
 // UpdateUserRequest updates a user. UserID is required; nil and empty

@@ -355,6 +355,19 @@ func (c *Client) api(ctx context.Context, ep endpoint, query url.Values, body, o
 	return c.do(ctx, &request{ep: ep, query: query, body: body}, out)
 }
 
+// result calls an endpoint of either generation and returns the "result"
+// member of its reply, the shape most old-API and some new-API replies
+// share.
+func result[T any](ctx context.Context, c *Client, ep endpoint, query url.Values, body any) (*T, error) {
+	var out struct {
+		Result T `json:"result"`
+	}
+	if err := c.do(ctx, &request{ep: ep, query: query, body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out.Result, nil
+}
+
 // do runs a request with rate limiting, token handling and retries.
 func (c *Client) do(ctx context.Context, r *request, out any) error {
 	if err := ctx.Err(); err != nil {

@@ -25,13 +25,7 @@ func getOffsetPage[P any](ctx context.Context, c *Client, ep endpoint, name stri
 	if err != nil {
 		return nil, err
 	}
-	var out struct {
-		Result P `json:"result"`
-	}
-	if err := c.oapi(ctx, ep, nil, map[string]int{"offset": offset, "size": size}, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return result[P](ctx, c, ep, nil, map[string]int{"offset": offset, "size": size})
 }
 
 // listExt fetches one page of an external-contact listing, which answers

@@ -154,14 +154,7 @@ func (s *ProcessService) GetInstance(ctx context.Context, instanceID string) (*P
 	if instanceID == "" {
 		return nil, errors.New("dingtalk: GetInstance needs an instance id")
 	}
-	var out struct {
-		Result ProcessInstance `json:"result"`
-	}
-	q := url.Values{"processInstanceId": {instanceID}}
-	if err := s.client.api(ctx, epProcGet, q, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out.Result, nil
+	return result[ProcessInstance](ctx, s.client, epProcGet, url.Values{"processInstanceId": {instanceID}}, nil)
 }
 
 // ListInstanceIDsRequest selects approval instances of one process by
