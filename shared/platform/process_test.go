@@ -23,23 +23,11 @@ import (
 	rt "github.com/dingfn/dingfn/shared/platform/internal/runtimetest"
 )
 
-var tmpRoot string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "dingfn-platform-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	tmpRoot = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { rt.Main(m) }
 
 // testBinaries builds the test functions once per test binary.
 var testBinaries = sync.OnceValues(func() (map[string]string, error) {
-	dir := filepath.Join(tmpRoot, "bin")
+	dir := filepath.Join(rt.TempRoot(), "bin")
 	if err := rt.Build(".", dir, "./internal/testfn/..."); err != nil {
 		return nil, err
 	}
@@ -53,18 +41,6 @@ func binaries(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	return bins
-}
-
-// rieBinary installs the emulator once per test binary.
-var rieBinary = sync.OnceValues(func() (string, error) { return rt.InstallRIE(tmpRoot) })
-
-func startRIE(t *testing.T, bin string, env ...string) *rt.RIE {
-	t.Helper()
-	rieBin, err := rieBinary()
-	if err != nil {
-		t.Skipf("cannot build the Lambda Runtime Interface Emulator (needs the Go module proxy): %v", err)
-	}
-	return rt.StartRIE(t, rieBin, bin, rt.ChildEnv(env...))
 }
 
 // timerReport is what internal/testfn/timerfn returns.
@@ -220,7 +196,7 @@ func TestLambdaRuntimeInterfaceEmulator(t *testing.T) {
 
 	t.Run("http", func(t *testing.T) {
 		t.Parallel()
-		r := startRIE(t, bins["http"])
+		r := rt.StartRIE(t, bins["http"], rt.ChildEnv())
 		out := r.Invoke(t, readTestdata(t, "lambda-url-post.json"))
 		resp, _ := decodeResponse(t, out)
 		if len(resp.Cookies) != 2 || resp.Cookies[0] != "a=1" {
@@ -263,7 +239,7 @@ func TestLambdaRuntimeInterfaceEmulator(t *testing.T) {
 
 	t.Run("timer", func(t *testing.T) {
 		t.Parallel()
-		r := startRIE(t, bins["timer"])
+		r := rt.StartRIE(t, bins["timer"], rt.ChildEnv())
 		for _, tt := range []struct {
 			file string
 			want Trigger

@@ -23,30 +23,7 @@ import (
 	rt "github.com/dingfn/dingfn/shared/platform/internal/runtimetest"
 )
 
-var tmpRoot string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "dingfn-functest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	tmpRoot = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-var rieBinary = sync.OnceValues(func() (string, error) { return rt.InstallRIE(tmpRoot) })
-
-func startRIE(t *testing.T, bin string, env []string) *rt.RIE {
-	t.Helper()
-	rieBin, err := rieBinary()
-	if err != nil {
-		t.Skipf("cannot build the Lambda Runtime Interface Emulator (needs the Go module proxy): %v", err)
-	}
-	return rt.StartRIE(t, rieBin, bin, env)
-}
+func TestMain(m *testing.M) { rt.Main(m) }
 
 // The recorded platform events live with the platform package.
 func readTestdata(t *testing.T, name string) []byte {
@@ -106,7 +83,7 @@ var functionBinaries = sync.OnceValues(func() (map[string]string, error) {
 	if _, err := os.Stat(filepath.Join(root, "functions")); err != nil {
 		return nil, fmt.Errorf("no functions/ directory: %w", err)
 	}
-	dir := filepath.Join(tmpRoot, "functions")
+	dir := filepath.Join(rt.TempRoot(), "functions")
 	if err := rt.Build(root, dir, "./functions/..."); err != nil {
 		return nil, err
 	}
@@ -262,7 +239,7 @@ func TestRealFunctions(t *testing.T) {
 			t.Errorf("unsigned push: got %d, want a 4xx", code)
 		}
 
-		r := startRIE(t, bins["callback"], functionEnv(ding))
+		r := rt.StartRIE(t, bins["callback"], functionEnv(ding))
 		q, body, c = signedPush(t, ding.AppKey())
 		checkCallbackReply(t, r.Invoke(t, lambdaEventFor(t, http.MethodPost, "/", q, body)), c)
 		if code := checkJSONError(t, "lambda unsigned push", r.Invoke(t, lambdaEventFor(t, http.MethodPost, "/", nil, body))); code >= 500 {
@@ -284,7 +261,7 @@ func TestRealFunctions(t *testing.T) {
 		_, res := fake.Invoke(t, p, fcEventFor(t, http.MethodPost, "/send", nil, `{}`))
 		t.Logf("fc notify without a key: %d", checkJSONError(t, "fc notify without a key", res.Body))
 
-		r := startRIE(t, bins["notify"], functionEnv(ding))
+		r := rt.StartRIE(t, bins["notify"], functionEnv(ding))
 		out := r.Invoke(t, lambdaEventFor(t, http.MethodPost, "/send", nil, `{}`))
 		t.Logf("lambda notify without a key: %d", checkJSONError(t, "lambda notify without a key", out))
 	})
@@ -300,7 +277,7 @@ func TestRealFunctions(t *testing.T) {
 				t.Errorf("token-refresher against the fake DingTalk failed on FC: %s", res.Body)
 			}
 
-			r := startRIE(t, bins[name], functionEnv(ding))
+			r := rt.StartRIE(t, bins[name], functionEnv(ding))
 			out := r.Invoke(t, readTestdata(t, "eventbridge-scheduled.json"))
 			checkTimerResult(t, "lambda "+name, isInvokeError(out), out)
 			if name == "token-refresher" && isInvokeError(out) {

@@ -49,10 +49,35 @@ func Build(dir, out string, pkgs ...string) error {
 	return nil
 }
 
-// InstallRIE returns the emulator binary: DINGFN_RIE if set, else a copy
+// tempRoot is the directory Main made for this test binary.
+var tempRoot string
+
+// Main runs a test binary's tests with TempRoot set to a fresh directory,
+// removes the directory and exits with the tests' status. Call it from
+// TestMain: builds and the emulator outlive single tests, so t.TempDir
+// does not fit.
+func Main(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dingfn-runtimetest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	tempRoot = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TempRoot is the directory Main made; put per-binary builds under it.
+func TempRoot() string { return tempRoot }
+
+// rieBinary installs the emulator once per test binary.
+var rieBinary = sync.OnceValues(func() (string, error) { return installRIE(tempRoot) })
+
+// installRIE returns the emulator binary: DINGFN_RIE if set, else a copy
 // cached in the user cache directory, else one built with go install into
 // tmp (and cached for the next run).
-func InstallRIE(tmp string) (string, error) {
+func installRIE(tmp string) (string, error) {
 	if p := os.Getenv("DINGFN_RIE"); p != "" {
 		return p, nil
 	}
@@ -340,10 +365,16 @@ type RIE struct {
 	URL  string
 }
 
-// StartRIE runs bin under the emulator at rieBin with env, on loopback
-// ports of its own, and waits until the emulator accepts connections.
-func StartRIE(t testing.TB, rieBin, bin string, env []string) *RIE {
+// StartRIE runs bin under the emulator with env, on loopback ports of its
+// own, and waits until the emulator accepts connections. The emulator is
+// installed once per test binary (under TempRoot, so Main must run); the
+// test is skipped when it cannot be, which needs the Go module proxy.
+func StartRIE(t testing.TB, bin string, env []string) *RIE {
 	t.Helper()
+	rieBin, err := rieBinary()
+	if err != nil {
+		t.Skipf("cannot build the Lambda Runtime Interface Emulator (needs the Go module proxy): %v", err)
+	}
 	// FreePort's ports can be taken by another process before the emulator
 	// binds them on a busy machine; then it exits at once and we retry.
 	for attempt := 1; ; attempt++ {
