@@ -46,12 +46,8 @@ func ServeFCHTTPEvent(ctx context.Context, h http.Handler, event []byte) ([]byte
 	if ev.Headers != nil {
 		in.headers = *ev.Headers
 	}
-	if ev.QueryParameters != nil && len(*ev.QueryParameters) > 0 {
-		q := make(map[string][]string, len(*ev.QueryParameters))
-		for k, v := range *ev.QueryParameters {
-			q[k] = []string{v}
-		}
-		in.rawQuery = encodeQuery(q)
+	if ev.QueryParameters != nil {
+		in.rawQuery = encodeQuery(*ev.QueryParameters)
 	}
 	if ua := str(rc.Http.UserAgent); ua != "" {
 		if in.headers == nil {

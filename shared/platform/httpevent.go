@@ -216,9 +216,16 @@ func logPanic(ctx context.Context, v any) {
 		slog.String("stack", string(debug.Stack())))
 }
 
-// encodeQuery rebuilds a raw query from a platform's parameter map, in
-// sorted order so the same event always gives the same URL.
-func encodeQuery(q map[string][]string) string { return url.Values(q).Encode() }
+// encodeQuery rebuilds a raw query from a platform's one-value-per-name
+// parameter map, in sorted order so the same event always gives the same
+// URL.
+func encodeQuery(params map[string]string) string {
+	q := make(url.Values, len(params))
+	for k, v := range params {
+		q[k] = []string{v}
+	}
+	return q.Encode()
+}
 
 // errNoEvent marks an empty invocation payload.
 var errNoEvent = errors.New("empty payload")

@@ -63,12 +63,8 @@ func ServeLambdaHTTPEvent(ctx context.Context, h http.Handler, event []byte) ([]
 			in.path = rest
 		}
 	}
-	if in.rawQuery == "" && len(ev.QueryStringParameters) > 0 {
-		q := make(map[string][]string, len(ev.QueryStringParameters))
-		for k, v := range ev.QueryStringParameters {
-			q[k] = []string{v}
-		}
-		in.rawQuery = encodeQuery(q)
+	if in.rawQuery == "" {
+		in.rawQuery = encodeQuery(ev.QueryStringParameters)
 	}
 	r, err := in.request(ctx)
 	if err != nil {
