@@ -26,11 +26,18 @@ type params struct {
 	vals map[string]param
 }
 
-func parseParams(r *http.Request, body []byte) (params, error) {
+// queryParams reads the query string alone, as the new API's GET calls
+// carry their parameters.
+func queryParams(r *http.Request) params {
 	p := params{vals: map[string]param{}}
 	for k, v := range r.URL.Query() {
 		p.vals[k] = param{str: v[0], form: true}
 	}
+	return p
+}
+
+func parseParams(r *http.Request, body []byte) (params, error) {
+	p := queryParams(r)
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return p, nil

@@ -593,10 +593,7 @@ func (s *Server) dispatch(r *http.Request, api string, rt route, found bool, bod
 		}
 		rq.params = p
 	} else {
-		rq.params = params{vals: map[string]param{}}
-		for k, v := range r.URL.Query() {
-			rq.params.vals[k] = param{str: v[0], form: true}
-		}
+		rq.params = queryParams(r)
 	}
 	switch rt.auth {
 	case authApp:
