@@ -220,6 +220,45 @@ type Page struct {
 	Next string
 }
 
+// PageFill builds one Scan page for a backend that visits its keys itself,
+// in ascending order from the lo of Range.Bounds, so that every such
+// backend applies one rule for the range end, the page limit, the byte
+// budget and expiry. Its cursor is the first key of the next page.
+type PageFill struct {
+	// Page is the page built so far.
+	Page  Page
+	hi    string
+	limit int
+	now   time.Time
+	size  int
+}
+
+// NewPageFill starts a page of at most limit items (Range.PageLimit) that
+// ends before hi ("" for unbounded) and drops items expired at now.
+func NewPageFill(limit int, hi string, now time.Time) PageFill {
+	return PageFill{hi: hi, limit: limit, now: now}
+}
+
+// Add offers the next key with its stored expiry (ExpiryMillis) and value
+// length. item, called only for a kept item, builds it (copying the value
+// out of backend memory). Add returns false when the page is complete:
+// key is past the range, or starts the next page and is now Page.Next.
+func (f *PageFill) Add(key string, expires int64, valueLen int, item func() Item) bool {
+	if f.hi != "" && key >= f.hi {
+		return false
+	}
+	live := Live(expires, f.now)
+	if len(f.Page.Items) == f.limit || (live && len(f.Page.Items) > 0 && f.size+valueLen > MaxPageBytes) {
+		f.Page.Next = key
+		return false
+	}
+	if live {
+		f.Page.Items = append(f.Page.Items, item())
+		f.size += valueLen
+	}
+	return true
+}
+
 // Store is implemented by every backend.
 type Store interface {
 	// Get returns the item, or an error matching ErrNotFound.
@@ -323,6 +362,15 @@ func CheckItem(item Item) error {
 		return fmt.Errorf("%w: value of key %q is %d bytes, limit %d", ErrInvalid, item.Key, len(item.Value), MaxValueLen)
 	}
 	return nil
+}
+
+// CheckWrite returns an error matching ErrInvalid unless w can be applied:
+// a delete needs a valid key, a put a storable item.
+func CheckWrite(w Write) error {
+	if w.Delete {
+		return CheckKey(w.Item.Key)
+	}
+	return CheckItem(w.Item)
 }
 
 // ExpiryMillis encodes t as the Unix millisecond instant backends store;

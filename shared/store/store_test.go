@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -94,5 +95,60 @@ func TestBatchErrorUnwrap(t *testing.T) {
 	var be *store.BatchError
 	if !errors.As(err, &be) || !errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrConflict) {
 		t.Fatalf("errors.As/Is through a BatchError failed: %v", err)
+	}
+}
+
+func TestCheckWrite(t *testing.T) {
+	big := make([]byte, store.MaxValueLen+1)
+	if err := store.CheckWrite(store.Write{Item: store.Item{Key: "k", Value: big}, Delete: true}); err != nil {
+		t.Fatalf("a delete ignores the value: %v", err)
+	}
+	if err := store.CheckWrite(store.Write{Item: store.Item{Key: "k", Value: big}}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("put of an over-long value: %v, want ErrInvalid", err)
+	}
+	if err := store.CheckWrite(store.Write{Delete: true}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("delete of an empty key: %v, want ErrInvalid", err)
+	}
+}
+
+func TestPageFill(t *testing.T) {
+	now := time.UnixMilli(1_000_000)
+	live, dead := store.ExpiryMillis(time.Time{}), now.UnixMilli()
+	item := func(k string) func() store.Item { return func() store.Item { return store.Item{Key: k} } }
+	type row struct {
+		key     string
+		expires int64
+		size    int
+	}
+	tests := []struct {
+		name  string
+		limit int
+		hi    string
+		rows  []row
+		keys  []string
+		next  string
+	}{
+		{"expired rows are skipped and do not count", 2, "", []row{{"a", dead, 1}, {"b", live, 1}, {"c", live, 1}, {"d", live, 1}}, []string{"b", "c"}, "d"},
+		{"the range end stops without a cursor", 5, "c", []row{{"a", live, 1}, {"b", live, 1}, {"c", live, 1}}, []string{"a", "b"}, ""},
+		{"the byte budget ends a page", 5, "", []row{{"a", live, store.MaxPageBytes - 1}, {"b", live, 2}}, []string{"a"}, "b"},
+		{"one item however large", 5, "", []row{{"a", live, store.MaxPageBytes + 1}}, []string{"a"}, ""},
+		{"an expired large row does not end a page", 5, "", []row{{"a", live, 1}, {"b", dead, store.MaxPageBytes}, {"c", live, 1}}, []string{"a", "c"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := store.NewPageFill(tt.limit, tt.hi, now)
+			for _, r := range tt.rows {
+				if !f.Add(r.key, r.expires, r.size, item(r.key)) {
+					break
+				}
+			}
+			var keys []string
+			for _, it := range f.Page.Items {
+				keys = append(keys, it.Key)
+			}
+			if !slices.Equal(keys, tt.keys) || f.Page.Next != tt.next {
+				t.Fatalf("page = %v next %q, want %v next %q", keys, f.Page.Next, tt.keys, tt.next)
+			}
+		})
 	}
 }

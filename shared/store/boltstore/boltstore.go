@@ -109,8 +109,8 @@ func encode(version int64, item store.Item) []byte {
 	return buf
 }
 
-func (r record) item(key []byte) store.Item {
-	return store.Item{Key: string(key), Value: bytes.Clone(r.value), Version: r.version, ExpiresAt: store.ExpiryTime(r.expires)}
+func (r record) item(key string) store.Item {
+	return store.Item{Key: key, Value: bytes.Clone(r.value), Version: r.version, ExpiresAt: store.ExpiryTime(r.expires)}
 }
 
 // state returns whether key is live in b and its version.
@@ -158,7 +158,7 @@ func (s *Store) Get(ctx context.Context, table, key string) (store.Item, error) 
 		if !store.Live(r.expires, s.clock()) {
 			return store.ErrNotFound
 		}
-		it = r.item([]byte(key))
+		it = r.item(key)
 		return nil
 	})
 	if err != nil {
@@ -179,7 +179,10 @@ func check(ctx context.Context, table, key string) error {
 
 // Put implements store.Store.
 func (s *Store) Put(ctx context.Context, table string, item store.Item, cond store.Cond) (int64, error) {
-	if err := check(ctx, table, item.Key); err != nil {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := store.CheckTable(table); err != nil {
 		return 0, err
 	}
 	if err := store.CheckItem(item); err != nil {
@@ -262,17 +265,15 @@ func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) e
 			return err
 		}
 		for i, w := range writes {
-			if err := store.CheckKey(w.Item.Key); err != nil {
+			if err := store.CheckWrite(w); err != nil {
 				failed = append(failed, store.RowError{Index: i, Key: w.Item.Key, Err: err})
 				continue
 			}
+			var err error
 			if w.Delete {
 				err = b.Delete([]byte(w.Item.Key))
-			} else if err = store.CheckItem(w.Item); err == nil {
-				_, err = put(b, w.Item)
 			} else {
-				failed = append(failed, store.RowError{Index: i, Key: w.Item.Key, Err: err})
-				continue
+				_, err = put(b, w.Item)
 			}
 			if err != nil {
 				return fmt.Errorf("write #%d %q: %w", i, w.Item.Key, err)
@@ -312,27 +313,19 @@ func (s *Store) Scan(ctx context.Context, table string, r store.Range) (store.Pa
 		if b == nil {
 			return nil
 		}
-		now := s.clock()
-		size := 0
+		f := store.NewPageFill(limit, hi, s.clock())
 		c := b.Cursor()
 		for k, v := c.Seek([]byte(lo)); k != nil; k, v = c.Next() {
-			if hi != "" && string(k) >= hi {
-				break
-			}
 			rec, err := decode(v)
 			if err != nil {
 				return fmt.Errorf("key %q: %w", k, err)
 			}
-			live := store.Live(rec.expires, now)
-			if len(p.Items) == limit || (live && len(p.Items) > 0 && size+len(rec.value) > store.MaxPageBytes) {
-				p.Next = string(k)
+			key := string(k)
+			if !f.Add(key, rec.expires, len(rec.value), func() store.Item { return rec.item(key) }) {
 				break
 			}
-			if live {
-				p.Items = append(p.Items, rec.item(k))
-				size += len(rec.value)
-			}
 		}
+		p = f.Page
 		return nil
 	})
 	if err != nil {

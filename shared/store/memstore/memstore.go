@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -191,13 +190,7 @@ func (s *Store) Batch(ctx context.Context, tbl string, writes []store.Write) err
 	var failed []store.RowError
 	t := s.table(tbl)
 	for i, w := range writes {
-		var err error
-		if w.Delete {
-			err = store.CheckKey(w.Item.Key)
-		} else {
-			err = store.CheckItem(w.Item)
-		}
-		if err != nil {
+		if err := store.CheckWrite(w); err != nil {
 			failed = append(failed, store.RowError{Index: i, Key: w.Item.Key, Err: err})
 			continue
 		}
@@ -239,26 +232,14 @@ func (s *Store) Scan(ctx context.Context, tbl string, r store.Range) (store.Page
 		sort.Strings(t.keys)
 		t.dirty = false
 	}
-	now := s.clock()
-	var p store.Page
-	size := 0
-	for i := sort.SearchStrings(t.keys, lo); i < len(t.keys); i++ {
-		k := t.keys[i]
-		if hi != "" && strings.Compare(k, hi) >= 0 {
-			break
-		}
+	f := store.NewPageFill(limit, hi, s.clock())
+	for _, k := range t.keys[sort.SearchStrings(t.keys, lo):] {
 		e := t.rows[k]
-		live := store.Live(e.expires, now)
-		if len(p.Items) == limit || (live && len(p.Items) > 0 && size+len(e.value) > store.MaxPageBytes) {
-			p.Next = k
+		if !f.Add(k, e.expires, len(e.value), func() store.Item { return e.item(k) }) {
 			break
-		}
-		if live {
-			p.Items = append(p.Items, e.item(k))
-			size += len(e.value)
 		}
 	}
-	return p, nil
+	return f.Page, nil
 }
 
 // Purge implements store.Purger.

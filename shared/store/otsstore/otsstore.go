@@ -566,12 +566,7 @@ func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) e
 	failed := make([]error, len(writes))
 	valid := make([]bool, len(writes))
 	for i, w := range writes {
-		var err error
-		if w.Delete {
-			err = store.CheckKey(w.Item.Key)
-		} else {
-			err = store.CheckItem(w.Item)
-		}
+		err := store.CheckWrite(w)
 		failed[i], valid[i] = err, err == nil
 	}
 	chunks, ordered := split(writes, valid)
