@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/store"
 )
 
 // Platform is a deployment target.
@@ -264,9 +267,9 @@ func (f Function) minuteField(start string) string {
 // RAM role (temporary STS credentials, rotated by FC). Wiring them in
 // s.yaml would replace rotated credentials with long-lived keys.
 var roleInjected = []string{
-	"ALIBABA_CLOUD_ACCESS_KEY_ID",
-	"ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-	"ALIBABA_CLOUD_SECURITY_TOKEN",
+	platform.EnvAccessKeyID,
+	platform.EnvAccessKeySecret,
+	platform.EnvSecurityToken,
 }
 
 // RoleInjected reports whether platform p fills variable name from the
@@ -294,9 +297,9 @@ func Env(p Platform, fn config.Function) []config.Var {
 // store would lose data.
 var cloudDefaults = map[string]string{
 	"DINGFN_STORE":        string(config.StoreTablestore),
-	"DINGTALK_OAPI_URL":   "https://oapi.dingtalk.com",
-	"DINGTALK_API_URL":    "https://api.dingtalk.com",
-	"DINGFN_TABLE_PREFIX": "dingfn_",
+	"DINGTALK_OAPI_URL":   dingtalk.DefaultOAPIBaseURL,
+	"DINGTALK_API_URL":    dingtalk.DefaultAPIBaseURL,
+	"DINGFN_TABLE_PREFIX": store.DefaultTablePrefix,
 }
 
 // storeNeeds are the variables the cloud default store (Tablestore)
@@ -304,8 +307,8 @@ var cloudDefaults = map[string]string{
 var storeNeeds = []string{
 	"TABLESTORE_ENDPOINT",
 	"TABLESTORE_INSTANCE",
-	"ALIBABA_CLOUD_ACCESS_KEY_ID",
-	"ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+	platform.EnvAccessKeyID,
+	platform.EnvAccessKeySecret,
 }
 
 // Required reports whether a deployment must supply the variable: some
