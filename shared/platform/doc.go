@@ -14,7 +14,8 @@
 // *http.Request and the handler's response back into the platform's response
 // JSON; [ServeFCHTTPEvent] and [ServeLambdaHTTPEvent] expose that conversion
 // for tests. Locally the handler is served on $PORT (default 9000) on every
-// path.
+// path. Error answers, the adapter's own and the handlers', carry one JSON
+// shape, {"error","message","request_id"}, written by [WriteError].
 //
 // Timer functions (sync, token-refresher) are [TimerFunc]s given to
 // [RunTimer]. They accept an FC timer event and an EventBridge (CloudWatch
