@@ -246,12 +246,9 @@ func (s *Server) deptCreate(rq *request) reply {
 	if err := validDeptName(name); err != nil {
 		return fail(60001, "部门名称不合法: "+err.Error())
 	}
-	parent, has, err := rq.params.int64("parent_id")
-	if err != nil {
-		return badParam(err)
-	}
-	if !has {
-		return missing("parent_id")
+	parent, rep, bad := rq.params.needInt64("parent_id")
+	if bad {
+		return rep
 	}
 	if _, ok := s.dir.depts[parent]; !ok {
 		return fail(60004, "父部门不存在")
@@ -378,12 +375,9 @@ func (s *Server) deptDelete(rq *request) reply {
 
 // deptArg reads the dept_id of a call that needs an existing department.
 func (s *Server) deptArg(rq *request) (int64, reply, bool) {
-	id, has, err := rq.params.int64("dept_id")
-	if err != nil {
-		return 0, badParam(err), true
-	}
-	if !has {
-		return 0, missing("dept_id"), true
+	id, rep, bad := rq.params.needInt64("dept_id")
+	if bad {
+		return 0, rep, true
 	}
 	if _, ok := s.dir.depts[id]; !ok {
 		return 0, fail(60003, "部门不存在"), true
@@ -753,12 +747,9 @@ func (s *Server) roleList(rq *request) reply {
 
 // POST topapi/role/getrolegroup
 func (s *Server) roleGetGroup(rq *request) reply {
-	id, has, err := rq.params.int64("group_id")
-	if err != nil {
-		return badParam(err)
-	}
-	if !has {
-		return missing("group_id")
+	id, rep, bad := rq.params.needInt64("group_id")
+	if bad {
+		return rep
 	}
 	for _, g := range roleGroups {
 		if g.id == id {

@@ -167,12 +167,9 @@ func validateNoticeMsg(m map[string]json.RawMessage) (string, error) {
 
 // POST topapi/message/corpconversation/asyncsend_v2
 func (s *Server) noticeSend(rq *request) reply {
-	agent, has, err := rq.params.int64("agent_id")
-	if err != nil {
-		return badParam(err)
-	}
-	if !has {
-		return missing("agent_id")
+	agent, rep, bad := rq.params.needInt64("agent_id")
+	if bad {
+		return rep
 	}
 	if agent != s.agentID {
 		return fail(40056, "不合法的agentid")

@@ -106,12 +106,9 @@ func (s *Server) attendanceGroupQuery(rq *request) reply {
 	if op == "" {
 		return missing("op_user_id")
 	}
-	id, has, err := rq.params.int64("group_id")
-	if err != nil {
-		return badParam(err)
-	}
-	if !has {
-		return missing("group_id")
+	id, rep, bad := rq.params.needInt64("group_id")
+	if bad {
+		return rep
 	}
 	for _, g := range attendanceGroups {
 		if g.id != id {

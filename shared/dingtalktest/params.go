@@ -104,6 +104,19 @@ func (p params) int64(k string) (int64, bool, error) {
 	return n, true, nil
 }
 
+// needInt64 returns k as an integer, or the 40035 reply DingTalk gives
+// when it is missing or not a number.
+func (p params) needInt64(k string) (int64, reply, bool) {
+	n, has, err := p.int64(k)
+	if err != nil {
+		return 0, badParam(err), true
+	}
+	if !has {
+		return 0, missing(k), true
+	}
+	return n, reply{}, false
+}
+
 // bool returns k as a boolean; "true"/"false" strings are accepted.
 func (p params) bool(k string) (bool, bool, error) {
 	s, ok := p.str(k)

@@ -293,12 +293,9 @@ func (s *Server) processListIDs(rq *request) reply {
 	if code == "" {
 		return missing("process_code")
 	}
-	startMS, has, err := rq.params.int64("start_time")
-	if err != nil {
-		return badParam(err)
-	}
-	if !has {
-		return missing("start_time")
+	startMS, rep, bad := rq.params.needInt64("start_time")
+	if bad {
+		return rep
 	}
 	endMS, hasEnd, err := rq.params.int64("end_time")
 	if err != nil {
