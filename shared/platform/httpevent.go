@@ -197,9 +197,8 @@ func serveBuffered(h http.Handler, r *http.Request) (w *bufferedResponse) {
 	w = newBufferedResponse()
 	defer func() {
 		if v := recover(); v != nil {
-			logPanic(r.Context(), v)
 			w = newBufferedResponse()
-			WriteError(w, r, http.StatusInternalServerError, "internal_error", "the function failed; see its logs with the request id")
+			recovered(w, r, v, true)
 		}
 		w.finish()
 		if r.Method == http.MethodHead || w.status == http.StatusNoContent || w.status == http.StatusNotModified {
@@ -208,6 +207,15 @@ func serveBuffered(h http.Handler, r *http.Request) (w *bufferedResponse) {
 	}()
 	h.ServeHTTP(w, r)
 	return w
+}
+
+// recovered logs the handler panic v and, when answer is set (nothing has
+// been sent yet), answers r with a 500 that points at the logs.
+func recovered(w http.ResponseWriter, r *http.Request, v any, answer bool) {
+	logPanic(r.Context(), v)
+	if answer {
+		WriteError(w, r, http.StatusInternalServerError, "internal_error", "the function failed; see its logs with the request id")
+	}
 }
 
 func logPanic(ctx context.Context, v any) {

@@ -154,10 +154,7 @@ func instrument(logger *slog.Logger, h http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				logPanic(r.Context(), v)
-				if !sw.wrote {
-					WriteError(sw, r, http.StatusInternalServerError, "internal_error", "the function failed; see its logs with the request id")
-				}
+				recovered(sw, r, v, !sw.wrote)
 			}
 			level := slog.LevelInfo
 			if sw.status >= 500 {
