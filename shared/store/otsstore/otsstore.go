@@ -375,18 +375,28 @@ func (s *Store) Put(ctx context.Context, table string, item store.Item, c store.
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	var floor int64
-	if v, ok := c.Version(); ok {
-		floor = v
-	}
-	for range maxAttempts {
-		version := s.nextVersion(floor)
-		change := s.putChange(table, item, version)
-		change.Condition = rowCondition(c, version, s.clock().UnixMilli())
-		err := s.write(ctx, table, !c.IsAlways() && !c.IsIfAbsent(), func() error {
-			_, err := s.client.PutRow(&tablestore.PutRowRequest{PutRowChange: change})
-			return err
-		})
+	floor, _ := c.Version() // 0 unless IfVersion
+	version := s.nextVersion(floor)
+	return s.putFrom(ctx, table, item, c, version, s.putRow(ctx, table, item, c, version))
+}
+
+// putRow makes one PutRow attempt of item at version.
+func (s *Store) putRow(ctx context.Context, table string, item store.Item, c store.Cond, version int64) error {
+	change := s.putChange(table, item, version)
+	change.Condition = rowCondition(c, version, s.clock().UnixMilli())
+	return s.write(ctx, table, !c.IsAlways() && !c.IsIfAbsent(), func() error {
+		_, err := s.client.PutRow(&tablestore.PutRowRequest{PutRowChange: change})
+		return err
+	})
+}
+
+// putFrom finishes a put whose write of version ended in err (nil for
+// success): it reads the row back to tell a landed write or a real
+// conflict from a writer clock behind the stored version, and writes
+// above that version again.
+func (s *Store) putFrom(ctx context.Context, table string, item store.Item, c store.Cond, version int64, err error) (int64, error) {
+	floor, _ := c.Version()
+	for attempt := 1; ; attempt++ {
 		if err == nil {
 			return version, nil
 		}
@@ -420,11 +430,15 @@ func (s *Store) Put(ctx context.Context, table string, item store.Item, c store.
 			// is impossible (versions grow), so this is a conflict too.
 			return 0, s.errorf("put", table, item.Key, conflict(c))
 		}
+		if attempt == maxAttempts {
+			return 0, s.errorf("put", table, item.Key, fmt.Errorf("gave up after %d attempts: the key is written faster than this writer can follow", maxAttempts))
+		}
 		// Always or IfAbsent lost only on "version < new": the stored
 		// version is ahead of this writer's clock. Write above it.
 		floor = max(floor, r.version)
+		version = s.nextVersion(floor)
+		err = s.putRow(ctx, table, item, c, version)
 	}
-	return 0, s.errorf("put", table, item.Key, fmt.Errorf("gave up after %d attempts: the key is written faster than this writer can follow", maxAttempts))
 }
 
 // write runs a write of table, creating the table when it is missing
@@ -599,7 +613,8 @@ func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) e
 func (s *Store) batchChunk(ctx context.Context, table string, writes []store.Write, ch chunk, failed []error) {
 	req := &tablestore.BatchWriteRowRequest{}
 	nowMs := s.clock().UnixMilli()
-	for _, i := range ch.idx {
+	versions := make([]int64, len(ch.idx))
+	for j, i := range ch.idx {
 		w := writes[i]
 		if w.Delete {
 			d := &tablestore.DeleteRowChange{TableName: s.TableName(table), PrimaryKey: pk(w.Item.Key)}
@@ -608,6 +623,7 @@ func (s *Store) batchChunk(ctx context.Context, table string, writes []store.Wri
 			continue
 		}
 		version := s.nextVersion(0)
+		versions[j] = version
 		p := s.putChange(table, w.Item, version)
 		p.Condition = rowCondition(store.Always, version, nowMs)
 		req.AddRowChange(p)
@@ -650,9 +666,11 @@ func (s *Store) batchChunk(ctx context.Context, table string, writes []store.Wri
 		switch {
 		case r.IsSucceed:
 		case r.Error.Code == codeConditionFail && !writes[i].Delete:
-			// The stored version is ahead of this writer's clock; the
-			// single-row path re-reads and writes above it.
-			if _, err := s.Put(ctx, table, writes[i].Item, store.Always); err != nil {
+			// The stored version is ahead of this writer's clock (or a
+			// retried request found its own write): the single-row path
+			// reads the row and, unless the write landed, writes above it.
+			rowErr := &tablestore.OtsError{Code: r.Error.Code, Message: r.Error.Message}
+			if _, err := s.putFrom(ctx, table, writes[i].Item, store.Always, versions[r.Index], rowErr); err != nil {
 				failed[i] = err
 			}
 		default:

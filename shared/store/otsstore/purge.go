@@ -23,10 +23,10 @@ func (s *Store) Purge(ctx context.Context, table string) (int, error) {
 	name := s.TableName(table)
 	start := &tablestore.PrimaryKey{}
 	start.AddPrimaryKeyColumnWithMinValue(ColKey)
+	end := &tablestore.PrimaryKey{}
+	end.AddPrimaryKeyColumnWithMaxValue(ColKey)
 	purged := 0
 	for start != nil {
-		end := &tablestore.PrimaryKey{}
-		end.AddPrimaryKeyColumnWithMaxValue(ColKey)
 		req := &tablestore.GetRangeRequest{RangeRowQueryCriteria: &tablestore.RangeRowQueryCriteria{
 			TableName:       name,
 			StartPrimaryKey: start,
@@ -43,16 +43,18 @@ func (s *Store) Purge(ctx context.Context, table string) (int, error) {
 		if err != nil {
 			return purged, fmt.Errorf("otsstore: purge %s: %w", name, err)
 		}
-		nowMs := s.clock().UnixMilli()
+		// One instant for the page: the rows judged expired here are the
+		// ones the delete condition below finds expired.
+		now := s.clock()
 		var expired []string
 		for _, rw := range resp.Rows {
 			key, ok := keyOf(rw.PrimaryKey)
-			if ok && !store.Live(decodeColumns(rw.Columns).expires, s.clock()) {
+			if ok && !store.Live(decodeColumns(rw.Columns).expires, now) {
 				expired = append(expired, key)
 			}
 		}
 		for i := 0; i < len(expired); i += maxBatchRows {
-			n, err := s.deleteExpired(ctx, table, expired[i:min(i+maxBatchRows, len(expired))], nowMs)
+			n, err := s.deleteExpired(ctx, table, expired[i:min(i+maxBatchRows, len(expired))], now.UnixMilli())
 			purged += n
 			if err != nil {
 				return purged, fmt.Errorf("otsstore: purge %s: %w", name, err)
