@@ -523,9 +523,11 @@ func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out an
 		return token, &Error{API: ep.api, Method: ep.method, URL: redactURL(&u), HTTPStatus: resp.StatusCode,
 			Err: fmt.Errorf("read reply: %w", redactErr(err)), transport: true}
 	}
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "dingtalk request",
-		slog.String("api", ep.api), slog.String("method", ep.method), slog.String("url", redactURL(&u)),
-		slog.Int("status", resp.StatusCode), slog.Duration("took", c.now().Sub(start)))
+	if c.logger.Enabled(ctx, slog.LevelDebug) { // spare the redaction on every call otherwise
+		c.logger.LogAttrs(ctx, slog.LevelDebug, "dingtalk request",
+			slog.String("api", ep.api), slog.String("method", ep.method), slog.String("url", redactURL(&u)),
+			slog.Int("status", resp.StatusCode), slog.Duration("took", c.now().Sub(start)))
+	}
 
 	if ep.gen == OAPI {
 		err = checkOAPI(ep, resp, data)
