@@ -16,6 +16,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/store"
 )
 
 // Function names one deployable function of the bundle.
@@ -60,15 +63,15 @@ var vars = []Var{
 	{Name: "DINGTALK_CALLBACK_TOKEN", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "callback signing token"},
 	{Name: "DINGTALK_CALLBACK_AES_KEY", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "the 43-character EncodingAESKey"},
 	{Name: "DINGTALK_CALLBACK_OWNER_KEY", UsedBy: []Function{Callback}, Default: "DINGTALK_APP_KEY", Doc: "receiver id inside encrypted messages: the app key for console subscriptions, the corp id for register_call_back, the suite key for ISV apps"},
-	{Name: "DINGTALK_OAPI_URL", UsedBy: all, Default: "https://oapi.dingtalk.com", Doc: "old API base"},
-	{Name: "DINGTALK_API_URL", UsedBy: all, Default: "https://api.dingtalk.com", Doc: "new API base"},
+	{Name: "DINGTALK_OAPI_URL", UsedBy: all, Default: dingtalk.DefaultOAPIBaseURL, Doc: "old API base"},
+	{Name: "DINGTALK_API_URL", UsedBy: all, Default: dingtalk.DefaultAPIBaseURL, Doc: "new API base"},
 	{Name: "DINGFN_STORE", UsedBy: all, Default: "tablestore when TABLESTORE_ENDPOINT is set, else bolt:.dingfn/dingfn.db", Doc: "`tablestore`, `bolt:PATH` or `memory`"},
 	{Name: "TABLESTORE_ENDPOINT", UsedBy: all, Doc: "Tablestore endpoint, e.g. https://INSTANCE.cn-hangzhou.ots.aliyuncs.com"},
 	{Name: "TABLESTORE_INSTANCE", UsedBy: all, Doc: "Tablestore instance name"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", UsedBy: all, Doc: "Tablestore credentials; Function Compute injects them from the function's role"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", UsedBy: all, Secret: true, Doc: "Tablestore credentials"},
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", UsedBy: all, Secret: true, Doc: "STS token, when the credentials are temporary"},
-	{Name: "DINGFN_TABLE_PREFIX", UsedBy: all, Default: "dingfn_", Doc: "table name prefix, so several deployments can share one instance deliberately"},
+	{Name: "DINGFN_TABLE_PREFIX", UsedBy: all, Default: store.DefaultTablePrefix, Doc: "table name prefix, so several deployments can share one instance deliberately"},
 	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify"},
 	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
 	{Name: "DINGFN_LOG_LEVEL", Default: "info", Doc: "log level: debug, info, warn or error (read by shared/platform)"},
@@ -272,7 +275,7 @@ func (l *loader) store() Store {
 		AccessKeyID:     strings.TrimSpace(l.getenv("ALIBABA_CLOUD_ACCESS_KEY_ID")),
 		AccessKeySecret: strings.TrimSpace(l.getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET")),
 		SecurityToken:   strings.TrimSpace(l.getenv("ALIBABA_CLOUD_SECURITY_TOKEN")),
-		TablePrefix:     "dingfn_",
+		TablePrefix:     lookupVar("DINGFN_TABLE_PREFIX").Default,
 	}
 	if p := strings.TrimSpace(l.getenv("DINGFN_TABLE_PREFIX")); p != "" {
 		if !tablePrefixRE.MatchString(p) {

@@ -6,7 +6,6 @@ package devserver
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/platform"
 )
@@ -178,7 +178,7 @@ func period(d, def time.Duration) time.Duration {
 // functions at it with freshly generated secrets. On error the caller closes
 // the fake.
 func (s *Server) simulate(getenv func(string) string) (func(string) string, error) {
-	token, aesKey, apiKey := randomAlnum(24), randomAlnum(43), randomAlnum(32)
+	token, aesKey, apiKey := dingcrypto.RandomAlnum(24), dingcrypto.RandomAlnum(dingcrypto.KeyLength), dingcrypto.RandomAlnum(32)
 	s.Fake = dingtalktest.NewServer(
 		dingtalktest.WithDemoOrg(),
 		dingtalktest.WithEventSubscription(token, aesKey),
@@ -215,17 +215,6 @@ func (s *Server) simulate(getenv func(string) string) (func(string) string, erro
 	}, nil
 }
 
-const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-func randomAlnum(n int) string {
-	b := make([]byte, n)
-	rand.Read(b) // crypto/rand.Read never fails
-	for i := range b {
-		b[i] = alnum[int(b[i])%len(alnum)]
-	}
-	return string(b)
-}
-
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	cb := s.Bundle.CallbackHandler()
@@ -237,17 +226,15 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /timers/sync", s.timerHandler(s.Bundle.SyncTick))
 	mux.Handle("POST /timers/token-refresher", s.timerHandler(s.Bundle.RefreshTick))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+		platform.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
 	})
 	if s.Fake != nil {
 		mux.HandleFunc("POST /simulator/push", s.push)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]any{
-			"error":     "not_found",
-			"message":   fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path),
-			"endpoints": []string{"/callback", "/notify", "POST /timers/sync", "POST /timers/token-refresher", "POST /simulator/push", "GET /healthz"},
-		})
+		platform.WriteError(w, r, http.StatusNotFound, "not_found", fmt.Sprintf(
+			"no route for %s %s; routes: /callback, /notify, POST /timers/sync, POST /timers/token-refresher, POST /simulator/push, GET /healthz",
+			r.Method, r.URL.Path))
 	})
 	return mux
 }
@@ -259,11 +246,11 @@ func (s *Server) timerHandler(fn tickFunc) http.Handler {
 		rep, err := fn(r.Context())
 		switch {
 		case errors.Is(err, platform.ErrNotImplemented):
-			writeJSON(w, http.StatusNotImplemented, map[string]any{"error": "not_implemented", "message": err.Error()})
+			platform.WriteError(w, r, http.StatusNotImplemented, "not_implemented", err.Error())
 		case err != nil:
-			writeJSON(w, http.StatusBadGateway, map[string]any{"error": "tick_failed", "message": err.Error(), "report": rep})
+			platform.WriteJSON(w, http.StatusBadGateway, map[string]any{"error": "tick_failed", "message": platform.Redact(err.Error()), "report": rep})
 		default:
-			writeJSON(w, http.StatusOK, rep)
+			platform.WriteJSON(w, http.StatusOK, rep)
 		}
 	})
 }
@@ -273,25 +260,19 @@ func (s *Server) timerHandler(fn tickFunc) http.Handler {
 func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
-		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "too_large", "message": "event larger than 1 MiB"})
+		platform.WriteError(w, r, http.StatusRequestEntityTooLarge, "too_large", "event larger than 1 MiB")
 		return
 	}
 	var probe map[string]any
 	if err := json.Unmarshal(body, &probe); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "bad_json", "message": "body must be a JSON event object, e.g. {\"EventType\":\"check_url\"}"})
+		platform.WriteError(w, r, http.StatusBadRequest, "bad_json", `body must be a JSON event object, e.g. {"EventType":"check_url"}`)
 		return
 	}
 	if err := s.Fake.PushEvent(r.Context(), s.URL+"/callback", json.RawMessage(body)); err != nil {
-		writeJSON(w, http.StatusBadGateway, map[string]any{"error": "push_failed", "message": err.Error()})
+		platform.WriteError(w, r, http.StatusBadGateway, "push_failed", platform.Redact(err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "message": "callback answered with a correctly signed encrypted success"})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	platform.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "message": "callback answered with a correctly signed encrypted success"})
 }
 
 // every runs fn on a period until ctx ends; first runs it at once.
