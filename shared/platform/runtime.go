@@ -91,8 +91,10 @@ func (h contextHandler) WithGroup(name string) slog.Handler {
 }
 
 // secretRE matches the credentials that could end up inside an error text:
-// DingTalk tokens and tickets in URLs or JSON, app secrets, signatures.
-var secretRE = regexp.MustCompile(`(?i)((?:access_?token|accesstoken|jsapi_?ticket|suite_?ticket|ticket|app_?secret|appsecret|client_?secret|x-acs-dingtalk-access-token|api_?key|authorization|signature)"?\s*[=:]\s*"?)(?:Bearer\s+)?[^&\s",}]+`)
+// DingTalk tokens and tickets in URLs or JSON, app and corp secrets, the
+// callback AES key, STS tokens, signatures (including the robot webhook's
+// sign=) and one-time login codes.
+var secretRE = regexp.MustCompile(`(?i)((?:access_?token|accesstoken|jsapi_?ticket|suite_?ticket|ticket|app_?secret|appsecret|corp_?secret|client_?secret|x-acs-dingtalk-access-token|api_?key|authorization|signature|\bsign|aes_?key|security_?token|access_?key_?secret|tmp_auth_code|auth_?code)"?\s*[=:]\s*"?)(?:Bearer\s+)?[^&\s",}]+`)
 
 // Redact hides token, ticket and secret values inside s; the adapter applies
 // it to every error text it logs or hands back to a platform, as a second

@@ -202,6 +202,11 @@ func TestRedact(t *testing.T) {
 		{"x-acs-dingtalk-access-token: abc", "x-acs-dingtalk-access-token: REDACTED"},
 		{"Authorization: Bearer k-123", "Authorization: REDACTED"},
 		{"userid=u1 deptId=2", "userid=u1 deptId=2"},
+		{"POST /robot/send?access_token=r1&timestamp=1&sign=abc%2B", "POST /robot/send?access_token=REDACTED&timestamp=1&sign=REDACTED"},
+		{"GET /gettoken?corpid=c&corpsecret=s1", "GET /gettoken?corpid=c&corpsecret=REDACTED"},
+		{`{"tmp_auth_code":"x1","aes_key":"k1","SecurityToken":"sts"}`, `{"tmp_auth_code":"REDACTED","aes_key":"REDACTED","SecurityToken":"REDACTED"}`},
+		{"design=flat designation=x", "design=flat designation=x"},
+		{`{"code":"InvalidAuthentication"}`, `{"code":"InvalidAuthentication"}`},
 	}
 	for _, tt := range tests {
 		if got := Redact(tt.in); got != tt.want {
