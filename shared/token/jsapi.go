@@ -2,7 +2,6 @@ package token
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/url"
@@ -69,7 +68,7 @@ func (s *JSAPISigner) Config(ctx context.Context, pageURL string, jsAPIList ...s
 	if err != nil {
 		return JSAPIConfig{}, fmt.Errorf("token: jsapi config: %w", err)
 	}
-	nonce := rand.Text()[:16]
+	nonce := dingcrypto.RandomAlnum(16)
 	ts := s.p.now().Unix()
 	return JSAPIConfig{
 		AgentID:   s.agentID,
