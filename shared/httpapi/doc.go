@@ -7,12 +7,12 @@
 //
 // Every error answer has one shape,
 //
-//	{"error":"invalid_body","message":"field \"userids\": want array, got string","request_id":"…","field":"userids"}
+//	{"error":"invalid_body","message":"field \"userids\": must be an array, got string","field":"userids","rule":"type","request_id":"…"}
 //
 // where error is a stable snake_case code clients branch on, message says
-// what to fix, request_id finds the request's log lines, and the optional
-// fields (field, rule, missing, dingtalk_errcode, dingtalk_code) say more
-// where a client can act on it.
+// what to fix, the optional fields (field, rule, missing, dingtalk_errcode,
+// dingtalk_code) say more where a client can act on it, and request_id
+// finds the request's log lines.
 //
 // The package imports no cloud SDK, so a feature package (callback,
 // notify) that uses it stays free of Function Compute and Lambda code.

@@ -18,9 +18,6 @@ type ErrorBody struct {
 	Error string `json:"error"`
 	// Message says, in English, what is wrong and what to fix.
 	Message string `json:"message"`
-	// RequestID finds the request's log lines; WriteErrorBody fills it
-	// from the request's context.
-	RequestID string `json:"request_id,omitempty"`
 	// Field names the request field at fault, as a dotted JSON path
 	// ("msg.text.content").
 	Field string `json:"field,omitempty"`
@@ -34,6 +31,9 @@ type ErrorBody struct {
 	// new one.
 	DingTalkErrCode int    `json:"dingtalk_errcode,omitempty"`
 	DingTalkCode    string `json:"dingtalk_code,omitempty"`
+	// RequestID finds the request's log lines; WriteErrorBody fills it
+	// from the request's context. It comes last, as it always has.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // Error is a failed API request as a Go error: the status and the body it

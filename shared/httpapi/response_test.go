@@ -48,9 +48,9 @@ func TestWriteErrorBodyExtraFields(t *testing.T) {
 		want string
 	}{
 		{"field and rule", ErrorBody{Error: "invalid_message", Message: "text.content is required", Field: "msg.text.content", Rule: "required"},
-			`{"error":"invalid_message","message":"text.content is required","request_id":"req-2","field":"msg.text.content","rule":"required"}`},
+			`{"error":"invalid_message","message":"text.content is required","field":"msg.text.content","rule":"required","request_id":"req-2"}`},
 		{"dingtalk codes", ErrorBody{Error: "dingtalk_refused", Message: "m", DingTalkErrCode: 33012, DingTalkCode: "Forbidden"},
-			`{"error":"dingtalk_refused","message":"m","request_id":"req-2","dingtalk_errcode":33012,"dingtalk_code":"Forbidden"}`},
+			`{"error":"dingtalk_refused","message":"m","dingtalk_errcode":33012,"dingtalk_code":"Forbidden","request_id":"req-2"}`},
 		{"own request id kept", ErrorBody{Error: "e", Message: "m", RequestID: "other"}, `{"error":"e","message":"m","request_id":"other"}`},
 	}
 	for _, tt := range tests {
