@@ -9,6 +9,15 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 )
 
+// The variables Function Compute fills from the function's role when an
+// instance starts. They are the configured (start-up) credentials; the
+// rotated ones come through RoleCredentials.
+const (
+	EnvAccessKeyID     = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+	EnvAccessKeySecret = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+	EnvSecurityToken   = "ALIBABA_CLOUD_SECURITY_TOKEN"
+)
+
 // Credentials are Alibaba Cloud credentials: an AccessKey pair and, for the
 // temporary ones a role hands out, its STS token. The three belong
 // together; a request signed with one value from one set and another from

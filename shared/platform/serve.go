@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -123,6 +124,7 @@ type localHooks struct {
 // serveLocal serves h on host:port (defaults 127.0.0.1 and 9000) until ctx
 // ends, then shuts down gracefully.
 func serveLocal(ctx context.Context, logger *slog.Logger, h http.Handler, host, port string, hooks localHooks) error {
+	host, port = strings.TrimSpace(host), strings.TrimSpace(port)
 	if host == "" {
 		host = defaultHost
 	}
