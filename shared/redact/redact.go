@@ -13,7 +13,6 @@ package redact
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
 )
 
@@ -135,20 +134,69 @@ func URL(u *url.URL) string {
 	return v.String()
 }
 
-// namePattern is the regular expression of one name: its words joined by
-// an optional "_" or "-".
-func namePattern(name string) string {
-	return strings.ReplaceAll(name, "_", "[_-]?")
+// textNames are the normalized names String looks for: all but the
+// query-only ones; maxTextName is the longest.
+var textNames, maxTextName = func() (map[string]bool, int) {
+	m, longest := map[string]bool{}, 0
+	for _, s := range secrets {
+		if !s.queryOnly {
+			n := normalize(s.name)
+			m[n], longest = true, max(longest, len(n))
+		}
+	}
+	return m, longest
+}()
+
+// isIdent reports whether c (ASCII lower-cased) can be part of a name as
+// written: letters, digits, "_" and "-".
+func isIdent(c byte) bool { return isAlnum(c) || c == '_' || c == '-' }
+
+// findName looks in the identifier low[i:j] for a listed name that ends
+// where the identifier ends and starts at its start or after a "_" or "-"
+// inside it (DINGTALK_APP_SECRET holds app_secret, x-acs-dingtalk-access-token
+// is a name itself). It returns where the longest such name starts, or -1.
+// scratch is reused between calls.
+func findName(low []byte, i, j int, scratch *[]byte) int {
+	// The identifier without separators; n counts the bytes of norm
+	// before low[k], so norm[n:] is the suffix starting at k.
+	norm := (*scratch)[:0]
+	for k := i; k < j; k++ {
+		if c := low[k]; c != '_' && c != '-' {
+			norm = append(norm, c)
+		}
+	}
+	*scratch = norm
+	n := 0
+	for k := i; k < j; k++ {
+		if k == i || low[k-1] == '_' || low[k-1] == '-' {
+			if len(norm)-n <= maxTextName && textNames[string(norm[n:])] {
+				return k
+			}
+		}
+		if c := low[k]; c != '_' && c != '-' {
+			n++
+		}
+	}
+	return -1
 }
 
-// textRE finds the places where a secret value starts in free text. Each
-// alternative is one way a secret is written, and each refuses the shapes
-// that only look like one:
+// Value forms, as secretValue tells them apart.
+const (
+	formNone   = iota
+	formJSON   // "name": value
+	formAssign // name=value
+	formHeader // Header: value
+	formStruct // name:value
+)
+
+// secretValue decides whether the name at low[ns:ne] (found by findName)
+// is where a secret is written, and if so returns where its value starts
+// and in which form. Each form refuses the shapes that only look like one:
 //
 //   - "name": … (a JSON key): the name is quoted on both sides, so the end
 //     of a quoted URL ("…/oauth2/accessToken": dial tcp …) is not a key;
 //   - name=… (a query, form or environment assignment): the name does not
-//     continue a word ("design=" is not "sign="), and a "_" before it is
+//     continue a word ("design=" is not "sign="); a "_" before it is
 //     allowed so DINGTALK_APP_SECRET=… is caught;
 //   - Header: … (with a space, as HTTP headers are written): only header
 //     names, and not after "/", "." or a word character, so an API path
@@ -156,28 +204,47 @@ func namePattern(name string) string {
 //     "get_jsapi_ticket: dial tcp") keeps every word;
 //   - name:… (Go's %+v of a struct, {AccessToken:abc}): no space after the
 //     colon, not after "/", "." or a word character.
-//
-// Each alternative has its own group, so the code knows which one matched;
-// the value itself is scanned by hand (see String).
-var textRE = func() *regexp.Regexp {
-	var all, headers []string
-	for _, s := range secrets {
-		if s.queryOnly {
-			continue
+func secretValue(low []byte, ns, ne int) (start, form int) {
+	var prev byte
+	if ns > 0 {
+		prev = low[ns-1]
+	}
+	after := skipSpace(low, ne)
+	switch {
+	case prev == '"' && ne < len(low) && low[ne] == '"':
+		if i := skipSpace(low, ne+1); i < len(low) && low[i] == ':' {
+			return skipSpace(low, i+1), formJSON
 		}
-		all = append(all, namePattern(s.name))
-		if s.header {
-			headers = append(headers, namePattern(s.name))
+	case after < len(low) && low[after] == '=':
+		if !isAlnum(prev) {
+			return skipSpace(low, after+1), formAssign
+		}
+	case after < len(low) && low[after] == ':':
+		if isWord(prev) || prev == '/' || prev == '.' || prev == '-' {
+			return 0, formNone
+		}
+		if byNormalName[normalize(string(low[ns:ne]))].header {
+			return skipSpace(low, after+1), formHeader
+		}
+		if after == ne {
+			return ne + 1, formStruct
 		}
 	}
-	n := "(?:" + strings.Join(all, "|") + ")"
-	h := "(?:" + strings.Join(headers, "|") + ")"
-	return regexp.MustCompile(`(?i)` +
-		`("` + n + `"\s*:\s*)` + // 1: JSON key
-		`|(?:^|[^a-z0-9])(` + n + `\s*=\s*)` + // 2: assignment
-		`|(?:^|[^\w/.-])(` + h + `\s*:\s*)` + // 3: header
-		`|(?:^|[^\w/.-])(` + n + `:)`) // 4: %+v
-}()
+	return 0, formNone
+}
+
+func isAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
+func isWord(c byte) bool { return isAlnum(c) || c == '_' }
+
+// skipSpace returns the index of the first byte at or after i that is not
+// white space.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n' || b[i] == '\f') {
+		i++
+	}
+	return i
+}
 
 // String hides secret values inside s: tokens and tickets in URLs, JSON
 // and headers, app and corp secrets, the AES key, STS tokens, signatures
@@ -190,53 +257,73 @@ var textRE = func() *regexp.Regexp {
 // adapter logs or returns, behind clients that should never put a secret
 // into an error in the first place.
 func String(s string) string {
-	matches := textRE.FindAllStringSubmatchIndex(s, -1)
-	if matches == nil {
-		return s
-	}
+	// Names are found in an ASCII-lower-cased copy: same length, same
+	// offsets.
+	low := asciiLower(s)
 	var b strings.Builder
+	var scratch []byte
 	done := 0 // s[:done] has been written
-	for _, m := range matches {
-		start, form := -1, 0
-		for g := 1; g <= 4; g++ {
-			if m[2*g] >= 0 {
-				start, form = m[2*g+1], g
-				break
-			}
-		}
-		if start < done {
-			continue // inside a value already redacted
-		}
-		// An assigned value may be a comma-separated list
-		// (NOTIFY_API_KEYS=k1,k2); elsewhere a comma ends it.
-		stop := " \t\r\n&\",}"
-		if form == 2 {
-			stop = " \t\r\n&\"}"
-		}
-		end, quoted := valueEnd(s, start, stop, form == 4)
-		if end == start {
+	for i := 0; i < len(low); {
+		if !isIdent(low[i]) {
+			i++
 			continue
 		}
-		vstart := start
-		if quoted {
-			vstart++ // keep the opening quote
-		} else if rest := s[start:]; len(rest) > 7 && strings.EqualFold(rest[:7], "bearer ") {
-			// "Bearer <key>": the scheme goes with the key, which may be
-			// the one word after it.
-			e, _ := valueEnd(s, start+7+countSpaces(rest[7:]), stop, false)
-			if e > start+7 {
-				end = e
+		j := i
+		for j < len(low) && isIdent(low[j]) {
+			j++
+		}
+		next := j
+		if ns := findName(low, i, j, &scratch); ns >= 0 {
+			if end := redactValue(&b, s, low, ns, j, done); end > done {
+				done, next = end, max(end, j)
 			}
 		}
-		b.WriteString(s[done:vstart])
-		b.WriteString(Placeholder)
-		if quoted {
-			b.WriteByte('"')
-		}
-		done = end
+		i = next
+	}
+	if done == 0 {
+		return s
 	}
 	b.WriteString(s[done:])
 	return b.String()
+}
+
+// redactValue writes s[done:] up to the value of the name at low[ns:ne],
+// and Placeholder for the value, if a secret is written there; it returns
+// where the value ends, or done when there is none.
+func redactValue(b *strings.Builder, s string, low []byte, ns, ne, done int) int {
+	start, form := secretValue(low, ns, ne)
+	if form == formNone || start < done {
+		return done
+	}
+	// An assigned value may be a comma-separated list
+	// (NOTIFY_API_KEYS=k1,k2); elsewhere a comma ends it.
+	stop := " \t\r\n&\",}"
+	if form == formAssign {
+		stop = " \t\r\n&\"}"
+	}
+	end, quoted := valueEnd(s, start, stop)
+	if end == start {
+		return done
+	}
+	vstart := start
+	if quoted {
+		vstart++ // keep the opening quote
+	} else if rest := s[start:]; len(rest) > 7 && strings.EqualFold(rest[:7], "bearer ") {
+		// "Bearer <key>": the scheme goes with the key, which may be the
+		// one word after it.
+		if e, _ := valueEnd(s, start+7+countSpaces(rest[7:]), stop); e > start+7 {
+			end = e
+		}
+	}
+	if b.Len() == 0 {
+		b.Grow(len(s))
+	}
+	b.WriteString(s[done:vstart])
+	b.WriteString(Placeholder)
+	if quoted {
+		b.WriteByte('"')
+	}
+	return end
 }
 
 func countSpaces(s string) int {
@@ -251,7 +338,7 @@ func countSpaces(s string) int {
 // it is a double-quoted string (then the end is past the closing quote).
 // An unquoted value ends at a byte in stop. An empty value (end == start)
 // is not redacted.
-func valueEnd(s string, start int, stop string, noLeadingSpace bool) (int, bool) {
+func valueEnd(s string, start int, stop string) (int, bool) {
 	if start >= len(s) {
 		return start, false
 	}
@@ -266,12 +353,20 @@ func valueEnd(s string, start int, stop string, noLeadingSpace bool) (int, bool)
 		}
 		return len(s), true // unterminated: hide the rest
 	}
-	if noLeadingSpace && s[start] == ' ' {
-		return start, false
-	}
 	i := start
 	for i < len(s) && strings.IndexByte(stop, s[i]) < 0 {
 		i++
 	}
 	return i, false
+}
+
+// asciiLower returns s with A-Z lower-cased and every other byte kept.
+func asciiLower(s string) []byte {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return b
 }
