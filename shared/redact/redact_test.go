@@ -123,3 +123,16 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkString(b *testing.B) {
+	inputs := []string{
+		`dingtalk: v1.0/oauth2/accessToken: Post "http://127.0.0.1:1234/v1.0/oauth2/accessToken": dial tcp 127.0.0.1:1234: connect: connection refused`,
+		"GET https://oapi.dingtalk.com/topapi/v2/user/get?access_token=abc123&userid=u1 failed: HTTP 502",
+		"store: put tokens/access_token/dingapp: version conflict",
+	}
+	for b.Loop() {
+		for _, s := range inputs {
+			_ = String(s)
+		}
+	}
+}
