@@ -189,6 +189,10 @@ func (k *Keys) Authenticate(r *http.Request) (caller string, ok bool) {
 // body that does not say what was wrong (missing, malformed or unknown
 // key); next sees the caller's name through Caller. The key is never
 // logged or echoed.
+//
+// When w has a method SetCaller(string), as the platform adapter's access
+// logger has, Require hands it the caller's name too, so the request's own
+// log line says who made it.
 func (k *Keys) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, ok := k.Authenticate(r)
@@ -196,6 +200,9 @@ func (k *Keys) Require(next http.Handler) http.Handler {
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			WriteError(w, r, http.StatusUnauthorized, CodeUnauthorized, "a valid bearer key is required: Authorization: Bearer <key>")
 			return
+		}
+		if cs, ok := w.(interface{ SetCaller(string) }); ok {
+			cs.SetCaller(caller)
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller)))
 	})

@@ -188,7 +188,8 @@ func localRequest(h http.Handler) http.Handler {
 	})
 }
 
-// instrument logs each request and turns a handler panic into a 500.
+// instrument logs each request (with the authenticated caller, when the
+// handler authenticated one) and turns a handler panic into a 500.
 func instrument(logger *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -209,13 +210,17 @@ func instrument(logger *slog.Logger, h http.Handler) http.Handler {
 			case sw.status >= 500:
 				level = slog.LevelError
 			}
-			logger.LogAttrs(r.Context(), level, "request",
+			attrs := []slog.Attr{
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status),
 				slog.Int64("bytes", sw.bytes),
 				durationMS(start),
-			)
+			}
+			if sw.caller != "" {
+				attrs = append(attrs, slog.String("caller", sw.caller))
+			}
+			logger.LogAttrs(r.Context(), level, "request", attrs...)
 		}()
 		h.ServeHTTP(sw, r)
 		if !sw.wrote {
@@ -229,7 +234,12 @@ type statusWriter struct {
 	status int
 	wrote  bool
 	bytes  int64
+	caller string
 }
+
+// SetCaller records the authenticated caller for the request's log line
+// (httpapi.Keys.Require calls it).
+func (w *statusWriter) SetCaller(name string) { w.caller = name }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if !w.wrote && code >= 200 {

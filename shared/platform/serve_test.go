@@ -264,6 +264,9 @@ func TestNotImplementedBehindKeysLogLevels(t *testing.T) {
 		if line["level"] != tt.wantLevel || line["msg"] != "request" {
 			t.Errorf("%s: logged %v, want a %s request line", tt.name, line, tt.wantLevel)
 		}
+		if wantCaller := map[bool]any{true: "crm", false: nil}[tt.wantStatus == http.StatusNotImplemented]; line["caller"] != wantCaller {
+			t.Errorf("%s: caller %v, want %v", tt.name, line["caller"], wantCaller)
+		}
 		if strings.Contains(logs.String(), key) {
 			t.Errorf("%s: the key is in the log: %s", tt.name, logs.String())
 		}
