@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/store"
 )
 
@@ -72,8 +74,9 @@ var vars = []Var{
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", UsedBy: all, Secret: true, Doc: "Tablestore credentials"},
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", UsedBy: all, Secret: true, Doc: "STS token, when the credentials are temporary"},
 	{Name: "DINGFN_TABLE_PREFIX", UsedBy: all, Default: store.DefaultTablePrefix, Doc: "table name prefix, so several deployments can share one instance deliberately"},
-	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify"},
+	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify, each `key` or `name=key` (the name is logged as the caller)"},
 	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
+	{Name: "DINGFN_HOST", Default: "127.0.0.1", Doc: "listen host in local mode; loopback unless set, e.g. 0.0.0.0 to accept other machines (read by shared/platform)"},
 	{Name: "DINGFN_LOG_LEVEL", Default: "info", Doc: "log level: debug, info, warn or error (read by shared/platform)"},
 	{Name: "DINGFN_LOG_FORMAT", Default: "json on the platforms, text locally", Doc: "log format: json or text (read by shared/platform)"},
 }
@@ -122,8 +125,13 @@ type Config struct {
 	OAPIURL          string
 	APIURL           string
 	Store            Store
-	NotifyAPIKeys    []string
-	Port             int
+	// NotifyAPIKeys are NOTIFY_API_KEYS' entries as configured (key or
+	// name=key); NotifyKeys is the same list parsed, for authentication.
+	NotifyAPIKeys []string
+	NotifyKeys    *httpapi.Keys
+	// Host and Port are the local-mode listen address.
+	Host string
+	Port int
 }
 
 // DefaultBoltPath is where the embedded store lives when nothing is set.
@@ -154,6 +162,7 @@ func (e *Error) Error() string {
 var (
 	aesKeyRE      = regexp.MustCompile(`^[A-Za-z0-9]{43}$`)
 	tablePrefixRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+	hostnameRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
 )
 
 // Load reads and validates the configuration function fn needs. getenv is
@@ -185,16 +194,26 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 	c.APIURL = l.baseURL("DINGTALK_API_URL")
 	c.Store = l.store()
 	if keys := l.str("NOTIFY_API_KEYS"); keys != "" {
-		for k := range strings.SplitSeq(keys, ",") {
-			k = strings.TrimSpace(k)
-			switch {
-			case k == "":
-				l.fail("NOTIFY_API_KEYS", "has an empty key (check for doubled or trailing commas)")
-			case len(k) < 16:
-				l.fail("NOTIFY_API_KEYS", "has a key shorter than 16 characters; use long random keys")
-			default:
-				c.NotifyAPIKeys = append(c.NotifyAPIKeys, k)
+		// One parser for configuration and authentication, so what
+		// starts is what authenticates.
+		parsed, err := httpapi.ParseKeys(keys)
+		if ke, ok := errors.AsType[*httpapi.KeysError](err); ok {
+			for _, p := range ke.Problems {
+				l.fail("NOTIFY_API_KEYS", p)
 			}
+		} else {
+			c.NotifyKeys = parsed
+			for k := range strings.SplitSeq(keys, ",") {
+				c.NotifyAPIKeys = append(c.NotifyAPIKeys, strings.TrimSpace(k))
+			}
+		}
+	}
+	c.Host = lookupVar("DINGFN_HOST").Default
+	if h := strings.TrimSpace(l.getenv("DINGFN_HOST")); h != "" {
+		if net.ParseIP(h) == nil && !hostnameRE.MatchString(h) {
+			l.fail("DINGFN_HOST", fmt.Sprintf("must be an IP address or a host name without a port (0.0.0.0 for every interface), got %q", h))
+		} else {
+			c.Host = h
 		}
 	}
 	c.Port = 9000
@@ -342,6 +361,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("store", string(c.Store.Kind)),
 		slog.String("table_prefix", c.Store.TablePrefix),
 		slog.Int("notify_api_keys", len(c.NotifyAPIKeys)),
+		slog.Any("notify_callers", c.NotifyKeys),
 	)
 }
 
