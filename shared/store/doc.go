@@ -80,7 +80,7 @@
 //	table    owner          keys
 //	tokens   shared/token   access_token/<appKey>, jsapi_ticket/<appKey>
 //	                        (token.Entry JSON), and the refresh leases
-//	                        lease/<kind>/<appKey> (expiring items)
+//	                        lease/<kind>/<appKey> (shared/store/lease rows)
 //
 // The tokens table is shared: on Tablestore it is always dingfn_tokens,
 // whatever DINGFN_TABLE_PREFIX says (backend.Spec.SharedTables), so every
