@@ -572,29 +572,17 @@ type oapiEnvelope struct {
 	SubCode   flexString `json:"sub_code"`
 	SubMsg    string     `json:"sub_msg"`
 	RequestID string     `json:"request_id"`
-	// The per-IP block reply: {"status":1111,"wait":5,"punish":"deny",…}.
-	Punish string   `json:"punish"`
-	Wait   *flexInt `json:"wait"`
 }
 
 func checkOAPI(ep endpoint, resp *http.Response, data []byte) error {
-	var env oapiEnvelope
-	jsonErr := json.Unmarshal(data, &env)
-	e := &Error{API: ep.api, HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp)}
-	switch {
-	case jsonErr != nil && resp.StatusCode >= 500:
-		e.ErrMsg = "non-JSON reply"
-		return e
-	case jsonErr != nil:
-		// DingTalk's per-IP block answers with an HTML page.
-		e.Code, e.ErrMsg = codePunish, "non-JSON reply (per-IP block?)"
-		e.RetryAfter = max(e.RetryAfter, 5*time.Minute)
-		return e
-	case env.Punish != "":
-		e.Code, e.ErrMsg = codePunish, "per-IP block: punish="+env.Punish
-		e.RetryAfter = max(e.RetryAfter, 5*time.Minute)
+	if e := checkBlock(ep, resp, data); e != nil {
 		return e
 	}
+	var env oapiEnvelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return notJSON(ep, resp)
+	}
+	e := &Error{API: ep.api, HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp)}
 	e.ErrMsg, e.SubCode, e.SubMsg, e.RequestID = env.ErrMsg, string(env.SubCode), env.SubMsg, env.RequestID
 	if env.ErrCode != nil {
 		e.ErrCode = int(*env.ErrCode)
@@ -618,21 +606,17 @@ type apiErrorBody struct {
 }
 
 func checkAPI(ep endpoint, resp *http.Response, data []byte) error {
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		// The per-IP block is not an API reply and may come with a 2xx
-		// status; unchecked it would decode as an empty success.
-		if msg, blocked := ipBlocked(data); blocked {
-			return &Error{API: ep.api, HTTPStatus: resp.StatusCode, Code: codePunish, ErrMsg: msg,
-				RetryAfter: max(retryAfter(resp), 5*time.Minute)}
-		}
-		return nil
-	}
-	e := &Error{API: ep.api, HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp)}
-	var b apiErrorBody
-	if err := json.Unmarshal(data, &b); err != nil {
-		e.Message = "non-JSON reply"
+	if e := checkBlock(ep, resp, data); e != nil {
 		return e
 	}
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
+	var b apiErrorBody
+	if err := json.Unmarshal(data, &b); err != nil {
+		return notJSON(ep, resp)
+	}
+	e := &Error{API: ep.api, HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp)}
 	e.Code, e.Message, e.RequestID = b.Code, b.Message, cmp(b.RequestID, b.RequestID2)
 	if e.RequestID == "" {
 		e.RequestID = resp.Header.Get("x-acs-request-id")
@@ -640,14 +624,70 @@ func checkAPI(ep endpoint, resp *http.Response, data []byte) error {
 	return e
 }
 
+// ipBlockWait is how long DingTalk's per-IP block lasts.
+const ipBlockWait = 5 * time.Minute
+
+// checkBlock recognises DingTalk's per-IP block, which is not an API reply
+// and may come with any status: on a 2xx reply, ipBlocked's test; on any
+// other, only a body that says it is the block (the punish JSON, or the
+// x5 page naming its punish path or x5sec), so that a proxy's 403 or 404
+// page is reported as what it is.
+func checkBlock(ep endpoint, resp *http.Response, data []byte) *Error {
+	var msg string
+	var blocked bool
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		msg, blocked = ipBlocked(data)
+	} else {
+		msg, blocked = blockMarked(data)
+	}
+	if !blocked {
+		return nil
+	}
+	return &Error{API: ep.api, HTTPStatus: resp.StatusCode, Code: codePunish, ErrMsg: msg,
+		RetryAfter: max(retryAfter(resp), ipBlockWait)}
+}
+
+// notJSON reports a reply that is neither an API reply nor the block, such
+// as a proxy's error page: its status says what it is (a 5xx is transient,
+// a 403 or 404 is not, and neither is a rate limit).
+func notJSON(ep endpoint, resp *http.Response) *Error {
+	msg := "non-JSON reply"
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		msg += " (" + ct + ")"
+	}
+	return &Error{API: ep.api, HTTPStatus: resp.StatusCode, ErrMsg: msg, RetryAfter: retryAfter(resp)}
+}
+
 // ipBlocked recognises the per-IP block reply in a 2xx body: an HTML page or
-// {"status":1111,"punish":"deny",…}. The check is cheap for real replies,
-// which are JSON objects without a "punish" key.
+// {"status":1111,"punish":"deny",…}. DingTalk never answers a call with a
+// successful HTML page, so on a 2xx any page is taken for the block. The
+// check is cheap for real replies, which are JSON objects without a
+// "punish" key.
 func ipBlocked(data []byte) (string, bool) {
 	t := bytes.TrimSpace(data)
 	if len(t) > 0 && t[0] == '<' {
 		return "non-JSON reply (per-IP block?)", true
 	}
+	return punishJSON(t)
+}
+
+// blockMarked recognises the per-IP block in a reply of any status by what
+// it says: the punish JSON, or a page mentioning the x5 gateway's punish
+// path or x5sec token.
+func blockMarked(data []byte) (string, bool) {
+	t := bytes.TrimSpace(data)
+	if len(t) > 0 && t[0] == '{' {
+		return punishJSON(t)
+	}
+	lower := bytes.ToLower(t)
+	if bytes.Contains(lower, []byte("punish")) || bytes.Contains(lower, []byte("x5sec")) {
+		return "per-IP block page", true
+	}
+	return "", false
+}
+
+// punishJSON recognises {"status":1111,"wait":5,"punish":"deny",…}.
+func punishJSON(t []byte) (string, bool) {
 	if !bytes.Contains(t, []byte(`"punish"`)) {
 		return "", false
 	}

@@ -889,6 +889,59 @@ func TestErrorClassification(t *testing.T) {
 	}
 }
 
+// TestPagesAreNotTheIPBlock: a proxy's 404 or 403 page is reported with
+// its status, neither rate limited nor retried; the block is recognised by
+// what it sends, as JSON or as a page, with DingTalk's 5-minute wait.
+func TestPagesAreNotTheIPBlock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		fault   dingtalktest.Fault
+		blocked bool
+		status  int
+	}{
+		{"proxy 404", dingtalktest.Fault{Kind: dingtalktest.FaultPage}, false, 404},
+		{"proxy 403", dingtalktest.Fault{Kind: dingtalktest.FaultPage, Status: 403, Message: "<html><body>Access denied by policy</body></html>"}, false, 403},
+		{"block JSON", dingtalktest.Fault{Kind: dingtalktest.FaultIPBlock}, true, 200},
+		{"block page", dingtalktest.Fault{Kind: dingtalktest.FaultIPBlockPage}, true, 200},
+		{"block page 403", dingtalktest.Fault{Kind: dingtalktest.FaultIPBlockPage, Status: 403}, true, 403},
+	}
+	for _, tt := range tests {
+		for _, api := range []string{"topapi/v2/user/get", "v1.0/workflow/processInstances"} {
+			t.Run(tt.name+" "+api, func(t *testing.T) {
+				t.Parallel()
+				s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+				if _, err := c.Auth.GetAccessToken(ctx); err != nil {
+					t.Fatal(err)
+				}
+				s.InjectFault(api, tt.fault)
+				var err error
+				if api == "topapi/v2/user/get" {
+					_, err = c.Contact.GetUser(ctx, "lisi", "")
+				} else {
+					_, err = c.Process.GetInstance(ctx, "x")
+				}
+				var de *dingtalk.Error
+				if !errors.As(err, &de) || de.HTTPStatus != tt.status {
+					t.Fatalf("err = %v, want a *dingtalk.Error with HTTP %d", err, tt.status)
+				}
+				if dingtalk.IsRateLimited(err) != tt.blocked || (tt.blocked && de.RetryAfter < 5*time.Minute) {
+					t.Fatalf("IsRateLimited = %v, RetryAfter = %v; want %v with ≥ 5m for the block", dingtalk.IsRateLimited(err), de.RetryAfter, tt.blocked)
+				}
+				if dingtalk.IsTransient(err) {
+					t.Fatalf("%v reported as transient", err)
+				}
+				// Neither is resent: the block's wait is beyond MaxDelay, a
+				// page is not a rate limit.
+				if n := s.CallCount(api); n != 1 {
+					t.Fatalf("%s called %d times, want 1", api, n)
+				}
+			})
+		}
+	}
+}
+
 func TestQuotaExhaustedIsNotRetried(t *testing.T) {
 	t.Parallel()
 	s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg(), dingtalktest.WithMonthlyQuota(1)})

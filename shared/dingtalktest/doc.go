@@ -62,7 +62,8 @@
 // block. InjectFault answers chosen calls with -1 busy, 502, a slow answer
 // (released by a channel, a real-time delay, the client giving up or
 // Close), a dropped connection before or after the call ran (the
-// ambiguous failure), a per-IP block, or any errcode/status.
+// ambiguous failure), a per-IP block (JSON or page), a proxy's HTML error
+// page, or any errcode/status.
 //
 // Every request is recorded (Calls, CallCount), and so is every accepted
 // work notice (WorkNotices, NoticesDeliveredTo), robot message
