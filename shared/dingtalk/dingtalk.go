@@ -336,6 +336,10 @@ type request struct {
 	// limited per robot, not per API).
 	limiterKey string
 	limit      RateLimit
+	// sign, if set, adds time-bound values to the query of each attempt
+	// once the rate limiter has let it through, so a queued call is not
+	// sent with a stale signature.
+	sign func(q url.Values, now time.Time)
 }
 
 // oapi calls an old-API endpoint and decodes the whole reply body into out
@@ -383,7 +387,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 	var st retryState
 	for {
 		st.attempts++
-		token, err := c.attempt(ctx, r, payload, out)
+		token, err := c.attempt(ctx, r, payload, out, &st)
 		if err == nil {
 			return nil
 		}
@@ -430,6 +434,11 @@ func (c *Client) decide(ctx context.Context, r *request, e *Error, st *retryStat
 		}
 		return 0, true
 	case IsRateLimited(e):
+		if st.bucket != nil && e.Code != codePunish {
+			// The per-IP block is about every API from this host, not
+			// this one's pace.
+			st.bucket.slowDown(c.now(), st.epoch)
+		}
 		if st.rateRetries >= p.MaxRateLimitRetries {
 			return 0, false
 		}
@@ -455,17 +464,21 @@ func (c *Client) decide(ctx context.Context, r *request, e *Error, st *retryStat
 }
 
 // attempt sends the request once. It returns the app token it used, so a
-// token failure invalidates exactly that token.
-func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out any) (string, error) {
+// token failure invalidates exactly that token, and notes in st the bucket
+// and epoch it was let through in, so a rate-limit answer slows that
+// bucket down.
+func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out any, st *retryState) (string, error) {
 	ep := r.ep
 	key, lim := r.limiterKey, r.limit
 	if key == "" {
 		key, lim = ep.api, c.limits.forAPI(ep.api)
 	}
-	err := c.limits.wait(ctx, key, lim)
+	b := c.limits.get(key, lim)
+	epoch, err := b.wait(ctx, c.now, c.sleep)
 	if err != nil {
 		return "", err
 	}
+	st.bucket, st.epoch = b, epoch
 	base := c.oapiBase
 	if ep.gen == API {
 		base = c.apiBase
@@ -490,6 +503,9 @@ func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out an
 	}
 	if token != "" && ep.gen == OAPI {
 		q.Set("access_token", token)
+	}
+	if r.sign != nil {
+		r.sign(q, c.now())
 	}
 	u.RawQuery = q.Encode()
 

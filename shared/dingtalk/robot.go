@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 )
@@ -288,16 +289,26 @@ func (s *RobotService) Send(ctx context.Context, hook Webhook, msg *RobotMessage
 		return fmt.Errorf("dingtalk: robot message: %w", err)
 	}
 	c := s.client
-	q := url.Values{"access_token": {hook.AccessToken}}
-	if hook.Secret != "" {
-		ts := c.now().UnixMilli()
-		q.Set("timestamp", strconv.FormatInt(ts, 10))
-		q.Set("sign", dingcrypto.RobotSign(hook.Secret, ts))
-	}
-	sum := sha256.Sum256([]byte(hook.AccessToken))
-	return c.do(ctx, &request{
-		ep: epRobotSend, query: q, body: msg,
-		limiterKey: "robot/send#" + hex.EncodeToString(sum[:8]),
+	r := &request{
+		ep: epRobotSend, query: url.Values{"access_token": {hook.AccessToken}}, body: msg,
+		limiterKey: "robot/send#" + hex.EncodeToString(sum8(hook.AccessToken)),
 		limit:      c.limits.robot,
-	}, nil)
+	}
+	if hook.Secret != "" {
+		// Signed when the limiter lets the message go, not when it was
+		// queued: DingTalk refuses a timestamp more than an hour old.
+		r.sign = func(q url.Values, now time.Time) {
+			ts := now.UnixMilli()
+			q.Set("timestamp", strconv.FormatInt(ts, 10))
+			q.Set("sign", dingcrypto.RobotSign(hook.Secret, ts))
+		}
+	}
+	return c.do(ctx, r, nil)
+}
+
+// sum8 is the first 8 bytes of s's SHA-256, naming a robot's limiter
+// without keeping its token.
+func sum8(s string) []byte {
+	sum := sha256.Sum256([]byte(s))
+	return sum[:8]
 }

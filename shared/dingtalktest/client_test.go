@@ -9,8 +9,12 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalk"
@@ -731,6 +735,110 @@ func TestClientLimiterStaysUnderFakeLimit(t *testing.T) {
 			t.Fatalf("client exceeded 20 QPS: %+v", call)
 		}
 	}
+}
+
+// TestClientConvergesOnAppQuota: the app's real quota for user/get (5 QPS)
+// is below the client's default limit (15/s). A burst of concurrent reads
+// all succeed: the client slows that API down after the first 90018
+// answers instead of spending every call's retries, and keeps the pace of
+// an API DingTalk does not throttle. The test runs on synctest's fake
+// clock, so its half minute of DingTalk time takes no wall time.
+func TestClientConvergesOnAppQuota(t *testing.T) {
+	t.Parallel()
+	const reads, others, quota = 60, 30, 5
+	s := dingtalktest.NewServer(dingtalktest.WithDemoOrg(), dingtalktest.WithAPIQPSLimit("topapi/v2/user/get", quota))
+	t.Cleanup(s.Close)
+	synctest.Test(t, func(t *testing.T) {
+		c, err := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL),
+			dingtalk.WithHTTPClient(&http.Client{Transport: s.Transport()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		start := time.Now()
+		var wg sync.WaitGroup
+		var readsDone, othersDone time.Duration
+		var mu sync.Mutex
+		var errs []error
+		run := func(n int, call func() error, done *time.Duration) {
+			var inner sync.WaitGroup
+			for range n {
+				inner.Go(func() {
+					if err := call(); err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+					}
+				})
+			}
+			inner.Wait()
+			*done = time.Since(start)
+		}
+		wg.Go(func() {
+			run(reads, func() error { _, err := c.Contact.GetUser(ctx, "lisi", ""); return err }, &readsDone)
+		})
+		wg.Go(func() {
+			run(others, func() error { _, err := c.Contact.ListUserIDs(ctx, 3); return err }, &othersDone)
+		})
+		wg.Wait()
+		if len(errs) > 0 {
+			t.Fatalf("%d of %d calls failed, first: %v", len(errs), reads+others, errs[0])
+		}
+		throttled := 0
+		for _, call := range s.Calls() {
+			if call.Errcode == 90018 {
+				throttled++
+			}
+		}
+		if throttled == 0 || throttled > reads/5 {
+			t.Errorf("%d answers of 90018, want some (the quota is below the default limit) and at most %d", throttled, reads/5)
+		}
+		// At the quota the reads take 12 s; a client stuck at its floor
+		// would take over a minute.
+		if ideal := time.Duration(reads/quota) * time.Second; readsDone > 2*ideal {
+			t.Errorf("%d reads took %v, want under %v", reads, readsDone, 2*ideal)
+		}
+		// The unthrottled API kept its own pace (15/s plus a burst of 3).
+		if othersDone > 3*time.Second {
+			t.Errorf("%d calls of an unthrottled API took %v, want under 3s", others, othersDone)
+		}
+	})
+}
+
+// TestRobotSignedWhenSent: messages queued behind a robot's rate limit are
+// signed when they leave, not when they were queued; DingTalk refuses a
+// signature more than an hour old. On synctest's fake clock the queue's
+// hours pass at once.
+func TestRobotSignedWhenSent(t *testing.T) {
+	t.Parallel()
+	const secret = "SECqueuedsecret"
+	s := dingtalktest.NewServer(dingtalktest.WithRobot("hook", dingtalktest.RobotConfig{Secret: secret}))
+	t.Cleanup(s.Close)
+	synctest.Test(t, func(t *testing.T) {
+		c, err := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL),
+			dingtalk.WithHTTPClient(&http.Client{Transport: s.Transport()}),
+			dingtalk.WithRobotRateLimit(rate.Every(40*time.Minute), 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hook := dingtalk.Webhook{AccessToken: "hook", Secret: secret}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i := range 3 {
+			wg.Go(func() {
+				if err := c.Robot.Send(context.Background(), hook, dingtalk.RobotText(fmt.Sprint("排队消息 ", i))); err != nil {
+					t.Errorf("message %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if got := len(s.RobotMessages("hook")); got != 3 {
+			t.Fatalf("robot accepted %d messages, want 3", got)
+		}
+		if waited := time.Since(start); waited < 80*time.Minute {
+			t.Fatalf("the queue took %v, want the limiter's 80 minutes", waited)
+		}
+	})
 }
 
 func TestFaultRecovery(t *testing.T) {
