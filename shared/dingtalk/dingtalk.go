@@ -148,7 +148,9 @@ func WithRetryPolicy(p RetryPolicy) Option {
 }
 
 // WithRateLimit sets the client-side limit applied to each API separately
-// (default [DefaultRateLimit]: 15/s, burst 3). Use rate.Inf to disable it.
+// (default [DefaultRateLimit]: 15/s, burst 3). It is a ceiling: after a
+// rate-limit answer an API's rate is lowered and recovers gradually. Use
+// rate.Inf to disable limiting (and adapting).
 func WithRateLimit(limit rate.Limit, burst int) Option {
 	return func(c *Client) error {
 		r := RateLimit{limit, burst}
@@ -175,7 +177,9 @@ func WithAPIRateLimit(api string, limit rate.Limit, burst int) Option {
 }
 
 // WithRobotRateLimit sets the limit applied to each robot webhook (default:
-// bursts of 5, then one every 4 s, so never more than 20 a minute).
+// bursts of 5, then one every 4 s, so never more than 20 a minute). Like
+// the per-API limit it is a ceiling the client lowers after a rate-limit
+// answer.
 func WithRobotRateLimit(limit rate.Limit, burst int) Option {
 	return func(c *Client) error {
 		r := RateLimit{limit, burst}
@@ -605,7 +609,7 @@ func checkOAPI(ep endpoint, resp *http.Response, data []byte) error {
 	}
 	if e.ErrCode == 410100 {
 		// A robot that sent too fast is muted for 10 minutes.
-		e.RetryAfter = max(e.RetryAfter, 10*time.Minute)
+		e.RetryAfter = max(e.RetryAfter, RobotMute)
 	}
 	if e.ErrCode != 0 || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return e

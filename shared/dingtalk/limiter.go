@@ -110,7 +110,8 @@ type bucket struct {
 	slowed context.Context
 	wake   context.CancelFunc
 	// turn is held by the one caller with a place in lim; the others
-	// queue for it. queued counts them, for the deadline estimate.
+	// queue for it. queued counts them, for the deadline estimate (the
+	// holder's place is already in lim's tokens).
 	turn   chan struct{}
 	queued int
 }
@@ -165,15 +166,17 @@ func (b *bucket) wait(ctx context.Context, now func() time.Time, sleep func(cont
 	b.mu.Lock()
 	b.queued++
 	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		b.queued--
-		b.mu.Unlock()
-	}()
+	var err error
 	select {
 	case b.turn <- struct{}{}:
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		err = ctx.Err()
+	}
+	b.mu.Lock()
+	b.queued--
+	b.mu.Unlock()
+	if err != nil {
+		return 0, err
 	}
 	defer func() { <-b.turn }()
 	for {
@@ -197,7 +200,7 @@ func (b *bucket) wait(ctx context.Context, now func() time.Time, sleep func(cont
 		}
 		sctx, cancel := context.WithCancel(ctx)
 		stop := context.AfterFunc(slowed, cancel)
-		err := sleep(sctx, d)
+		err = sleep(sctx, d)
 		stop()
 		cancel()
 		if err == nil {

@@ -115,8 +115,17 @@ type At struct {
 	IsAtAll   bool     `json:"isAtAll,omitempty"`
 }
 
-// MaxRobotMentions is how many people one message may @-mention.
-const MaxRobotMentions = 50
+// Limits of custom group robots.
+const (
+	// MaxRobotMentions is how many people one message may @-mention.
+	MaxRobotMentions = 50
+	// MaxRobotMessagesPerMinute is how many messages a robot may send in
+	// a minute; past it DingTalk mutes the robot for RobotMute.
+	MaxRobotMessagesPerMinute = 20
+	// RobotMute is how long DingTalk mutes a robot that sent too fast
+	// (410100).
+	RobotMute = 10 * time.Minute
+)
 
 // RobotText returns a text robot message mentioning the given userids;
 // the "@userid" markers DingTalk needs are appended to the text.
@@ -274,7 +283,8 @@ func (m *RobotMessage) checkMentions() error {
 }
 
 // Send posts msg through the robot. With a Secret the call is signed
-// (timestamp and sign in the query). Each robot is rate limited on the
+// (timestamp and sign in the query) when it leaves, after any wait for the
+// robot's rate limit. Each robot is rate limited on the
 // client so that it stays under DingTalk's 20 messages a minute, past
 // which DingTalk mutes it for 10 minutes. A send is never repeated after a
 // failure with an unknown outcome; set MsgUUID to let DingTalk drop a

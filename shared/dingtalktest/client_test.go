@@ -805,6 +805,32 @@ func TestClientConvergesOnAppQuota(t *testing.T) {
 	})
 }
 
+// TestTransportInProcess: a client on the in-process transport sees what a
+// client over the network sees, dropped connections included.
+func TestTransportInProcess(t *testing.T) {
+	t.Parallel()
+	s := dingtalktest.NewServer(dingtalktest.WithDemoOrg())
+	t.Cleanup(s.Close)
+	c, err := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL),
+		dingtalk.WithHTTPClient(&http.Client{Transport: s.Transport()}), dingtalk.WithRetryPolicy(fastRetries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s.InjectFault("topapi/v2/user/get", dingtalktest.Fault{Kind: dingtalktest.FaultDrop, Times: 1})
+	if u, err := c.Contact.GetUser(ctx, "lisi", ""); err != nil || u.UserID != "lisi" {
+		t.Fatalf("GetUser after a dropped connection = %+v, %v", u, err)
+	}
+	s.InjectFault("topapi/message/corpconversation/asyncsend_v2", dingtalktest.Fault{Kind: dingtalktest.FaultDropAfter, Times: 1})
+	_, err = c.Message.Send(ctx, &dingtalk.WorkNotice{AgentID: s.AgentID(), UserIDList: dingtalk.CommaStrings{"lisi"}, Msg: dingtalk.TextMessage("x")})
+	if !dingtalk.IsTransient(err) {
+		t.Fatalf("notice after a drop: %v, want a transient transport error", err)
+	}
+	if n := s.CallCount("topapi/message/corpconversation/asyncsend_v2"); n != 1 || len(s.WorkNotices()) != 1 {
+		t.Fatalf("notice sent %d times, recorded %d; want 1 and 1 (it ran, the reply was lost)", n, len(s.WorkNotices()))
+	}
+}
+
 // TestRobotSignedWhenSent: messages queued behind a robot's rate limit are
 // signed when they leave, not when they were queued; DingTalk refuses a
 // signature more than an hour old. On synctest's fake clock the queue's
