@@ -334,8 +334,10 @@ func (e endpoint) withAuth(a authMode) endpoint {
 type request struct {
 	ep    endpoint
 	query url.Values
-	body  any    // JSON-encoded when non-nil
-	token string // for authExplicit
+	body  any // JSON-encoded when non-nil
+	// payload is a body already encoded as JSON, used instead of body.
+	payload []byte
+	token   string // for authExplicit
 	// limiterKey and limit override the per-API limiter (robots are
 	// limited per robot, not per API).
 	limiterKey string
@@ -381,8 +383,8 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var payload []byte
-	if r.body != nil {
+	payload := r.payload
+	if payload == nil && r.body != nil {
 		var err error
 		if payload, err = json.Marshal(r.body); err != nil {
 			return fmt.Errorf("dingtalk: %s: encode request: %w", r.ep.api, err)

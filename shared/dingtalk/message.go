@@ -453,18 +453,40 @@ func (s *MessageService) Send(ctx context.Context, n *WorkNotice) (int64, error)
 	if err != nil {
 		return 0, fmt.Errorf("dingtalk: work notice: %w", err)
 	}
-	// The message was encoded to measure it; send those bytes.
-	body := struct {
-		WorkNotice
-		Msg json.RawMessage `json:"msg"`
-	}{*n, msg}
+	body, err := n.encode(msg)
+	if err != nil {
+		return 0, fmt.Errorf("dingtalk: work notice: %w", err)
+	}
 	var out struct {
 		TaskID int64 `json:"task_id"`
 	}
-	if err := s.client.oapi(ctx, epMsgSend, nil, body, &out); err != nil {
+	if err := s.client.do(ctx, &request{ep: epMsgSend, payload: body}, &out); err != nil {
 		return 0, err
 	}
 	return out.TaskID, nil
+}
+
+// encode returns the notice's wire form around msg, the message as
+// validation encoded it (measuring it took that encoding; re-encoding it,
+// even as a json.RawMessage, which is re-scanned, would cost as much
+// again).
+func (n *WorkNotice) encode(msg []byte) ([]byte, error) {
+	head, err := json.Marshal(struct {
+		AgentID    int64        `json:"agent_id"`
+		UserIDList CommaStrings `json:"userid_list,omitempty"`
+		DeptIDList CommaInts    `json:"dept_id_list,omitempty"`
+		ToAllUser  bool         `json:"to_all_user,omitempty"`
+	}{n.AgentID, n.UserIDList, n.DeptIDList, n.ToAllUser})
+	if err != nil {
+		return nil, err
+	}
+	// head is an object with at least agent_id: msg goes in before its
+	// closing brace.
+	body := make([]byte, 0, len(head)+len(`,"msg":`)+len(msg))
+	body = append(body, head[:len(head)-1]...)
+	body = append(body, `,"msg":`...)
+	body = append(body, msg...)
+	return append(body, '}'), nil
 }
 
 // SendProgress is the progress of an asynchronous send.

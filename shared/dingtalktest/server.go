@@ -690,6 +690,7 @@ type inProcess struct{ s *Server }
 // errDropped is what a dropped connection looks like in process.
 var errDropped = errors.New("dingtalktest: connection closed without a reply")
 
+// RoundTrip serves req through the Server's handler.
 func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	in := req.Clone(req.Context())
 	if req.Body == nil {
@@ -715,6 +716,7 @@ type recorder struct {
 	dropped bool
 }
 
+// Hijack records that the handler dropped the connection.
 func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.dropped = true
 	return nil, nil, errDropped
