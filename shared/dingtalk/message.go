@@ -204,7 +204,8 @@ const (
 // Validate checks the message against DingTalk's rules for its type:
 // a known msgtype with its object and no other, the required fields,
 // lengths, counts and allowed values, and the encoded size. It returns a
-// *[ValidationError] naming the field as in DingTalk's JSON.
+// *[ValidationError] naming the field as in a work notice's JSON, e.g.
+// "msg.link.messageUrl".
 func (m *Message) Validate() error {
 	_, err := m.validate()
 	return err
@@ -214,7 +215,7 @@ func (m *Message) Validate() error {
 // not encode it twice.
 func (m *Message) validate() ([]byte, error) {
 	if m == nil {
-		return nil, required("msgtype", "message is nil")
+		return nil, required("msg", "message is nil")
 	}
 	present := [...]msgObject{
 		{MsgTypeText, m.Text != nil}, {MsgTypeImage, m.Image != nil}, {MsgTypeVoice, m.Voice != nil},
@@ -222,10 +223,10 @@ func (m *Message) validate() ([]byte, error) {
 		{MsgTypeMarkdown, m.Markdown != nil}, {MsgTypeActionCard, m.ActionCard != nil},
 	}
 	if err := checkObjects(m.MsgType, present[:], "unknown msgtype"); err != nil {
-		return nil, err
+		return nil, inMsg(err)
 	}
 	if err := m.checkFields(); err != nil {
-		return nil, err
+		return nil, inMsg(err)
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -236,6 +237,15 @@ func (m *Message) validate() ([]byte, error) {
 			Detail: fmt.Sprintf("message is %d bytes encoded, more than %d", len(b), MaxMessageBytes)}
 	}
 	return b, nil
+}
+
+// inMsg nests a message's field under "msg", where it sits in a work
+// notice.
+func inMsg(err error) error {
+	if ve, ok := errors.AsType[*ValidationError](err); ok {
+		return ve.within("msg")
+	}
+	return err
 }
 
 // msgObject says whether a message carries the object of type t.
@@ -408,8 +418,7 @@ const (
 	MaxNoticesPerUserPerDay = 500
 )
 
-// Validate checks the recipients and the message; a message error's Field
-// is nested under "msg".
+// Validate checks the recipients and the message.
 func (n *WorkNotice) Validate() error {
 	_, err := n.validate()
 	return err
@@ -431,14 +440,7 @@ func (n *WorkNotice) validate() ([]byte, error) {
 		maxCount("dept_id_list", len(n.DeptIDList), MaxNoticeDepts, "departments")); err != nil {
 		return nil, err
 	}
-	b, err := n.Msg.validate()
-	if err != nil {
-		if ve, ok := errors.AsType[*ValidationError](err); ok {
-			return nil, ve.within("msg")
-		}
-		return nil, err
-	}
-	return b, nil
+	return n.Msg.validate()
 }
 
 // Send starts an asynchronous work-notice send and returns its task id.

@@ -62,10 +62,15 @@ func (e *ValidationError) Error() string {
 	return e.Field + ": " + e.Detail
 }
 
-// within returns a copy of e whose Field is nested under prefix.
+// within returns a copy of e whose Field and Others are nested under
+// prefix.
 func (e *ValidationError) within(prefix string) *ValidationError {
 	c := *e
 	c.Field = prefix + "." + e.Field
+	c.Others = make([]string, len(e.Others))
+	for i, o := range e.Others {
+		c.Others[i] = prefix + "." + o
+	}
 	return &c
 }
 

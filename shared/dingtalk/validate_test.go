@@ -45,57 +45,61 @@ func TestMessageValidationErrors(t *testing.T) {
 		rule  Rule
 		check func(t *testing.T, ve *ValidationError)
 	}{
-		{"nil", nil, "msgtype", RuleRequired, nil},
-		{"unknown type", &Message{MsgType: "sticker"}, "msgtype", RuleOneOf, func(t *testing.T, ve *ValidationError) {
+		{"nil", nil, "msg", RuleRequired, nil},
+		{"unknown type", &Message{MsgType: "sticker"}, "msg.msgtype", RuleOneOf, func(t *testing.T, ve *ValidationError) {
 			if !slices.Equal(ve.Allowed, []string{"text", "image", "voice", "file", "link", "oa", "markdown", "action_card"}) {
 				t.Errorf("Allowed = %v", ve.Allowed)
 			}
 		}},
-		{"robot type on a notice", &Message{MsgType: MsgTypeRobotActionCard}, "msgtype", RuleOneOf, nil},
-		{"type without object", &Message{MsgType: MsgTypeImage}, "image", RuleRequired, nil},
-		{"second object", &Message{MsgType: MsgTypeText, Text: &TextContent{"a"}, Link: &LinkContent{}}, "link", RuleExclusive, nil},
-		{"empty text", TextMessage(""), "text.content", RuleRequired, nil},
-		{"image without media", &Message{MsgType: MsgTypeImage, Image: &MediaContent{}}, "image.media_id", RuleRequired, nil},
-		{"file without media", &Message{MsgType: MsgTypeFile, File: &MediaContent{}}, "file.media_id", RuleRequired, nil},
-		{"voice without duration", &Message{MsgType: MsgTypeVoice, Voice: &VoiceContent{MediaID: "@v"}}, "voice.duration", RuleRequired, nil},
-		{"voice of 60 s", &Message{MsgType: MsgTypeVoice, Voice: &VoiceContent{"@v", "60"}}, "voice.duration", RuleFormat, nil},
-		{"voice duration not a number", &Message{MsgType: MsgTypeVoice, Voice: &VoiceContent{"@v", "1.5"}}, "voice.duration", RuleFormat, nil},
-		{"link without picUrl", LinkMessage("t", "x", "https://m", ""), "link.picUrl", RuleRequired, nil},
-		{"markdown without title", MarkdownMessage("", "x"), "markdown.title", RuleRequired, nil},
-		{"markdown too long", MarkdownMessage("t", strings.Repeat("a", 5001)), "markdown.text", RuleMaxLength, func(t *testing.T, ve *ValidationError) {
+		{"robot type on a notice", &Message{MsgType: MsgTypeRobotActionCard}, "msg.msgtype", RuleOneOf, nil},
+		{"type without object", &Message{MsgType: MsgTypeImage}, "msg.image", RuleRequired, nil},
+		{"second object", &Message{MsgType: MsgTypeText, Text: &TextContent{"a"}, Link: &LinkContent{}}, "msg.link", RuleExclusive, nil},
+		{"empty text", TextMessage(""), "msg.text.content", RuleRequired, nil},
+		{"image without media", &Message{MsgType: MsgTypeImage, Image: &MediaContent{}}, "msg.image.media_id", RuleRequired, nil},
+		{"file without media", &Message{MsgType: MsgTypeFile, File: &MediaContent{}}, "msg.file.media_id", RuleRequired, nil},
+		{"voice without duration", &Message{MsgType: MsgTypeVoice, Voice: &VoiceContent{MediaID: "@v"}}, "msg.voice.duration", RuleRequired, nil},
+		{"voice of 60 s", &Message{MsgType: MsgTypeVoice, Voice: &VoiceContent{"@v", "60"}}, "msg.voice.duration", RuleFormat, nil},
+		{"voice duration not a number", &Message{MsgType: MsgTypeVoice, Voice: &VoiceContent{"@v", "1.5"}}, "msg.voice.duration", RuleFormat, nil},
+		{"link without picUrl", LinkMessage("t", "x", "https://m", ""), "msg.link.picUrl", RuleRequired, nil},
+		{"markdown without title", MarkdownMessage("", "x"), "msg.markdown.title", RuleRequired, nil},
+		{"markdown too long", MarkdownMessage("t", strings.Repeat("a", 5001)), "msg.markdown.text", RuleMaxLength, func(t *testing.T, ve *ValidationError) {
 			if ve.Limit != MaxMarkdownChars || ve.Actual != 5001 {
 				t.Errorf("Limit, Actual = %d, %d", ve.Limit, ve.Actual)
 			}
 		}},
-		{"card without markdown", card(ActionCard{SingleTitle: "a", SingleURL: "u"}), "action_card.markdown", RuleRequired, nil},
-		{"card without buttons", card(ActionCard{Markdown: "m"}), "action_card.single_title", RuleRequired, nil},
+		{"card without markdown", card(ActionCard{SingleTitle: "a", SingleURL: "u"}), "msg.action_card.markdown", RuleRequired, nil},
+		{"card without buttons", card(ActionCard{Markdown: "m"}), "msg.action_card.single_title", RuleRequired, nil},
 		{"card with both button kinds", card(ActionCard{Markdown: "m", SingleTitle: "a", SingleURL: "u", BtnOrientation: "0", BtnJSONList: []ActionCardButton{btn}}),
-			"action_card.btn_json_list", RuleExclusive, nil},
-		{"single title without url", card(ActionCard{Markdown: "m", SingleTitle: "a"}), "action_card.single_url", RuleRequired, nil},
+			"msg.action_card.btn_json_list", RuleExclusive, func(t *testing.T, ve *ValidationError) {
+				if !slices.Equal(ve.Others, []string{"msg.action_card.single_title"}) {
+					t.Errorf("Others = %v", ve.Others)
+				}
+			}},
+		{"single title without url", card(ActionCard{Markdown: "m", SingleTitle: "a"}), "msg.action_card.single_url", RuleRequired, nil},
 		{"single title of 21 characters", card(ActionCard{Markdown: "m", SingleTitle: strings.Repeat("字", 21), SingleURL: "u"}),
-			"action_card.single_title", RuleMaxLength, nil},
+			"msg.action_card.single_title", RuleMaxLength, nil},
 		{"single url of 501 characters", card(ActionCard{Markdown: "m", SingleTitle: "a", SingleURL: strings.Repeat("u", 501)}),
-			"action_card.single_url", RuleMaxLength, nil},
+			"msg.action_card.single_url", RuleMaxLength, nil},
 		{"buttons without orientation", card(ActionCard{Markdown: "m", BtnJSONList: []ActionCardButton{btn}}),
-			"action_card.btn_orientation", RuleRequired, nil},
+			"msg.action_card.btn_orientation", RuleRequired, nil},
 		{"orientation out of range", card(ActionCard{Markdown: "m", BtnOrientation: "2", BtnJSONList: []ActionCardButton{btn}}),
-			"action_card.btn_orientation", RuleOneOf, func(t *testing.T, ve *ValidationError) {
+			"msg.action_card.btn_orientation", RuleOneOf, func(t *testing.T, ve *ValidationError) {
 				if !slices.Equal(ve.Allowed, []string{"0", "1"}) {
 					t.Errorf("Allowed = %v", ve.Allowed)
 				}
 			}},
 		{"button without url", card(ActionCard{Markdown: "m", BtnOrientation: "1", BtnJSONList: []ActionCardButton{btn, {Title: "b"}}}),
-			"action_card.btn_json_list[1].action_url", RuleRequired, nil},
+			"msg.action_card.btn_json_list[1].action_url", RuleRequired, nil},
 		{"button url of 701 characters", card(ActionCard{Markdown: "m", BtnOrientation: "1", BtnJSONList: []ActionCardButton{{"b", strings.Repeat("u", 701)}}}),
-			"action_card.btn_json_list[0].action_url", RuleMaxLength, nil},
+			"msg.action_card.btn_json_list[0].action_url", RuleMaxLength, nil},
 		{"button list over 1000 characters", card(ActionCard{Markdown: "m", BtnOrientation: "1",
 			BtnJSONList: []ActionCardButton{{"a", strings.Repeat("u", 480)}, {"b", strings.Repeat("v", 480)}}}),
-			"action_card.btn_json_list", RuleMaxLength, nil},
-		{"oa without url", oa(OAContent{Head: OAHead{BgColor: "FFBBBBBB", Text: "头"}}), "oa.message_url", RuleRequired, nil},
-		{"oa without bgcolor", oa(OAContent{MessageURL: "https://m", Head: OAHead{Text: "头"}}), "oa.head.bgcolor", RuleRequired, nil},
-		{"oa bgcolor with 0x", oa(OAContent{MessageURL: "https://m", Head: OAHead{BgColor: "0xFFBBBB", Text: "头"}}), "oa.head.bgcolor", RuleFormat, nil},
-		{"oa without head text", oa(OAContent{MessageURL: "https://m", Head: OAHead{BgColor: "FFBBBBBB"}}), "oa.head.text", RuleRequired, nil},
-		{"oa with 7 form lines", func() *Message { o := validOA(); o.Body.Form = sevenLines; return oa(o) }(), "oa.body.form", RuleMaxCount, nil},
+			"msg.action_card.btn_json_list", RuleMaxLength, nil},
+		{"oa without url", oa(OAContent{Head: OAHead{BgColor: "FFBBBBBB", Text: "头"}}), "msg.oa.message_url", RuleRequired, nil},
+		{"oa without bgcolor", oa(OAContent{MessageURL: "https://m", Head: OAHead{Text: "头"}}), "msg.oa.head.bgcolor", RuleRequired, nil},
+		{"oa bgcolor with 0x", oa(OAContent{MessageURL: "https://m", Head: OAHead{BgColor: "0xFFBBBB", Text: "头"}}), "msg.oa.head.bgcolor", RuleFormat, nil},
+		{"oa without head text", oa(OAContent{MessageURL: "https://m", Head: OAHead{BgColor: "FFBBBBBB"}}), "msg.oa.head.text", RuleRequired, nil},
+		{"oa with 7 form lines", func() *Message { o := validOA(); o.Body.Form = sevenLines; return oa(o) }(), "msg.oa.body.form", RuleMaxCount, nil},
 		{"too large", TextMessage(strings.Repeat("字", 700)), "msg", RuleMaxBytes, func(t *testing.T, ve *ValidationError) {
 			if ve.Limit != MaxMessageBytes || ve.Actual <= MaxMessageBytes {
 				t.Errorf("Limit, Actual = %d, %d", ve.Limit, ve.Actual)
