@@ -119,9 +119,9 @@ var errorKind = map[int]string{
 
 // errorReport is the JSON form of a failure, written to stderr with --json.
 type errorReport struct {
-	Error    string           `json:"error"`
-	ExitCode int              `json:"exit_code"`
-	Message  string           `json:"message"`
+	Error    string    `json:"error"`
+	ExitCode int       `json:"exit_code"`
+	Message  string    `json:"message"`
 	Problems []problem `json:"problems,omitempty"`
 	// DingTalk's answer, for ExitDingTalk.
 	API       string `json:"api,omitempty"`

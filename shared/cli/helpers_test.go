@@ -133,7 +133,7 @@ func (h *harness) ok(args ...string) string {
 }
 
 // store opens the harness's store as the bundle does, to seed or inspect
-// it.
+// it; close it before the next run (a bolt file has one user at a time).
 func (h *harness) store() store.Store {
 	h.t.Helper()
 	spec := backend.Spec{Kind: h.env["DINGFN_STORE"], SharedTables: []string{token.DefaultTable}}
@@ -145,7 +145,6 @@ func (h *harness) store() store.Store {
 	}
 	st, err := backend.Open(context.Background(), spec)
 	require.NoError(h.t, err)
-	h.t.Cleanup(func() { st.Close() })
 	return st
 }
 
@@ -155,7 +154,8 @@ func (h *harness) receiver() string {
 	h.t.Helper()
 	c, err := dingcrypto.New(testCallbackToken, testCallbackAESKey, h.fake.CorpID())
 	require.NoError(h.t, err)
-	srv := httptest.NewServer(callback.NewHandler(c, callback.LogDispatcher(slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httptest.NewServer(callback.NewHandler(c, callback.LogDispatcher(quiet), callback.WithLogger(quiet)))
 	h.t.Cleanup(srv.Close)
 	h.receivers = append(h.receivers, srv.URL)
 	return srv.URL + "/callback"

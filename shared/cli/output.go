@@ -114,22 +114,30 @@ func (o *output) when(t time.Time) string {
 	return t.In(o.loc).Format("2006-01-02 15:04:05 Z07:00")
 }
 
-// duration formats d as 1h47m, 12m30s or 45s; negative as "-12m".
+// duration formats d for a person: 2d3h, 1h40m, 20m, 12m30s or 45s,
+// negative with a leading "-".
 func duration(d time.Duration) string {
-	neg := d < 0
-	if neg {
-		d = -d
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
 	}
 	d = d.Round(time.Second)
-	s := d.String()
-	if d >= time.Hour {
-		d = d.Round(time.Minute)
-		s = strings.TrimSuffix(d.String(), "0s")
+	days, hours := int64(d/(24*time.Hour)), int64(d/time.Hour)%24
+	mins, secs := int64(d/time.Minute)%60, int64(d/time.Second)%60
+	var s string
+	switch {
+	case days > 0:
+		s = fmt.Sprintf("%dd%dh", days, hours)
+	case hours > 0:
+		s = fmt.Sprintf("%dh%dm", hours, mins)
+	case mins > 0 && secs == 0:
+		s = fmt.Sprintf("%dm", mins)
+	case mins > 0:
+		s = fmt.Sprintf("%dm%ds", mins, secs)
+	default:
+		s = fmt.Sprintf("%ds", secs)
 	}
-	if neg {
-		return "-" + s
-	}
-	return s
+	return sign + s
 }
 
 // orDash is s, or "-" when it is empty.
