@@ -140,11 +140,13 @@ return the same one.`,
 				return err
 			}
 			defer b.Close()
-			res, tickErr := b.RefreshTick(cmd.Context())
-			rep, ok := res.(token.Report)
-			if !ok {
-				return tickErr
+			// The refresher the token-refresher function runs, on the
+			// same provider and store lease.
+			refresher, err := token.NewRefresher([]*token.Provider{b.Tokens})
+			if err != nil {
+				return err
 			}
+			rep, tickErr := refresher.Tick(cmd.Context())
 			err = a.out.emit(rep, func() error {
 				now := a.env.Now()
 				rows := [][]string{}

@@ -34,11 +34,12 @@ type Status struct {
 	Capped bool `json:"capped,omitempty"`
 }
 
-// Status reads what the store holds for each kind, in Kinds order, without
+// Status reads what the store holds for the access token and the ticket, without
 // refreshing anything and without calling DingTalk.
 func (p *Provider) Status(ctx context.Context) ([]Status, error) {
-	out := make([]Status, 0, len(Kinds))
-	for _, k := range Kinds {
+	kinds := []Kind{AccessToken, JSAPITicket}
+	out := make([]Status, 0, len(kinds))
+	for _, k := range kinds {
 		st := Status{Kind: k, AppKey: p.appKey}
 		rec, err := record.Get[Entry](ctx, p.st, p.table, Key(k, p.appKey))
 		switch {
