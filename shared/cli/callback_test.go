@@ -113,4 +113,17 @@ func TestCallbackFailed(t *testing.T) {
 
 	h.fake.AddFailedEvent("user_add_org", at, map[string]any{"userid": []string{"wangwu"}})
 	h.golden("callback/failed.json", h.ok("callback", "failed", "--json"))
+
+	// On a terminal a long payload is cut to keep one row per push.
+	long := make([]string, 40)
+	for i := range long {
+		long[i] = "user" + strings.Repeat("x", 4)
+	}
+	h.fake.AddFailedEvent("user_add_org", at, map[string]any{"userid": long})
+	h.terminal = true
+	out := h.ok("callback", "failed")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2)
+	assert.True(t, strings.HasSuffix(lines[1], "…"), lines[1])
+	assert.Less(t, len([]rune(lines[1])), 140)
 }

@@ -56,6 +56,8 @@ type harness struct {
 	env  map[string]string
 	// interactive makes Stdin a terminal; stdin is what it reads.
 	interactive bool
+	// terminal makes Stdout a terminal.
+	terminal bool
 	stdin       string
 	now         time.Time
 	// receivers are the callback URLs served, replaced in golden files.
@@ -118,6 +120,7 @@ func (h *harness) runContext(ctx context.Context, args ...string) result {
 		Stderr:      &errOut,
 		Getenv:      func(k string) string { return h.env[k] },
 		Interactive: h.interactive,
+		Terminal:    h.terminal,
 		Now:         func() time.Time { return h.now },
 		Location:    time.UTC,
 	})
