@@ -107,6 +107,10 @@ func (c Cond) String() string {
 type Write struct {
 	Item   Item
 	Delete bool
+	// Cond is the write's precondition; the zero Cond is Always. A write
+	// whose condition fails is reported in the *BatchError with an error
+	// matching ErrConflict, and the other writes are applied.
+	Cond Cond
 }
 
 // BatchError reports the writes of a batch that failed; the others were
