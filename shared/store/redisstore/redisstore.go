@@ -49,6 +49,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strconv"
 	"time"
@@ -101,6 +102,18 @@ func WithSharedTables(tables ...string) Option {
 	}
 }
 
+// WithLogger routes the Redis client's own rare messages (failed dials,
+// pool trouble) to l instead of standard error. The client library has one
+// logger per process, so the last store opened with this option sets it.
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// clientLog adapts slog to the client library's logger.
+type clientLog struct{ l *slog.Logger }
+
+func (c clientLog) Printf(ctx context.Context, format string, v ...any) {
+	c.l.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
+}
+
 // Store is a store.Store on one Redis database.
 type Store struct {
 	client *redis.Client
@@ -108,6 +121,7 @@ type Store struct {
 	clock  store.Clock
 	prefix string
 	shared map[string]bool
+	log    *slog.Logger
 }
 
 var (
@@ -132,6 +146,9 @@ func Open(ctx context.Context, o *redis.Options, opts ...Option) (*Store, error)
 	s.addr = fmt.Sprintf("%s/%d", o.Addr, o.DB)
 	if o.TLSConfig != nil {
 		s.addr += " (TLS)"
+	}
+	if s.log != nil {
+		redis.SetLogger(clientLog{s.log})
 	}
 	s.client = redis.NewClient(clientOptions(o))
 	if err := s.client.Ping(ctx).Err(); err != nil {

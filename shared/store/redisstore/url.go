@@ -90,7 +90,12 @@ func Redact(rawURL string) string {
 	if u, err := url.Parse(rawURL); err == nil {
 		if _, has := u.User.Password(); has {
 			u.User = url.UserPassword(u.User.Username(), redacted)
-			return u.String()
+		}
+		// ParseURL rejects a password in the query, but the message
+		// saying so must not show it either.
+		if q := u.Query(); q.Has("password") {
+			q.Set("password", redacted)
+			u.RawQuery = q.Encode()
 		}
 		return u.String()
 	}
