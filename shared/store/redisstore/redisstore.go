@@ -508,16 +508,18 @@ func (s *Store) Scan(ctx context.Context, table string, r store.Range) (store.Pa
 }
 
 // fillPage builds the page from scanScript's entries with store.PageFill.
-func fillPage(entries []any, limit int, hi string, now time.Time) (store.Page, error) {
+func fillPage(fields []any, limit int, hi string, now time.Time) (store.Page, error) {
+	if len(fields)%5 != 0 {
+		return store.Page{}, fmt.Errorf("scan script answered %d fields, not a multiple of 5", len(fields))
+	}
 	f := store.NewPageFill(limit, hi, now)
 	var bad error
-	for _, e := range entries {
-		fields, ok := e.([]any)
-		if !ok || len(fields) < 2 {
-			return store.Page{}, fmt.Errorf("malformed scan entry %v", e)
+	for i := 0; i < len(fields); i += 5 {
+		var e [5]string
+		for j := range e {
+			e[j], _ = fields[i+j].(string)
 		}
-		key, _ := fields[0].(string)
-		state, _ := fields[1].(string)
+		key, state := e[0], e[1]
 		switch state {
 		case "s":
 			continue
@@ -525,24 +527,15 @@ func fillPage(entries []any, limit int, hi string, now time.Time) (store.Page, e
 			f.Page.Next = key
 			return f.Page, nil
 		}
-		if len(fields) < 4 {
-			return store.Page{}, fmt.Errorf("malformed scan entry %v", e)
-		}
 		var val any = ""
-		size := 0
+		size := len(e[4])
 		switch state {
 		case "l":
-			if len(fields) < 5 {
-				return store.Page{}, fmt.Errorf("malformed scan entry %v", e)
-			}
-			val = fields[4]
-			sv, _ := val.(string)
-			size = len(sv)
+			val = e[4]
 		case "b":
-			ls, _ := fields[4].(string)
-			size, _ = strconv.Atoi(ls)
+			size, _ = strconv.Atoi(e[4])
 		}
-		it, _, err := decodeRow(key, val, fields[2], fields[3])
+		it, _, err := decodeRow(key, val, e[2], e[3])
 		if err != nil {
 			return store.Page{}, fmt.Errorf("key %q: %w", key, err)
 		}

@@ -22,10 +22,11 @@ local function holds(row, cond, cv, now)
 end
 local function put(row, idx, seq, key, value, exp, px)
   local v = string.format('%d', redis.call('INCR', seq))
-  redis.call('DEL', row)
+  -- A stored row is always indexed, so only a new row needs ZADD.
+  local existed = redis.call('DEL', row)
   redis.call('HSET', row, 'value', value, 'version', v, 'expires_at', exp)
   if px ~= '0' then redis.call('PEXPIRE', row, px) end
-  redis.call('ZADD', idx, 0, key)
+  if existed == 0 then redis.call('ZADD', idx, 0, key) end
   return v
 end
 local function del(row, idx, key)
@@ -85,40 +86,45 @@ return out
 
 // scanScript: KEYS index; ARGV row key prefix, lo, hi (ZRANGEBYLEX
 // bounds), limit, now, byte budget. It reads up to limit+1 index entries
-// and answers one entry per key read, in order:
+// and answers five fields per key read, in order (flat, to keep the reply
+// cheap):
 //
-//	{key, 'l', version, expires_at, value}  live, within the budget
-//	{key, 'b', version, expires_at, length} live, over the budget: the page ends here
-//	{key, 'x', version, expires_at}         expired by the store's clock
-//	{key, 's'}                              stale: Redis expired the row (entry dropped)
-//	{key, 'n'}                              the limit+1st key: where the next page starts
+//	key, 'l', version, expires_at, value   live, within the budget
+//	key, 'b', version, expires_at, length  live, over the budget: the page ends here
+//	key, 'x', version, expires_at, ''      expired by the store's clock
+//	key, 's', '', '', ''                   stale: Redis expired the row (entry dropped)
+//	key, 'n', '', '', ''                   the limit+1st key: where the next page starts
 //
 // The budget rule is store.PageFill's, so the Go side builds the page with
 // PageFill from these entries and the values it needs are always present.
 var scanScript = redis.NewScript(`
 local limit, now, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local keys = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[2], ARGV[3], 'LIMIT', 0, limit + 1)
-local out, items, size = {}, 0, 0
+local out, n, items, size = {}, 0, 0, 0
+local function emit(k, state, version, exp, v)
+  out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = k, state, version, exp, v
+  n = n + 5
+end
 for i, k in ipairs(keys) do
   if i > limit then
-    out[#out + 1] = {k, 'n'}
+    emit(k, 'n', '', '', '')
     break
   end
   local row = ARGV[1] .. k
   local r = redis.call('HMGET', row, 'value', 'version', 'expires_at')
   if r[2] == false then
     if redis.call('EXISTS', row) == 0 then redis.call('ZREM', KEYS[1], k) end
-    out[#out + 1] = {k, 's'}
+    emit(k, 's', '', '', '')
   else
     local exp = r[3] or '9223372036854775807'
     local value = r[1] or ''
     if tonumber(exp) <= now then
-      out[#out + 1] = {k, 'x', r[2], exp}
+      emit(k, 'x', r[2], exp, '')
     elseif items > 0 and size + #value > budget then
-      out[#out + 1] = {k, 'b', r[2], exp, tostring(#value)}
+      emit(k, 'b', r[2], exp, tostring(#value))
       break
     else
-      out[#out + 1] = {k, 'l', r[2], exp, value}
+      emit(k, 'l', r[2], exp, value)
       items = items + 1
       size = size + #value
     end
