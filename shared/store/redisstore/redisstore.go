@@ -1,4 +1,4 @@
-// Package redisstore is the store.Store on Redis (6.2 or later, or a
+// Package redisstore is the store.Store on Redis (6 or later, or a
 // compatible server with Lua scripting), for teams that already run one
 // next to their services: DINGFN_STORE=redis://[user[:password]@]host:port/db,
 // or rediss:// for TLS, with the password in the URL or in
