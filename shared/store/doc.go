@@ -38,8 +38,9 @@
 //   - Scan pages may be short or even empty before the end; only an empty
 //     Page.Next ends a scan. All follows the cursors.
 //   - Expired items stay stored, invisible, until overwritten, deleted or
-//     purged (Redis also drops them a minute after expiry): every backend implements Purger, which a scheduled function
-//     should call for tables of expiring items (leases, idempotency keys).
+//     purged (Redis also drops them a minute after expiry): every backend
+//     implements Purger, which a scheduled function should call for tables
+//     of expiring items (leases, idempotency keys).
 //
 // # Physical layout, for readers in other languages
 //
@@ -60,9 +61,10 @@
 // and a version greater than the stored one.
 //
 // On Redis (redisstore) an item is the hash {<prefix>T}:row:<key> with the
-// fields value, version and expires_at (numbers as decimal strings), the sorted set {<prefix>T}:keys
-// orders the table's keys and {<prefix>T}:version is its version counter;
-// package redisstore has the details.
+// fields value, version and expires_at (numbers as decimal strings), the
+// sorted set {<prefix>T}:keys orders the table's keys and
+// {<prefix>T}:version is its version counter; package redisstore has the
+// details.
 //
 // In a bbolt file (boltstore) each table is the bucket <prefix>T; a record
 // is a 16-byte header (version, then expires_at, both big-endian int64)
