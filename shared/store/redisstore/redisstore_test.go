@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -431,4 +432,42 @@ func keys(items []store.Item) []string {
 		ks = append(ks, it.Key)
 	}
 	return ks
+}
+
+// Versions pass through Lua, whose numbers are doubles: they stay exact
+// (no exponent notation, no rounding) up to 2^53.
+func TestLargeVersionsStayExact(t *testing.T) {
+	for _, b := range []struct {
+		name string
+		open func(t *testing.T) (*redisstore.Store, *redis.Client)
+	}{
+		{"fake", func(t *testing.T) (*redisstore.Store, *redis.Client) {
+			m := redistest.NewServer(t)
+			return redistest.OpenOn(t, m, nil), redis.NewClient(&redis.Options{Addr: m.Addr()})
+		}},
+		{"real", func(t *testing.T) (*redisstore.Store, *redis.Client) {
+			s := redistest.OpenReal(t, nil)
+			o, err := redisstore.ParseURL(redistest.RealURL(t), "")
+			require.NoError(t, err)
+			return s, redis.NewClient(o)
+		}},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			s, raw := b.open(t)
+			defer raw.Close()
+			ctx := t.Context()
+			v0, err := s.Put(ctx, "t", store.Item{Key: "k", Value: []byte("v")}, store.Always)
+			require.NoError(t, err)
+			const big = int64(1)<<53 - 10
+			require.NoError(t, raw.Set(ctx, s.CounterKey("t"), big, 0).Err())
+			v, err := s.Put(ctx, "t", store.Item{Key: "k", Value: []byte("w")}, store.IfVersion(v0))
+			require.NoError(t, err)
+			assert.Equal(t, big+1, v)
+			it, err := s.Get(ctx, "t", "k")
+			require.NoError(t, err)
+			assert.Equal(t, big+1, it.Version)
+			_, err = s.Put(ctx, "t", store.Item{Key: "k", Value: []byte("x")}, store.IfVersion(big+1))
+			require.NoError(t, err, "the stored version compares equal to the one returned")
+		})
+	}
 }
