@@ -153,7 +153,7 @@ func Open(ctx context.Context, o *redis.Options, opts ...Option) (*Store, error)
 	s.client = redis.NewClient(clientOptions(o))
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		s.client.Close()
-		return nil, fmt.Errorf("redisstore: redis at %s does not answer: %w", s.addr, err)
+		return nil, fmt.Errorf("redisstore: cannot use the redis at %s: %w", s.addr, err)
 	}
 	// Loading the scripts proves scripting works (some proxies disable
 	// it) and saves the first call of each its fallback to EVAL.

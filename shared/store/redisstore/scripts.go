@@ -20,8 +20,8 @@ local function holds(row, cond, cv, now)
   if cond == 'n' then return not live end
   return live and r[1] == cv
 end
-local function put(row, idx, seq, key, value, exp, px)
-  local v = string.format('%d', redis.call('INCR', seq))
+local function put(row, idx, v, key, value, exp, px)
+  v = string.format('%d', v)
   -- A stored row is always indexed, so only a new row needs ZADD.
   local existed = redis.call('DEL', row)
   redis.call('HSET', row, 'value', value, 'version', v, 'expires_at', exp)
@@ -40,7 +40,7 @@ end
 // condition fails.
 var putScript = redis.NewScript(prelude + `
 if not holds(KEYS[1], ARGV[5], ARGV[6], tonumber(ARGV[7])) then return 0 end
-return put(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+return put(KEYS[1], KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `)
 
 // deleteScript: KEYS row, index; ARGV key, cond, cond version, now.
@@ -55,10 +55,11 @@ return 1
 // per write op (p or d), cond, cond version, key, value, expires_at, px.
 // Each write is checked and applied on its own, in order; a write whose
 // command fails (a key of the wrong type) is reported without stopping
-// the others. Returns per write 1 (applied), 0 (condition failed) or the
-// error text.
+// the others. One INCRBY reserves a version per write, in order. Returns
+// per write 1 (applied), 0 (condition failed) or the error text.
 var batchScript = redis.NewScript(prelude + `
 local now = tonumber(ARGV[1])
+local base = redis.call('INCRBY', KEYS[2], #KEYS - 2) - (#KEYS - 2)
 local out = {}
 local function one(i)
   local b = 1 + (i - 1) * 7
@@ -67,7 +68,7 @@ local function one(i)
   if ARGV[b + 1] == 'd' then
     del(row, KEYS[1], ARGV[b + 4])
   else
-    put(row, KEYS[1], KEYS[2], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7])
+    put(row, KEYS[1], base + i, ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7])
   end
   return 1
 end
