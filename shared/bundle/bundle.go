@@ -42,9 +42,11 @@ type Bundle struct {
 // Open builds the bundle for cfg, logging to logger. It does no network I/O
 // beyond what opening the store needs, so cold starts stay short.
 func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bundle, err error) {
-	st, err := backend.Open(ctx, backend.Spec{
+	spec := backend.Spec{
 		Kind:            string(cfg.Store.Kind),
 		Path:            cfg.Store.Path,
+		URL:             cfg.Store.URL,
+		Password:        cfg.Store.RedisPassword,
 		Endpoint:        cfg.Store.Endpoint,
 		Instance:        cfg.Store.Instance,
 		AccessKeyID:     cfg.Store.AccessKeyID,
@@ -59,9 +61,11 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 		// environments).
 		SharedTables: []string{token.DefaultTable},
 		Logger:       logger,
-	})
+	}
+	st, err := backend.Open(ctx, spec)
 	if err != nil {
-		return nil, fmt.Errorf("bundle: open store: %w", err)
+		// Name the variable to fix; spec prints without secrets.
+		return nil, fmt.Errorf("bundle: open the store DINGFN_STORE selects, %v: %w", spec, err)
 	}
 	defer func() {
 		if err != nil {

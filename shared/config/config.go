@@ -21,6 +21,7 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/store/redisstore"
 )
 
 // Function names one deployable function of the bundle.
@@ -67,7 +68,8 @@ var vars = []Var{
 	{Name: "DINGTALK_CALLBACK_OWNER_KEY", UsedBy: []Function{Callback}, Default: "DINGTALK_APP_KEY", Doc: "receiver id inside encrypted messages: the app key for console subscriptions, the corp id for register_call_back, the suite key for ISV apps"},
 	{Name: "DINGTALK_OAPI_URL", UsedBy: all, Default: dingtalk.DefaultOAPIBaseURL, Doc: "old API base"},
 	{Name: "DINGTALK_API_URL", UsedBy: all, Default: dingtalk.DefaultAPIBaseURL, Doc: "new API base"},
-	{Name: "DINGFN_STORE", UsedBy: all, Default: "tablestore when TABLESTORE_ENDPOINT is set, else bolt:.dingfn/dingfn.db", Doc: "`tablestore`, `bolt:PATH` or `memory`"},
+	{Name: "DINGFN_STORE", UsedBy: all, Default: "tablestore when TABLESTORE_ENDPOINT is set, else bolt:.dingfn/dingfn.db", Doc: "`tablestore`, `bolt:PATH`, `memory` or `redis://[user[:password]@]host:port/db` (`rediss://` for TLS)"},
+	{Name: "DINGFN_REDIS_PASSWORD", UsedBy: all, Secret: true, Doc: "password of the Redis in DINGFN_STORE, so that the URL need not carry it"},
 	{Name: "TABLESTORE_ENDPOINT", UsedBy: all, Doc: "Tablestore endpoint, e.g. https://INSTANCE.cn-hangzhou.ots.aliyuncs.com"},
 	{Name: "TABLESTORE_INSTANCE", UsedBy: all, Doc: "Tablestore instance name"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", UsedBy: all, Doc: "Tablestore credentials; Function Compute injects them from the function's role"},
@@ -97,13 +99,18 @@ const (
 	StoreTablestore StoreKind = "tablestore"
 	StoreBolt       StoreKind = "bolt"
 	StoreMemory     StoreKind = "memory"
+	StoreRedis      StoreKind = "redis"
 )
 
 // Store is the store part of the configuration.
 type Store struct {
 	Kind StoreKind
 	// Path is the bolt file.
-	Path            string
+	Path string
+	// URL is the Redis URL (DINGFN_STORE) and RedisPassword its password
+	// when the URL has none (DINGFN_REDIS_PASSWORD).
+	URL             string
+	RedisPassword   string
 	Endpoint        string
 	Instance        string
 	AccessKeyID     string
@@ -316,8 +323,19 @@ func (l *loader) store() Store {
 		s.Kind, s.Path = StoreBolt, spec[len("bolt:"):]
 	case spec == "bolt":
 		s.Kind, s.Path = StoreBolt, DefaultBoltPath
+	case strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://"):
+		s.Kind, s.URL = StoreRedis, spec
+		s.RedisPassword = strings.TrimSpace(l.getenv("DINGFN_REDIS_PASSWORD"))
+		// The same parser opens the store, so what passes here connects.
+		if _, err := redisstore.ParseURL(s.URL, s.RedisPassword); err != nil {
+			l.fail("DINGFN_STORE", fmt.Sprintf("is not a usable Redis URL: %v", err))
+		}
 	default:
-		l.fail("DINGFN_STORE", fmt.Sprintf("must be tablestore, bolt:PATH or memory, got %q", spec))
+		got := fmt.Sprintf("got %q", spec)
+		if strings.HasPrefix(spec, "redis") {
+			got = "got a value starting with redis that is not a redis:// or rediss:// URL (not shown: it may hold a password)"
+		}
+		l.fail("DINGFN_STORE", "must be tablestore, bolt:PATH or memory, or a redis://[user[:password]@]host:port/db URL; "+got)
 	}
 	if s.Kind == StoreTablestore {
 		for _, kv := range [][2]string{

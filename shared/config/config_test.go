@@ -199,3 +199,47 @@ func TestEveryVarIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestRedisStore(t *testing.T) {
+	const pw = "made-up-redis-password"
+	t.Run("URL", func(t *testing.T) {
+		m := full()
+		m["DINGFN_STORE"] = "rediss://dingfn@r-bp1.redis.rds.aliyuncs.com:6380/2"
+		m["DINGFN_REDIS_PASSWORD"] = pw
+		c, err := Load(Sync, env(m))
+		require.NoError(t, err)
+		assert.Equal(t, StoreRedis, c.Store.Kind)
+		assert.Equal(t, m["DINGFN_STORE"], c.Store.URL)
+		assert.Equal(t, pw, c.Store.RedisPassword)
+		assert.NotContains(t, c.LogValue().String(), pw)
+	})
+	t.Run("password ignored for other stores", func(t *testing.T) {
+		m := full()
+		m["DINGFN_STORE"] = "memory"
+		m["DINGFN_REDIS_PASSWORD"] = pw
+		c, err := Load(Sync, env(m))
+		require.NoError(t, err)
+		assert.Empty(t, c.Store.RedisPassword)
+	})
+	for _, tt := range []struct{ name, url, password, want string }{
+		{"bad port", "redis://:" + pw + "@host:99999/0", "", "port"},
+		{"bad database", "redis://:" + pw + "@host:6379/first", "", "database"},
+		{"unknown option", "redis://:" + pw + "@host:6379/0?colour=blue", "", "colour"},
+		{"two passwords", "redis://:" + pw + "@host:6379/0", pw + "-2", "DINGFN_REDIS_PASSWORD"},
+		{"malformed", "redis://:" + pw + "@ho st:6379/0", "", "malformed"},
+		{"not a URL", "redis:" + pw, "", "tablestore, bolt:PATH or memory"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := full()
+			m["DINGFN_STORE"] = tt.url
+			m["DINGFN_REDIS_PASSWORD"] = tt.password
+			_, err := Load(Sync, env(m))
+			var ce *Error
+			require.ErrorAs(t, err, &ce)
+			require.Len(t, ce.Problems, 1)
+			assert.Equal(t, "DINGFN_STORE", ce.Problems[0].Var)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), pw, "errors never echo the password")
+		})
+	}
+}

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/dingfn/dingfn/shared/store/boltstore"
 	"github.com/dingfn/dingfn/shared/store/memstore"
 	"github.com/dingfn/dingfn/shared/store/otsstore"
+	"github.com/dingfn/dingfn/shared/store/redisstore/redistest"
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
 )
 
@@ -24,7 +26,7 @@ type backend struct {
 }
 
 func backends() []backend {
-	return []backend{
+	bs := []backend{
 		{"memory", func(t testing.TB, now func() time.Time) store.Store {
 			s, err := memstore.New(memstore.WithClock(now))
 			if err != nil {
@@ -54,8 +56,19 @@ func backends() []backend {
 			t.Cleanup(func() { s.Close() })
 			return s
 		}},
+		{"redis", func(t testing.TB, now func() time.Time) store.Store { return redistest.Open(t, now) }},
 	}
+	// The real server runs only when configured; TestRealRedisConfigured
+	// says so when it is not.
+	if os.Getenv(redistest.EnvURL) != "" {
+		bs = append(bs, backend{"redis-real", func(t testing.TB, now func() time.Time) store.Store { return redistest.OpenReal(t, now) }})
+	}
+	return bs
 }
+
+// TestRealRedisConfigured skips, saying how to run the proofs on a real
+// Redis too, unless DINGFN_TEST_REDIS_URL names one.
+func TestRealRedisConfigured(t *testing.T) { redistest.RealURL(t) }
 
 const (
 	burstDeployments = 3
