@@ -15,6 +15,7 @@ import (
 	"github.com/dingfn/dingfn/shared/store/memstore"
 	"github.com/dingfn/dingfn/shared/store/otsstore"
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 // backend opens one store shared by every deployment of a test.
@@ -81,7 +82,7 @@ func TestColdBurstOneUpstreamCall(t *testing.T) {
 				var once sync.Once
 				p.sleep = func(ctx context.Context, d time.Duration) error {
 					once.Do(func() { waiting <- struct{}{} })
-					return sleepCtx(ctx, d)
+					return wait.Sleep(ctx, d)
 				}
 				providers[i] = p
 			}

@@ -65,6 +65,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 // Column names of every dingfn table; see the package documentation.
@@ -462,12 +463,8 @@ func (s *Store) write(ctx context.Context, table string, needsRow bool, f func()
 		if s.wall().After(deadline) {
 			return fmt.Errorf("table %s created but not serving after %v: %w", s.TableName(table), s.readyTimeout, err)
 		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := wait.Sleep(ctx, pause); err != nil {
+			return err
 		}
 		pause = min(2*pause, time.Second)
 	}
