@@ -218,7 +218,7 @@ func TestRefresherAndReadersRace(t *testing.T) {
 					p := deployments[i%len(deployments)]
 					wg.Go(func() {
 						now := clk.Now()
-						for _, k := range Kinds {
+						for _, k := range Kinds() {
 							e, err := p.Get(ctx, k)
 							switch {
 							case err != nil:
@@ -237,7 +237,7 @@ func TestRefresherAndReadersRace(t *testing.T) {
 				for err := range errs {
 					t.Fatalf("at %v: %v", elapsed, err)
 				}
-				for i, k := range Kinds {
+				for i, k := range Kinds() {
 					it, err := st.Get(ctx, DefaultTable, Key(k, "dingapp"))
 					if err != nil {
 						continue // expired between refreshes (the ticket at its 24 h limit)
