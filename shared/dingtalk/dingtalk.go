@@ -41,6 +41,7 @@ type Client struct {
 	oapiBase, apiBase *url.URL
 	httpClient        *http.Client
 	tokens            TokenSource
+	tokensFrom        func(*Client) (TokenSource, error)
 	logger            *slog.Logger
 	retry             RetryPolicy
 	limits            *limiters
@@ -123,6 +124,22 @@ func WithTokenSource(ts TokenSource) Option {
 			return errors.New("nil TokenSource")
 		}
 		c.tokens = ts
+		return nil
+	}
+}
+
+// WithTokenSourceFrom builds the token source from the client itself, once
+// the client is otherwise complete: for a cache, such as the store-backed
+// token provider, that fetches its tokens through this same client. Token
+// fetches carry no token, so they never consult the source, and one client
+// (one set of rate limiters, one HTTP client) serves the whole process.
+// NewClient fails with build's error. It excludes WithTokenSource.
+func WithTokenSourceFrom(build func(*Client) (TokenSource, error)) Option {
+	return func(c *Client) error {
+		if build == nil {
+			return errors.New("nil TokenSource builder")
+		}
+		c.tokensFrom = build
 		return nil
 	}
 }
@@ -240,7 +257,10 @@ func NewClient(appKey, appSecret string, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("dingtalk: %w", err)
 		}
 	}
-	if c.tokens == nil {
+	if c.tokens != nil && c.tokensFrom != nil {
+		return nil, errors.New("dingtalk: WithTokenSource and WithTokenSourceFrom exclude each other")
+	}
+	if c.tokens == nil && c.tokensFrom == nil {
 		if appKey == "" || appSecret == "" {
 			return nil, errors.New("dingtalk: appKey and appSecret are required unless WithTokenSource is given")
 		}
@@ -258,6 +278,16 @@ func NewClient(appKey, appSecret string, opts ...Option) (*Client, error) {
 	c.Attendance = (*AttendanceService)(&c.common)
 	c.ExtContact = (*ExtContactService)(&c.common)
 	c.CSpace = (*CSpaceService)(&c.common)
+	if c.tokensFrom != nil {
+		ts, err := c.tokensFrom(c)
+		if err != nil {
+			return nil, fmt.Errorf("dingtalk: token source: %w", err)
+		}
+		if ts == nil {
+			return nil, errors.New("dingtalk: token source: the builder returned none")
+		}
+		c.tokens, c.tokensFrom = ts, nil
+	}
 	return c, nil
 }
 

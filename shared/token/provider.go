@@ -138,7 +138,8 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithLogger sets the logger; the default is slog.Default().
+// WithLogger sets the logger; the default discards, and the composition
+// root passes its own.
 func WithLogger(l *slog.Logger) Option {
 	return func(p *Provider) error {
 		if l == nil {
@@ -223,7 +224,7 @@ func New(appKey string, st store.Store, up Upstream, opts ...Option) (*Provider,
 		up:             up,
 		table:          DefaultTable,
 		now:            time.Now,
-		log:            slog.Default(),
+		log:            slog.New(slog.DiscardHandler),
 		readMargin:     DefaultReadMargin,
 		leaseTTL:       DefaultLeaseTTL,
 		fetchTimeout:   DefaultFetchTimeout,
