@@ -37,8 +37,9 @@ const (
 	Dev            Function = "dev"
 )
 
-// Functions lists the deployable functions in a stable order.
-var Functions = []Function{Callback, Notify, Sync, TokenRefresher}
+// Functions returns the deployable functions in a stable order (a new
+// slice each time: the list itself cannot be changed).
+func Functions() []Function { return []Function{Callback, Notify, Sync, TokenRefresher} }
 
 // Var describes one environment variable of the public contract.
 type Var struct {
@@ -55,7 +56,7 @@ type Var struct {
 	Doc     string
 }
 
-var all = Functions
+var all = Functions()
 
 // vars is the contract table; the README's configuration table mirrors it.
 var vars = []Var{
@@ -83,8 +84,16 @@ var vars = []Var{
 	{Name: "DINGFN_LOG_FORMAT", Default: "json on the platforms, text locally", Doc: "log format: json or text (read by shared/platform)"},
 }
 
-// Vars returns the contract table.
-func Vars() []Var { return slices.Clone(vars) }
+// Vars returns a copy of the contract table; changing it changes nothing
+// else.
+func Vars() []Var {
+	out := slices.Clone(vars)
+	for i := range out {
+		out[i].NeededBy = slices.Clone(out[i].NeededBy)
+		out[i].UsedBy = slices.Clone(out[i].UsedBy)
+	}
+	return out
+}
 
 // Needs reports whether function fn requires the variable.
 func (v Var) Needs(fn Function) bool {
@@ -175,7 +184,7 @@ var (
 // Load reads and validates the configuration function fn needs. getenv is
 // usually os.Getenv; tests pass a map lookup.
 func Load(fn Function, getenv func(string) string) (*Config, error) {
-	if fn != Dev && !slices.Contains(Functions, fn) {
+	if fn != Dev && !slices.Contains(all, fn) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownFunction, fn)
 	}
 	l := loader{fn: fn, getenv: getenv}

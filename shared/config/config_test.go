@@ -43,7 +43,7 @@ func TestLoadDefaults(t *testing.T) {
 }
 
 func TestLoadRequiredPerFunction(t *testing.T) {
-	for _, fn := range Functions {
+	for _, fn := range Functions() {
 		for _, v := range Vars() {
 			if !v.Needs(fn) {
 				continue
@@ -241,5 +241,27 @@ func TestRedisStore(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), pw, "errors never echo the password")
 		})
+	}
+}
+
+// The lists the package hands out are copies: a caller changing them
+// changes neither the contract nor what the next caller sees.
+func TestListsAreCopies(t *testing.T) {
+	t.Parallel()
+	fns := Functions()
+	fns[0] = "changed"
+	if Functions()[0] != Callback {
+		t.Errorf("Functions()[0]: got %q after a caller changed its copy, want %q", Functions()[0], Callback)
+	}
+	vs := Vars()
+	vs[0].Name = "CHANGED"
+	vs[0].NeededBy[0] = "changed"
+	vs[0].UsedBy[0] = "changed"
+	again := Vars()
+	if again[0].Name == "CHANGED" || again[0].NeededBy[0] == "changed" || again[0].UsedBy[0] == "changed" {
+		t.Errorf("Vars()[0] after a caller changed its copy: got %+v, want the contract unchanged", again[0])
+	}
+	if !again[0].Needs(Callback) {
+		t.Errorf("%s no longer needed by callback after a caller changed its copy", again[0].Name)
 	}
 }

@@ -171,7 +171,7 @@ var bundle = []Function{
 	},
 }
 
-// Bundle returns the four functions in config.Functions order.
+// Bundle returns the four functions in config.Functions() order.
 func Bundle() []Function {
 	out := slices.Clone(bundle)
 	for i := range out {
@@ -319,7 +319,7 @@ func Required(v config.Var) bool {
 	if slices.Contains(storeNeeds, v.Name) {
 		return true
 	}
-	for _, fn := range config.Functions {
+	for _, fn := range config.Functions() {
 		if v.Needs(fn) {
 			return true
 		}

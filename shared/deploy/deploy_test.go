@@ -35,8 +35,8 @@ func TestBundleCoversTheFunctions(t *testing.T) {
 	for _, f := range deploy.Bundle() {
 		names = append(names, f.Name)
 	}
-	if !slices.Equal(names, config.Functions) {
-		t.Fatalf("bundle functions = %v, want config.Functions %v", names, config.Functions)
+	if !slices.Equal(names, config.Functions()) {
+		t.Fatalf("bundle functions = %v, want config.Functions() %v", names, config.Functions())
 	}
 	ids := map[string]bool{}
 	logical := regexp.MustCompile(`^[A-Z][A-Za-z]*Function$`)
@@ -263,7 +263,7 @@ func TestParameterName(t *testing.T) {
 }
 
 func TestEnv(t *testing.T) {
-	for _, fn := range config.Functions {
+	for _, fn := range config.Functions() {
 		for _, p := range []deploy.Platform{deploy.FC, deploy.Lambda} {
 			got := map[string]bool{}
 			for _, v := range deploy.Env(p, fn) {

@@ -17,6 +17,7 @@ import (
 	"github.com/dingfn/dingfn/shared/store/otsstore"
 	"github.com/dingfn/dingfn/shared/store/redisstore/redistest"
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 // backend opens one store shared by every deployment of a test.
@@ -94,7 +95,7 @@ func TestColdBurstOneUpstreamCall(t *testing.T) {
 				var once sync.Once
 				p.sleep = func(ctx context.Context, d time.Duration) error {
 					once.Do(func() { waiting <- struct{}{} })
-					return sleepCtx(ctx, d)
+					return wait.Sleep(ctx, d)
 				}
 				providers[i] = p
 			}
@@ -230,7 +231,7 @@ func TestRefresherAndReadersRace(t *testing.T) {
 					p := deployments[i%len(deployments)]
 					wg.Go(func() {
 						now := clk.Now()
-						for _, k := range Kinds {
+						for _, k := range Kinds() {
 							e, err := p.Get(ctx, k)
 							switch {
 							case err != nil:
@@ -249,7 +250,7 @@ func TestRefresherAndReadersRace(t *testing.T) {
 				for err := range errs {
 					t.Fatalf("at %v: %v", elapsed, err)
 				}
-				for i, k := range Kinds {
+				for i, k := range Kinds() {
 					it, err := st.Get(ctx, DefaultTable, Key(k, "dingapp"))
 					if err != nil {
 						continue // expired between refreshes (the ticket at its 24 h limit)
