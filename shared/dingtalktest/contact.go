@@ -61,6 +61,44 @@ func (s *Server) RemoveDepartment(id int64) error {
 	return nil
 }
 
+// SetDepartmentManagers makes exactly userids the managers (主管) of a
+// department: its dept_manager_userid_list, and the leader flag of each
+// member in user listings and leader_in_dept, change together as on
+// DingTalk. Every manager must be a member of the department.
+func (s *Server) SetDepartmentManagers(id int64, userids ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, found := s.dir.depts[id]
+	if !found {
+		return fmt.Errorf("dingtalktest: set managers of department %d: %w", id, errNotFound)
+	}
+	for _, u := range userids {
+		if x := s.dir.users[u]; x == nil || !slices.Contains(x.DeptIDs, id) {
+			return fmt.Errorf("dingtalktest: set managers of department %d: %q is not a member", id, u)
+		}
+	}
+	var changed []string
+	for _, u := range s.dir.members[id] {
+		x := s.dir.users[u]
+		want := slices.Contains(userids, u)
+		if slices.Contains(x.LeaderIn, id) == want {
+			continue
+		}
+		if want {
+			x.LeaderIn = append(x.LeaderIn, id)
+		} else {
+			x.LeaderIn = slices.DeleteFunc(x.LeaderIn, func(d int64) bool { return d == id })
+		}
+		changed = append(changed, u)
+	}
+	d.ManagerUserIDs = slices.Clone(userids)
+	s.emitDept("org_dept_modify", id)
+	if len(changed) > 0 {
+		s.emitUser("user_modify_org", changed...)
+	}
+	return nil
+}
+
 // AddUser adds a user; an empty UserID or UnionID is generated.
 func (s *Server) AddUser(u User) (User, error) {
 	s.mu.Lock()
