@@ -252,3 +252,44 @@ func (c *countingStore) readCount() int {
 	defer c.mu.Unlock()
 	return c.reads
 }
+
+// hookAPI passes calls through to the real client and runs hook before
+// each, with the call's name and its 1-based count for that name, so a
+// test can change the world (the clock, the organisation, the faults) at
+// an exact point of a walk.
+type hookAPI struct {
+	directory.API
+	mu   sync.Mutex
+	n    map[string]int
+	hook func(api string, n int)
+}
+
+func (h *hookAPI) Call(ctx context.Context, name string, params, out any) error {
+	h.mu.Lock()
+	if h.n == nil {
+		h.n = map[string]int{}
+	}
+	h.n[name]++
+	n := h.n[name]
+	h.mu.Unlock()
+	if h.hook != nil {
+		h.hook(name, n)
+	}
+	return h.API.Call(ctx, name, params, out)
+}
+
+// hook installs a hook on the env's DingTalk calls.
+func (e *env) hook(f func(api string, n int)) {
+	e.api = &hookAPI{API: e.client, hook: f}
+	e.rebuild()
+}
+
+// diffCount returns how many differences the mirror has from org.
+func diffCount(t testing.TB, e *env, org *dingtalktest.Org) int {
+	t.Helper()
+	diffs, err := directorytest.Diff(e.ctx, e.st, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(diffs)
+}
