@@ -343,6 +343,19 @@ func (w *Writer) SyncDepartment(ctx context.Context, id int64) (Change, error) {
 	if err != nil {
 		return "", fmt.Errorf("directory: sync department %d: %w", id, err)
 	}
+	// Every department has a members row, empty until its members' own
+	// events (or the next walk) fill it.
+	_, err = record.Update(ctx, w.st, MembersTable, DeptKey(id), func(cur Members, found bool) (Members, error) {
+		if found {
+			return cur, record.ErrNoChange
+		}
+		m := newMembers(id, nil)
+		m.ChangedAt = w.now().UTC()
+		return m, nil
+	}, record.WithReplaceMalformed())
+	if err != nil {
+		return "", fmt.Errorf("directory: members of department %d: %w", id, err)
+	}
 	w.log.LogAttrs(ctx, slog.LevelDebug, "directory department synced", slog.Int64("dept_id", id), slog.String("change", string(change)))
 	return change, nil
 }

@@ -415,9 +415,8 @@ func (r *Runner) deadlines(ctx context.Context) (context.Context, time.Time, con
 	if !ok {
 		return ctx, time.Time{}, func() {}
 	}
-	left := time.Until(end) - r.margin
-	hard, cancel := context.WithTimeout(ctx, left)
-	return hard, r.now().Add(left - r.reserve), cancel
+	hard, cancel := context.WithDeadline(ctx, end.Add(-r.margin))
+	return hard, r.now().Add(time.Until(end) - r.margin - r.reserve), cancel
 }
 
 // runStep runs one step under its lease. ran is false when the step did
