@@ -57,9 +57,13 @@ var faultNames = [...]string{"none", "busy", "bad-gateway", "slow", "drop", "dro
 var emptyListings = map[string]func() map[string]any{
 	"topapi/v2/department/listsub":   func() map[string]any { return map[string]any{"result": []any{}} },
 	"topapi/v2/department/listsubid": func() map[string]any { return map[string]any{"result": map[string]any{"dept_id_list": []any{}}} },
-	"topapi/v2/user/list":            func() map[string]any { return map[string]any{"result": map[string]any{"has_more": false, "list": []any{}}} },
-	"topapi/user/listsimple":         func() map[string]any { return map[string]any{"result": map[string]any{"has_more": false, "list": []any{}}} },
-	"topapi/user/listid":             func() map[string]any { return map[string]any{"result": map[string]any{"userid_list": []any{}}} },
+	"topapi/v2/user/list": func() map[string]any {
+		return map[string]any{"result": map[string]any{"has_more": false, "list": []any{}}}
+	},
+	"topapi/user/listsimple": func() map[string]any {
+		return map[string]any{"result": map[string]any{"has_more": false, "list": []any{}}}
+	},
+	"topapi/user/listid": func() map[string]any { return map[string]any{"result": map[string]any{"userid_list": []any{}}} },
 }
 
 // String names the fault kind, e.g. "bad-gateway".

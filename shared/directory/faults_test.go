@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory"
 )
 
 func TestFaultsTheClientRetriesDoNotStopTheWalk(t *testing.T) {

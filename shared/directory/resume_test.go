@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory"
 )
 
 // The deadline comes mid-walk (the clock jumps past it while a listing is

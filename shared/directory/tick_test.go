@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/store/lease"
 )

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory"
 )
 
 // Contact events re-fetch single records and write them through the

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/store"
 )
 
