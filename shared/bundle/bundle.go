@@ -18,7 +18,9 @@ import (
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/backend"
 	"github.com/dingfn/dingfn/shared/store/otsstore"
@@ -37,6 +39,7 @@ type Bundle struct {
 
 	crypto    *dingcrypto.Crypto
 	refresher *token.Refresher
+	sync      *schedule.Runner
 }
 
 // Open builds the bundle for cfg, logging to logger. It does no network I/O
@@ -90,6 +93,9 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 	b := &Bundle{Config: cfg, Store: st, Client: client, Tokens: tokens, Logger: logger}
 	if b.refresher, err = token.NewRefresher([]*token.Provider{tokens}); err != nil {
 		return nil, fmt.Errorf("bundle: token refresher: %w", err)
+	}
+	if b.sync, err = newSync(b); err != nil {
+		return nil, fmt.Errorf("bundle: sync: %w", err)
 	}
 	if cfg.CallbackToken != "" && cfg.CallbackAESKey != "" {
 		if b.crypto, err = dingcrypto.New(cfg.CallbackToken, cfg.CallbackAESKey, cfg.CallbackOwnerKey); err != nil {
@@ -152,10 +158,23 @@ func (b *Bundle) NotifyHandler() http.Handler {
 	return platform.NotImplemented("notify (the work-notice and group-robot API)")
 }
 
-// SyncTick is one run of the sync function. Until the directory mirror
-// lands it fails with platform.ErrNotImplemented, never a fake success.
+// newSync builds the sync function's tick: a schedule runner whose steps
+// are the directory walk (and the later features' periodic work).
+func newSync(b *Bundle) (*schedule.Runner, error) {
+	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
+	if err != nil {
+		return nil, err
+	}
+	walk, err := directory.NewSyncer(w, directory.WithInterval(b.Config.SyncInterval), directory.WithMaxDelete(b.Config.SyncMaxDelete))
+	if err != nil {
+		return nil, err
+	}
+	return schedule.New(b.Store, []schedule.Step{walk.Step(false)}, schedule.WithLogger(b.Logger))
+}
+
+// SyncTick is one tick of the sync function: the steps that are due.
 func (b *Bundle) SyncTick(ctx context.Context) (any, error) {
-	return platform.NotImplementedTimer("sync (the directory mirror)")(ctx)
+	return b.sync.Tick(ctx)
 }
 
 // RefreshTick is one run of the token-refresher function.
