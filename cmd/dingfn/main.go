@@ -9,12 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/dingfn/dingfn/shared/devserver"
+	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
 )
 
@@ -28,18 +28,20 @@ commands:
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
 		fmt.Fprintln(os.Stderr, "dingfn:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// run runs the command in args; getenv reads the environment (configuration
+// and DINGFN_LOG_LEVEL / DINGFN_LOG_FORMAT, as in the functions).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("missing command")
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger := platform.NewLogger(args[0], getenv, stderr)
 	switch args[0] {
 	case "dev":
 		fs := flag.NewFlagSet("dev", flag.ContinueOnError)
@@ -49,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return devserver.Run(ctx, devserver.Options{Addr: *addr, Simulate: *simulate, Out: stdout, Logger: logger})
+		return devserver.Run(ctx, devserver.Options{Addr: *addr, Simulate: *simulate, Getenv: getenv, Out: stdout, Logger: logger})
 	case "tablestore-fake":
 		fs := flag.NewFlagSet("tablestore-fake", flag.ContinueOnError)
 		fs.SetOutput(stderr)

@@ -24,7 +24,7 @@ func TestRunCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := run(context.Background(), tt.args, &out, &errOut)
+			err := run(context.Background(), tt.args, &out, &errOut, noEnv)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
@@ -40,7 +40,37 @@ func TestTablestoreFakeStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out, errOut bytes.Buffer
-	err := run(ctx, []string{"tablestore-fake", "--addr", "127.0.0.1:0"}, &out, &errOut)
+	err := run(ctx, []string{"tablestore-fake", "--addr", "127.0.0.1:0"}, &out, &errOut, noEnv)
 	assert.NoError(t, err, "a cancelled context is a clean shutdown")
 	assert.Contains(t, out.String(), "DINGFN_STORE=tablestore")
+}
+
+func noEnv(string) string { return "" }
+
+// The commands log as the functions do: DINGFN_LOG_FORMAT and
+// DINGFN_LOG_LEVEL apply (dev and tablestore-fake share one logger).
+func TestLogSettings(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      map[string]string
+		wantLine string // "" means no line
+	}{
+		{"text by default", nil, "level=INFO msg=\"tablestore emulator listening\""},
+		{"json on request", map[string]string{"DINGFN_LOG_FORMAT": "json"}, `"msg":"tablestore emulator listening"`},
+		{"level warn hides info", map[string]string{"DINGFN_LOG_LEVEL": "warn"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			var out, errOut bytes.Buffer
+			err := run(ctx, []string{"tablestore-fake", "--addr", "127.0.0.1:0"}, &out, &errOut, func(k string) string { return tt.env[k] })
+			require.NoError(t, err)
+			if tt.wantLine == "" {
+				assert.Empty(t, errOut.String())
+				return
+			}
+			assert.Contains(t, errOut.String(), tt.wantLine)
+		})
+	}
 }

@@ -53,9 +53,9 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 		AccessKeyID:     cfg.Store.AccessKeyID,
 		AccessKeySecret: cfg.Store.AccessKeySecret,
 		SecurityToken:   cfg.Store.SecurityToken,
-		// Read per request: on Function Compute the platform adapter keeps
-		// these variables equal to the role's rotating STS credentials.
-		Credentials: envCredentials(cfg.Store),
+		// Read per request: on Function Compute the role's STS
+		// credentials rotate while the instance lives.
+		Credentials: storeCredentials(cfg.Store, platform.RoleCredentials),
 		TablePrefix: cfg.Store.TablePrefix,
 		// One token cache per app across every deployment on the instance,
 		// whatever their prefixes (issue: tickets overwritten between
@@ -105,17 +105,17 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 	return b, nil
 }
 
-func envCredentials(st config.Store) otsstore.CredentialsFunc {
+// storeCredentials signs each Tablestore request with the role's current
+// credentials when the platform has them (role is platform.RoleCredentials:
+// all three values of one rotation at once), and with the configured ones
+// otherwise (before FC's first invocation, on Lambda, locally).
+func storeCredentials(st config.Store, role func() (platform.Credentials, bool)) otsstore.CredentialsFunc {
+	static := otsstore.Credentials{AccessKeyID: st.AccessKeyID, AccessKeySecret: st.AccessKeySecret, SecurityToken: st.SecurityToken}
 	return func() otsstore.Credentials {
-		c := otsstore.Credentials{
-			AccessKeyID:     os.Getenv(platform.EnvAccessKeyID),
-			AccessKeySecret: os.Getenv(platform.EnvAccessKeySecret),
-			SecurityToken:   os.Getenv(platform.EnvSecurityToken),
+		if c, ok := role(); ok {
+			return otsstore.Credentials{AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}
 		}
-		if c.AccessKeyID == "" || c.AccessKeySecret == "" {
-			return otsstore.Credentials{AccessKeyID: st.AccessKeyID, AccessKeySecret: st.AccessKeySecret, SecurityToken: st.SecurityToken}
-		}
-		return c
+		return static
 	}
 }
 
@@ -153,9 +153,12 @@ func (b *Bundle) CallbackHandler() http.Handler {
 	return callback.NewHandler(b.crypto, callback.LogDispatcher(b.Logger), callback.WithLogger(b.Logger))
 }
 
-// NotifyHandler is the notify function's HTTP API.
+// NotifyHandler is the notify function's HTTP API. Every request is
+// authenticated first against NOTIFY_API_KEYS (401 without a valid key,
+// nobody when none is configured); until the API lands, an authenticated
+// request gets 501, so anonymous callers learn nothing about it.
 func (b *Bundle) NotifyHandler() http.Handler {
-	return platform.NotImplemented("notify (the work-notice and group-robot API)")
+	return b.Config.NotifyKeys.Require(platform.NotImplemented("notify (the work-notice and group-robot API)"))
 }
 
 // newSync builds the sync function's tick: a schedule runner whose steps

@@ -11,7 +11,7 @@
 // 5xx rather than "success": the event is not lost, DingTalk sends it again.
 //
 // Bad requests are answered with a 4xx and dingfn's JSON error body
-// {"error":"<code>","message":"<text>","request_id":…} (platform.WriteError);
+// {"error":"<code>","message":"<text>","request_id":…} (httpapi.WriteError);
 // nothing is dispatched, and the
 // reason is logged at warn level without the body or any secret.
 //

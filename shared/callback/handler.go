@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/dingfn/dingfn/shared/dingcrypto"
-	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/httpapi"
 )
 
 // DefaultMaxBody is the largest request body accepted unless WithMaxBody
@@ -172,7 +172,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := h.dispatch.Dispatch(ctx, ev); err != nil {
 			h.logger.ErrorContext(ctx, "callback dispatch failed; DingTalk will retry",
 				"type", ev.Type, "corp", ev.CorpID, "event_id", ev.EventID, "err", err)
-			platform.WriteError(w, r, http.StatusInternalServerError, codeDispatchFailed, "event could not be recorded; retry later")
+			httpapi.WriteError(w, r, http.StatusInternalServerError, codeDispatchFailed, "event could not be recorded; retry later")
 			return
 		}
 	}
@@ -180,10 +180,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	env, err := h.crypto.Encrypt([]byte("success"))
 	if err != nil {
 		h.logger.ErrorContext(ctx, "callback reply encryption failed", "err", err)
-		platform.WriteError(w, r, http.StatusInternalServerError, codeInternal, "reply could not be encrypted")
+		httpapi.WriteError(w, r, http.StatusInternalServerError, codeInternal, "reply could not be encrypted")
 		return
 	}
-	platform.WriteJSON(w, http.StatusOK, env)
+	httpapi.WriteJSON(w, http.StatusOK, env)
 }
 
 // rejectCrypto maps a Decrypt failure to its status: 401 for a signature
@@ -219,7 +219,7 @@ func (h *handler) reject(w http.ResponseWriter, r *http.Request, status int, cod
 		attrs = append(attrs, "err", cause)
 	}
 	h.logger.WarnContext(r.Context(), "callback rejected", attrs...)
-	platform.WriteError(w, r, status, code, message)
+	httpapi.WriteError(w, r, status, code, message)
 }
 
 // first returns the first non-empty value among the given query names.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -18,8 +19,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/store"
 )
 
@@ -74,10 +76,11 @@ var vars = []Var{
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", UsedBy: all, Secret: true, Doc: "Tablestore credentials"},
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", UsedBy: all, Secret: true, Doc: "STS token, when the credentials are temporary"},
 	{Name: "DINGFN_TABLE_PREFIX", UsedBy: all, Default: store.DefaultTablePrefix, Doc: "table name prefix, so several deployments can share one instance deliberately"},
-	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify"},
+	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify, each `key` or `name=key` (the name is logged as the caller)"},
 	{Name: "DINGFN_SYNC_INTERVAL", UsedBy: []Function{Sync}, Default: "30m", Doc: "how long after a complete directory walk the next one starts: a Go duration; any positive value is honoured (1s walks at every tick)"},
 	{Name: "DINGFN_SYNC_MAX_DELETE", UsedBy: []Function{Sync}, Default: directory.DefaultDeleteLimit.String(), Doc: "the most users and departments one directory walk may remove: a count (500) or a share of the mirror (10%); never below 20. A walk that would remove more removes nothing and fails"},
 	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
+	{Name: "DINGFN_HOST", Default: "127.0.0.1", Doc: "listen host in local mode; loopback unless set, e.g. 0.0.0.0 to accept other machines (read by shared/platform)"},
 	{Name: "DINGFN_LOG_LEVEL", Default: "info", Doc: "log level: debug, info, warn or error (read by shared/platform)"},
 	{Name: "DINGFN_LOG_FORMAT", Default: "json on the platforms, text locally", Doc: "log format: json or text (read by shared/platform)"},
 }
@@ -126,8 +129,13 @@ type Config struct {
 	OAPIURL          string
 	APIURL           string
 	Store            Store
-	NotifyAPIKeys    []string
-	Port             int
+	// NotifyAPIKeys are NOTIFY_API_KEYS' entries as configured (key or
+	// name=key); NotifyKeys is the same list parsed, for authentication.
+	NotifyAPIKeys []string
+	NotifyKeys    *httpapi.Keys
+	// Host and Port are the local-mode listen address.
+	Host string
+	Port int
 	// SyncInterval is how long after a complete directory walk the next
 	// one starts.
 	SyncInterval time.Duration
@@ -163,6 +171,7 @@ func (e *Error) Error() string {
 var (
 	aesKeyRE      = regexp.MustCompile(`^[A-Za-z0-9]{43}$`)
 	tablePrefixRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+	hostnameRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
 )
 
 // Load reads and validates the configuration function fn needs. getenv is
@@ -194,16 +203,26 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 	c.APIURL = l.baseURL("DINGTALK_API_URL")
 	c.Store = l.store()
 	if keys := l.str("NOTIFY_API_KEYS"); keys != "" {
-		for k := range strings.SplitSeq(keys, ",") {
-			k = strings.TrimSpace(k)
-			switch {
-			case k == "":
-				l.fail("NOTIFY_API_KEYS", "has an empty key (check for doubled or trailing commas)")
-			case len(k) < 16:
-				l.fail("NOTIFY_API_KEYS", "has a key shorter than 16 characters; use long random keys")
-			default:
-				c.NotifyAPIKeys = append(c.NotifyAPIKeys, k)
+		// One parser for configuration and authentication, so what
+		// starts is what authenticates.
+		parsed, err := httpapi.ParseKeys(keys)
+		if ke, ok := errors.AsType[*httpapi.KeysError](err); ok {
+			for _, p := range ke.Problems {
+				l.fail("NOTIFY_API_KEYS", p)
 			}
+		} else {
+			c.NotifyKeys = parsed
+			for k := range strings.SplitSeq(keys, ",") {
+				c.NotifyAPIKeys = append(c.NotifyAPIKeys, strings.TrimSpace(k))
+			}
+		}
+	}
+	c.Host = lookupVar("DINGFN_HOST").Default
+	if h := strings.TrimSpace(l.getenv("DINGFN_HOST")); h != "" {
+		if net.ParseIP(h) == nil && !hostnameRE.MatchString(h) {
+			l.fail("DINGFN_HOST", fmt.Sprintf("must be an IP address or a host name without a port (0.0.0.0 for every interface), got %q", h))
+		} else {
+			c.Host = h
 		}
 	}
 	c.SyncInterval = l.duration("DINGFN_SYNC_INTERVAL")
@@ -376,6 +395,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("store", string(c.Store.Kind)),
 		slog.String("table_prefix", c.Store.TablePrefix),
 		slog.Int("notify_api_keys", len(c.NotifyAPIKeys)),
+		slog.Any("notify_callers", c.NotifyKeys),
 		slog.Duration("sync_interval", c.SyncInterval),
 		slog.String("sync_max_delete", c.SyncMaxDelete.String()),
 	)

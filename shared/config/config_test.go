@@ -107,6 +107,11 @@ func TestLoadMalformed(t *testing.T) {
 		{"sync interval negative", "DINGFN_SYNC_INTERVAL", "-5m", "positive"},
 		{"max delete text", "DINGFN_SYNC_MAX_DELETE", "many", "record count"},
 		{"max delete percent", "DINGFN_SYNC_MAX_DELETE", "150%", "share of the mirror"},
+		{"notify names repeated", "NOTIFY_API_KEYS", "crm=0123456789abcdef0123,crm=fedcba9876543210fedc", "same name at entries 1 and 2"},
+		{"notify named key short", "NOTIFY_API_KEYS", "crm=short", "shorter than 16"},
+		{"notify key repeated", "NOTIFY_API_KEYS", "a=0123456789abcdef0123,b=0123456789abcdef0123", "same key"},
+		{"host with a port", "DINGFN_HOST", "0.0.0.0:9000", "without a port"},
+		{"host with a scheme", "DINGFN_HOST", "http://x", "without a port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +123,30 @@ func TestLoadMalformed(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "test-secret", "errors never echo secrets")
 		})
+	}
+}
+
+func TestNotifyKeysNamed(t *testing.T) {
+	m := full()
+	m["NOTIFY_API_KEYS"] = "billing=0123456789abcdef0123, fedcba9876543210fedc"
+	c, err := Load(Notify, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"billing=0123456789abcdef0123", "fedcba9876543210fedc"}, c.NotifyAPIKeys)
+	require.Equal(t, 2, c.NotifyKeys.Len())
+	assert.Equal(t, "billing", c.NotifyKeys.Names()[0])
+	assert.Regexp(t, `^key-[0-9a-f]{8}$`, c.NotifyKeys.Names()[1], "a bare key is logged as its fingerprint")
+	s := c.LogValue().String()
+	assert.Contains(t, s, "billing")
+	assert.NotContains(t, s, "0123456789abcdef0123")
+}
+
+func TestHost(t *testing.T) {
+	for in, want := range map[string]string{"": "127.0.0.1", "0.0.0.0": "0.0.0.0", "::": "::", "localhost": "localhost", " 192.168.1.5 ": "192.168.1.5"} {
+		m := full()
+		m["DINGFN_HOST"] = in
+		c, err := Load(Callback, env(m))
+		require.NoError(t, err, in)
+		assert.Equal(t, want, c.Host, in)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/platform"
 )
 
@@ -225,20 +226,37 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/callback/", cb)
 	mux.Handle("/notify", nt)
 	mux.Handle("/notify/", nt)
-	mux.Handle("POST /timers/sync", s.timerHandler(s.Bundle.SyncTick))
-	mux.Handle("POST /timers/token-refresher", s.timerHandler(s.Bundle.RefreshTick))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		platform.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
-	})
+	only(mux, http.MethodPost, "/timers/sync", s.timerHandler(s.Bundle.SyncTick))
+	only(mux, http.MethodPost, "/timers/token-refresher", s.timerHandler(s.Bundle.RefreshTick))
+	only(mux, http.MethodGet, "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
+	}))
 	if s.Fake != nil {
-		mux.HandleFunc("POST /simulator/push", s.push)
+		only(mux, http.MethodPost, "/simulator/push", http.HandlerFunc(s.push))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		platform.WriteError(w, r, http.StatusNotFound, "not_found", fmt.Sprintf(
+		httpapi.WriteError(w, r, http.StatusNotFound, "not_found", fmt.Sprintf(
 			"no route for %s %s; routes: /callback, /notify, POST /timers/sync, POST /timers/token-refresher, POST /simulator/push, GET /healthz",
 			r.Method, r.URL.Path))
 	})
 	return mux
+}
+
+// only routes method on path to h (GET includes HEAD, as ServeMux does)
+// and answers every other method on path with 405, an Allow header and
+// dingfn's JSON error body. Without the second pattern the catch-all "/"
+// would take those requests and answer 404, as if the path did not exist.
+func only(mux *http.ServeMux, method, path string, h http.Handler) {
+	mux.Handle(method+" "+path, h)
+	allow := method
+	if method == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		httpapi.WriteError(w, r, http.StatusMethodNotAllowed, "method_not_allowed",
+			fmt.Sprintf("%s %s: method not allowed; use %s", r.Method, path, allow))
+	})
 }
 
 type tickFunc func(context.Context) (any, error)
@@ -248,11 +266,11 @@ func (s *Server) timerHandler(fn tickFunc) http.Handler {
 		rep, err := fn(r.Context())
 		switch {
 		case errors.Is(err, platform.ErrNotImplemented):
-			platform.WriteError(w, r, http.StatusNotImplemented, "not_implemented", err.Error())
+			httpapi.WriteError(w, r, http.StatusNotImplemented, "not_implemented", err.Error())
 		case err != nil:
-			platform.WriteJSON(w, http.StatusBadGateway, map[string]any{"error": "tick_failed", "message": platform.Redact(err.Error()), "report": rep})
+			httpapi.WriteJSON(w, http.StatusBadGateway, map[string]any{"error": "tick_failed", "message": platform.Redact(err.Error()), "report": rep})
 		default:
-			platform.WriteJSON(w, http.StatusOK, rep)
+			httpapi.WriteJSON(w, http.StatusOK, rep)
 		}
 	})
 }
@@ -262,19 +280,19 @@ func (s *Server) timerHandler(fn tickFunc) http.Handler {
 func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
-		platform.WriteError(w, r, http.StatusRequestEntityTooLarge, "too_large", "event larger than 1 MiB")
+		httpapi.WriteError(w, r, http.StatusRequestEntityTooLarge, "too_large", "event larger than 1 MiB")
 		return
 	}
 	var probe map[string]any
 	if err := json.Unmarshal(body, &probe); err != nil {
-		platform.WriteError(w, r, http.StatusBadRequest, "bad_json", `body must be a JSON event object, e.g. {"EventType":"check_url"}`)
+		httpapi.WriteError(w, r, http.StatusBadRequest, "bad_json", `body must be a JSON event object, e.g. {"EventType":"check_url"}`)
 		return
 	}
 	if err := s.Fake.PushEvent(r.Context(), s.URL+"/callback", json.RawMessage(body)); err != nil {
-		platform.WriteError(w, r, http.StatusBadGateway, "push_failed", platform.Redact(err.Error()))
+		httpapi.WriteError(w, r, http.StatusBadGateway, "push_failed", platform.Redact(err.Error()))
 		return
 	}
-	platform.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "message": "callback answered with a correctly signed encrypted success"})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "message": "callback answered with a correctly signed encrypted success"})
 }
 
 // every runs fn on a period until ctx ends; first runs it at once.

@@ -115,6 +115,44 @@ func TestSimulatedSession(t *testing.T) {
 		assert.Equal(t, "王五五", u.Name, "the rename made earlier in this session")
 	})
 
+	t.Run("notify checks its key before its 501", func(t *testing.T) {
+		code, m := post(t, s.URL+"/notify", `{}`)
+		assert.Equal(t, http.StatusUnauthorized, code)
+		assert.Equal(t, "unauthorized", m["error"])
+		code, _ = post(t, s.URL+"/notify", `{}`, "Authorization", "Bearer wrong-key-0123456789abcdef")
+		assert.Equal(t, http.StatusUnauthorized, code)
+	})
+
+	t.Run("wrong method on a known route is 405 with Allow", func(t *testing.T) {
+		tests := []struct{ method, path, allow string }{
+			{http.MethodGet, "/timers/sync", "POST"},
+			{http.MethodGet, "/timers/token-refresher", "POST"},
+			{http.MethodGet, "/simulator/push", "POST"},
+			{http.MethodDelete, "/timers/sync", "POST"},
+			{http.MethodPost, "/healthz", "GET, HEAD"},
+		}
+		for _, tt := range tests {
+			req, err := http.NewRequest(tt.method, s.URL+tt.path, nil)
+			require.NoError(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			var m map[string]any
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+			resp.Body.Close()
+			assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, "%s %s", tt.method, tt.path)
+			assert.Equal(t, tt.allow, resp.Header.Get("Allow"), "%s %s", tt.method, tt.path)
+			assert.Equal(t, "method_not_allowed", m["error"], "%s %s", tt.method, tt.path)
+		}
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			req, err := http.NewRequest(method, s.URL+"/healthz", nil)
+			require.NoError(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusOK, resp.StatusCode, method)
+		}
+	})
+
 	t.Run("unknown path", func(t *testing.T) {
 		code, m := post(t, s.URL+"/nope", "")
 		assert.Equal(t, http.StatusNotFound, code)

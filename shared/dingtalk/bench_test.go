@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -81,4 +83,59 @@ func BenchmarkRedactURL(b *testing.B) {
 			b.Fatal(fmt.Sprint(s))
 		}
 	}
+}
+
+// BenchmarkNoticeEncode compares the work-notice body as Send builds it
+// (the message encoded once, by validation, and spliced in) with
+// validating and then encoding the whole notice again.
+func BenchmarkNoticeEncode(b *testing.B) {
+	n := &WorkNotice{AgentID: 1, UserIDList: CommaStrings{"u1", "u2", "u3"},
+		Msg: MarkdownMessage("周报", strings.Repeat("**进展** 完成了同步与回调。\n", 20))}
+	b.Run("once", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			msg, err := n.validate()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := n.encode(msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("twice", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := n.Validate(); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := json.Marshal(n); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkLimiterPass measures a call the limiter lets through at once:
+// the adaptive bucket against a bare rate.Limiter.Wait.
+func BenchmarkLimiterPass(b *testing.B) {
+	ctx := context.Background()
+	b.Run("bucket", func(b *testing.B) {
+		bk := newBucket("api", RateLimit{1e9, 1 << 20})
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := bk.wait(ctx, time.Now, sleepCtx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("rate.Limiter", func(b *testing.B) {
+		l := rate.NewLimiter(1e9, 1<<20)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := l.Wait(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

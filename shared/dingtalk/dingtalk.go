@@ -148,7 +148,9 @@ func WithRetryPolicy(p RetryPolicy) Option {
 }
 
 // WithRateLimit sets the client-side limit applied to each API separately
-// (default [DefaultRateLimit]: 15/s, burst 3). Use rate.Inf to disable it.
+// (default [DefaultRateLimit]: 15/s, burst 3). It is a ceiling: after a
+// rate-limit answer an API's rate is lowered and recovers gradually. Use
+// rate.Inf to disable limiting (and adapting).
 func WithRateLimit(limit rate.Limit, burst int) Option {
 	return func(c *Client) error {
 		r := RateLimit{limit, burst}
@@ -175,7 +177,9 @@ func WithAPIRateLimit(api string, limit rate.Limit, burst int) Option {
 }
 
 // WithRobotRateLimit sets the limit applied to each robot webhook (default:
-// bursts of 5, then one every 4 s, so never more than 20 a minute).
+// bursts of 5, then one every 4 s, so never more than 20 a minute). Like
+// the per-API limit it is a ceiling the client lowers after a rate-limit
+// answer.
 func WithRobotRateLimit(limit rate.Limit, burst int) Option {
 	return func(c *Client) error {
 		r := RateLimit{limit, burst}
@@ -330,12 +334,18 @@ func (e endpoint) withAuth(a authMode) endpoint {
 type request struct {
 	ep    endpoint
 	query url.Values
-	body  any    // JSON-encoded when non-nil
-	token string // for authExplicit
+	body  any // JSON-encoded when non-nil
+	// payload is a body already encoded as JSON, used instead of body.
+	payload []byte
+	token   string // for authExplicit
 	// limiterKey and limit override the per-API limiter (robots are
 	// limited per robot, not per API).
 	limiterKey string
 	limit      RateLimit
+	// sign, if set, adds time-bound values to the query of each attempt
+	// once the rate limiter has let it through, so a queued call is not
+	// sent with a stale signature.
+	sign func(q url.Values, now time.Time)
 }
 
 // oapi calls an old-API endpoint and decodes the whole reply body into out
@@ -373,8 +383,8 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var payload []byte
-	if r.body != nil {
+	payload := r.payload
+	if payload == nil && r.body != nil {
 		var err error
 		if payload, err = json.Marshal(r.body); err != nil {
 			return fmt.Errorf("dingtalk: %s: encode request: %w", r.ep.api, err)
@@ -383,7 +393,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 	var st retryState
 	for {
 		st.attempts++
-		token, err := c.attempt(ctx, r, payload, out)
+		token, err := c.attempt(ctx, r, payload, out, &st)
 		if err == nil {
 			return nil
 		}
@@ -430,6 +440,11 @@ func (c *Client) decide(ctx context.Context, r *request, e *Error, st *retryStat
 		}
 		return 0, true
 	case IsRateLimited(e):
+		if st.bucket != nil && e.Code != codePunish {
+			// The per-IP block is about every API from this host, not
+			// this one's pace.
+			st.bucket.slowDown(c.now(), st.epoch)
+		}
 		if st.rateRetries >= p.MaxRateLimitRetries {
 			return 0, false
 		}
@@ -455,17 +470,21 @@ func (c *Client) decide(ctx context.Context, r *request, e *Error, st *retryStat
 }
 
 // attempt sends the request once. It returns the app token it used, so a
-// token failure invalidates exactly that token.
-func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out any) (string, error) {
+// token failure invalidates exactly that token, and notes in st the bucket
+// and epoch it was let through in, so a rate-limit answer slows that
+// bucket down.
+func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out any, st *retryState) (string, error) {
 	ep := r.ep
 	key, lim := r.limiterKey, r.limit
 	if key == "" {
 		key, lim = ep.api, c.limits.forAPI(ep.api)
 	}
-	err := c.limits.wait(ctx, key, lim)
+	b := c.limits.get(key, lim)
+	epoch, err := b.wait(ctx, c.now, c.sleep)
 	if err != nil {
 		return "", err
 	}
+	st.bucket, st.epoch = b, epoch
 	base := c.oapiBase
 	if ep.gen == API {
 		base = c.apiBase
@@ -490,6 +509,9 @@ func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out an
 	}
 	if token != "" && ep.gen == OAPI {
 		q.Set("access_token", token)
+	}
+	if r.sign != nil {
+		r.sign(q, c.now())
 	}
 	u.RawQuery = q.Encode()
 
@@ -572,36 +594,24 @@ type oapiEnvelope struct {
 	SubCode   flexString `json:"sub_code"`
 	SubMsg    string     `json:"sub_msg"`
 	RequestID string     `json:"request_id"`
-	// The per-IP block reply: {"status":1111,"wait":5,"punish":"deny",…}.
-	Punish string   `json:"punish"`
-	Wait   *flexInt `json:"wait"`
 }
 
 func checkOAPI(ep endpoint, resp *http.Response, data []byte) error {
-	var env oapiEnvelope
-	jsonErr := json.Unmarshal(data, &env)
-	e := &Error{API: ep.api, HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp)}
-	switch {
-	case jsonErr != nil && resp.StatusCode >= 500:
-		e.ErrMsg = "non-JSON reply"
-		return e
-	case jsonErr != nil:
-		// DingTalk's per-IP block answers with an HTML page.
-		e.Code, e.ErrMsg = codePunish, "non-JSON reply (per-IP block?)"
-		e.RetryAfter = max(e.RetryAfter, 5*time.Minute)
-		return e
-	case env.Punish != "":
-		e.Code, e.ErrMsg = codePunish, "per-IP block: punish="+env.Punish
-		e.RetryAfter = max(e.RetryAfter, 5*time.Minute)
+	if e := checkBlock(ep, resp, data); e != nil {
 		return e
 	}
+	var env oapiEnvelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return notJSON(ep, resp)
+	}
+	e := &Error{API: ep.api, HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp)}
 	e.ErrMsg, e.SubCode, e.SubMsg, e.RequestID = env.ErrMsg, string(env.SubCode), env.SubMsg, env.RequestID
 	if env.ErrCode != nil {
 		e.ErrCode = int(*env.ErrCode)
 	}
 	if e.ErrCode == 410100 {
 		// A robot that sent too fast is muted for 10 minutes.
-		e.RetryAfter = max(e.RetryAfter, 10*time.Minute)
+		e.RetryAfter = max(e.RetryAfter, RobotMute)
 	}
 	if e.ErrCode != 0 || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return e
@@ -618,21 +628,17 @@ type apiErrorBody struct {
 }
 
 func checkAPI(ep endpoint, resp *http.Response, data []byte) error {
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		// The per-IP block is not an API reply and may come with a 2xx
-		// status; unchecked it would decode as an empty success.
-		if msg, blocked := ipBlocked(data); blocked {
-			return &Error{API: ep.api, HTTPStatus: resp.StatusCode, Code: codePunish, ErrMsg: msg,
-				RetryAfter: max(retryAfter(resp), 5*time.Minute)}
-		}
-		return nil
-	}
-	e := &Error{API: ep.api, HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp)}
-	var b apiErrorBody
-	if err := json.Unmarshal(data, &b); err != nil {
-		e.Message = "non-JSON reply"
+	if e := checkBlock(ep, resp, data); e != nil {
 		return e
 	}
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
+	var b apiErrorBody
+	if err := json.Unmarshal(data, &b); err != nil {
+		return notJSON(ep, resp)
+	}
+	e := &Error{API: ep.api, HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp)}
 	e.Code, e.Message, e.RequestID = b.Code, b.Message, cmp(b.RequestID, b.RequestID2)
 	if e.RequestID == "" {
 		e.RequestID = resp.Header.Get("x-acs-request-id")
@@ -640,14 +646,70 @@ func checkAPI(ep endpoint, resp *http.Response, data []byte) error {
 	return e
 }
 
+// ipBlockWait is how long DingTalk's per-IP block lasts.
+const ipBlockWait = 5 * time.Minute
+
+// checkBlock recognises DingTalk's per-IP block, which is not an API reply
+// and may come with any status: on a 2xx reply, ipBlocked's test; on any
+// other, only a body that says it is the block (the punish JSON, or the
+// x5 page naming its punish path or x5sec), so that a proxy's 403 or 404
+// page is reported as what it is.
+func checkBlock(ep endpoint, resp *http.Response, data []byte) *Error {
+	var msg string
+	var blocked bool
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		msg, blocked = ipBlocked(data)
+	} else {
+		msg, blocked = blockMarked(data)
+	}
+	if !blocked {
+		return nil
+	}
+	return &Error{API: ep.api, HTTPStatus: resp.StatusCode, Code: codePunish, ErrMsg: msg,
+		RetryAfter: max(retryAfter(resp), ipBlockWait)}
+}
+
+// notJSON reports a reply that is neither an API reply nor the block, such
+// as a proxy's error page: its status says what it is (a 5xx is transient,
+// a 403 or 404 is not, and neither is a rate limit).
+func notJSON(ep endpoint, resp *http.Response) *Error {
+	msg := "non-JSON reply"
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		msg += " (" + ct + ")"
+	}
+	return &Error{API: ep.api, HTTPStatus: resp.StatusCode, ErrMsg: msg, RetryAfter: retryAfter(resp)}
+}
+
 // ipBlocked recognises the per-IP block reply in a 2xx body: an HTML page or
-// {"status":1111,"punish":"deny",…}. The check is cheap for real replies,
-// which are JSON objects without a "punish" key.
+// {"status":1111,"punish":"deny",…}. DingTalk never answers a call with a
+// successful HTML page, so on a 2xx any page is taken for the block. The
+// check is cheap for real replies, which are JSON objects without a
+// "punish" key.
 func ipBlocked(data []byte) (string, bool) {
 	t := bytes.TrimSpace(data)
 	if len(t) > 0 && t[0] == '<' {
 		return "non-JSON reply (per-IP block?)", true
 	}
+	return punishJSON(t)
+}
+
+// blockMarked recognises the per-IP block in a reply of any status by what
+// it says: the punish JSON, or a page mentioning the x5 gateway's punish
+// path or x5sec token.
+func blockMarked(data []byte) (string, bool) {
+	t := bytes.TrimSpace(data)
+	if len(t) > 0 && t[0] == '{' {
+		return punishJSON(t)
+	}
+	lower := bytes.ToLower(t)
+	if bytes.Contains(lower, []byte("punish")) || bytes.Contains(lower, []byte("x5sec")) {
+		return "per-IP block page", true
+	}
+	return "", false
+}
+
+// punishJSON recognises {"status":1111,"wait":5,"punish":"deny",…}.
+func punishJSON(t []byte) (string, bool) {
 	if !bytes.Contains(t, []byte(`"punish"`)) {
 		return "", false
 	}

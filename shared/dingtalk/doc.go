@@ -38,7 +38,24 @@
 //
 // Each API has its own token-bucket rate limiter (golang.org/x/time/rate),
 // by default below DingTalk's standard-edition limit of 20 QPS per app per
-// API.
+// API. The configured limit is a ceiling: when DingTalk answers that an API
+// is called too often, the client halves that API's rate and then climbs
+// back by a twentieth of the ceiling per second (AIMD), so a client set
+// above an app's real quota settles just below it instead of failing
+// calls. Callers wait in arrival order. A signed robot message is signed
+// when the limiter lets it go, so a long queue does not send stale
+// signatures.
+//
+// Only what DingTalk's per-IP block actually sends is taken for it (the
+// {"punish":"deny"} reply, the x5 gateway's page, or any page on a 2xx
+// reply); another page, such as a proxy's 403 or 404, is an *[Error] with
+// its HTTP status, neither rate limited nor retried.
+//
+// [Message.Validate], [WorkNotice.Validate] and [RobotMessage.Validate]
+// check messages against DingTalk's rules for each [MsgType] and report a
+// *[ValidationError] naming the field as DingTalk spells it and the [Rule]
+// it breaks; the Send methods call them, so an invalid message never
+// leaves.
 //
 // The access token, the app secret and signing values never appear in an
 // error string or a log line: URLs are redacted before they are logged or

@@ -3,12 +3,8 @@ package dingtalk
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // RetryPolicy says how often and how long the client retries. Delays are
@@ -96,6 +92,9 @@ type retryState struct {
 	rateRetries   int
 	tokenRetried  bool
 	transientTrys int
+	// bucket and epoch say where the last attempt was let through.
+	bucket *bucket
+	epoch  uint64
 }
 
 // sleepCtx waits d or until ctx is done.
@@ -125,88 +124,3 @@ func fitsDeadline(ctx context.Context, d time.Duration, now time.Time) bool {
 	dl, ok := ctx.Deadline()
 	return !ok || now.Add(d).Before(dl)
 }
-
-// RateLimit is a token-bucket limit: Limit requests per second on average,
-// in bursts of at most Burst. rate.Inf disables limiting.
-type RateLimit struct {
-	Limit rate.Limit
-	Burst int
-}
-
-// DefaultRateLimit keeps each API at most at 18 calls in any second (15/s
-// plus a burst of 3), below the standard edition's 20 QPS per app per API.
-var defaultRateLimit = RateLimit{Limit: 15, Burst: 3}
-
-// DefaultRateLimit returns the per-API limit a client uses unless told
-// otherwise.
-func DefaultRateLimit() RateLimit { return defaultRateLimit }
-
-// defaultRobotRateLimit keeps one robot at most at 20 messages in any
-// minute (a burst of 5 plus one every 4 s): DingTalk throttles a robot for
-// 10 minutes when it sends more than 20 a minute.
-var defaultRobotRateLimit = RateLimit{Limit: rate.Every(4 * time.Second), Burst: 5}
-
-func (r RateLimit) validate() error {
-	if r.Limit < 0 {
-		return fmt.Errorf("rate limit %v must not be negative", r.Limit)
-	}
-	if r.Limit != rate.Inf && r.Burst < 1 {
-		return fmt.Errorf("burst %d must be at least 1", r.Burst)
-	}
-	return nil
-}
-
-// limiters holds one token bucket per API, created on first use.
-type limiters struct {
-	def      RateLimit
-	robot    RateLimit
-	override map[string]RateLimit
-
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
-}
-
-func newLimiters() *limiters {
-	return &limiters{
-		def:      defaultRateLimit,
-		robot:    defaultRobotRateLimit,
-		override: map[string]RateLimit{},
-		m:        map[string]*rate.Limiter{},
-	}
-}
-
-func (l *limiters) get(key string, lim RateLimit) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	r, ok := l.m[key]
-	if !ok {
-		r = rate.NewLimiter(lim.Limit, lim.Burst)
-		l.m[key] = r
-	}
-	return r
-}
-
-// forAPI returns the limit of an API.
-func (l *limiters) forAPI(api string) RateLimit {
-	if lim, ok := l.override[api]; ok {
-		return lim
-	}
-	return l.def
-}
-
-// wait blocks until the bucket named key (an API, or one robot) allows a
-// call or ctx would expire first. lim sets the bucket up on first use.
-func (l *limiters) wait(ctx context.Context, key string, lim RateLimit) error {
-	if err := l.get(key, lim).Wait(ctx); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%w: %s: %v", ErrClientRateLimit, key, err)
-	}
-	return nil
-}
-
-// ErrClientRateLimit is returned (wrapped) when the client-side rate
-// limiter cannot grant a call before the context deadline. DingTalk was
-// not called.
-var ErrClientRateLimit = errors.New("dingtalk: client rate limit would exceed the context deadline")

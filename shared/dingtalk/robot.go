@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 )
@@ -58,7 +59,7 @@ func WebhookFromURL(rawURL, secret string) (Webhook, error) {
 // optional @-mentions and an optional MsgUUID that DingTalk uses to drop
 // duplicates.
 type RobotMessage struct {
-	MsgType    string           `json:"msgtype"`
+	MsgType    MsgType          `json:"msgtype"`
 	Text       *TextContent     `json:"text,omitempty"`
 	Link       *RobotLink       `json:"link,omitempty"`
 	Markdown   *MarkdownContent `json:"markdown,omitempty"`
@@ -114,13 +115,22 @@ type At struct {
 	IsAtAll   bool     `json:"isAtAll,omitempty"`
 }
 
-// MaxRobotMentions is how many people one message may @-mention.
-const MaxRobotMentions = 50
+// Limits of custom group robots.
+const (
+	// MaxRobotMentions is how many people one message may @-mention.
+	MaxRobotMentions = 50
+	// MaxRobotMessagesPerMinute is how many messages a robot may send in
+	// a minute; past it DingTalk mutes the robot for RobotMute.
+	MaxRobotMessagesPerMinute = 20
+	// RobotMute is how long DingTalk mutes a robot that sent too fast
+	// (410100).
+	RobotMute = 10 * time.Minute
+)
 
 // RobotText returns a text robot message mentioning the given userids;
 // the "@userid" markers DingTalk needs are appended to the text.
 func RobotText(content string, atUserIDs ...string) *RobotMessage {
-	m := &RobotMessage{MsgType: "text", Text: &TextContent{Content: content}}
+	m := &RobotMessage{MsgType: MsgTypeText, Text: &TextContent{Content: content}}
 	if len(atUserIDs) > 0 {
 		m.At = &At{AtUserIDs: atUserIDs}
 		m.Text.Content = appendMentions(content, atUserIDs)
@@ -131,7 +141,7 @@ func RobotText(content string, atUserIDs ...string) *RobotMessage {
 // RobotMarkdown returns a markdown robot message mentioning the given
 // userids; the "@userid" markers are appended to the text.
 func RobotMarkdown(title, text string, atUserIDs ...string) *RobotMessage {
-	m := &RobotMessage{MsgType: "markdown", Markdown: &MarkdownContent{Title: title, Text: text}}
+	m := &RobotMessage{MsgType: MsgTypeMarkdown, Markdown: &MarkdownContent{Title: title, Text: text}}
 	if len(atUserIDs) > 0 {
 		m.At = &At{AtUserIDs: atUserIDs}
 		m.Markdown.Text = appendMentions(text, atUserIDs)
@@ -153,53 +163,89 @@ func appendMentions(text string, ids []string) string {
 
 // Validate checks the message type, required fields and @-mentions: at
 // most 50, none on link and feedCard, and each one written as "@…" in the
-// text, without which DingTalk does not notify the person.
+// text, without which DingTalk does not notify the person. It returns a
+// *[ValidationError] naming the field as in DingTalk's JSON.
 func (m *RobotMessage) Validate() error {
 	if m == nil {
-		return errors.New("message is nil")
+		return required("msgtype", "message is nil")
 	}
-	present := map[string]bool{
-		"text": m.Text != nil, "link": m.Link != nil, "markdown": m.Markdown != nil,
-		"actionCard": m.ActionCard != nil, "feedCard": m.FeedCard != nil,
+	present := [...]msgObject{
+		{MsgTypeText, m.Text != nil}, {MsgTypeLink, m.Link != nil}, {MsgTypeMarkdown, m.Markdown != nil},
+		{MsgTypeRobotActionCard, m.ActionCard != nil}, {MsgTypeFeedCard, m.FeedCard != nil},
 	}
-	has, known := present[m.MsgType]
-	if !known {
-		return fmt.Errorf("unknown robot msgtype %q", m.MsgType)
+	if err := checkObjects(m.MsgType, present[:], "unknown robot msgtype"); err != nil {
+		return err
 	}
-	if !has {
-		return fmt.Errorf("msgtype %q without its %s object", m.MsgType, m.MsgType)
+	if err := m.checkFields(); err != nil {
+		return err
 	}
-	var text string
+	return m.checkMentions()
+}
+
+// checkFields checks the fields of the message's own object.
+func (m *RobotMessage) checkFields() error {
 	switch m.MsgType {
-	case "text":
-		text = m.Text.Content
-		if text == "" {
-			return errors.New("text.content is empty")
-		}
-	case "markdown":
-		text = m.Markdown.Text
-		if m.Markdown.Title == "" || text == "" {
-			return errors.New("markdown needs title and text")
-		}
-	case "link":
-		if m.Link.Title == "" || m.Link.Text == "" || m.Link.MessageURL == "" {
-			return errors.New("link needs title, text and messageUrl")
-		}
-	case "actionCard":
-		a := m.ActionCard
-		text = a.Text
-		if a.Title == "" || a.Text == "" {
-			return errors.New("actionCard needs title and text")
-		}
-		single := a.SingleTitle != "" || a.SingleURL != ""
-		if single == (len(a.Btns) > 0) {
-			return errors.New("actionCard needs either singleTitle+singleURL or btns")
-		}
-	case "feedCard":
+	case MsgTypeText:
+		return firstErr(nonEmpty("", "text.content", m.Text.Content))
+	case MsgTypeMarkdown:
+		return firstErr(nonEmpty("markdown needs title and text", "markdown.title", m.Markdown.Title, "markdown.text", m.Markdown.Text))
+	case MsgTypeLink:
+		l := m.Link
+		return firstErr(nonEmpty("link needs title, text and messageUrl", "link.title", l.Title, "link.text", l.Text, "link.messageUrl", l.MessageURL))
+	case MsgTypeRobotActionCard:
+		return m.ActionCard.check()
+	case MsgTypeFeedCard:
 		if len(m.FeedCard.Links) == 0 {
-			return errors.New("feedCard has no links")
+			return required("feedCard.links", "feedCard has no links")
+		}
+		for i, l := range m.FeedCard.Links {
+			f := fmt.Sprintf("feedCard.links[%d].", i)
+			if err := nonEmpty("a feedCard link needs title, messageURL and picURL",
+				f+"title", l.Title, f+"messageURL", l.MessageURL, f+"picURL", l.PicURL); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
+}
+
+// check applies the actionCard rules: title and text, and either one
+// button (singleTitle + singleURL) or a list of btns, never both;
+// btnOrientation and hideAvatar are "0" or "1" when set.
+func (a *RobotActionCard) check() error {
+	if err := nonEmpty("actionCard needs title and text", "actionCard.title", a.Title, "actionCard.text", a.Text); err != nil {
+		return err
+	}
+	const either = "actionCard needs either singleTitle+singleURL or btns"
+	single := a.SingleTitle != "" || a.SingleURL != ""
+	switch {
+	case single && len(a.Btns) > 0:
+		return exclusive("actionCard.btns", either+", not both", "actionCard.singleTitle")
+	case !single && len(a.Btns) == 0:
+		return required("actionCard.singleTitle", either, "actionCard.btns")
+	case single:
+		if err := nonEmpty("actionCard needs both singleTitle and singleURL",
+			"actionCard.singleTitle", a.SingleTitle, "actionCard.singleURL", a.SingleURL); err != nil {
+			return err
+		}
+	}
+	for i, b := range a.Btns {
+		f := fmt.Sprintf("actionCard.btns[%d].", i)
+		if err := nonEmpty("a button needs title and actionURL", f+"title", b.Title, f+"actionURL", b.ActionURL); err != nil {
+			return err
+		}
+	}
+	for _, fv := range [...][2]string{{"actionCard.btnOrientation", a.BtnOrientation}, {"actionCard.hideAvatar", a.HideAvatar}} {
+		if fv[1] != "" && fv[1] != "0" && fv[1] != "1" {
+			return oneOf(fv[0], fv[1], "0", "1")
+		}
+	}
+	return nil
+}
+
+// checkMentions checks the @-mentions against the text they must appear
+// in.
+func (m *RobotMessage) checkMentions() error {
 	if m.At == nil {
 		return nil
 	}
@@ -207,22 +253,38 @@ func (m *RobotMessage) Validate() error {
 	if n == 0 && !m.At.IsAtAll {
 		return nil
 	}
-	if m.MsgType == "link" || m.MsgType == "feedCard" {
-		return fmt.Errorf("%s messages cannot @-mention anyone", m.MsgType)
+	if m.MsgType == MsgTypeLink || m.MsgType == MsgTypeFeedCard {
+		return &ValidationError{Field: "at", Rule: RuleMention, Detail: fmt.Sprintf("%s messages cannot @-mention anyone", m.MsgType)}
 	}
-	if n > MaxRobotMentions {
-		return fmt.Errorf("%d @-mentions, more than %d", n, MaxRobotMentions)
+	if err := maxCount("at", n, MaxRobotMentions, "@-mentions"); err != nil {
+		return err
 	}
-	for _, who := range append(append([]string(nil), m.At.AtMobiles...), m.At.AtUserIDs...) {
-		if !strings.Contains(text, "@"+who) {
-			return fmt.Errorf("@-mention %q does not appear as \"@%s\" in the text", who, who)
+	var text string
+	switch m.MsgType {
+	case MsgTypeText:
+		text = m.Text.Content
+	case MsgTypeMarkdown:
+		text = m.Markdown.Text
+	case MsgTypeRobotActionCard:
+		text = m.ActionCard.Text
+	}
+	for _, list := range [...]struct {
+		field string
+		who   []string
+	}{{"at.atMobiles", m.At.AtMobiles}, {"at.atUserIds", m.At.AtUserIDs}} {
+		for _, who := range list.who {
+			if !strings.Contains(text, "@"+who) {
+				return &ValidationError{Field: list.field, Rule: RuleMention,
+					Detail: fmt.Sprintf("@-mention %q does not appear as \"@%s\" in the text", who, who)}
+			}
 		}
 	}
 	return nil
 }
 
 // Send posts msg through the robot. With a Secret the call is signed
-// (timestamp and sign in the query). Each robot is rate limited on the
+// (timestamp and sign in the query) when it leaves, after any wait for the
+// robot's rate limit. Each robot is rate limited on the
 // client so that it stays under DingTalk's 20 messages a minute, past
 // which DingTalk mutes it for 10 minutes. A send is never repeated after a
 // failure with an unknown outcome; set MsgUUID to let DingTalk drop a
@@ -237,16 +299,26 @@ func (s *RobotService) Send(ctx context.Context, hook Webhook, msg *RobotMessage
 		return fmt.Errorf("dingtalk: robot message: %w", err)
 	}
 	c := s.client
-	q := url.Values{"access_token": {hook.AccessToken}}
-	if hook.Secret != "" {
-		ts := c.now().UnixMilli()
-		q.Set("timestamp", strconv.FormatInt(ts, 10))
-		q.Set("sign", dingcrypto.RobotSign(hook.Secret, ts))
-	}
-	sum := sha256.Sum256([]byte(hook.AccessToken))
-	return c.do(ctx, &request{
-		ep: epRobotSend, query: q, body: msg,
-		limiterKey: "robot/send#" + hex.EncodeToString(sum[:8]),
+	r := &request{
+		ep: epRobotSend, query: url.Values{"access_token": {hook.AccessToken}}, body: msg,
+		limiterKey: "robot/send#" + hex.EncodeToString(sum8(hook.AccessToken)),
 		limit:      c.limits.robot,
-	}, nil)
+	}
+	if hook.Secret != "" {
+		// Signed when the limiter lets the message go, not when it was
+		// queued: DingTalk refuses a timestamp more than an hour old.
+		r.sign = func(q url.Values, now time.Time) {
+			ts := now.UnixMilli()
+			q.Set("timestamp", strconv.FormatInt(ts, 10))
+			q.Set("sign", dingcrypto.RobotSign(hook.Secret, ts))
+		}
+	}
+	return c.do(ctx, r, nil)
+}
+
+// sum8 is the first 8 bytes of s's SHA-256, naming a robot's limiter
+// without keeping its token.
+func sum8(s string) []byte {
+	sum := sha256.Sum256([]byte(s))
+	return sum[:8]
 }

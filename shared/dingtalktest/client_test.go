@@ -9,8 +9,12 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalk"
@@ -733,6 +737,136 @@ func TestClientLimiterStaysUnderFakeLimit(t *testing.T) {
 	}
 }
 
+// TestClientConvergesOnAppQuota: the app's real quota for user/get (5 QPS)
+// is below the client's default limit (15/s). A burst of concurrent reads
+// all succeed: the client slows that API down after the first 90018
+// answers instead of spending every call's retries, and keeps the pace of
+// an API DingTalk does not throttle. The test runs on synctest's fake
+// clock, so its half minute of DingTalk time takes no wall time.
+func TestClientConvergesOnAppQuota(t *testing.T) {
+	t.Parallel()
+	const reads, others, quota = 60, 30, 5
+	s := dingtalktest.NewServer(dingtalktest.WithDemoOrg(), dingtalktest.WithAPIQPSLimit("topapi/v2/user/get", quota))
+	t.Cleanup(s.Close)
+	synctest.Test(t, func(t *testing.T) {
+		c, err := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL),
+			dingtalk.WithHTTPClient(&http.Client{Transport: s.Transport()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		start := time.Now()
+		var wg sync.WaitGroup
+		var readsDone, othersDone time.Duration
+		var mu sync.Mutex
+		var errs []error
+		run := func(n int, call func() error, done *time.Duration) {
+			var inner sync.WaitGroup
+			for range n {
+				inner.Go(func() {
+					if err := call(); err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+					}
+				})
+			}
+			inner.Wait()
+			*done = time.Since(start)
+		}
+		wg.Go(func() {
+			run(reads, func() error { _, err := c.Contact.GetUser(ctx, "lisi", ""); return err }, &readsDone)
+		})
+		wg.Go(func() {
+			run(others, func() error { _, err := c.Contact.ListUserIDs(ctx, 3); return err }, &othersDone)
+		})
+		wg.Wait()
+		if len(errs) > 0 {
+			t.Fatalf("%d of %d calls failed, first: %v", len(errs), reads+others, errs[0])
+		}
+		throttled := 0
+		for _, call := range s.Calls() {
+			if call.Errcode == 90018 {
+				throttled++
+			}
+		}
+		if throttled == 0 || throttled > reads/5 {
+			t.Errorf("%d answers of 90018, want some (the quota is below the default limit) and at most %d", throttled, reads/5)
+		}
+		// At the quota the reads take 12 s; a client stuck at its floor
+		// would take over a minute.
+		if ideal := time.Duration(reads/quota) * time.Second; readsDone > 2*ideal {
+			t.Errorf("%d reads took %v, want under %v", reads, readsDone, 2*ideal)
+		}
+		// The unthrottled API kept its own pace (15/s plus a burst of 3).
+		if othersDone > 3*time.Second {
+			t.Errorf("%d calls of an unthrottled API took %v, want under 3s", others, othersDone)
+		}
+	})
+}
+
+// TestTransportInProcess: a client on the in-process transport sees what a
+// client over the network sees, dropped connections included.
+func TestTransportInProcess(t *testing.T) {
+	t.Parallel()
+	s := dingtalktest.NewServer(dingtalktest.WithDemoOrg())
+	t.Cleanup(s.Close)
+	c, err := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL),
+		dingtalk.WithHTTPClient(&http.Client{Transport: s.Transport()}), dingtalk.WithRetryPolicy(fastRetries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s.InjectFault("topapi/v2/user/get", dingtalktest.Fault{Kind: dingtalktest.FaultDrop, Times: 1})
+	if u, err := c.Contact.GetUser(ctx, "lisi", ""); err != nil || u.UserID != "lisi" {
+		t.Fatalf("GetUser after a dropped connection = %+v, %v", u, err)
+	}
+	s.InjectFault("topapi/message/corpconversation/asyncsend_v2", dingtalktest.Fault{Kind: dingtalktest.FaultDropAfter, Times: 1})
+	_, err = c.Message.Send(ctx, &dingtalk.WorkNotice{AgentID: s.AgentID(), UserIDList: dingtalk.CommaStrings{"lisi"}, Msg: dingtalk.TextMessage("x")})
+	if !dingtalk.IsTransient(err) {
+		t.Fatalf("notice after a drop: %v, want a transient transport error", err)
+	}
+	if n := s.CallCount("topapi/message/corpconversation/asyncsend_v2"); n != 1 || len(s.WorkNotices()) != 1 {
+		t.Fatalf("notice sent %d times, recorded %d; want 1 and 1 (it ran, the reply was lost)", n, len(s.WorkNotices()))
+	}
+}
+
+// TestRobotSignedWhenSent: messages queued behind a robot's rate limit are
+// signed when they leave, not when they were queued; DingTalk refuses a
+// signature more than an hour old. On synctest's fake clock the queue's
+// hours pass at once.
+func TestRobotSignedWhenSent(t *testing.T) {
+	t.Parallel()
+	const secret = "SECqueuedsecret"
+	s := dingtalktest.NewServer(dingtalktest.WithRobot("hook", dingtalktest.RobotConfig{Secret: secret}))
+	t.Cleanup(s.Close)
+	synctest.Test(t, func(t *testing.T) {
+		c, err := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL),
+			dingtalk.WithHTTPClient(&http.Client{Transport: s.Transport()}),
+			dingtalk.WithRobotRateLimit(rate.Every(40*time.Minute), 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hook := dingtalk.Webhook{AccessToken: "hook", Secret: secret}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i := range 3 {
+			wg.Go(func() {
+				if err := c.Robot.Send(context.Background(), hook, dingtalk.RobotText(fmt.Sprint("排队消息 ", i))); err != nil {
+					t.Errorf("message %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if got := len(s.RobotMessages("hook")); got != 3 {
+			t.Fatalf("robot accepted %d messages, want 3", got)
+		}
+		if waited := time.Since(start); waited < 80*time.Minute {
+			t.Fatalf("the queue took %v, want the limiter's 80 minutes", waited)
+		}
+	})
+}
+
 func TestFaultRecovery(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -883,6 +1017,59 @@ func TestErrorClassification(t *testing.T) {
 				}
 				if tt.fault == dingtalktest.FaultTokenInvalid && s.TokenIssues() > 2 {
 					t.Fatalf("token refreshed %d times for one call", s.TokenIssues())
+				}
+			})
+		}
+	}
+}
+
+// TestPagesAreNotTheIPBlock: a proxy's 404 or 403 page is reported with
+// its status, neither rate limited nor retried; the block is recognised by
+// what it sends, as JSON or as a page, with DingTalk's 5-minute wait.
+func TestPagesAreNotTheIPBlock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		fault   dingtalktest.Fault
+		blocked bool
+		status  int
+	}{
+		{"proxy 404", dingtalktest.Fault{Kind: dingtalktest.FaultPage}, false, 404},
+		{"proxy 403", dingtalktest.Fault{Kind: dingtalktest.FaultPage, Status: 403, Message: "<html><body>Access denied by policy</body></html>"}, false, 403},
+		{"block JSON", dingtalktest.Fault{Kind: dingtalktest.FaultIPBlock}, true, 200},
+		{"block page", dingtalktest.Fault{Kind: dingtalktest.FaultIPBlockPage}, true, 200},
+		{"block page 403", dingtalktest.Fault{Kind: dingtalktest.FaultIPBlockPage, Status: 403}, true, 403},
+	}
+	for _, tt := range tests {
+		for _, api := range []string{"topapi/v2/user/get", "v1.0/workflow/processInstances"} {
+			t.Run(tt.name+" "+api, func(t *testing.T) {
+				t.Parallel()
+				s, c, _ := setup(t, []dingtalktest.Option{dingtalktest.WithDemoOrg()})
+				if _, err := c.Auth.GetAccessToken(ctx); err != nil {
+					t.Fatal(err)
+				}
+				s.InjectFault(api, tt.fault)
+				var err error
+				if api == "topapi/v2/user/get" {
+					_, err = c.Contact.GetUser(ctx, "lisi", "")
+				} else {
+					_, err = c.Process.GetInstance(ctx, "x")
+				}
+				var de *dingtalk.Error
+				if !errors.As(err, &de) || de.HTTPStatus != tt.status {
+					t.Fatalf("err = %v, want a *dingtalk.Error with HTTP %d", err, tt.status)
+				}
+				if dingtalk.IsRateLimited(err) != tt.blocked || (tt.blocked && de.RetryAfter < 5*time.Minute) {
+					t.Fatalf("IsRateLimited = %v, RetryAfter = %v; want %v with ≥ 5m for the block", dingtalk.IsRateLimited(err), de.RetryAfter, tt.blocked)
+				}
+				if dingtalk.IsTransient(err) {
+					t.Fatalf("%v reported as transient", err)
+				}
+				// Neither is resent: the block's wait is beyond MaxDelay, a
+				// page is not a rate limit.
+				if n := s.CallCount(api); n != 1 {
+					t.Fatalf("%s called %d times, want 1", api, n)
 				}
 			})
 		}

@@ -62,7 +62,21 @@
 // block. InjectFault answers chosen calls with -1 busy, 502, a slow answer
 // (released by a channel, a real-time delay, the client giving up or
 // Close), a dropped connection before or after the call ran (the
-// ambiguous failure), a per-IP block, or any errcode/status.
+// ambiguous failure), a per-IP block (JSON or page), a proxy's HTML error
+// page, or any errcode/status.
+//
+// Server.Transport serves requests in process, without a network round
+// trip. A client built on it inside a testing/synctest bubble (with the
+// Server created outside it) runs on the bubble's fake clock, rate
+// limiters and retry waits included, so minutes of DingTalk time take
+// none:
+//
+//	s := dingtalktest.NewServer(dingtalktest.WithAPIQPSLimit("topapi/v2/user/get", 5))
+//	synctest.Test(t, func(t *testing.T) {
+//		c, _ := dingtalk.NewClient(s.AppKey(), s.AppSecret(), dingtalk.WithBaseURLs(s.URL, s.URL),
+//			dingtalk.WithHTTPClient(&http.Client{Transport: s.Transport()}))
+//		…
+//	})
 //
 // Every request is recorded (Calls, CallCount), and so is every accepted
 // work notice (WorkNotices, NoticesDeliveredTo), robot message

@@ -1,6 +1,7 @@
 package dingtalktest
 
 import (
+	"cmp"
 	"net/http"
 	"time"
 )
@@ -43,6 +44,16 @@ const (
 	// SubCode "60011" / 403 Forbidden.AccessDenied.AccessTokenPermissionDenied
 	// for a missing permission, or 60020 / 403 …IpNotInWhiteList.
 	FaultError
+	// FaultPage answers an HTML page with Status (default 404), as a proxy
+	// or gateway in front of DingTalk does for a wrong path or a refused
+	// request, without running the call. Message, if set, is the page.
+	FaultPage
+	// FaultIPBlockPage answers the per-IP block as an HTML page (status
+	// Status, default 200) instead of FaultIPBlock's JSON. DingTalk says
+	// only that the block may be a page; this one is modelled on the x5
+	// gateway's (source "x5" in the JSON form), which sends the browser to
+	// its punish path with an x5secdata token.
+	FaultIPBlockPage
 	// FaultEmptyList answers a directory listing (department listsub and
 	// listsubid, user list, listsimple and listid) with success and nothing
 	// in it, without running the call: what a narrowed contact scope or a
@@ -51,7 +62,7 @@ const (
 	FaultEmptyList
 )
 
-var faultNames = [...]string{"none", "busy", "bad-gateway", "slow", "drop", "drop-after", "ip-block", "token-invalid", "rate-limited", "quota-exhausted", "error", "empty-list"}
+var faultNames = [...]string{"none", "busy", "bad-gateway", "slow", "drop", "drop-after", "ip-block", "token-invalid", "rate-limited", "quota-exhausted", "error", "page", "ip-block-page", "empty-list"}
 
 // emptyListings are the answers of FaultEmptyList, by API.
 var emptyListings = map[string]func() map[string]any{
@@ -153,6 +164,16 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ge
 	case FaultIPBlock:
 		return reply{status: http.StatusOK, ctype: "application/json",
 			raw: []byte(`{"status":1111,"wait":5,"source":"x5","punish":"deny","uuid":"` + opaqueID("block", idx) + `"}`)}, false
+	case FaultPage:
+		page := f.Message
+		if page == "" {
+			page = "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+		}
+		return reply{status: cmp.Or(f.Status, http.StatusNotFound), ctype: "text/html", raw: []byte(page)}, false
+	case FaultIPBlockPage:
+		return reply{status: cmp.Or(f.Status, http.StatusOK), ctype: "text/html; charset=utf-8",
+			raw: []byte(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>访问被拒绝</title></head><body>` +
+				`<script>window.location.href="/_____tmd_____/punish?x5secdata=` + opaqueID("block", idx) + `&x5step=1"</script></body></html>`)}, false
 	case FaultTokenInvalid:
 		if gen == genNew {
 			return newFail(http.StatusBadRequest, "InvalidAuthentication", "不合法的access_token"), false

@@ -139,7 +139,7 @@ func validateNoticeMsg(m map[string]json.RawMessage) (string, error) {
 		"file":        {"media_id"},
 		"link":        {"messageUrl", "picUrl", "title", "text"},
 		"markdown":    {"title", "text"},
-		"action_card": {"title", "markdown"},
+		"action_card": {"markdown"}, // title is optional (field table: 否)
 		"oa":          {"message_url", "head"},
 	}
 	fields, known := required[msgtype]
@@ -160,6 +160,10 @@ func validateNoticeMsg(m map[string]json.RawMessage) (string, error) {
 		_, btns := obj["btn_json_list"]
 		if single == btns {
 			return "", fmt.Errorf("msg.action_card needs single_title+single_url or btn_orientation+btn_json_list")
+		}
+		// A button list must say how the buttons are laid out.
+		if o := string(obj["btn_orientation"]); btns && o != `"0"` && o != `"1"` {
+			return "", fmt.Errorf("msg.action_card.btn_orientation must be \"0\" or \"1\" with btn_json_list")
 		}
 	}
 	return msgtype, nil

@@ -115,6 +115,12 @@ func TestWorkNoticeValidation(t *testing.T) {
 		{"unknown msgtype", map[string]any{"userid_list": "alice", "msg": map[string]any{"msgtype": "sms"}}, 400002},
 		{"link without picUrl", map[string]any{"userid_list": "alice", "msg": map[string]any{"msgtype": "link", "link": map[string]any{"messageUrl": "u", "title": "t", "text": "x"}}}, 400002},
 		{"action_card needs a button form", map[string]any{"userid_list": "alice", "msg": map[string]any{"msgtype": "action_card", "action_card": map[string]any{"title": "t", "markdown": "m"}}}, 400002},
+		{"action_card buttons without orientation", map[string]any{"userid_list": "alice", "msg": map[string]any{"msgtype": "action_card", "action_card": map[string]any{
+			"markdown": "m", "btn_json_list": []any{map[string]any{"title": "a", "action_url": "u"}}}}}, 400002},
+		{"action_card buttons with orientation 2", map[string]any{"userid_list": "alice", "msg": map[string]any{"msgtype": "action_card", "action_card": map[string]any{
+			"markdown": "m", "btn_orientation": "2", "btn_json_list": []any{map[string]any{"title": "a", "action_url": "u"}}}}}, 400002},
+		{"action_card buttons", map[string]any{"userid_list": "alice", "msg": map[string]any{"msgtype": "action_card", "action_card": map[string]any{
+			"markdown": "m", "btn_orientation": "1", "btn_json_list": []any{map[string]any{"title": "a", "action_url": "u"}}}}}, 0},
 		{"too many users", map[string]any{"userid_list": many, "msg": textMsg("x")}, 400002},
 		{"msg too large", map[string]any{"userid_list": "alice", "msg": textMsg(strings.Repeat("字", 700))}, 400002},
 		{"to all", map[string]any{"to_all_user": true, "msg": textMsg("全员")}, 0},

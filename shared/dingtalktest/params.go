@@ -202,3 +202,20 @@ func jsonArray[T any](v param, k string) (out []T, isArray bool, err error) {
 	}
 	return out, true, nil
 }
+
+// offsetSize reads the offset/size pair of an offset-paged call: size is
+// 1..max and def when absent.
+func offsetSize(rq *request, max, def int64) (int, int, reply, bool) {
+	offset, _, err := rq.params.int64("offset")
+	if err != nil || offset < 0 {
+		return 0, 0, fail(40068, "不合法的偏移量"), true
+	}
+	size, has, err := rq.params.int64("size")
+	if err != nil || (has && (size < 1 || size > max)) {
+		return 0, 0, fail(40069, fmt.Sprintf("不合法的分页大小(1-%d)", max)), true
+	}
+	if !has {
+		size = def
+	}
+	return int(offset), int(size), reply{}, false
+}

@@ -1,8 +1,10 @@
 package dingtalktest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -672,4 +674,50 @@ func dropConn(w http.ResponseWriter) {
 		return
 	}
 	conn.Close()
+}
+
+// Transport returns an http.RoundTripper that serves requests in process,
+// through the same handler, without a network round trip. A client built
+// with it runs entirely on the calling goroutines, so a test can drive it
+// inside a testing/synctest bubble, where time.Now, timers and rate
+// limiters run on the bubble's fake clock: create the Server outside the
+// bubble (its listener is not part of it) and the client inside. A dropped
+// connection (FaultDrop, FaultDropAfter) is returned as an error.
+func (s *Server) Transport() http.RoundTripper { return inProcess{s} }
+
+type inProcess struct{ s *Server }
+
+// errDropped is what a dropped connection looks like in process.
+var errDropped = errors.New("dingtalktest: connection closed without a reply")
+
+// RoundTrip serves req through the Server's handler.
+func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	in := req.Clone(req.Context())
+	if req.Body == nil {
+		in.Body = http.NoBody
+	}
+	in.RequestURI = req.URL.RequestURI()
+	w := &recorder{ResponseRecorder: httptest.NewRecorder()}
+	t.s.serveHTTP(w, in)
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	if w.dropped {
+		return nil, errDropped
+	}
+	resp := w.Result()
+	resp.Request = req
+	return resp, nil
+}
+
+// recorder is a ResponseRecorder whose Hijack means "drop the connection".
+type recorder struct {
+	*httptest.ResponseRecorder
+	dropped bool
+}
+
+// Hijack records that the handler dropped the connection.
+func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.dropped = true
+	return nil, nil, errDropped
 }

@@ -31,11 +31,11 @@ func writeRows(ctx context.Context, st store.Store, ws []rowWrite) (rowErrs []er
 	}
 	for _, table := range order {
 		idx := byTable[table]
-		batch := make([]condWrite, len(idx))
+		batch := make([]store.Write, len(idx))
 		for j, i := range idx {
-			batch[j] = condWrite{Item: ws[i].item, Delete: ws[i].del, Cond: ws[i].cond}
+			batch[j] = store.Write{Item: ws[i].item, Delete: ws[i].del, Cond: ws[i].cond}
 		}
-		err := batchConditional(ctx, st, table, batch)
+		err := st.Batch(ctx, table, batch)
 		var be *store.BatchError
 		switch {
 		case err == nil:
@@ -48,38 +48,4 @@ func writeRows(ctx context.Context, st store.Store, ws []rowWrite) (rowErrs []er
 		}
 	}
 	return rowErrs, nil
-}
-
-// condWrite is a store write with its condition.
-type condWrite struct {
-	Item   store.Item
-	Delete bool
-	Cond   store.Cond
-}
-
-// batchConditional applies writes with their conditions and reports the
-// rows that failed in a *store.BatchError.
-//
-// TODO(g-store): store.Batch takes conditions once the groundwork lands;
-// until then each row is its own conditional Put or Delete.
-func batchConditional(ctx context.Context, st store.Store, table string, writes []condWrite) error {
-	var be store.BatchError
-	for i, w := range writes {
-		var err error
-		if w.Delete {
-			err = st.Delete(ctx, table, w.Item.Key, w.Cond)
-		} else {
-			_, err = st.Put(ctx, table, w.Item, w.Cond)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			be.Failed = append(be.Failed, store.RowError{Index: i, Key: w.Item.Key, Err: err})
-		}
-	}
-	if len(be.Failed) > 0 {
-		return &be
-	}
-	return nil
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/dingfn/dingfn/shared/httpapi"
 )
 
 // echo is what echoHandler reports about the request it was handed.
@@ -364,7 +366,7 @@ func TestResponseShapes(t *testing.T) {
 			if resp.StatusCode != http.StatusNotImplemented {
 				t.Errorf("status: got %d, want 501", resp.StatusCode)
 			}
-			var e errorBody
+			var e httpapi.ErrorBody
 			if err := json.Unmarshal(body, &e); err != nil {
 				t.Fatalf("501 body is not JSON: %v: %s", err, body)
 			}
@@ -391,7 +393,7 @@ func TestPanicBecomes500WithoutLeakingSecrets(t *testing.T) {
 	if resp.StatusCode != 500 {
 		t.Errorf("status: got %d, want 500", resp.StatusCode)
 	}
-	var e errorBody
+	var e httpapi.ErrorBody
 	if err := json.Unmarshal(body, &e); err != nil || e.Error != "internal_error" || e.RequestID != "1-6745a1b2-0123456789abcdef01234567" {
 		t.Errorf("500 body: got %s (%v), want internal_error with the request id", body, err)
 	}

@@ -8,27 +8,33 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/dingfn/dingfn/shared/httpapi"
 )
 
 type requestInfoKey struct{}
 
+// requestInfo marks a context the adapter made; the request id itself is
+// kept by httpapi, where handlers read it without importing the adapter.
 type requestInfo struct {
-	id       string
 	sourceIP string
 }
 
 func withRequestInfo(ctx context.Context, id, sourceIP string) context.Context {
-	return context.WithValue(ctx, requestInfoKey{}, requestInfo{id: id, sourceIP: sourceIP})
+	ctx = httpapi.WithRequestID(ctx, id)
+	return context.WithValue(ctx, requestInfoKey{}, requestInfo{sourceIP: sourceIP})
 }
 
 // RequestID returns the id of the invocation ctx belongs to: the platform's
 // invocation id on FC and Lambda (the id their own log lines carry, so
 // dingfn's lines can be found beside them), falling back to the HTTP event's
 // requestContext.requestId; locally a random id made per request or tick.
-// It returns "" for a context no adapter made.
+// For a context the adapter made it is httpapi.RequestID, which is what
+// handlers and error bodies use. It returns "" for a context no adapter
+// made and no platform invoked.
 func RequestID(ctx context.Context) string {
-	if ri, ok := ctx.Value(requestInfoKey{}).(requestInfo); ok {
-		return ri.id
+	if _, ok := ctx.Value(requestInfoKey{}).(requestInfo); ok {
+		return httpapi.RequestID(ctx)
 	}
 	// Not a context the adapter made (it resolves the id once per
 	// invocation, because the FC SDK's FromContext writes to the shared

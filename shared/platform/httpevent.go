@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/dingfn/dingfn/shared/httpapi"
 )
 
 // EventError reports an invocation payload the adapter cannot turn into a
@@ -214,7 +216,7 @@ func serveBuffered(h http.Handler, r *http.Request) (w *bufferedResponse) {
 func recovered(w http.ResponseWriter, r *http.Request, v any, answer bool) {
 	logPanic(r.Context(), v)
 	if answer {
-		WriteError(w, r, http.StatusInternalServerError, "internal_error", "the function failed; see its logs with the request id")
+		httpapi.WriteError(w, r, http.StatusInternalServerError, "internal_error", "the function failed; see its logs with the request id")
 	}
 }
 

@@ -5,9 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/dingfn/dingfn/shared/httpapi"
+	"github.com/dingfn/dingfn/shared/redact"
 )
 
 // Runtime names the environment a function binary runs in.
@@ -42,10 +44,18 @@ func Detect(getenv func(string) string) Runtime {
 
 // Logger returns the structured logger of function name: JSON on stderr on
 // the platforms (their log services index JSON fields), text locally unless
-// DINGFN_LOG_FORMAT=json. Records logged with a context carry the request id
-// (see RequestID) as request_id.
+// DINGFN_LOG_FORMAT=json; DINGFN_LOG_LEVEL sets the level. Records logged
+// with a context carry the request id (see RequestID) as request_id and,
+// in an authenticated request, the caller's name (httpapi.Caller) as
+// caller.
 func Logger(name string) *slog.Logger {
-	return newLogger(name, os.Getenv, os.Stderr)
+	return NewLogger(name, os.Getenv, os.Stderr)
+}
+
+// NewLogger is Logger reading its settings through getenv and writing to
+// w, for processes that are not one function, such as `dingfn dev`.
+func NewLogger(name string, getenv func(string) string, w io.Writer) *slog.Logger {
+	return newLogger(name, getenv, w)
 }
 
 func newLogger(name string, getenv func(string) string, w io.Writer) *slog.Logger {
@@ -70,13 +80,17 @@ func logLevel(s string) slog.Level {
 }
 
 // contextHandler adds the request id carried by the record's context, so
-// every line of one invocation can be found together.
+// every line of one invocation can be found together, and the
+// authenticated caller's name, so a line says on whose behalf it was done.
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if ctx != nil {
 		if id := RequestID(ctx); id != "" {
 			r.AddAttrs(slog.String("request_id", id))
+		}
+		if caller := httpapi.Caller(ctx); caller != "" {
+			r.AddAttrs(slog.String("caller", caller))
 		}
 	}
 	return h.Handler.Handle(ctx, r)
@@ -90,17 +104,12 @@ func (h contextHandler) WithGroup(name string) slog.Handler {
 	return contextHandler{h.Handler.WithGroup(name)}
 }
 
-// secretRE matches the credentials that could end up inside an error text:
-// DingTalk tokens and tickets in URLs or JSON, app and corp secrets, the
-// callback AES key, STS tokens, signatures (including the robot webhook's
-// sign=) and one-time login codes.
-var secretRE = regexp.MustCompile(`(?i)((?:access_?token|accesstoken|jsapi_?ticket|suite_?ticket|ticket|app_?secret|appsecret|corp_?secret|client_?secret|x-acs-dingtalk-access-token|api_?key|authorization|signature|\bsign|aes_?key|security_?token|access_?key_?secret|tmp_auth_code|auth_?code)"?\s*[=:]\s*"?)(?:Bearer\s+)?[^&\s",}]+`)
-
-// Redact hides token, ticket and secret values inside s; the adapter applies
+// Redact hides token, ticket and secret values inside s (see
+// redact.String, which keeps the words around them); the adapter applies
 // it to every error text it logs or hands back to a platform, as a second
 // line of defence behind the clients that should never put them there.
 func Redact(s string) string {
-	return secretRE.ReplaceAllString(s, "${1}REDACTED")
+	return redact.String(s)
 }
 
 // durationMS logs an elapsed time as milliseconds, the unit both platforms'

@@ -11,11 +11,13 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aws/aws-lambda-go/lambda"
+	"golang.org/x/net/netutil"
 )
 
 // Local server limits. They mirror the platforms (a 6 MB request body is
@@ -29,19 +31,37 @@ const (
 	localWriteTimeout      = 90 * time.Second
 	localIdleTimeout       = 120 * time.Second
 	localShutdownTimeout   = 20 * time.Second
-	defaultPort            = "9000"
+	// localMaxConns caps the connections served at once: one local
+	// function is a development or a single-caller tool, and a flood of
+	// connections should queue, not exhaust the process's file
+	// descriptors. Connections beyond it wait in the kernel's backlog.
+	localMaxConns = 128
+	defaultPort   = "9000"
+	// defaultHost keeps a local function to this machine: it holds real
+	// credentials and, for notify, sends messages as the app. Listening
+	// elsewhere is an explicit choice (DINGFN_HOST).
+	defaultHost = "127.0.0.1"
+)
+
+// The local-mode listen address: DINGFN_HOST (default 127.0.0.1) and PORT
+// (default 9000). Both are in shared/config's contract table.
+const (
+	envHost = "DINGFN_HOST"
+	envPort = "PORT"
 )
 
 // ServeHTTP runs the HTTP function name with handler h on the runtime Detect
 // picks: an FC HTTP trigger, a Lambda Function URL or HTTP API, or a local
-// server on $PORT (default 9000) answering every path. It installs
+// server answering every path on $DINGFN_HOST:$PORT (default
+// 127.0.0.1:9000: loopback only unless DINGFN_HOST says otherwise, such as
+// 0.0.0.0), serving at most 128 connections at once. It installs
 // Logger(name) as the slog default, recovers handler panics as logged 500s
 // and logs one line per request (method, path, status, duration; never
 // headers, query or body).
 //
 // On the platforms it never returns. Locally it returns after SIGINT or
-// SIGTERM once in-flight requests finished (at most 20 s), so deferred
-// cleanup in main runs. A fatal error (the port is taken, the runtime API
+// SIGTERM once in-flight requests finished (at most 20 s; a second signal
+// ends the process at once), so deferred cleanup in main runs. A fatal error (the port is taken, the runtime API
 // is unreachable) is logged and the process exits with status 1.
 func ServeHTTP(name string, h http.Handler) {
 	logger := Logger(name)
@@ -50,7 +70,7 @@ func ServeHTTP(name string, h http.Handler) {
 	switch Detect(os.Getenv) {
 	case FC:
 		fc.Start(func(ctx context.Context, event []byte) (json.RawMessage, error) {
-			osAdoptFCCredentials(ctx)
+			fcRole.adopt(ctx)
 			return platformHTTP(ctx, logger, ServeFCHTTPEvent, h, event)
 		})
 	case Lambda:
@@ -58,9 +78,9 @@ func ServeHTTP(name string, h http.Handler) {
 			return platformHTTP(ctx, logger, ServeLambdaHTTPEvent, h, event)
 		})
 	default:
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptContext()
 		defer stop()
-		if err := serveLocal(ctx, logger, h, os.Getenv("PORT"), localHooks{}); err != nil {
+		if err := serveLocal(ctx, logger, h, os.Getenv(envHost), os.Getenv(envPort), localHooks{}); err != nil {
 			logger.Error("local server failed", slog.String("error", Redact(err.Error())))
 			os.Exit(1)
 		}
@@ -80,26 +100,50 @@ func platformHTTP(ctx context.Context, logger *slog.Logger, serve func(context.C
 	return out, nil
 }
 
+// interruptContext is cancelled by the first SIGINT or SIGTERM. The
+// signals are caught only until then: a second one ends the process the
+// default way, so an operator is never stuck behind a slow shutdown.
+func interruptContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
+}
+
 // localHooks let tests observe the local server: ready is told the bound
 // address (tests listen on port 0), shuttingDown runs when the graceful
-// shutdown begins.
+// shutdown begins, and maxConns replaces localMaxConns when positive.
 type localHooks struct {
 	ready        func(net.Addr)
 	shuttingDown func()
+	maxConns     int
 }
 
-// serveLocal serves h on port until ctx ends, then shuts down gracefully.
-func serveLocal(ctx context.Context, logger *slog.Logger, h http.Handler, port string, hooks localHooks) error {
+// serveLocal serves h on host:port (defaults 127.0.0.1 and 9000) until ctx
+// ends, then shuts down gracefully.
+func serveLocal(ctx context.Context, logger *slog.Logger, h http.Handler, host, port string, hooks localHooks) error {
+	host, port = strings.TrimSpace(host), strings.TrimSpace(port)
+	if host == "" {
+		host = defaultHost
+	}
 	if port == "" {
 		port = defaultPort
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("PORT must be a port number 0-65535, got %q", port)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("", port))
+	addr := net.JoinHostPort(host, port)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on port %s: %w", port, err)
+		return fmt.Errorf("listen on %s (DINGFN_HOST, PORT): %w", addr, err)
 	}
+	maxConns := localMaxConns
+	if hooks.maxConns > 0 {
+		maxConns = hooks.maxConns
+	}
+	ln = netutil.LimitListener(ln, maxConns)
 	srv := &http.Server{
 		Handler:           localRequest(http.MaxBytesHandler(h, localMaxBody)),
 		ReadHeaderTimeout: localReadHeaderTimeout,
@@ -109,7 +153,7 @@ func serveLocal(ctx context.Context, logger *slog.Logger, h http.Handler, port s
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("listening", slog.String("addr", ln.Addr().String()))
+	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.Int("max_connections", maxConns))
 	if hooks.shuttingDown != nil {
 		srv.RegisterOnShutdown(hooks.shuttingDown)
 	}
@@ -144,7 +188,8 @@ func localRequest(h http.Handler) http.Handler {
 	})
 }
 
-// instrument logs each request and turns a handler panic into a 500.
+// instrument logs each request (with the authenticated caller, when the
+// handler authenticated one) and turns a handler panic into a 500.
 func instrument(logger *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -157,16 +202,25 @@ func instrument(logger *slog.Logger, h http.Handler) http.Handler {
 				recovered(sw, r, v, !sw.wrote)
 			}
 			level := slog.LevelInfo
-			if sw.status >= 500 {
+			switch {
+			case sw.status == http.StatusNotImplemented:
+				// A function deployed before its logic: known, not an
+				// incident to page anyone about.
+				level = slog.LevelWarn
+			case sw.status >= 500:
 				level = slog.LevelError
 			}
-			logger.LogAttrs(r.Context(), level, "request",
+			attrs := []slog.Attr{
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status),
 				slog.Int64("bytes", sw.bytes),
 				durationMS(start),
-			)
+			}
+			if sw.caller != "" {
+				attrs = append(attrs, slog.String("caller", sw.caller))
+			}
+			logger.LogAttrs(r.Context(), level, "request", attrs...)
 		}()
 		h.ServeHTTP(sw, r)
 		if !sw.wrote {
@@ -180,7 +234,12 @@ type statusWriter struct {
 	status int
 	wrote  bool
 	bytes  int64
+	caller string
 }
+
+// SetCaller records the authenticated caller for the request's log line
+// (httpapi.Keys.Require calls it).
+func (w *statusWriter) SetCaller(name string) { w.caller = name }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if !w.wrote && code >= 200 {

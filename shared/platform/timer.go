@@ -10,9 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	fcevents "github.com/aliyun/fc-runtime-go-sdk/events"
@@ -134,13 +132,19 @@ func (e *TimerError) Unwrap() error { return e.err }
 // the error on stderr and exits 1; -every D ticks at once and then every D
 // until SIGINT or SIGTERM (a failed tick is logged and the next one still
 // runs) and exits 0; -payload S sets the trigger payload.
+//
+// SIGINT or SIGTERM during a tick cancels the tick's context and waits up
+// to 20 s for the tick to return, so its deferred cleanup (a lease
+// release) runs before the process exits; a tick that ignores the
+// cancellation is abandoned after that, with exit status 1. A second
+// signal ends the process at once.
 func RunTimer(name string, fn TimerFunc) {
 	logger := Logger(name)
 	slog.SetDefault(logger)
 	switch Detect(os.Getenv) {
 	case FC:
 		fc.Start(func(ctx context.Context, event []byte) (json.RawMessage, error) {
-			osAdoptFCCredentials(ctx)
+			fcRole.adopt(ctx)
 			return timerInvocation(ctx, logger, fn, event)
 		})
 	case Lambda:
@@ -148,7 +152,7 @@ func RunTimer(name string, fn TimerFunc) {
 			return timerInvocation(ctx, logger, fn, event)
 		})
 	default:
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptContext()
 		code := runLocalTimer(ctx, name, logger, fn, os.Args[1:], os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
@@ -201,8 +205,21 @@ func tick(ctx context.Context, logger *slog.Logger, fn TimerFunc) (_ json.RawMes
 	return b, nil
 }
 
+// localTimerGrace is how long an interrupted local tick has to return.
+const localTimerGrace = localShutdownTimeout
+
+// errTickAbandoned is a local tick that outlived its grace after an
+// interrupt.
+var errTickAbandoned = errors.New("the tick did not return after the interrupt")
+
 // runLocalTimer is RunTimer's local mode; it returns the exit status.
 func runLocalTimer(ctx context.Context, name string, logger *slog.Logger, fn TimerFunc, args []string, stdout, stderr io.Writer) int {
+	return runLocalTimerGrace(ctx, name, logger, fn, args, stdout, stderr, localTimerGrace)
+}
+
+// runLocalTimerGrace is runLocalTimer giving an interrupted tick grace to
+// return.
+func runLocalTimerGrace(ctx context.Context, name string, logger *slog.Logger, fn TimerFunc, args []string, stdout, stderr io.Writer, grace time.Duration) int {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	every := fs.Duration("every", 0, "tick now and then on this period (e.g. 10m) until interrupted; default: one tick")
@@ -227,9 +244,10 @@ func runLocalTimer(ctx context.Context, name string, logger *slog.Logger, fn Tim
 		return 2
 	}
 	once := func() error {
+		// The tick's context is ctx's child, so an interrupt cancels it.
 		tctx := withRequestInfo(ctx, newLocalID(), "")
 		tctx = context.WithValue(tctx, triggerKey{}, Trigger{Source: SourceLocal, Time: time.Now().UTC(), Payload: *payload})
-		b, err := tick(tctx, logger, fn)
+		b, err := awaitTick(ctx, logger, grace, func() (json.RawMessage, error) { return tick(tctx, logger, fn) })
 		if err != nil {
 			return err
 		}
@@ -246,12 +264,47 @@ func runLocalTimer(ctx context.Context, name string, logger *slog.Logger, fn Tim
 	t := time.NewTicker(*every)
 	defer t.Stop()
 	for {
-		_ = once() // already logged; keep ticking like a platform timer would
+		// A failed tick is already logged; keep ticking like a platform
+		// timer would.
+		if err := once(); errors.Is(err, errTickAbandoned) {
+			fmt.Fprintf(stderr, "%s: %s\n", name, err)
+			return 1
+		}
 		select {
 		case <-ctx.Done():
 			logger.Info("interrupted; stopping")
 			return 0
 		case <-t.C:
 		}
+	}
+}
+
+// awaitTick runs run (one tick) and returns its result. If ctx ends first
+// (an interrupt, which also cancels the tick's context), it waits at most
+// grace more for the tick to return, so the tick's deferred cleanup runs
+// before the process exits, and then gives up with errTickAbandoned.
+func awaitTick(ctx context.Context, logger *slog.Logger, grace time.Duration, run func() (json.RawMessage, error)) (json.RawMessage, error) {
+	type result struct {
+		b   json.RawMessage
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := run()
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-ctx.Done():
+	}
+	logger.Info("interrupted; waiting for the tick to finish", slog.Duration("grace", grace))
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-t.C:
+		return nil, fmt.Errorf("%w within %s; exiting without it", errTickAbandoned, grace)
 	}
 }

@@ -207,6 +207,11 @@ func TestRedact(t *testing.T) {
 		{`{"tmp_auth_code":"x1","aes_key":"k1","SecurityToken":"sts"}`, `{"tmp_auth_code":"REDACTED","aes_key":"REDACTED","SecurityToken":"REDACTED"}`},
 		{"design=flat designation=x", "design=flat designation=x"},
 		{`{"code":"InvalidAuthentication"}`, `{"code":"InvalidAuthentication"}`},
+		// The API path word accessToken is not a secret: the words after
+		// it stay.
+		{`dingtalk: v1.0/oauth2/accessToken: Post "http://127.0.0.1:1234/v1.0/oauth2/accessToken": dial tcp 127.0.0.1:1234: connect: connection refused`,
+			`dingtalk: v1.0/oauth2/accessToken: Post "http://127.0.0.1:1234/v1.0/oauth2/accessToken": dial tcp 127.0.0.1:1234: connect: connection refused`},
+		{"dingtalk: v1.0/oauth2/accessToken: HTTP 500", "dingtalk: v1.0/oauth2/accessToken: HTTP 500"},
 	}
 	for _, tt := range tests {
 		if got := Redact(tt.in); got != tt.want {
@@ -271,5 +276,82 @@ func TestDetect(t *testing.T) {
 		if got := Detect(func(k string) string { return tt.env[k] }); got != tt.want {
 			t.Errorf("Detect(%v): got %s, want %s", tt.env, got, tt.want)
 		}
+	}
+}
+
+// SIGINT or SIGTERM during a one-shot local tick cancels the tick's
+// context and waits for the tick to return, so its deferred cleanup (a
+// lease release) runs before the process exits.
+func TestRunLocalTimerInterruptWaitsForCleanup(t *testing.T) {
+	t.Parallel()
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	started := make(chan struct{})
+	var cleaned bool
+	fn := func(tctx context.Context) (_ any, err error) {
+		defer func() { cleaned = true }() // the lease release
+		close(started)
+		<-tctx.Done()
+		return nil, tctx.Err()
+	}
+	go func() {
+		<-started
+		interrupt()
+	}()
+	var stdout, stderr bytes.Buffer
+	code := runLocalTimerGrace(ctx, "token-refresher", slog.New(slog.DiscardHandler), fn, nil, &stdout, &stderr, time.Hour)
+	if !cleaned {
+		t.Error("the run ended before the interrupted tick's cleanup ran")
+	}
+	if code != 1 || !strings.Contains(stderr.String(), "context canceled") {
+		t.Errorf("got exit %d, stderr %q; want 1 with the tick's cancellation", code, stderr.String())
+	}
+}
+
+// A tick that ignores the interrupt is abandoned after the grace period
+// rather than holding the process forever.
+func TestRunLocalTimerInterruptGivesUp(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{nil, {"-every", "1h"}} {
+		t.Run(strings.Join(append([]string{"args"}, args...), " "), func(t *testing.T) {
+			t.Parallel()
+			ctx, interrupt := context.WithCancel(context.Background())
+			defer interrupt()
+			started, release := make(chan struct{}), make(chan struct{})
+			defer close(release)
+			fn := func(context.Context) (any, error) {
+				close(started)
+				<-release // deaf to cancellation
+				return nil, nil
+			}
+			go func() {
+				<-started
+				interrupt()
+			}()
+			var stdout, stderr bytes.Buffer
+			code := runLocalTimerGrace(ctx, "sync", slog.New(slog.DiscardHandler), fn, args, &stdout, &stderr, time.Millisecond)
+			if code != 1 || !strings.Contains(stderr.String(), "did not return after the interrupt within 1ms") {
+				t.Errorf("got exit %d, stderr %q; want 1 saying the tick was abandoned", code, stderr.String())
+			}
+		})
+	}
+}
+
+// The -every loop also waits for the tick in progress when interrupted.
+func TestRunLocalTimerEveryInterruptWaits(t *testing.T) {
+	t.Parallel()
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	var cleaned bool
+	fn := func(tctx context.Context) (any, error) {
+		defer func() { cleaned = true }()
+		interrupt()
+		<-tctx.Done()
+		return "stopped", nil
+	}
+	var stdout, stderr bytes.Buffer
+	code := runLocalTimerGrace(ctx, "sync", slog.New(slog.DiscardHandler), fn, []string{"-every", "1h"}, &stdout, &stderr, time.Hour)
+	if code != 0 || !cleaned || stdout.String() != "\"stopped\"\n" {
+		t.Errorf("got exit %d, cleaned %v, stdout %q; want 0 after the tick's own report", code, cleaned, stdout.String())
 	}
 }

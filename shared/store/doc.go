@@ -31,9 +31,19 @@
 //   - A failed condition returns an error that matches ErrConflict and
 //     changes nothing. A backend failure is never reported as ErrNotFound
 //     or ErrConflict.
-//   - Batch applies unconditional writes in order (the last write of a key
-//     wins); each write that fails, including an invalid one, is reported
-//     in a *BatchError and the others are applied.
+//   - Batch applies writes in order (the last write of a key wins), each
+//     under its own Write.Cond (the zero Cond is Always), checked when that
+//     write applies, after the batch's earlier writes of the same key. Each
+//     write that fails — invalid (ErrInvalid), condition failed
+//     (ErrConflict), or refused by the backend — is reported in a
+//     *BatchError and changes nothing; the others are applied. A batch is
+//     not a transaction: it is many conditional writes sent together. A
+//     directory sync that read at T0 writes its rows with IfVersion (or
+//     IfAbsent), so a row an event updated at T1 fails with ErrConflict
+//     instead of being overwritten with older data.
+//   - Read-modify-write of one row, leases and typed JSON rows are built on
+//     these operations once, in packages record and lease; features use
+//     them rather than writing their own compare-and-swap loops.
 //   - Scan pages may be short or even empty before the end; only an empty
 //     Page.Next ends a scan. All follows the cursors.
 //   - Expired items stay stored, invisible, until overwritten, deleted or
@@ -70,7 +80,7 @@
 //	table    owner          keys
 //	tokens   shared/token   access_token/<appKey>, jsapi_ticket/<appKey>
 //	                        (token.Entry JSON), and the refresh leases
-//	                        lease/<kind>/<appKey> (expiring items)
+//	                        lease/<kind>/<appKey> (shared/store/lease rows)
 //
 // The tokens table is shared: on Tablestore it is always dingfn_tokens,
 // whatever DINGFN_TABLE_PREFIX says (backend.Spec.SharedTables), so every

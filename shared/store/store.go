@@ -103,15 +103,23 @@ func (c Cond) String() string {
 	}
 }
 
-// Write is one entry of a batch: a put of Item, or a delete of Item.Key.
+// Write is one entry of a batch: a put of Item, or a delete of Item.Key,
+// if Cond holds. The zero Cond is Always.
 type Write struct {
 	Item   Item
 	Delete bool
+	// Cond is checked against the key's state when this write is applied,
+	// after the batch's earlier writes of the same key. A write whose
+	// condition fails is reported in the *BatchError with an error matching
+	// ErrConflict, and changes nothing; the other writes still apply.
+	Cond Cond
 }
 
 // BatchError reports the writes of a batch that failed; the others were
-// applied. An invalid write (see ErrInvalid) fails alone rather than
-// rejecting the batch, so one bad directory record cannot block a sync.
+// applied. An invalid write (see ErrInvalid) or one whose condition failed
+// (see ErrConflict) fails alone rather than rejecting the batch, so one bad
+// directory record cannot block a sync, and a sync that read at T0 skips
+// the rows an event changed since instead of overwriting them.
 type BatchError struct {
 	Failed []RowError
 }
@@ -130,7 +138,8 @@ func (e RowError) Error() string {
 }
 
 // Unwrap returns the errors of the failed writes, so errors.Is(err,
-// ErrInvalid) tells whether any of them was invalid input.
+// ErrInvalid) tells whether any of them was invalid input and errors.Is(err,
+// ErrConflict) whether any condition failed.
 func (e *BatchError) Unwrap() []error {
 	errs := make([]error, len(e.Failed))
 	for i, f := range e.Failed {
@@ -269,8 +278,12 @@ type Store interface {
 	// Delete removes key if cond holds. Deleting an absent key with Always
 	// succeeds.
 	Delete(ctx context.Context, table, key string, cond Cond) error
-	// Batch applies unconditional puts and deletes, splitting them as the
-	// backend requires. Failed rows are reported in a *BatchError.
+	// Batch applies puts and deletes, each under its own condition (writes
+	// of one key in order, so the last one wins), splitting them as the
+	// backend requires. Failed rows (invalid, condition failed, or refused
+	// by the backend) are reported in a *BatchError; the others are
+	// applied. A batch is not a transaction: other writers may see some of
+	// its rows before the rest.
 	Batch(ctx context.Context, table string, writes []Write) error
 	// Scan returns one page of unexpired items in key order.
 	Scan(ctx context.Context, table string, r Range) (Page, error)

@@ -14,14 +14,24 @@
 //     refresh margin;
 //  3. DingTalk, only when the store holds nothing usable. One caller per
 //     process (golang.org/x/sync/singleflight) and one process per app (a
-//     short lease, "lease/<kind>/<appKey>", taken with a conditional put)
-//     makes the call; the others keep using the still-valid value or wait
-//     with bounded, jittered backoff, and take over when the lease expires.
+//     short shared/store/lease lease, "lease/<kind>/<appKey>") makes the
+//     call; the others keep using the still-valid value or wait with
+//     bounded, jittered backoff, and take over when the lease expires.
 //
-// Writes are version-checked and never move backwards: a stored value is
-// replaced only by one that expires later. [Provider.Invalidate] drops a
-// rejected token only if it is still the stored one, so a burst of failures
-// causes one refresh.
+// Under the lease, reading again, fetching and writing are one
+// shared/store/record Update: the write is version-checked and never moves
+// backwards (a stored value is replaced only by one that expires later),
+// and DingTalk is called at most once however often the write must be
+// retried. [Provider.Invalidate] drops a rejected token only if it is still
+// the stored one, so a burst of failures causes one refresh; the provider
+// remembers the tokens rejected lately and never serves one again, even
+// from a refresh that raced with the rejection.
+//
+// The [Refresher]'s refreshes end with its context: a cancelled tick stops
+// fetching and releases its leases before Tick returns, so the next run
+// does not wait for them to expire. Within one tick the ticket is fetched
+// with the token the tick obtained; a tick that obtained no token does not
+// fetch it again for the ticket.
 //
 // Two margins keep readers off the upstream path. The scheduled
 // [Refresher] (functions/token-refresher, every 10 minutes) renews a value

@@ -42,7 +42,8 @@ func (k Kind) valid() bool { return k == AccessToken || k == JSAPITicket }
 // deployments of the same app compute the same key and share one value.
 func Key(k Kind, appKey string) string { return string(k) + "/" + appKey }
 
-// LeaseKey returns the store key of the refresh lease of kind k for appKey.
+// LeaseKey returns the store key of the refresh lease of kind k for appKey;
+// the row is a shared/store/lease lease.
 func LeaseKey(k Kind, appKey string) string { return "lease/" + string(k) + "/" + appKey }
 
 // Entry is one cached credential with its lifetime. Its JSON form is the
@@ -98,12 +99,22 @@ func (e Entry) LogValue() slog.Value {
 	)
 }
 
-func (e Entry) marshal() ([]byte, error) {
+// inUTC returns e with its times in UTC, as it is stored.
+func (e Entry) inUTC() Entry {
 	e.FetchedAt, e.ExpiresAt = e.FetchedAt.UTC(), e.ExpiresAt.UTC()
 	if !e.IssuedAt.IsZero() {
 		e.IssuedAt, e.HardExpiresAt = e.IssuedAt.UTC(), e.HardExpiresAt.UTC()
 	}
-	return json.Marshal(e)
+	return e
+}
+
+// checkEntry returns an error unless e is a well-formed value of kind k
+// for appKey.
+func checkEntry(e Entry, k Kind, appKey string) error {
+	if e.Kind != k || e.AppKey != appKey || e.Value == "" || e.ExpiresAt.IsZero() {
+		return fmt.Errorf("token: stored %s for %s is malformed", k, appKey)
+	}
+	return nil
 }
 
 func unmarshalEntry(b []byte, k Kind, appKey string) (Entry, error) {
@@ -111,18 +122,10 @@ func unmarshalEntry(b []byte, k Kind, appKey string) (Entry, error) {
 	if err := json.Unmarshal(b, &e); err != nil {
 		return Entry{}, fmt.Errorf("token: decode stored %s: %w", k, err)
 	}
-	if e.Kind != k || e.AppKey != appKey || e.Value == "" || e.ExpiresAt.IsZero() {
-		return Entry{}, fmt.Errorf("token: stored %s for %s is malformed", k, appKey)
+	if err := checkEntry(e, k, appKey); err != nil {
+		return Entry{}, err
 	}
 	return e, nil
-}
-
-// lease is the stored value of a refresh lease; only its existence matters,
-// the fields help an operator looking at the table.
-type lease struct {
-	Holder     string    `json:"holder"`
-	AcquiredAt time.Time `json:"acquired_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
 }
 
 var _ slog.LogValuer = Entry{}

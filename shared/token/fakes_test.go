@@ -151,6 +151,9 @@ type failStore struct {
 	failPutKey string
 	// gets counts Get calls.
 	gets atomic.Int64
+	// beforePut, when set, runs ahead of each Put (single-goroutine tests
+	// only), to let a competing writer in between a read and a write.
+	beforePut func()
 }
 
 func (s *failStore) setFail(err error) {
@@ -182,6 +185,9 @@ func (s *failStore) Put(ctx context.Context, table string, item store.Item, cond
 	s.mu.Unlock()
 	if item.Key == failKey {
 		return 0, errors.New("store: put refused (injected)")
+	}
+	if s.beforePut != nil {
+		s.beforePut()
 	}
 	return s.Store.Put(ctx, table, item, cond)
 }

@@ -2,14 +2,11 @@ package token
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"os"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -17,6 +14,8 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/store/lease"
+	"github.com/dingfn/dingfn/shared/store/record"
 )
 
 // Defaults of the provider's timing; see the package documentation for how
@@ -58,15 +57,16 @@ type Provider struct {
 	failureBackoff time.Duration
 	flightTimeout  time.Duration
 	holder         string
+	leaseOpts      []lease.Option
 	// sleep waits between lease checks; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 
 	sf    singleflight.Group
 	local [2]atomic.Pointer[localEntry]
-	// rejected is the last access token DingTalk rejected; this process
-	// never serves it again, even from a flight that read it just before
-	// the rejection.
-	rejected atomic.Pointer[rejection]
+	// rejected holds the access tokens DingTalk rejected lately, oldest
+	// first; this process never serves them again, even from a flight that
+	// read one just before its rejection, however many came after it.
+	rejected atomic.Pointer[[]rejection]
 	// upstreamCalls counts fetches, for Stats.
 	upstreamCalls [2]atomic.Int64
 }
@@ -85,10 +85,42 @@ type rejection struct {
 	at    time.Time
 }
 
+// maxRejected bounds the rejected tokens a provider remembers. A token is
+// rejected once in its life, and a flight outlives a rejection by at most
+// its timeout, so a few are enough; a bound keeps a flood of bogus reports
+// from growing the list.
+const maxRejected = 16
+
+// reject remembers value as rejected at at.
+func (p *Provider) reject(value string, at time.Time) {
+	for {
+		old := p.rejected.Load()
+		var list []rejection
+		if old != nil {
+			list = slices.DeleteFunc(slices.Clone(*old), func(r rejection) bool { return r.value == value })
+		}
+		list = append(list, rejection{value: value, at: at})
+		if len(list) > maxRejected {
+			list = list[len(list)-maxRejected:]
+		}
+		if p.rejected.CompareAndSwap(old, &list) {
+			return
+		}
+	}
+}
+
 // isRejected reports whether e is a token rejected after it was fetched.
 func (p *Provider) isRejected(e Entry) bool {
-	r := p.rejected.Load()
-	return r != nil && e.Kind == AccessToken && e.Value == r.value && !e.FetchedAt.After(r.at)
+	list := p.rejected.Load()
+	if list == nil || e.Kind != AccessToken {
+		return false
+	}
+	for _, r := range *list {
+		if e.Value == r.value && !e.FetchedAt.After(r.at) {
+			return true
+		}
+	}
+	return false
 }
 
 // Option configures a Provider.
@@ -197,7 +229,7 @@ func New(appKey string, st store.Store, up Upstream, opts ...Option) (*Provider,
 		waitMin:        DefaultWaitMin,
 		waitMax:        DefaultWaitMax,
 		failureBackoff: DefaultFailureBackoff,
-		holder:         holderID(),
+		holder:         lease.HolderID(),
 		sleep:          sleepCtx,
 	}
 	for _, o := range opts {
@@ -205,6 +237,9 @@ func New(appKey string, st store.Store, up Upstream, opts ...Option) (*Provider,
 			return nil, err
 		}
 	}
+	// A lease outlives a crashed holder by at most its lifetime; its
+	// release after a cancelled refresh is bounded like one upstream call.
+	p.leaseOpts = []lease.Option{lease.WithHolder(p.holder), lease.WithClock(p.now), lease.WithReleaseTimeout(p.fetchTimeout)}
 	// A flight outlives the caller that started it (the others share it),
 	// but not a lease holder that died plus one more full refresh.
 	p.flightTimeout = 2*p.leaseTTL + p.waitMax
@@ -234,17 +269,23 @@ func (p *Provider) Get(ctx context.Context, k Kind) (Entry, error) {
 	if !k.valid() {
 		return Entry{}, fmt.Errorf("token: unknown kind %q", k)
 	}
+	return p.get(ctx, k, false)
+}
+
+// get is Get; bound makes its flights end with ctx (see mode).
+func (p *Provider) get(ctx context.Context, k Kind, bound bool) (Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return Entry{}, err
 	}
 	if e, ok := p.localUsable(k, p.now()); ok {
 		return e, nil
 	}
-	r, err := p.flight(ctx, k, p.readMargin, false)
+	m := mode{margin: p.readMargin, bound: bound}
+	r, err := p.fly(ctx, k, m)
 	if err == nil && p.isRejected(r.entry) {
 		// The shared flight read the store just before this caller's
 		// Invalidate; one more flight sees the store without it.
-		r, err = p.flight(ctx, k, p.readMargin, false)
+		r, err = p.fly(ctx, k, m)
 	}
 	return r.entry, err
 }
@@ -257,7 +298,7 @@ func (p *Provider) Invalidate(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	p.rejected.Store(&rejection{value: token, at: p.now()})
+	p.reject(token, p.now())
 	lp := &p.local[kindIndex(AccessToken)]
 	if l := lp.Load(); l != nil && l.e.Value == token {
 		lp.CompareAndSwap(l, nil)
@@ -273,22 +314,22 @@ func (p *Provider) Invalidate(ctx context.Context, token string) error {
 }
 
 func (p *Provider) invalidateStored(ctx context.Context, token string) error {
-	key := Key(AccessToken, p.appKey)
-	it, err := p.st.Get(ctx, p.table, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
+	deleted := false
+	_, err := record.Update(ctx, p.st, p.table, Key(AccessToken, p.appKey), func(e Entry, found bool) (Entry, error) {
+		deleted = false
+		if !found || (p.wellFormed(e, AccessToken) && e.Value != token) {
+			return e, record.ErrNoChange
+		}
+		deleted = true
+		return e, record.ErrDelete
+	})
+	if errors.Is(err, record.ErrMalformed) {
+		return nil // not the rejected token; the next refresh replaces it
 	}
 	if err != nil {
 		return fmt.Errorf("token: invalidate access token for %s: %w", p.appKey, err)
 	}
-	if e, derr := unmarshalEntry(it.Value, AccessToken, p.appKey); derr == nil && e.Value != token {
-		return nil
-	}
-	err = p.st.Delete(ctx, p.table, key, store.IfVersion(it.Version))
-	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("token: invalidate access token for %s: %w", p.appKey, err)
-	}
-	if err == nil {
+	if deleted {
 		p.log.InfoContext(ctx, "token: DingTalk rejected the access token; dropped it from the store", "app_key", p.appKey)
 	}
 	return nil
@@ -329,7 +370,12 @@ func (p *Provider) localUsable(k Kind, now time.Time) (Entry, bool) {
 	return Entry{}, false
 }
 
+// setLocal makes e the in-process copy, unless DingTalk rejected it while
+// it was being obtained.
 func (p *Provider) setLocal(e Entry, retryAt time.Time) {
+	if p.isRejected(e) {
+		return
+	}
 	p.local[kindIndex(e.Kind)].Store(&localEntry{e: e, retryAt: retryAt})
 }
 
@@ -342,58 +388,95 @@ type result struct {
 	refreshErr error
 }
 
-// flight runs obtain once per process for concurrent callers with the same
-// kind and mode. The shared work is detached from the first caller's
-// cancellation; each caller still returns when its own context ends.
-func (p *Provider) flight(ctx context.Context, k Kind, margin time.Duration, refresher bool) (result, error) {
-	key := string(k) + "/" + strconv.FormatInt(int64(margin), 10) + "/" + strconv.FormatBool(refresher)
-	ch := p.sf.DoChan(key, func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.flightTimeout)
-		defer cancel()
-		return p.obtain(fctx, k, margin, refresher)
-	})
-	select {
-	case <-ctx.Done():
-		return result{}, ctx.Err()
-	case r := <-ch:
-		res, _ := r.Val.(result)
-		return res, r.Err
-	}
+// mode says how a flight obtains a value.
+type mode struct {
+	// margin is how close to expiry a value is refreshed.
+	margin time.Duration
+	// wait makes the flight wait for another instance's refresh instead of
+	// serving the current value (the Refresher, whose report is about the
+	// new value).
+	wait bool
+	// bound ends the flight with its caller's context, and the caller
+	// waits for it, so that a cancelled Refresher tick (SIGTERM) stops
+	// fetching and releases its lease before it returns. Readers' flights
+	// are shared by other callers and outlive one that gives up.
+	bound bool
+	// token, for a ticket, supplies the access token to fetch it with
+	// first (the Refresher passes the outcome of the same tick's token
+	// refresh, so a failed one is not fetched twice); nil gets one.
+	token func(ctx context.Context) (Entry, error)
 }
 
-// obtain returns a value of kind k that is not within margin, refreshing it
-// under the store lease if needed. Readers (refresher false) return a
-// still-valid value at once when another instance holds the lease; the
-// Refresher waits for that instance so its report is about the new value.
-func (p *Provider) obtain(ctx context.Context, k Kind, margin time.Duration, refresher bool) (result, error) {
+// flight is fly for a refresher (wait and bound) or a reader.
+func (p *Provider) flight(ctx context.Context, k Kind, margin time.Duration, refresher bool) (result, error) {
+	return p.fly(ctx, k, mode{margin: margin, wait: refresher, bound: refresher})
+}
+
+// fly runs obtain once per process for concurrent callers with the same
+// kind and mode. Unless bound, the shared work is detached from the first
+// caller's cancellation, and each caller still returns when its own
+// context ends.
+func (p *Provider) fly(ctx context.Context, k Kind, m mode) (result, error) {
+	key := string(k) + "/" + strconv.FormatInt(int64(m.margin), 10) + "/" + strconv.FormatBool(m.wait) + "/" + strconv.FormatBool(m.bound)
+	ch := p.sf.DoChan(key, func() (any, error) {
+		base := ctx
+		if !m.bound {
+			base = context.WithoutCancel(ctx)
+		}
+		fctx, cancel := context.WithTimeout(base, p.flightTimeout)
+		defer cancel()
+		return p.obtain(fctx, k, m)
+	})
+	var r singleflight.Result
+	if m.bound {
+		r = <-ch // ends with ctx; its lease is released by then
+	} else {
+		select {
+		case <-ctx.Done():
+			return result{}, ctx.Err()
+		case r = <-ch:
+		}
+	}
+	res, _ := r.Val.(result)
+	return res, r.Err
+}
+
+// obtain returns a value of kind k that is not within the margin,
+// refreshing it under the store lease if needed. Without m.wait it returns
+// a still-valid value at once when another instance holds the lease.
+func (p *Provider) obtain(ctx context.Context, k Kind, m mode) (result, error) {
 	backoff := p.waitMin
 	var firstExpiry time.Time
 	first := true
 	for {
 		now := p.now()
-		cur, found, _, err := p.load(ctx, k)
+		cur, found, err := p.load(ctx, k)
 		if err != nil {
-			return p.storeDown(ctx, k, now, err)
+			if ctx.Err() != nil {
+				return p.interrupted(k, now, ctx.Err())
+			}
+			return p.storeDown(ctx, k, now, err, m)
 		}
 		if first {
 			firstExpiry, first = cur.ExpiresAt, false
 		}
-		if found && !cur.needsRefresh(now, margin) {
+		if found && !cur.needsRefresh(now, m.margin) {
 			p.setLocal(cur, time.Time{})
 			return result{entry: cur, refreshed: !cur.ExpiresAt.Equal(firstExpiry)}, nil
 		}
-		held, leaseVersion, err := p.acquire(ctx, k, now)
-		if err != nil {
-			if found {
-				p.log.WarnContext(ctx, "token: store lease failed; serving the cached value", "token", cur, "err", err)
-				return result{entry: cur, refreshErr: err}, nil
-			}
+		l, err := lease.Acquire(ctx, p.st, p.table, LeaseKey(k, p.appKey), p.leaseTTL, p.leaseOpts...)
+		switch {
+		case err == nil:
+			return p.refreshHeld(ctx, k, m, l, firstExpiry)
+		case errors.Is(err, lease.ErrHeld):
+			// Another instance is refreshing.
+		case found:
+			p.log.WarnContext(ctx, "token: store lease failed; serving the cached value", "token", cur, "err", err)
+			return result{entry: cur, refreshErr: err}, nil
+		default:
 			return result{}, fmt.Errorf("%w: %s for %s: %w", ErrUnavailable, k, p.appKey, err)
 		}
-		if held {
-			return p.refreshHeld(ctx, k, margin, leaseVersion, firstExpiry)
-		}
-		if found && !refresher {
+		if found && !m.wait {
 			return result{entry: cur}, nil
 		}
 		d := backoff/2 + mrand.N(backoff/2+1)
@@ -407,33 +490,73 @@ func (p *Provider) obtain(ctx context.Context, k Kind, margin time.Duration, ref
 	}
 }
 
-// refreshHeld runs under the lease: read again (a previous holder may have
-// just finished), fetch, write, release.
-func (p *Provider) refreshHeld(ctx context.Context, k Kind, margin time.Duration, leaseVersion int64, firstExpiry time.Time) (result, error) {
-	defer p.release(ctx, k, leaseVersion)
-	now := p.now()
-	cur, found, raw, err := p.load(ctx, k)
-	if err != nil {
-		return p.storeDown(ctx, k, now, err)
+// interrupted ends a flight whose context ended: the in-process copy if
+// it is still valid, else the context's error.
+func (p *Provider) interrupted(k Kind, now time.Time, err error) (result, error) {
+	if l := p.local[kindIndex(k)].Load(); l != nil && now.Before(l.e.ExpiresAt) && !p.isRejected(l.e) {
+		return result{entry: l.e, refreshErr: err}, nil
 	}
-	if found && !cur.needsRefresh(now, margin) {
-		p.setLocal(cur, time.Time{})
-		return result{entry: cur, refreshed: !cur.ExpiresAt.Equal(firstExpiry)}, nil
-	}
-	e, err := p.fetch(ctx, k)
-	if err == nil {
-		saved, serr := p.save(ctx, e, &raw)
-		if serr == nil {
-			p.setLocal(saved, time.Time{})
-			return result{entry: saved, refreshed: !saved.ExpiresAt.Equal(firstExpiry)}, nil
+	return result{}, fmt.Errorf("%w: %s for %s: %w", ErrUnavailable, k, p.appKey, err)
+}
+
+// errNotStored marks a fetched value the store write refused on purpose.
+var errNotStored = errors.New("token: fetched value not stored")
+
+// refreshHeld runs under the lease l, which it releases: one read-modify-
+// write of the stored value that reads again (a previous holder may have
+// just finished), fetches from DingTalk only if the value still needs it,
+// and writes.
+func (p *Provider) refreshHeld(ctx context.Context, k Kind, m mode, l *lease.Lease, firstExpiry time.Time) (result, error) {
+	defer func() {
+		// Release is detached from ctx and bounded, so a cancelled
+		// Refresher still frees the lease for the next run.
+		if err := l.Release(ctx); err != nil && !errors.Is(err, lease.ErrLost) {
+			p.log.WarnContext(ctx, "token: could not release the refresh lease; it will expire", "kind", string(k), "app_key", p.appKey, "err", err)
 		}
-		err = serr
+	}()
+	now := p.now()
+	var (
+		read     bool // the store answered the read under the lease
+		cur      Entry
+		found    bool
+		fetched  *Entry // what DingTalk returned; fetched at most once
+		fetchErr error
+	)
+	saved, err := p.save(ctx, k, func(c Entry, f bool) (Entry, error) {
+		read, cur, found = true, c, f
+		if found && !cur.needsRefresh(p.now(), m.margin) {
+			return cur, record.ErrNoChange
+		}
+		if fetched == nil && fetchErr == nil {
+			e, err := p.fetch(ctx, k, m)
+			if err != nil {
+				fetchErr = err
+			} else {
+				fetched = &e
+			}
+		}
+		if fetchErr != nil {
+			return Entry{}, fetchErr
+		}
+		return *fetched, nil
+	})
+	if err == nil {
+		p.setLocal(saved, time.Time{})
+		return result{entry: saved, refreshed: !saved.ExpiresAt.Equal(firstExpiry)}, nil
+	}
+	if !read {
+		if ctx.Err() != nil {
+			return p.interrupted(k, now, ctx.Err())
+		}
+		return p.storeDown(ctx, k, now, err, m)
+	}
+	if fetched != nil && !errors.Is(err, errNotStored) {
 		// DingTalk answered but the store did not take the value: use it
 		// here rather than fail, and let the next refresh store it.
-		if e = withHardLimit(e, cur, found); p.now().Before(e.ExpiresAt) {
-			p.log.ErrorContext(ctx, "token: could not store the refreshed value; keeping it in this process only", "token", e, "err", serr)
+		if e := withHardLimit(*fetched, cur, found); p.now().Before(e.ExpiresAt) && !p.isRejected(e) {
+			p.log.ErrorContext(ctx, "token: could not store the refreshed value; keeping it in this process only", "token", e, "err", err)
 			p.setLocal(e, p.now().Add(p.failureBackoff))
-			return result{entry: e, refreshed: true, refreshErr: serr}, nil
+			return result{entry: e, refreshed: true, refreshErr: err}, nil
 		}
 	}
 	now = p.now()
@@ -450,12 +573,12 @@ func (p *Provider) refreshHeld(ctx context.Context, k Kind, margin time.Duration
 // storeDown serves the in-process copy while it is valid, else fetches from
 // DingTalk and keeps the value in this process only: DingTalk returns the
 // same token during its validity, so this does not fight other processes.
-func (p *Provider) storeDown(ctx context.Context, k Kind, now time.Time, storeErr error) (result, error) {
+func (p *Provider) storeDown(ctx context.Context, k Kind, now time.Time, storeErr error, m mode) (result, error) {
 	if l := p.local[kindIndex(k)].Load(); l != nil && now.Before(l.e.ExpiresAt) && !p.isRejected(l.e) {
 		p.log.WarnContext(ctx, "token: store unavailable; serving the in-process value", "token", l.e, "err", storeErr)
 		return result{entry: l.e, refreshErr: storeErr}, nil
 	}
-	e, err := p.fetch(ctx, k)
+	e, err := p.fetch(ctx, k, m)
 	if err != nil {
 		return result{}, fmt.Errorf("%w: %s for %s: %w", ErrUnavailable, k, p.appKey, errors.Join(storeErr, err))
 	}
@@ -467,57 +590,45 @@ func (p *Provider) storeDown(ctx context.Context, k Kind, now time.Time, storeEr
 	return result{entry: e, refreshed: true, refreshErr: storeErr}, nil
 }
 
-// stored is the item of one kind as the store returned it, so that a
-// compare-and-swap write can follow a read without reading again.
-type stored struct {
-	item  store.Item
-	found bool
-}
-
-// read returns the stored item of kind k, found false when absent.
-func (p *Provider) read(ctx context.Context, k Kind) (stored, error) {
-	it, err := p.st.Get(ctx, p.table, Key(k, p.appKey))
-	if errors.Is(err, store.ErrNotFound) {
-		return stored{}, nil
-	}
-	if err != nil {
-		return stored{}, err
-	}
-	return stored{item: it, found: true}, nil
-}
-
 // load reads the stored value; a malformed or (by our clock) expired one
-// counts as absent. It also returns the item as read, for save.
-func (p *Provider) load(ctx context.Context, k Kind) (Entry, bool, stored, error) {
-	raw, err := p.read(ctx, k)
-	if err != nil {
-		return Entry{}, false, stored{}, fmt.Errorf("token: read %s for %s: %w", k, p.appKey, err)
-	}
-	e, found, err := p.usable(raw, k)
-	if err != nil {
+// counts as absent.
+func (p *Provider) load(ctx context.Context, k Kind) (Entry, bool, error) {
+	rec, err := record.Get[Entry](ctx, p.st, p.table, Key(k, p.appKey))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Entry{}, false, nil
+	case errors.Is(err, record.ErrMalformed):
 		p.log.WarnContext(ctx, "token: ignoring a malformed stored value", "kind", string(k), "app_key", p.appKey, "err", err)
+		return Entry{}, false, nil
+	case err != nil:
+		return Entry{}, false, fmt.Errorf("token: read %s for %s: %w", k, p.appKey, err)
 	}
-	return e, found, raw, nil
+	if !p.wellFormed(rec.Value, k) {
+		p.log.WarnContext(ctx, "token: ignoring a malformed stored value", "kind", string(k), "app_key", p.appKey)
+		return Entry{}, false, nil
+	}
+	e, ok := p.usable(rec.Value, true, k)
+	return e, ok, nil
 }
 
-// usable decodes raw and reports whether it holds a value this process may
-// serve: well-formed, unexpired by our clock and not rejected.
-func (p *Provider) usable(raw stored, k Kind) (Entry, bool, error) {
-	if !raw.found {
-		return Entry{}, false, nil
+// wellFormed reports whether e, as decoded from the store, is a value of
+// kind k for this app.
+func (p *Provider) wellFormed(e Entry, k Kind) bool {
+	return checkEntry(e, k, p.appKey) == nil
+}
+
+// usable reports whether the stored e (found false: none) holds a value
+// this process may serve: well-formed, unexpired by our clock and not
+// rejected.
+func (p *Provider) usable(e Entry, found bool, k Kind) (Entry, bool) {
+	if !found || !p.wellFormed(e, k) || !p.now().Before(e.ExpiresAt) || p.isRejected(e) {
+		return Entry{}, false
 	}
-	e, err := unmarshalEntry(raw.item.Value, k, p.appKey)
-	if err != nil {
-		return Entry{}, false, err
-	}
-	if !p.now().Before(e.ExpiresAt) || p.isRejected(e) {
-		return Entry{}, false, nil
-	}
-	return e, true, nil
+	return e, true
 }
 
 // fetch calls DingTalk for a new value of kind k.
-func (p *Provider) fetch(ctx context.Context, k Kind) (Entry, error) {
+func (p *Provider) fetch(ctx context.Context, k Kind, m mode) (Entry, error) {
 	var (
 		f     Fetched
 		start time.Time
@@ -529,7 +640,7 @@ func (p *Provider) fetch(ctx context.Context, k Kind) (Entry, error) {
 			return p.up.FetchAccessToken(ctx)
 		})
 	case JSAPITicket:
-		f, start, err = p.fetchTicket(ctx)
+		f, start, err = p.fetchTicket(ctx, m)
 	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("token: fetch %s for %s: %w", k, p.appKey, err)
@@ -540,11 +651,20 @@ func (p *Provider) fetch(ctx context.Context, k Kind) (Entry, error) {
 	return Entry{Kind: k, AppKey: p.appKey, Value: f.Value, FetchedAt: start, ExpiresAt: start.Add(f.ExpiresIn)}, nil
 }
 
-// fetchTicket fetches the ticket with the cached access token; when DingTalk
-// rejects that token it is invalidated and the fetch retried once.
-func (p *Provider) fetchTicket(ctx context.Context) (Fetched, time.Time, error) {
+// fetchTicket fetches the ticket with the access token m supplies, or the
+// cached one; when DingTalk rejects that token it is invalidated and the
+// fetch retried once with a fresh one.
+func (p *Provider) fetchTicket(ctx context.Context, m mode) (Fetched, time.Time, error) {
 	for attempt := 0; ; attempt++ {
-		tok, err := p.Get(ctx, AccessToken)
+		var (
+			tok Entry
+			err error
+		)
+		if attempt == 0 && m.token != nil {
+			tok, err = m.token(ctx)
+		} else {
+			tok, err = p.get(ctx, AccessToken, m.bound)
+		}
 		if err != nil {
 			return Fetched{}, time.Time{}, err
 		}
@@ -573,50 +693,45 @@ func (p *Provider) callUpstream(ctx context.Context, k Kind, call func(context.C
 // maxWriteAttempts bounds the compare-and-swap loop of save.
 const maxWriteAttempts = 8
 
-// save writes e unless the store already holds a value expiring no earlier,
-// which it returns instead: writes never move backwards. last, when not
-// nil, is the item as read under the lease: the first compare-and-swap
-// starts from it, and only a conflict costs another read.
-func (p *Provider) save(ctx context.Context, e Entry, last *stored) (Entry, error) {
-	key := Key(e.Kind, p.appKey)
-	for range maxWriteAttempts {
-		var cur stored
-		if last != nil {
-			cur, last = *last, nil
-		} else {
-			var err error
-			if cur, err = p.read(ctx, e.Kind); err != nil {
-				return Entry{}, fmt.Errorf("token: write %s for %s: %w", e.Kind, p.appKey, err)
-			}
+// save is one read-modify-write of the stored value of kind k: next gets
+// the current usable value (found false when there is none) and returns the
+// value to store, or record.ErrNoChange. Writes never move backwards: a
+// stored value expiring no earlier than next's is kept and returned
+// instead. A rejected token is no reason to keep the stored value.
+func (p *Provider) save(ctx context.Context, k Kind, next func(cur Entry, found bool) (Entry, error)) (Entry, error) {
+	var out Entry
+	wrote := false
+	_, err := record.Update(ctx, p.st, p.table, Key(k, p.appKey), func(stored Entry, ok bool) (Entry, error) {
+		wrote = false
+		prev, prevFound := p.usable(stored, ok, k)
+		e, err := next(prev, prevFound)
+		if errors.Is(err, record.ErrNoChange) {
+			out = prev
+			return stored, err
 		}
-		cond := store.IfAbsent
-		if cur.found {
-			cond = store.IfVersion(cur.item.Version)
-		}
-		// A rejected token is no reason to keep the stored value: the
-		// write goes ahead whatever its expiry.
-		prev, prevFound, _ := p.usable(cur, e.Kind)
-		cand := withHardLimit(e, prev, prevFound)
-		if !p.now().Before(cand.ExpiresAt) {
-			return Entry{}, fmt.Errorf("token: write %s for %s: the fetched value is already past its 24 h limit", e.Kind, p.appKey)
-		}
-		if prevFound && !cand.ExpiresAt.After(prev.ExpiresAt) {
-			return prev, nil
-		}
-		b, err := cand.marshal()
 		if err != nil {
-			return Entry{}, fmt.Errorf("token: encode %s: %w", e.Kind, err)
+			return Entry{}, err
 		}
-		_, err = p.st.Put(ctx, p.table, store.Item{Key: key, Value: b, ExpiresAt: cand.ExpiresAt}, cond)
-		if err == nil {
-			p.log.InfoContext(ctx, "token: refreshed", "token", cand, "lifetime", cand.ExpiresAt.Sub(cand.FetchedAt).Round(time.Second).String())
-			return cand, nil
+		cand := withHardLimit(e, prev, prevFound)
+		switch {
+		case !p.now().Before(cand.ExpiresAt):
+			return Entry{}, fmt.Errorf("%w: the fetched %s is already past its 24 h limit", errNotStored, k)
+		case p.isRejected(cand):
+			return Entry{}, fmt.Errorf("%w: DingTalk rejected the fetched %s while it was being stored", errNotStored, k)
+		case prevFound && !cand.ExpiresAt.After(prev.ExpiresAt):
+			out = prev
+			return stored, record.ErrNoChange
 		}
-		if !errors.Is(err, store.ErrConflict) {
-			return Entry{}, fmt.Errorf("token: write %s for %s: %w", e.Kind, p.appKey, err)
-		}
+		out, wrote = cand, true
+		return cand.inUTC(), nil
+	}, record.WithExpiry(func(e Entry) time.Time { return e.ExpiresAt }), record.WithReplaceMalformed(), record.WithMaxAttempts(maxWriteAttempts))
+	if err != nil {
+		return Entry{}, err
 	}
-	return Entry{}, fmt.Errorf("token: write %s for %s: %d conflicting writes in a row", e.Kind, p.appKey, maxWriteAttempts)
+	if wrote {
+		p.log.InfoContext(ctx, "token: refreshed", "token", out, "lifetime", out.ExpiresAt.Sub(out.FetchedAt).Round(time.Second).String())
+	}
+	return out, nil
 }
 
 // withHardLimit caps a ticket's expiry at 24 h after the value was first
@@ -637,35 +752,6 @@ func withHardLimit(e, prev Entry, prevFound bool) Entry {
 	return e
 }
 
-// acquire tries to take the refresh lease of kind k.
-func (p *Provider) acquire(ctx context.Context, k Kind, now time.Time) (bool, int64, error) {
-	exp := now.Add(p.leaseTTL)
-	b, err := json.Marshal(lease{Holder: p.holder, AcquiredAt: now.UTC(), ExpiresAt: exp.UTC()})
-	if err != nil {
-		return false, 0, err
-	}
-	v, err := p.st.Put(ctx, p.table, store.Item{Key: LeaseKey(k, p.appKey), Value: b, ExpiresAt: exp}, store.IfAbsent)
-	switch {
-	case err == nil:
-		return true, v, nil
-	case errors.Is(err, store.ErrConflict):
-		return false, 0, nil
-	default:
-		return false, 0, fmt.Errorf("token: take the %s lease for %s: %w", k, p.appKey, err)
-	}
-}
-
-// release drops the lease if it is still ours; it runs even when the
-// caller's context ended, and an undropped lease simply expires.
-func (p *Provider) release(ctx context.Context, k Kind, version int64) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.fetchTimeout)
-	defer cancel()
-	err := p.st.Delete(ctx, p.table, LeaseKey(k, p.appKey), store.IfVersion(version))
-	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
-		p.log.WarnContext(ctx, "token: could not release the refresh lease; it will expire", "kind", string(k), "app_key", p.appKey, "err", err)
-	}
-}
-
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -675,12 +761,4 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// holderID names this process in leases, for operators reading the table.
-func holderID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }

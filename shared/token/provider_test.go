@@ -170,46 +170,52 @@ func TestLocalCopyFollowsReadMargin(t *testing.T) {
 }
 
 func TestWritesNeverMoveBackwards(t *testing.T) {
-	clk, _, _, p := setup(t)
+	clk, st, _, p := setup(t)
 	ctx := context.Background()
+	save := func(e Entry) (Entry, error) {
+		return p.save(ctx, e.Kind, func(Entry, bool) (Entry, error) { return e, nil })
+	}
 	now := clk.Now()
 	newer := Entry{Kind: AccessToken, AppKey: "dingapp", Value: "newer", FetchedAt: now, ExpiresAt: now.Add(2 * time.Hour)}
-	if _, err := p.save(ctx, newer, nil); err != nil {
+	if _, err := save(newer); err != nil {
 		t.Fatal(err)
 	}
 	// A slow refresher arrives with a value fetched a minute earlier.
 	older := Entry{Kind: AccessToken, AppKey: "dingapp", Value: "older", FetchedAt: now.Add(-time.Minute), ExpiresAt: now.Add(119 * time.Minute)}
-	got, err := p.save(ctx, older, nil)
+	got, err := save(older)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Value != "newer" {
 		t.Fatalf("save of an older value returned %q, want the stored newer one", got.Value)
 	}
-	stored, found, _, err := p.load(ctx, AccessToken)
+	stored, found, err := p.load(ctx, AccessToken)
 	if err != nil || !found || stored.Value != "newer" {
 		t.Fatalf("stored = %v %v %v, want newer", stored.Value, found, err)
 	}
 	// A later expiry does replace it.
 	later := newer
 	later.Value, later.ExpiresAt = "later", newer.ExpiresAt.Add(time.Second)
-	if got, _ := p.save(ctx, later, nil); got.Value != "later" {
+	if got, _ := save(later); got.Value != "later" {
 		t.Fatalf("save of a later value returned %q", got.Value)
 	}
-	// A save starting from an item read before "later" was written loses
-	// its compare-and-swap, reads again and still does not move back.
-	_, _, before, err := p.load(ctx, AccessToken)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A save whose read of "later" is overtaken by another writer's
+	// "latest" loses its compare-and-swap, reads again and still does not
+	// move back.
 	latest, mid := later, later
 	latest.Value, latest.ExpiresAt = "latest", later.ExpiresAt.Add(2*time.Second)
 	mid.Value, mid.ExpiresAt = "mid", later.ExpiresAt.Add(time.Second)
-	if _, err := p.save(ctx, latest, nil); err != nil {
-		t.Fatal(err)
+	st.beforePut = func() {
+		st.beforePut = nil
+		if _, err := save(latest); err != nil {
+			t.Error(err)
+		}
 	}
-	if got, err := p.save(ctx, mid, &before); err != nil || got.Value != "latest" {
+	if got, err := save(mid); err != nil || got.Value != "latest" {
 		t.Fatalf("save from a stale read = %q, %v; want the stored latest", got.Value, err)
+	}
+	if st.beforePut != nil {
+		t.Fatal("the competing write never ran")
 	}
 }
 
@@ -465,7 +471,7 @@ func TestMalformedStoredValueIsReplaced(t *testing.T) {
 	if err != nil || !up.valid(tok) {
 		t.Fatalf("got %q, %v", tok, err)
 	}
-	if e, found, _, err := p.load(ctx, AccessToken); err != nil || !found || e.Value != tok {
+	if e, found, err := p.load(ctx, AccessToken); err != nil || !found || e.Value != tok {
 		t.Fatalf("stored after repair: %v %v", found, err)
 	}
 }

@@ -91,13 +91,34 @@ type ValueReport struct {
 // Tick renews every value within the refresh margin and reports the
 // outcome. The error joins every failure in the report, so a scheduler
 // marks the invocation failed even when old values are still being served.
+// Its refreshes end with ctx: a cancelled tick (SIGTERM) stops fetching and
+// releases the leases it holds before it returns.
 func (r *Refresher) Tick(ctx context.Context) (Report, error) {
 	rep := Report{At: r.providers[0].now().UTC(), Apps: make([]AppReport, 0, len(r.providers))}
 	var errs []error
 	for _, p := range r.providers {
 		ar := AppReport{AppKey: p.appKey}
+		var (
+			tok    result
+			tokErr error
+		)
 		for _, k := range Kinds {
-			res, err := p.flight(ctx, k, r.margin, true)
+			m := mode{margin: r.margin, wait: true, bound: true}
+			if k == JSAPITicket {
+				// The ticket is fetched with the token this tick obtained;
+				// when it obtained none, fetching it again for the ticket
+				// would only double the failing calls and the wait.
+				m.token = func(context.Context) (Entry, error) {
+					if tokErr != nil {
+						return Entry{}, fmt.Errorf("no access token: %w", tokErr)
+					}
+					return tok.entry, nil
+				}
+			}
+			res, err := p.fly(ctx, k, m)
+			if k == AccessToken {
+				tok, tokErr = res, err
+			}
 			if err == nil {
 				err = res.refreshErr
 			}

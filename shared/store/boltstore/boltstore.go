@@ -245,8 +245,8 @@ func (s *Store) Delete(ctx context.Context, table, key string, cond store.Cond) 
 	return nil
 }
 
-// Batch implements store.Store. The valid writes commit in one
-// transaction.
+// Batch implements store.Store. The writes that are valid and whose
+// conditions hold commit in one transaction.
 func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -264,10 +264,22 @@ func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) e
 		if err != nil {
 			return err
 		}
+		now := s.clock()
 		for i, w := range writes {
 			if err := store.CheckWrite(w); err != nil {
 				failed = append(failed, store.RowError{Index: i, Key: w.Item.Key, Err: err})
 				continue
+			}
+			if !w.Cond.IsAlways() {
+				live, v, err := s.state(b, []byte(w.Item.Key), now)
+				if err != nil {
+					return fmt.Errorf("write #%d %q: %w", i, w.Item.Key, err)
+				}
+				if !w.Cond.Allows(live, v) {
+					err := s.wrap("batch", table, w.Item.Key, fmt.Errorf("%v: %w", w.Cond, store.ErrConflict))
+					failed = append(failed, store.RowError{Index: i, Key: w.Item.Key, Err: err})
+					continue
+				}
 			}
 			var err error
 			if w.Delete {

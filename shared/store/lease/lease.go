@@ -231,9 +231,10 @@ func (l *Lease) Holder() string { return l.holder }
 
 // Fence returns the lease's fencing token: the store version of the write
 // that took it. Every later taker of the same key gets a greater one (store
-// versions only grow, across deletes too), and renewals keep it. Records a
-// holder writes carry it so that a holder that lost the lease cannot
-// overwrite its successor's work; see CheckFence.
+// versions only grow, across deletes too — after a Release, on Tablestore,
+// as far as writers' clocks agree; see package otsstore), and renewals keep
+// it. Records a holder writes carry it so that a holder that lost the lease
+// cannot overwrite its successor's work; see CheckFence.
 func (l *Lease) Fence() int64 { return l.fence }
 
 // Expires returns when the lease ends unless renewed.

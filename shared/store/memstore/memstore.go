@@ -180,7 +180,8 @@ func (s *Store) Delete(ctx context.Context, tbl, key string, cond store.Cond) er
 	return nil
 }
 
-// Batch implements store.Store. The valid writes are applied atomically.
+// Batch implements store.Store. The writes that are valid and whose
+// conditions hold are applied atomically.
 func (s *Store) Batch(ctx context.Context, tbl string, writes []store.Write) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -189,8 +190,14 @@ func (s *Store) Batch(ctx context.Context, tbl string, writes []store.Write) err
 	}
 	var failed []store.RowError
 	t := s.table(tbl)
+	now := s.clock()
 	for i, w := range writes {
 		if err := store.CheckWrite(w); err != nil {
+			failed = append(failed, store.RowError{Index: i, Key: w.Item.Key, Err: err})
+			continue
+		}
+		if !holds(w.Cond, t.rows[w.Item.Key], now) {
+			err := fmt.Errorf("memstore: batch %s%s %q %v: %w", s.prefix, tbl, w.Item.Key, w.Cond, store.ErrConflict)
 			failed = append(failed, store.RowError{Index: i, Key: w.Item.Key, Err: err})
 			continue
 		}

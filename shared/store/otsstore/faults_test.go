@@ -441,3 +441,73 @@ func TestScanEmptyPages(t *testing.T) {
 		t.Fatalf("scan returned %q with %d empty pages; want the 10 live keys and some empty pages", got, empty)
 	}
 }
+
+// A conditional batch whose response is lost is retried by the SDK; its
+// rows then fail their own conditions, and the store must recognise its
+// writes rather than report conflicts.
+func TestBatchLostResponseConditional(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		fault   tablestoretest.Fault
+		retried bool
+	}{
+		{"retried by the SDK", withAfterApply(tablestoretest.ServerBusy), true},
+		{"not retried by the SDK", withAfterApply(tablestoretest.InternalError), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := t.Context()
+			s, srv, _ := newStore(t)
+			v, err := s.Put(ctx, "mirror", store.Item{Key: "cas", Value: []byte("old")}, store.Always)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.FailNext("BatchWriteRow", 1, c.fault)
+			err = s.Batch(ctx, "mirror", []store.Write{
+				{Item: store.Item{Key: "new", Value: []byte("new")}, Cond: store.IfAbsent},
+				{Item: store.Item{Key: "cas", Value: []byte("new")}, Cond: store.IfVersion(v)},
+				{Item: store.Item{Key: "plain", Value: []byte("new")}},
+			})
+			// Unless the SDK retried, the unconditional row reports the
+			// service error, though it was applied; the conditional rows
+			// are read back and recognised.
+			failed := map[string]error{}
+			var be *store.BatchError
+			if errors.As(err, &be) {
+				for _, f := range be.Failed {
+					failed[f.Key] = f.Err
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if failed["new"] != nil || failed["cas"] != nil || (c.retried && failed["plain"] != nil) {
+				t.Fatalf("Batch whose response was lost: %v", err)
+			}
+			for _, k := range []string{"new", "cas", "plain"} {
+				if it, err := s.Get(ctx, "mirror", k); err != nil || string(it.Value) != "new" {
+					t.Fatalf("Get(%q) = %+v, %v; want the batch's value", k, it, err)
+				}
+			}
+		})
+	}
+}
+
+// An IfVersion-only batch into a table never written reports conflicts and
+// does not create the table.
+func TestBatchIfVersionMissingTable(t *testing.T) {
+	ctx := t.Context()
+	s, srv, client := newStore(t)
+	err := s.Batch(ctx, "fresh", []store.Write{
+		{Item: store.Item{Key: "a", Value: []byte("x")}, Cond: store.IfVersion(1)},
+		{Item: store.Item{Key: "b"}, Delete: true, Cond: store.IfVersion(2)},
+	})
+	var be *store.BatchError
+	if !errors.As(err, &be) || len(be.Failed) != 2 || !errors.Is(be.Failed[0].Err, store.ErrConflict) || !errors.Is(be.Failed[1].Err, store.ErrConflict) {
+		t.Fatalf("Batch = %v; want two conflicts", err)
+	}
+	if n := srv.Requests("CreateTable"); n != 0 {
+		t.Fatalf("CreateTable requests = %d, want 0", n)
+	}
+	if list, err := client.ListTable(); err != nil || len(list.TableNames) != 0 {
+		t.Fatalf("tables = %v, %v; want none", list, err)
+	}
+}

@@ -568,8 +568,13 @@ func split(writes []store.Write, valid []bool) (chunks []chunk, ordered bool) {
 }
 
 // Batch implements store.Store with BatchWriteRow requests of at most 200
-// rows and 4 MB. Requests run concurrently unless a key repeats, in which
-// case they run in order so the last write of a key wins.
+// rows and 4 MB, each row carrying its condition as its own row condition
+// (the same translation as Put and Delete). Requests run concurrently unless
+// a key repeats, in which case they run in order so the last write of a key
+// wins and a later condition sees the earlier write. A put row that fails
+// its condition goes through Put's recovery: the row is read back, so a
+// landed retry counts as success and a writer clock behind the stored
+// version writes above it.
 func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) error {
 	if err := store.CheckTable(table); err != nil {
 		return err
@@ -614,22 +619,28 @@ func (s *Store) batchChunk(ctx context.Context, table string, writes []store.Wri
 	req := &tablestore.BatchWriteRowRequest{}
 	nowMs := s.clock().UnixMilli()
 	versions := make([]int64, len(ch.idx))
+	// A chunk whose every row needs an existing row cannot succeed in a
+	// missing table: no reason to create it.
+	needsRow := true
 	for j, i := range ch.idx {
 		w := writes[i]
+		_, isVersion := w.Cond.Version()
+		needsRow = needsRow && isVersion
 		if w.Delete {
 			d := &tablestore.DeleteRowChange{TableName: s.TableName(table), PrimaryKey: pk(w.Item.Key)}
-			d.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+			d.Condition = rowCondition(w.Cond, 0, nowMs)
 			req.AddRowChange(d)
 			continue
 		}
-		version := s.nextVersion(0)
+		floor, _ := w.Cond.Version() // 0 unless IfVersion
+		version := s.nextVersion(floor)
 		versions[j] = version
 		p := s.putChange(table, w.Item, version)
-		p.Condition = rowCondition(store.Always, version, nowMs)
+		p.Condition = rowCondition(w.Cond, version, nowMs)
 		req.AddRowChange(p)
 	}
 	var resp *tablestore.BatchWriteRowResponse
-	err := s.write(ctx, table, false, func() error {
+	err := s.write(ctx, table, needsRow, func() error {
 		var err error
 		resp, err = s.client.BatchWriteRow(req)
 		if err != nil {
@@ -650,8 +661,24 @@ func (s *Store) batchChunk(ctx context.Context, table string, writes []store.Wri
 		return nil
 	})
 	if err != nil {
-		for _, i := range ch.idx {
-			failed[i] = err
+		recovering := ctx.Err() == nil
+		for j, i := range ch.idx {
+			w := writes[i]
+			switch {
+			case needsRow && isCode(err, codeNotExist):
+				// IfVersion in a table never written: the row is absent.
+				failed[i] = s.errorf("batch", table, w.Item.Key, conflict(w.Cond))
+			case recovering && !w.Delete && !w.Cond.IsAlways():
+				// The request may have been applied with its response lost;
+				// a caller retrying a conditional put would then conflict
+				// with its own write. Read the rows back while they turn
+				// out to have landed; the first that did not ends it.
+				if _, perr := s.putFrom(ctx, table, w.Item, w.Cond, versions[j], err); perr != nil {
+					failed[i], recovering = perr, false
+				}
+			default:
+				failed[i] = err
+			}
 		}
 		return
 	}
@@ -662,17 +689,22 @@ func (s *Store) batchChunk(ctx context.Context, table string, writes []store.Wri
 			continue
 		}
 		i := ch.idx[r.Index]
+		w := writes[i]
 		done[r.Index] = true
 		switch {
 		case r.IsSucceed:
-		case r.Error.Code == codeConditionFail && !writes[i].Delete:
-			// The stored version is ahead of this writer's clock (or a
-			// retried request found its own write): the single-row path
-			// reads the row and, unless the write landed, writes above it.
+		case r.Error.Code == codeConditionFail && !w.Delete:
+			// The condition failed, or the stored version is ahead of this
+			// writer's clock, or a retried request found its own write: the
+			// single-row path reads the row and tells which, reporting a
+			// conflict, writing above the stored version, or succeeding.
 			rowErr := &tablestore.OtsError{Code: r.Error.Code, Message: r.Error.Message}
-			if _, err := s.putFrom(ctx, table, writes[i].Item, store.Always, versions[r.Index], rowErr); err != nil {
+			if _, err := s.putFrom(ctx, table, w.Item, w.Cond, versions[r.Index], rowErr); err != nil {
 				failed[i] = err
 			}
+		case r.Error.Code == codeConditionFail:
+			// A delete's row condition is the caller's condition alone.
+			failed[i] = s.errorf("batch", table, w.Item.Key, conflict(w.Cond))
 		default:
 			failed[i] = &tablestore.OtsError{Code: r.Error.Code, Message: r.Error.Message}
 		}

@@ -52,6 +52,10 @@ func Run(t *testing.T, open Opener) {
 		{"Batch", s.batch},
 		{"BatchLargeRows", s.batchLargeRows},
 		{"BatchPartialFailure", s.batchPartialFailure},
+		{"BatchConditions", s.batchConditions},
+		{"BatchConditionsAcrossRequests", s.batchConditionsAcrossRequests},
+		{"RaceBatchIfAbsent", s.raceBatchIfAbsent},
+		{"RaceBatchCompareAndSwap", s.raceBatchCompareAndSwap},
 		{"Scan", s.scan},
 		{"ScanBounds", s.scanBounds},
 		{"Purge", s.purge},
@@ -682,6 +686,267 @@ func (s *suite) batchPartialFailure(t *testing.T, e *env) {
 	}
 	if got := keys(e.all(t, tbl, store.Range{})); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Fatalf("valid writes of a partly failed batch: table holds %q, want [a b c]", got)
+	}
+}
+
+// failedRows returns the rows a Batch reported as failed, by index, and
+// fails t unless err is nil or a *store.BatchError.
+func failedRows(t testing.TB, what string, err error) map[int]error {
+	t.Helper()
+	out := map[int]error{}
+	if err == nil {
+		return out
+	}
+	var be *store.BatchError
+	if !errors.As(err, &be) {
+		t.Fatalf("%s: %v, want nil or a *store.BatchError", what, err)
+	}
+	for _, f := range be.Failed {
+		if _, dup := out[f.Index]; dup {
+			t.Fatalf("%s: row %d reported twice", what, f.Index)
+		}
+		out[f.Index] = f.Err
+	}
+	return out
+}
+
+// batchConditions mixes conditional rows, which pass or fail one by one,
+// with unconditional and invalid ones in a single batch.
+func (s *suite) batchConditions(t *testing.T, e *env) {
+	put := func(key, value string) int64 {
+		return e.mustPut(t, tbl, store.Item{Key: key, Value: []byte(value)}, store.Always)
+	}
+	live := put("live", "live")
+	other := put("other", "other")
+	stale := put("stale", "stale")
+	delOK := put("del-ok", "del-ok")
+	delStale := put("del-stale", "del-stale")
+	put("del-live", "del-live")
+	put("recreate", "recreate")
+	expired := e.mustPut(t, tbl, store.Item{Key: "expired", Value: []byte("old"), ExpiresAt: Epoch.Add(time.Second)}, store.Always)
+	e.mustPut(t, tbl, store.Item{Key: "expired-cas", Value: []byte("old"), ExpiresAt: Epoch.Add(time.Second)}, store.Always)
+	expiredCAS := e.mustGet(t, tbl, "expired-cas").Version
+	e.clock.Advance(time.Second)
+	before := map[string]store.Item{}
+	for _, k := range []string{"live", "stale", "del-stale", "del-live"} {
+		before[k] = e.mustGet(t, tbl, k)
+	}
+
+	w := func(key, value string, cond store.Cond) store.Write {
+		return store.Write{Item: store.Item{Key: key, Value: []byte(value)}, Cond: cond}
+	}
+	del := func(key string, cond store.Cond) store.Write {
+		return store.Write{Item: store.Item{Key: key}, Delete: true, Cond: cond}
+	}
+	writes := []store.Write{
+		0:  w("plain", "plain", store.Always),
+		1:  w("new", "new", store.IfAbsent),
+		2:  w("live", "overwritten", store.IfAbsent),
+		3:  w("other", "other 2", store.IfVersion(other)),
+		4:  w("stale", "overwritten", store.IfVersion(stale+1)),
+		5:  w("absent", "x", store.IfVersion(live)),
+		6:  w("expired", "new", store.IfAbsent),
+		7:  w("expired-cas", "new", store.IfVersion(expiredCAS)),
+		8:  del("del-ok", store.IfVersion(delOK)),
+		9:  del("del-stale", store.IfVersion(delStale-1)),
+		10: del("del-live", store.IfAbsent),
+		11: del("never", store.IfAbsent),
+		12: del("never-cas", store.IfVersion(live)),
+		13: w("", "invalid", store.IfAbsent),
+		14: w("seq", "first", store.IfAbsent),
+		15: w("seq", "second", store.IfAbsent), // sees row 14
+		16: del("recreate", store.Always),
+		17: w("recreate", "recreated", store.IfAbsent), // sees row 16
+	}
+	err := e.Batch(e.ctx, tbl, writes)
+	if !errors.Is(err, store.ErrConflict) || !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("Batch = %v; want errors.Is ErrConflict and ErrInvalid", err)
+	}
+	failed := failedRows(t, "conditional batch", err)
+	wantConflicts := []int{2, 4, 5, 7, 9, 10, 12, 15}
+	var got []int
+	for i := range writes {
+		if _, ok := failed[i]; ok {
+			got = append(got, i)
+		}
+	}
+	if want := append(slices.Clone(wantConflicts), 13); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+		t.Fatalf("failed rows = %v, want %v", got, slices.Sorted(slices.Values(want)))
+	}
+	for _, i := range wantConflicts {
+		if !errors.Is(failed[i], store.ErrConflict) || errors.Is(failed[i], store.ErrInvalid) {
+			t.Errorf("row %d (%q %v): %v, want ErrConflict only", i, writes[i].Item.Key, writes[i].Cond, failed[i])
+		}
+	}
+	if !errors.Is(failed[13], store.ErrInvalid) || errors.Is(failed[13], store.ErrConflict) {
+		t.Errorf("invalid row: %v, want ErrInvalid only", failed[13])
+	}
+	// Rows that passed are applied, rows that failed changed nothing.
+	for key, want := range map[string]string{"plain": "plain", "new": "new", "other": "other 2", "expired": "new", "seq": "first", "recreate": "recreated"} {
+		e.wantValue(t, tbl, key, want)
+	}
+	if it := e.mustGet(t, tbl, "other"); it.Version <= other {
+		t.Errorf("IfVersion row wrote version %d, want > %d", it.Version, other)
+	}
+	for key, it := range before {
+		got := e.mustGet(t, tbl, key)
+		if !bytes.Equal(got.Value, it.Value) || got.Version != it.Version {
+			t.Errorf("failed row changed %q: %q version %d, was %q version %d", key, got.Value, got.Version, it.Value, it.Version)
+		}
+	}
+	for _, key := range []string{"del-ok", "absent", "expired-cas", "never", "never-cas"} {
+		e.wantMissing(t, tbl, key)
+	}
+	if it := e.mustGet(t, tbl, "expired"); it.Version <= expired {
+		t.Errorf("IfAbsent over an expired item wrote version %d, want > %d", it.Version, expired)
+	}
+}
+
+// batchConditionsAcrossRequests: conditions still hold row by row in a
+// batch larger than one Tablestore request.
+func (s *suite) batchConditionsAcrossRequests(t *testing.T, e *env) {
+	const n = 450
+	var writes []store.Write
+	for i := range n {
+		writes = append(writes, store.Write{Item: store.Item{Key: fmt.Sprintf("k%03d", i), Value: []byte("v0")}})
+	}
+	if err := e.Batch(e.ctx, tbl, writes); err != nil {
+		t.Fatal(err)
+	}
+	items := e.all(t, tbl, store.Range{})
+	if len(items) != n {
+		t.Fatalf("table holds %d items, want %d", len(items), n)
+	}
+	writes = writes[:0]
+	var want []int
+	for i, it := range items {
+		cond := store.IfVersion(it.Version)
+		if i%3 == 1 {
+			cond = store.IfVersion(it.Version + 1)
+			want = append(want, i)
+		}
+		if i%7 == 5 {
+			cond = store.IfAbsent
+			if i%3 != 1 {
+				want = append(want, i)
+			}
+		}
+		writes = append(writes, store.Write{Item: store.Item{Key: it.Key, Value: []byte("v1")}, Cond: cond})
+	}
+	failed := failedRows(t, "batch of stale and current versions", e.Batch(e.ctx, tbl, writes))
+	var got []int
+	for i := range writes {
+		if err, ok := failed[i]; ok {
+			got = append(got, i)
+			if !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("row %d: %v, want ErrConflict", i, err)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("failed rows = %v, want %v", got, want)
+	}
+	for i, it := range e.all(t, tbl, store.Range{}) {
+		wantV := "v1"
+		if _, ok := failed[i]; ok {
+			wantV = "v0"
+		}
+		if string(it.Value) != wantV {
+			t.Fatalf("%s = %q, want %q", it.Key, it.Value, wantV)
+		}
+	}
+}
+
+// raceBatchIfAbsent: of several batches creating the same keys, each key
+// has exactly one winner, whose value is stored.
+func (s *suite) raceBatchIfAbsent(t *testing.T, e *env) {
+	const n = 8
+	keys := []string{"a", "b", "c", "d"}
+	errs := race(n, func(i int) error {
+		var writes []store.Write
+		for _, k := range keys {
+			writes = append(writes, store.Write{Item: store.Item{Key: k, Value: []byte(fmt.Sprint(i))}, Cond: store.IfAbsent})
+		}
+		return e.Batch(e.ctx, tbl, writes)
+	})
+	failed := make([]map[int]error, n)
+	for i, err := range errs {
+		failed[i] = failedRows(t, fmt.Sprintf("batch %d", i), err)
+	}
+	for j, k := range keys {
+		winner := -1
+		for i := range n {
+			err, lost := failed[i][j]
+			switch {
+			case lost && !errors.Is(err, store.ErrConflict):
+				t.Fatalf("batch %d, key %q: %v, want nil or ErrConflict", i, k, err)
+			case !lost && winner >= 0:
+				t.Fatalf("key %q: batches %d and %d both created it", k, winner, i)
+			case !lost:
+				winner = i
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("key %q: no batch created it", k)
+		}
+		e.wantValue(t, tbl, k, fmt.Sprint(winner))
+	}
+}
+
+// raceBatchCompareAndSwap: writers doing read-modify-write batches on
+// overlapping keys, retrying only their failed rows, never lose an update;
+// unconditional rows in the same batches apply alongside.
+func (s *suite) raceBatchCompareAndSwap(t *testing.T, e *env) {
+	const n, rounds = 6, 8
+	keys := []string{"c0", "c1", "c2", "c3"}
+	for _, k := range keys {
+		e.mustPut(t, tbl, store.Item{Key: k, Value: []byte("0")}, store.Always)
+	}
+	errs := race(n, func(g int) error {
+		for r := range rounds {
+			own := store.Write{Item: store.Item{Key: fmt.Sprint("own-", g), Value: []byte(fmt.Sprint(r))}}
+			pending := slices.Clone(keys)
+			for attempt := 0; len(pending) > 0; attempt++ {
+				if attempt == 1000 {
+					return fmt.Errorf("round %d: rows %q still conflicting after %d attempts", r, pending, attempt)
+				}
+				writes := []store.Write{own}
+				for _, k := range pending {
+					it, err := e.Get(e.ctx, tbl, k)
+					if err != nil {
+						return err
+					}
+					var c int
+					fmt.Sscan(string(it.Value), &c)
+					writes = append(writes, store.Write{Item: store.Item{Key: k, Value: []byte(fmt.Sprint(c + 1))}, Cond: store.IfVersion(it.Version)})
+				}
+				var be *store.BatchError
+				err := e.Batch(e.ctx, tbl, writes)
+				if err != nil && !errors.As(err, &be) {
+					return err
+				}
+				var retry []string
+				if be != nil {
+					for _, f := range be.Failed {
+						if f.Index == 0 || !errors.Is(f.Err, store.ErrConflict) {
+							return fmt.Errorf("row %d %q: %w", f.Index, f.Key, f.Err)
+						}
+						retry = append(retry, f.Key)
+					}
+				}
+				pending = retry
+			}
+		}
+		return nil
+	})
+	for g, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", g, err)
+		}
+		e.wantValue(t, tbl, fmt.Sprint("own-", g), fmt.Sprint(rounds-1))
+	}
+	for _, k := range keys {
+		e.wantValue(t, tbl, k, fmt.Sprint(n*rounds))
 	}
 }
 

@@ -60,11 +60,52 @@ func (b *broken) Get(ctx context.Context, table, key string) (store.Item, error)
 }
 
 func (b *broken) Batch(ctx context.Context, table string, writes []store.Write) error {
-	if b.fault == "batch-first-write-wins" {
+	switch b.fault {
+	case "batch-first-write-wins":
 		writes = slices.Clone(writes)
 		slices.Reverse(writes)
+	case "batch-ignores-conditions":
+		writes = slices.Clone(writes)
+		for i := range writes {
+			writes[i].Cond = store.Always
+		}
+	case "batch-conditions-see-state-before-batch":
+		return b.batchCheckingFirst(ctx, table, writes)
 	}
 	return b.Store.Batch(ctx, table, writes)
+}
+
+// batchCheckingFirst checks every condition against the state before the
+// batch, then applies the rows that passed unconditionally.
+func (b *broken) batchCheckingFirst(ctx context.Context, table string, writes []store.Write) error {
+	var failed []store.RowError
+	var apply []store.Write
+	var index []int
+	for i, w := range writes {
+		it, err := b.Store.Get(ctx, table, w.Item.Key)
+		live := err == nil
+		if !w.Cond.Allows(live, it.Version) {
+			failed = append(failed, store.RowError{Index: i, Key: w.Item.Key, Err: store.ErrConflict})
+			continue
+		}
+		w.Cond = store.Always
+		apply = append(apply, w)
+		index = append(index, i)
+	}
+	var be *store.BatchError
+	if err := b.Store.Batch(ctx, table, apply); errors.As(err, &be) {
+		for _, f := range be.Failed {
+			f.Index = index[f.Index]
+			failed = append(failed, f)
+		}
+	} else if err != nil {
+		return err
+	}
+	if failed == nil {
+		return nil
+	}
+	slices.SortFunc(failed, func(a, b store.RowError) int { return a.Index - b.Index })
+	return &store.BatchError{Failed: failed}
 }
 
 func (b *broken) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
@@ -97,11 +138,13 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 		t.Skip("starts child test processes")
 	}
 	for fault, wantFailing := range map[string]string{
-		"ignore-version":           "TestSuiteOnBrokenStore/IfVersion",
-		"expired-blocks-if-absent": "TestSuiteOnBrokenStore/Expiry",
-		"miss-is-not-errnotfound":  "TestSuiteOnBrokenStore/MissingTable",
-		"batch-first-write-wins":   "TestSuiteOnBrokenStore/Batch",
-		"scan-drops-last-item":     "TestSuiteOnBrokenStore/Scan",
+		"ignore-version":                          "TestSuiteOnBrokenStore/IfVersion",
+		"expired-blocks-if-absent":                "TestSuiteOnBrokenStore/Expiry",
+		"miss-is-not-errnotfound":                 "TestSuiteOnBrokenStore/MissingTable",
+		"batch-first-write-wins":                  "TestSuiteOnBrokenStore/Batch",
+		"batch-ignores-conditions":                "TestSuiteOnBrokenStore/BatchConditions",
+		"batch-conditions-see-state-before-batch": "TestSuiteOnBrokenStore/BatchConditions",
+		"scan-drops-last-item":                    "TestSuiteOnBrokenStore/Scan",
 	} {
 		t.Run(fault, func(t *testing.T) {
 			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run", "^TestSuiteOnBrokenStore$")

@@ -161,11 +161,11 @@ func TestInvalidCompositeConditions(t *testing.T) {
 	createTable(t, c, "t")
 	one := single("n", tablestore.CT_EQUAL, int64(1), false)
 	for name, cond := range map[string]tablestore.ColumnFilter{
-		"and with one":  composite(tablestore.LO_AND, one),
-		"not with two":  composite(tablestore.LO_NOT, one, one),
-		"or with none":  composite(tablestore.LO_OR),
-		"pagination":    &tablestore.PaginationFilter{Offset: 0, Limit: 1},
-		"eleven leaves": composite(tablestore.LO_AND, one, one, one, one, one, one, one, one, one, one, one),
+		"and with one": composite(tablestore.LO_AND, one),
+		"not with two": composite(tablestore.LO_NOT, one, one),
+		"or with none": composite(tablestore.LO_OR),
+		"pagination":   &tablestore.PaginationFilter{Offset: 0, Limit: 1},
+		"33 filters":   composite(tablestore.LO_AND, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one),
 	} {
 		if err := condPut(c, "k", tablestore.RowExistenceExpectation_IGNORE, cond, "n", int64(1)); otsCode(err) != "OTSParameterInvalid" {
 			t.Errorf("%s: got %v, want OTSParameterInvalid", name, err)

@@ -7,8 +7,9 @@ import (
 	pb "github.com/dingfn/dingfn/shared/store/tablestoretest/internal/plainbuf"
 )
 
-// maxFilterConditions is the service's limit on conditions in one filter.
-const maxFilterConditions = 10
+// maxFilterNodes is the service's limit on the filters in one filter
+// tree, composite and single alike (which also bounds its depth).
+const maxFilterNodes = 32
 
 // filter is a decoded column filter: a tree of single-column conditions
 // joined by NOT/AND/OR, or a column pagination.
@@ -35,26 +36,23 @@ func parseFilter(b []byte, allowPagination bool) (*filter, *otsError) {
 		return nil, invalid("Invalid filter: %v.", err)
 	}
 	count := 0
-	out, oerr := decodeFilter(&f, allowPagination, &count, 0)
+	out, oerr := decodeFilter(&f, allowPagination, &count)
 	if oerr != nil {
 		return nil, oerr
 	}
 	return out, nil
 }
 
-func decodeFilter(f *otsprotocol.Filter, allowPagination bool, count *int, depth int) (*filter, *otsError) {
-	if depth > maxFilterConditions {
-		return nil, invalid("The filter is nested too deeply.")
+func decodeFilter(f *otsprotocol.Filter, allowPagination bool, count *int) (*filter, *otsError) {
+	*count++
+	if *count > maxFilterNodes {
+		return nil, invalid("The count of filter exceeds the max: %d.", maxFilterNodes)
 	}
 	switch f.GetType() {
 	case otsprotocol.FilterType_FT_SINGLE_COLUMN_VALUE:
 		var s otsprotocol.SingleColumnValueFilter
 		if err := proto.Unmarshal(f.GetFilter(), &s); err != nil {
 			return nil, invalid("Invalid single column value filter: %v.", err)
-		}
-		*count++
-		if *count > maxFilterConditions {
-			return nil, invalid("The number of conditions in a filter exceeds the limit %d.", maxFilterConditions)
 		}
 		if s.ValueTransRule != nil {
 			return nil, unsupported("value_trans_rule (regex filters) is not supported by the emulator.")
@@ -101,7 +99,7 @@ func decodeFilter(f *otsprotocol.Filter, allowPagination bool, count *int, depth
 		}
 		out := &filter{op: c.GetCombinator()}
 		for _, sf := range c.GetSubFilters() {
-			sub, oerr := decodeFilter(sf, false, count, depth+1)
+			sub, oerr := decodeFilter(sf, false, count)
 			if oerr != nil {
 				return nil, oerr
 			}

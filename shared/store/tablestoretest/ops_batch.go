@@ -7,9 +7,17 @@ import (
 	pb "github.com/dingfn/dingfn/shared/store/tablestoretest/internal/plainbuf"
 )
 
+// maxBatchWriteBytes is the service's limit on the data of one
+// BatchWriteRow: primary-key names and values, cell names and values, and
+// 8 bytes of timestamp per cell.
+const maxBatchWriteBytes = 4 << 20
+
 // batchWriteRow applies each row on its own: a row whose condition fails
 // reports OTSConditionCheckFail and the others are still written. Results
-// come back per table and per row in request order.
+// come back per table and per row in request order. As on the service,
+// what can be checked without the tables (names, primary-key and cell
+// formats, sizes) fails the whole request; what depends on a table (its
+// existence, its primary-key schema, conditions) fails only the row.
 func (e *emulator) batchWriteRow(instance string, body []byte) (proto.Message, *otsError) {
 	var req otsprotocol.BatchWriteRowRequest
 	if oerr := unmarshal(body, &req); oerr != nil {
@@ -21,10 +29,34 @@ func (e *emulator) batchWriteRow(instance string, body []byte) (proto.Message, *
 	if req.GetIsAtomic() {
 		return nil, unsupported("Atomic BatchWriteRow is not supported by the emulator.")
 	}
-	if oerr := checkBatchTables(req.GetTables(), "BatchWriteRow", maxBatchWriteRows, func(tr *otsprotocol.TableInBatchWriteRowRequest) (int, *otsError) {
+	if len(req.GetTables()) == 0 {
+		return nil, invalid("No row is specified in BatchWriteRow.")
+	}
+	if oerr := checkBatchTables(req.GetTables(), maxBatchWriteRows, func(tr *otsprotocol.TableInBatchWriteRowRequest) (int, *otsError) {
 		return len(tr.GetRows()), nil
 	}); oerr != nil {
 		return nil, oerr
+	}
+	for _, tr := range req.GetTables() {
+		if len(tr.GetRows()) == 0 {
+			return nil, invalid("No operation is specified for table: '%s'.", tr.GetTableName())
+		}
+		if oerr := checkTableName(tr.GetTableName()); oerr != nil {
+			return nil, oerr
+		}
+	}
+	size := 0
+	for _, tr := range req.GetTables() {
+		for _, rr := range tr.GetRows() {
+			n, oerr := checkBatchRowFormat(rr)
+			if oerr != nil {
+				return nil, oerr
+			}
+			size += n
+		}
+	}
+	if size > maxBatchWriteBytes {
+		return nil, invalid("The total data size of BatchWriteRow request exceeds the limit, limit size: %d, data size: %d.", maxBatchWriteBytes, size)
 	}
 
 	// Plan every row against the state before the batch, reject the whole
@@ -99,9 +131,9 @@ func (e *emulator) batchWriteRow(instance string, body []byte) (proto.Message, *
 
 // checkBatchTables checks the tables of a batch request in order: each
 // named once, rows (which also refuses what the operation cannot do with a
-// table) counting its rows, and the rows of all tables together at least one
-// and at most limit.
-func checkBatchTables[T interface{ GetTableName() string }](tables []T, op string, limit int, rows func(T) (int, *otsError)) *otsError {
+// table) counting its rows, and the rows of all tables together at most
+// limit.
+func checkBatchTables[T interface{ GetTableName() string }](tables []T, limit int, rows func(T) (int, *otsError)) *otsError {
 	total := 0
 	seen := map[string]bool{}
 	for _, tr := range tables {
@@ -115,13 +147,41 @@ func checkBatchTables[T interface{ GetTableName() string }](tables []T, op strin
 		}
 		total += n
 	}
-	if total == 0 {
-		return invalid("No row specified in %s.", op)
-	}
 	if total > limit {
 		return invalid("Rows count exceeds the upper limit: %d.", limit)
 	}
 	return nil
+}
+
+// checkBatchRowFormat decodes a row of a BatchWriteRow and checks what does
+// not depend on its table, returning the bytes it counts towards
+// maxBatchWriteBytes.
+func checkBatchRowFormat(rr *otsprotocol.RowInBatchWriteRowRequest) (int, *otsError) {
+	r, err := pb.DecodeRow(rr.GetRowChange())
+	if err != nil {
+		return 0, invalid("Invalid row change: %v.", err)
+	}
+	mode := pkExact
+	if rr.GetType() == otsprotocol.OperationType_PUT {
+		mode = pkPut
+	}
+	if oerr := checkPKFormat(r.PrimaryKey, mode); oerr != nil {
+		return 0, oerr
+	}
+	if oerr := checkCellsFormat(r.Cells); oerr != nil {
+		return 0, oerr
+	}
+	n := 0
+	for _, c := range r.PrimaryKey {
+		n += len(c.Name) + valueBytes(*c.Value)
+	}
+	for _, c := range r.Cells {
+		n += len(c.Name) + 8
+		if c.Value != nil {
+			n += valueBytes(*c.Value)
+		}
+	}
+	return n, nil
 }
 
 // batchRowKey extracts the concrete primary key of a batch row, "" when it

@@ -21,7 +21,7 @@ type readSpec struct {
 func (t *table) parseReadSpec(columns []string, tr *otsprotocol.TimeRange, maxVersions *int32, filterData []byte, startCol, endCol *string) (readSpec, *otsError) {
 	spec := readSpec{start: 0, end: 1<<63 - 1}
 	if maxVersions == nil && tr == nil {
-		return spec, invalid("Neither MaxVersions nor TimeRange is specified.")
+		return spec, invalid("No version condition is specified.")
 	}
 	if maxVersions != nil {
 		if *maxVersions <= 0 {
@@ -42,6 +42,9 @@ func (t *table) parseReadSpec(columns []string, tr *otsprotocol.TimeRange, maxVe
 			}
 			spec.start, spec.end = tr.GetStartTime(), tr.GetEndTime()
 		}
+	}
+	if len(columns) > maxColumnsPerWrite {
+		return spec, invalid("The number of columns from the request exceeds the limit, limit count: %d, column count: %d.", maxColumnsPerWrite, len(columns))
 	}
 	if len(columns) > 0 {
 		spec.columns = map[string]bool{}
@@ -151,6 +154,11 @@ func (e *emulator) readOne(t *table, spec *readSpec, pkData []byte) ([]byte, int
 	if len(in.Cells) > 0 || in.DeleteMarker {
 		return nil, 0, invalid("A primary key to read must carry only primary key columns.")
 	}
+	return e.readKey(t, spec, in)
+}
+
+// readKey reads the row of a decoded primary key.
+func (e *emulator) readKey(t *table, spec *readSpec, in pb.Row) ([]byte, int32, *otsError) {
 	pk, oerr := t.checkPK(in.PrimaryKey, pkExact)
 	if oerr != nil {
 		return nil, 0, oerr
@@ -184,7 +192,7 @@ func (e *emulator) getRange(instance string, body []byte) (proto.Message, *otsEr
 	limit := int32(maxRangeRows)
 	if req.Limit != nil {
 		if req.GetLimit() <= 0 {
-			return nil, invalid("Limit must be positive, got %d.", req.GetLimit())
+			return nil, invalid("The limit must be greater than 0.")
 		}
 		limit = min(limit, req.GetLimit())
 	}
@@ -206,10 +214,10 @@ func (e *emulator) getRange(instance string, body []byte) (proto.Message, *otsEr
 	}
 	backward := req.GetDirection() == otsprotocol.Direction_BACKWARD
 	switch c := compareBounds(start, end); {
-	case !backward && c > 0:
-		return nil, invalid("Begin key must less than end key in FORWARD.")
-	case backward && c < 0:
-		return nil, invalid("Begin key must more than end key in BACKWARD.")
+	case !backward && c >= 0:
+		return nil, invalid("Begin key must less than end key in FORWARD")
+	case backward && c <= 0:
+		return nil, invalid("Begin key must more than end key in BACKWARD")
 	}
 
 	// Rows in scan order: forward from the first row >= start up to end;
@@ -271,12 +279,19 @@ func (e *emulator) getRange(instance string, body []byte) (proto.Message, *otsEr
 	return resp, nil
 }
 
+// batchGetRow reads each row on its own. As on the service, what can be
+// checked without the tables (names, read options, primary-key formats)
+// fails the whole request; a missing table or a key that does not fit the
+// table's schema fails only its rows. A key may be asked for twice.
 func (e *emulator) batchGetRow(instance string, body []byte) (proto.Message, *otsError) {
 	var req otsprotocol.BatchGetRowRequest
 	if oerr := unmarshal(body, &req); oerr != nil {
 		return nil, oerr
 	}
-	if oerr := checkBatchTables(req.GetTables(), "BatchGetRow", maxBatchGetRows, func(tr *otsprotocol.TableInBatchGetRowRequest) (int, *otsError) {
+	if len(req.GetTables()) == 0 {
+		return nil, invalid("No row specified in the request of BatchGetRow.")
+	}
+	if oerr := checkBatchTables(req.GetTables(), maxBatchGetRows, func(tr *otsprotocol.TableInBatchGetRowRequest) (int, *otsError) {
 		if len(tr.GetToken()) > 0 {
 			return 0, errWideRowToken
 		}
@@ -284,29 +299,54 @@ func (e *emulator) batchGetRow(instance string, body []byte) (proto.Message, *ot
 	}); oerr != nil {
 		return nil, oerr
 	}
+	type group struct {
+		t    *table
+		terr *otsError
+		spec readSpec
+		keys []pb.Row
+	}
+	groups := make([]group, len(req.GetTables()))
+	for i, tr := range req.GetTables() {
+		g := &groups[i]
+		if oerr := checkTableName(tr.GetTableName()); oerr != nil {
+			return nil, oerr
+		}
+		if tr.MaxVersions == nil && tr.TimeRange == nil {
+			return nil, invalid("No version condition is specified while querying row.")
+		}
+		g.t, g.terr = e.table(instance, tr.GetTableName())
+		var oerr *otsError
+		if g.spec, oerr = g.t.parseReadSpec(tr.GetColumnsToGet(), tr.GetTimeRange(), tr.MaxVersions, tr.GetFilter(), tr.StartColumn, tr.EndColumn); oerr != nil {
+			return nil, oerr
+		}
+		for _, pkData := range tr.GetPrimaryKey() {
+			k, oerr := decodeKeyRow(pkData, "primary key")
+			if oerr != nil {
+				return nil, oerr
+			}
+			if len(k.Cells) > 0 || k.DeleteMarker {
+				return nil, invalid("A primary key to read must carry only primary key columns.")
+			}
+			if oerr := checkPKFormat(k.PrimaryKey, pkExact); oerr != nil {
+				return nil, oerr
+			}
+			g.keys = append(g.keys, k)
+		}
+	}
 	resp := &otsprotocol.BatchGetRowResponse{}
-	for _, tr := range req.GetTables() {
+	for i, tr := range req.GetTables() {
+		g := &groups[i]
 		out := &otsprotocol.TableInBatchGetRowResponse{TableName: proto.String(tr.GetTableName())}
 		resp.Tables = append(resp.Tables, out)
-		t, toerr := e.table(instance, tr.GetTableName())
-		var spec readSpec
-		if toerr == nil {
-			spec, toerr = t.parseReadSpec(tr.GetColumnsToGet(), tr.GetTimeRange(), tr.MaxVersions, tr.GetFilter(), tr.StartColumn, tr.EndColumn)
-		}
-		seen := map[string]bool{}
-		for _, pkData := range tr.GetPrimaryKey() {
-			oerr := toerr
+		for _, k := range g.keys {
+			oerr := g.terr
 			var data []byte
 			var cu int32
 			if oerr == nil {
-				if seen[string(pkData)] {
-					return nil, invalid("Duplicated primary key in table '%s'.", t.name)
-				}
-				seen[string(pkData)] = true
 				if f, ok := e.faults.next(rowFaultKey("BatchGetRow")); ok {
 					oerr = &otsError{code: f.Code, message: f.Message}
 				} else {
-					data, cu, oerr = e.readOne(t, &spec, pkData)
+					data, cu, oerr = e.readKey(g.t, &g.spec, k)
 				}
 			}
 			out.Rows = append(out.Rows, rowGetResult(data, cu, oerr))

@@ -2,6 +2,8 @@ package tablestoretest
 
 import (
 	"fmt"
+	"math"
+	"net/http"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
 	"github.com/golang/protobuf/proto"
@@ -28,33 +30,76 @@ func pbTypeOf(t otsprotocol.PrimaryKeyType) pb.Type {
 	}
 }
 
-func vtName(t pb.Type) string { return "VT_" + t.String() }
+// vtName names a value type as the service's error messages do.
+func vtName(t pb.Type) string {
+	if t == pb.Blob {
+		return "VT_BLOB"
+	}
+	return "VT_" + t.String()
+}
 
-// checkPK validates a primary key against the table schema, in order.
+func invalidPK(format string, args ...any) *otsError {
+	return &otsError{http.StatusBadRequest, "OTSInvalidPK", fmt.Sprintf(format, args...)}
+}
+
+// checkPKFormat checks what the service checks of a primary key before it
+// looks at the table's schema, answering OTSParameterInvalid; in a batch
+// such an error fails the whole request.
+func checkPKFormat(cells []pb.Cell, mode pkMode) *otsError {
+	if len(cells) < 1 || len(cells) > maxPKColumns {
+		return invalid("The number of primary key columns must be in range: [1, %d].", maxPKColumns)
+	}
+	for _, c := range cells {
+		if c.Value == nil || c.HasOp || c.HasTimestamp {
+			return invalid("Invalid primary key column '%s'.", c.Name)
+		}
+		switch v := c.Value; v.Type {
+		case pb.Integer:
+		case pb.String, pb.Blob:
+			if len(v.Bytes) > maxPKBytes {
+				return invalid("The length of primary key column: '%s' exceeds the MaxLength:%d with CurrentLength:%d.", c.Name, maxPKBytes, len(v.Bytes))
+			}
+		case pb.InfMin, pb.InfMax:
+			if mode != pkRange {
+				return invalid("%s is an invalid type for the primary key.", vtName(v.Type))
+			}
+		case pb.AutoIncrement:
+			if mode != pkPut {
+				return invalid("%s is an invalid type for the primary key.", vtName(v.Type))
+			}
+		default:
+			return invalid("%s is an invalid type for the primary key.", vtName(v.Type))
+		}
+	}
+	return nil
+}
+
+// checkPK validates a primary key against the table schema, in order:
+// its format (OTSParameterInvalid), then its size, names and types against
+// the schema (OTSInvalidPK, which a batch reports per row).
 func (t *table) checkPK(cells []pb.Cell, mode pkMode) ([]pb.Value, *otsError) {
+	if oerr := checkPKFormat(cells, mode); oerr != nil {
+		return nil, oerr
+	}
 	if len(cells) != len(t.pk) {
-		return nil, invalid("Validate PK size fail. Input: %d, Meta: %d.", len(cells), len(t.pk))
+		return nil, invalidPK("Validate PK size fail. Input: %d, Meta: %d.", len(cells), len(t.pk))
 	}
 	out := make([]pb.Value, len(cells))
 	for i, c := range cells {
 		s := t.pk[i]
 		if c.Name != s.GetName() {
-			return nil, invalid("Validate PK name fail. Input: %s, Meta: %s.", c.Name, s.GetName())
-		}
-		if c.Value == nil || c.HasOp || c.HasTimestamp {
-			return nil, invalid("Invalid primary key column '%s'.", c.Name)
+			return nil, invalidPK("Validate PK name fail. Input: %s, Meta: %s.", c.Name, s.GetName())
 		}
 		v := *c.Value
 		want := pbTypeOf(s.GetType())
 		switch {
 		case v.Type == want:
-			if (want == pb.String || want == pb.Blob) && len(v.Bytes) > maxPKBytes {
-				return nil, invalid("The length of primary key column: '%s' exceeds the MaxLength:%d with CurrentLength:%d.", c.Name, maxPKBytes, len(v.Bytes))
-			}
 		case mode == pkRange && (v.Type == pb.InfMin || v.Type == pb.InfMax):
-		case mode == pkPut && v.Type == pb.AutoIncrement && s.GetOption() == otsprotocol.PrimaryKeyOption_AUTO_INCREMENT:
+		case mode == pkPut && v.Type == pb.AutoIncrement && s.Option != nil && s.GetOption() == otsprotocol.PrimaryKeyOption_AUTO_INCREMENT:
+			// GetOption of an unset option is AUTO_INCREMENT, the enum's
+			// only value: only a column declared so takes the placeholder.
 		default:
-			return nil, invalid("Validate PK type fail. Input: %s, Meta: %s.", vtName(v.Type), vtName(want))
+			return nil, invalidPK("Validate PK type fail. Input: %s, Meta: %s.", vtName(v.Type), vtName(want))
 		}
 		out[i] = v
 	}
@@ -86,7 +131,12 @@ func checkAttrValue(name string, v *pb.Value) *otsError {
 	return nil
 }
 
+// isPKName reports whether name is a primary-key column of t (nil: of no
+// table, when the table is missing).
 func (t *table) isPKName(name string) bool {
+	if t == nil {
+		return false
+	}
 	for _, s := range t.pk {
 		if s.GetName() == name {
 			return true
@@ -95,10 +145,27 @@ func (t *table) isPKName(name string) bool {
 	return false
 }
 
-func (t *table) checkTimestamp(name string, ts, now int64) *otsError {
-	if ts <= 0 {
-		return invalid("The timestamp of column '%s' must be positive.", name)
+// maxTimestamp bounds cell timestamps, which are milliseconds the service
+// stores in microseconds.
+const maxTimestamp = math.MaxInt64 / 1000
+
+// checkCellsFormat checks the attribute cells of a row to write as the
+// service does before it looks at the table: names and timestamp ranges,
+// answering OTSParameterInvalid; in a batch such an error fails the whole
+// request.
+func checkCellsFormat(cells []pb.Cell) *otsError {
+	for _, c := range cells {
+		if oerr := checkColumnName(c.Name); oerr != nil {
+			return oerr
+		}
+		if c.HasTimestamp && (c.Timestamp < 0 || c.Timestamp >= maxTimestamp) {
+			return invalid("Timestamp must be in range [0, INT64_MAX/1000).")
+		}
 	}
+	return nil
+}
+
+func (t *table) checkTimestamp(name string, ts, now int64) *otsError {
 	if d := ts - now; d > t.deviationMs() || -d > t.deviationMs() {
 		return invalid("The timestamp %d of column '%s' is out of range: deviation from now exceeds %d seconds.", ts, name, t.deviationMs()/1000)
 	}
@@ -247,15 +314,15 @@ func (e *emulator) planPut(t *table, rowData []byte, cond *otsprotocol.Condition
 	if oerr != nil {
 		return planned{}, oerr
 	}
+	if oerr := checkCellsFormat(in.Cells); oerr != nil {
+		return planned{}, oerr
+	}
 	if len(in.Cells) > maxColumnsPerWrite {
-		return planned{}, invalid("The number of attribute columns exceeds the limit %d.", maxColumnsPerWrite)
+		return planned{}, invalid("The number of attribute columns exceeds the limit, limit count: %d, column count: %d.", maxColumnsPerWrite, len(in.Cells))
 	}
 	now := e.nowMs()
 	r := &row{pk: pk, cols: map[string][]version{}}
 	for _, c := range in.Cells {
-		if oerr := checkColumnName(c.Name); oerr != nil {
-			return planned{}, oerr
-		}
 		if t.isPKName(c.Name) {
 			return planned{}, invalid("Attribute column '%s' has the name of a primary key column.", c.Name)
 		}
@@ -316,11 +383,14 @@ func (e *emulator) planUpdate(t *table, change []byte, cond *otsprotocol.Conditi
 	if oerr != nil {
 		return planned{}, oerr
 	}
+	if oerr := checkCellsFormat(in.Cells); oerr != nil {
+		return planned{}, oerr
+	}
 	if len(in.Cells) == 0 {
 		return planned{}, invalid("No column specified while updating row.")
 	}
 	if len(in.Cells) > maxColumnsPerWrite {
-		return planned{}, invalid("The number of attribute columns exceeds the limit %d.", maxColumnsPerWrite)
+		return planned{}, invalid("The number of attribute columns exceeds the limit, limit count: %d, column count: %d.", maxColumnsPerWrite, len(in.Cells))
 	}
 	now := e.nowMs()
 	key := rowKey(pk)
@@ -337,9 +407,6 @@ func (e *emulator) planUpdate(t *table, change []byte, cond *otsprotocol.Conditi
 	creates := false
 	seen := map[string]bool{}
 	for _, c := range in.Cells {
-		if oerr := checkColumnName(c.Name); oerr != nil {
-			return planned{}, oerr
-		}
 		if t.isPKName(c.Name) {
 			return planned{}, invalid("Attribute column '%s' has the name of a primary key column.", c.Name)
 		}

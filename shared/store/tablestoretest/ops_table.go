@@ -3,6 +3,7 @@ package tablestoretest
 import (
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
 	"github.com/golang/protobuf/proto"
@@ -25,7 +26,9 @@ func (e *emulator) table(instance, name string) (*table, *otsError) {
 	return t, nil
 }
 
-func validName(s string) bool {
+// validTableName: letters, digits and underscores, not starting with a
+// digit, at most 255 bytes.
+func validTableName(s string) bool {
 	if s == "" || len(s) > maxNameBytes {
 		return false
 	}
@@ -40,15 +43,22 @@ func validName(s string) bool {
 	return true
 }
 
+// validColumnName: the service takes any UTF-8 name of 1 to 255 bytes
+// that does not start with '#' ("公司", "a.b" and " " are valid column
+// names, "#abc" is not).
+func validColumnName(s string) bool {
+	return s != "" && len(s) <= maxNameBytes && s[0] != '#' && utf8.ValidString(s)
+}
+
 func checkTableName(name string) *otsError {
-	if !validName(name) {
+	if !validTableName(name) {
 		return invalid("Invalid table name: '%s'.", name)
 	}
 	return nil
 }
 
 func checkColumnName(name string) *otsError {
-	if !validName(name) {
+	if !validColumnName(name) {
 		return invalid("Invalid column name: '%s'.", name)
 	}
 	return nil

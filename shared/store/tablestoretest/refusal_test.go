@@ -73,10 +73,11 @@ func TestRequestRefusalOrder(t *testing.T) {
 		{"batch get duplicate before token", "BatchGetRow", getRows(getTable("a", 1, false), getTable("a", 1, true)), "OTSParameterInvalid", dupMsg},
 		{"batch get token before duplicate", "BatchGetRow", getRows(getTable("a", 1, true), getTable("a", 1, false)), "OTSUnsupportOperation", tokenMsg},
 		{"batch get token before no rows", "BatchGetRow", getRows(getTable("a", 0, true)), "OTSUnsupportOperation", tokenMsg},
-		{"batch get no rows", "BatchGetRow", getRows(getTable("a", 0, false), getTable("b", 0, false)), "OTSParameterInvalid", "No row specified in BatchGetRow."},
+		{"batch get no tables", "BatchGetRow", getRows(), "OTSParameterInvalid", "No row specified in the request of BatchGetRow."},
 		{"batch get too many rows", "BatchGetRow", getRows(getTable("a", 60, false), getTable("b", 41, false)), "OTSParameterInvalid", "Rows count exceeds the upper limit: 100."},
 		{"batch write duplicate", "BatchWriteRow", &otsprotocol.BatchWriteRowRequest{Tables: []*otsprotocol.TableInBatchWriteRowRequest{writeTable("a", 0), writeTable("a", 1)}}, "OTSParameterInvalid", dupMsg},
-		{"batch write no rows", "BatchWriteRow", &otsprotocol.BatchWriteRowRequest{Tables: []*otsprotocol.TableInBatchWriteRowRequest{writeTable("a", 0)}}, "OTSParameterInvalid", "No row specified in BatchWriteRow."},
+		{"batch write no tables", "BatchWriteRow", &otsprotocol.BatchWriteRowRequest{}, "OTSParameterInvalid", "No row is specified in BatchWriteRow."},
+		{"batch write table without rows", "BatchWriteRow", &otsprotocol.BatchWriteRowRequest{Tables: []*otsprotocol.TableInBatchWriteRowRequest{writeTable("a", 1), writeTable("b", 0)}}, "OTSParameterInvalid", "No operation is specified for table: 'b'."},
 		{"batch write too many rows", "BatchWriteRow", &otsprotocol.BatchWriteRowRequest{Tables: []*otsprotocol.TableInBatchWriteRowRequest{writeTable("a", 150), writeTable("b", 51)}}, "OTSParameterInvalid", "Rows count exceeds the upper limit: 200."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -268,6 +268,9 @@ func TestRowOpsOnMissingTable(t *testing.T) {
 	}
 }
 
+// A primary key that does not fit the table's schema is OTSInvalidPK, as
+// on the service; one that no table could take (too long) is
+// OTSParameterInvalid. errors_test.go pins every message.
 func TestPrimaryKeyValidation(t *testing.T) {
 	t.Parallel()
 	_, c := setup(t)
@@ -275,27 +278,28 @@ func TestPrimaryKeyValidation(t *testing.T) {
 	tests := []struct {
 		name string
 		pk   *tablestore.PrimaryKey
+		code string
 	}{
-		{"wrong type", key(int64(1))},
+		{"wrong type", key(int64(1)), "OTSInvalidPK"},
 		{"wrong name", func() *tablestore.PrimaryKey {
 			p := new(tablestore.PrimaryKey)
 			p.AddPrimaryKeyColumn("other", "x")
 			return p
-		}()},
+		}(), "OTSInvalidPK"},
 		{"too many columns", func() *tablestore.PrimaryKey {
 			p := key("x")
 			p.AddPrimaryKeyColumn("extra", "y")
 			return p
-		}()},
-		{"too long", key(strings.Repeat("x", 1025))},
+		}(), "OTSInvalidPK"},
+		{"too long", key(strings.Repeat("x", 1025)), "OTSParameterInvalid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ch := &tablestore.PutRowChange{TableName: "t", PrimaryKey: tt.pk}
 			ch.AddColumn("a", "b")
 			ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
-			if _, err := c.PutRow(&tablestore.PutRowRequest{PutRowChange: ch}); otsCode(err) != "OTSParameterInvalid" {
-				t.Errorf("got %v, want OTSParameterInvalid", err)
+			if _, err := c.PutRow(&tablestore.PutRowRequest{PutRowChange: ch}); otsCode(err) != tt.code {
+				t.Errorf("got %v, want %s", err, tt.code)
 			}
 		})
 	}
