@@ -132,6 +132,7 @@ var (
 		60121: true, // 找不到该用户
 		60003: true, // 部门不存在
 	}
+	outOfScopeCodes = map[int]bool{50004: true} // 部门不在权限范围内
 )
 
 // codePunish is the Code given to DingTalk's per-IP block reply
@@ -195,6 +196,15 @@ func IsQuotaExhausted(err error) bool {
 func IsNotFound(err error) bool {
 	e, ok := asError(err)
 	return ok && e.hasCode(notFoundCodes)
+}
+
+// IsOutOfScope reports whether DingTalk refused a contact read because the
+// department lies outside the app's contact scope (通讯录权限范围, 50004):
+// the record exists, the app may not see it. A directory walk skips such a
+// department rather than failing.
+func IsOutOfScope(err error) bool {
+	e, ok := asError(err)
+	return ok && e.hasCode(outOfScopeCodes)
 }
 
 // IsTransient reports whether err is a failure that may pass by itself:

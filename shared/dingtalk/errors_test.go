@@ -213,5 +213,8 @@ func TestIsNotFound(t *testing.T) {
 		if got := IsNotFound(tt.err); got != tt.want {
 			t.Errorf("%s: IsNotFound = %v, want %v", tt.name, got, tt.want)
 		}
+		if got, want := IsOutOfScope(tt.err), tt.name == "50004 out of scope"; got != want {
+			t.Errorf("%s: IsOutOfScope = %v, want %v", tt.name, got, want)
+		}
 	}
 }

@@ -474,3 +474,28 @@ func TestFaultEmptyList(t *testing.T) {
 		t.Errorf("FaultEmptyList.String() = %q", FaultEmptyList.String())
 	}
 }
+
+func TestContactScope(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, WithOrg(loadTestOrg(t)))
+	tok := s.AccessToken()
+	s.SetContactScope(10) // 研发部 and 平台组 below it
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/department/get", tok, map[string]any{"dept_id": 1}), 50004)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/department/get", tok, map[string]any{"dept_id": 20}), 50004)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/department/get", tok, map[string]any{"dept_id": 11}), 0)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/list", tok, map[string]any{"dept_id": 20, "cursor": 0, "size": 10}), 50004)
+	wantErrcode(t, oapiJSON(t, s, "topapi/user/listid", tok, map[string]any{"dept_id": 1}), 50004)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/list", tok, map[string]any{"dept_id": 11, "cursor": 0, "size": 10}), 0)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/department/listsub", tok, map[string]any{"dept_id": 1}), 50004)
+	// listsubid ignores the scope.
+	r := oapiJSON(t, s, "topapi/v2/department/listsubid", tok, map[string]any{"dept_id": 1})
+	if got := r.get("result", "dept_id_list").([]any); len(got) != 2 {
+		t.Errorf("listsubid(1) under a scope = %s, want both children", r.raw)
+	}
+	// bob is in 11 and 20: visible through 11; nobody else outside is.
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "bob"}), 0)
+	s.SetContactScope(20)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "alice"}), 50004)
+	s.SetContactScope()
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "alice"}), 0)
+}

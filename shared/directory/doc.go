@@ -71,6 +71,14 @@
 // departments not listed yet), so the user row is written only when
 // something changed, whichever department lists it first.
 //
+// # Contact scope
+//
+// An app whose contact scope (通讯录权限范围) covers part of the
+// organisation mirrors that part: a department DingTalk answers 50004 for
+// is skipped and its sub-departments are still walked (listsubid ignores
+// the scope). A scope narrowed after the mirror was made looks like a mass
+// departure, which the deletion guard stops.
+//
 // # Concurrency with events
 //
 // A conditional write that finds a newer row (a contact event re-fetched

@@ -179,3 +179,51 @@ func TestDeleteLimit(t *testing.T) {
 		}
 	}
 }
+
+// An app whose contact scope covers part of the organisation mirrors that
+// part: departments outside it (50004) are skipped, the ones below them
+// still walked (listsubid ignores the scope).
+func TestContactScopeMirrorsWhatTheAppMaySee(t *testing.T) {
+	e := newEnv(t, backends()[0], dingtalktest.WithDemoOrg())
+	e.fake.SetContactScope(2) // 研发中心 and its two groups
+	rep := e.mustSync()
+	if rep.OutOfScope != 4 || rep.DepartmentsSeen != 3 || rep.UsersSeen != 5 {
+		t.Errorf("report: %d out of scope, %d departments, %d users; want 4, 3, 5", rep.OutOfScope, rep.DepartmentsSeen, rep.UsersSeen)
+	}
+	r := directory.NewReader(e.st)
+	for _, id := range []int64{2, 3, 4} {
+		if _, err := r.Department(e.ctx, id); err != nil {
+			t.Errorf("department %d: %v", id, err)
+		}
+	}
+	for _, id := range []int64{1, 5, 6, 7} {
+		if _, err := r.Department(e.ctx, id); !errors.Is(err, directory.ErrNotFound) {
+			t.Errorf("department %d outside the scope: %v, want not found", id, err)
+		}
+	}
+	if m, err := r.Members(e.ctx, 2, true); err != nil || len(m) != 5 {
+		t.Errorf("members below 研发中心 = %v, %v", m, err)
+	}
+	if u, err := r.User(e.ctx, "chenjing"); err != nil || len(u.DeptIDs) != 2 {
+		t.Errorf("chenjing = %+v, %v", u, err)
+	}
+}
+
+// A scope narrowed after the mirror was made looks like a mass departure:
+// the guard keeps the mirror.
+func TestNarrowedContactScopeTripsTheGuard(t *testing.T) {
+	e := newEnv(t, backends()[0], dingtalktest.WithGeneratedOrg(orgSpec))
+	e.mustSync()
+	org := e.fake.Org()
+	e.fake.SetContactScope(org.Departments[len(org.Departments)-1].ID)
+	_, err := e.sync(directory.RunOptions{})
+	if !errors.Is(err, directory.ErrGuardTripped) {
+		t.Fatalf("err = %v, want the guard to trip", err)
+	}
+	if w := e.st.recordWrites(); len(w[directory.UsersTable]) != 0 || len(w[directory.DepartmentsTable]) != 0 {
+		t.Errorf("a tripped walk wrote %v", w)
+	}
+	e.fake.SetContactScope()
+	e.mustSync()
+	e.wantMirrorsFake()
+}

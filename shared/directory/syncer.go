@@ -158,9 +158,13 @@ type Report struct {
 	// Conflicts counts conditional writes another writer won (the newer
 	// row was kept); RateLimitWaits the walk's own waits after DingTalk's
 	// rate limit outlasted the client's retries.
-	Conflicts      int   `json:"conflicts,omitempty"`
-	RateLimitWaits int   `json:"rate_limit_waits,omitempty"`
-	DurationMS     int64 `json:"duration_ms"`
+	Conflicts      int `json:"conflicts,omitempty"`
+	RateLimitWaits int `json:"rate_limit_waits,omitempty"`
+	// OutOfScope counts the departments this run skipped because they lie
+	// outside the app's contact scope (50004); their sub-departments are
+	// still walked.
+	OutOfScope int   `json:"departments_out_of_scope,omitempty"`
+	DurationMS int64 `json:"duration_ms"`
 	// Guard is the deletion guard's verdict, on a complete walk.
 	Guard *Guard `json:"guard,omitempty"`
 	Error string `json:"error,omitempty"`
@@ -247,7 +251,7 @@ func (r *run) report(started time.Time, err error) *Report {
 		Unchanged: t.Users.Unchanged + t.Departments.Unchanged,
 		Users:     t.Users, Departments: t.Departments,
 		APICalls: r.apiCalls, StoreWrites: r.storeWrites, StateWrites: r.stateWrites,
-		Conflicts: r.conflicts, RateLimitWaits: r.rateWaits,
+		Conflicts: r.conflicts, RateLimitWaits: r.rateWaits, OutOfScope: r.hidden,
 		DurationMS: r.s.w.now().Sub(started).Milliseconds(),
 	}
 	if len(r.calls) > 0 {

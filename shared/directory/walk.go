@@ -51,6 +51,7 @@ type run struct {
 	storeWrites int
 	stateWrites int
 	conflicts   int
+	hidden      int
 	guard       *Guard
 }
 
@@ -102,12 +103,23 @@ func (r *run) call(ctx context.Context, api string, params any) (json.RawMessage
 // visit is the tree lane's work on one department: its record and its
 // sub-departments not seen before.
 type visit struct {
-	id       int64
-	dept     Department
-	gone     bool // DingTalk says it no longer exists
+	id   int64
+	dept Department
+	// skip says the department is not part of the mirror: gone (DingTalk
+	// says it no longer exists) or hidden (outside the app's contact
+	// scope; its sub-departments may still be inside).
+	skip     skipReason
 	children []int64
 	err      error
 }
+
+type skipReason uint8
+
+const (
+	keep skipReason = iota
+	gone
+	hidden
+)
 
 // treeLane fetches department details and sub-department ids breadth first
 // from queue, ahead of the member lane, so the two kinds of calls overlap
@@ -119,7 +131,7 @@ func (r *run) treeLane(ctx context.Context, queue []int64, discovered map[int64]
 		id := queue[0]
 		queue = queue[1:]
 		v := r.fetchDept(ctx, id)
-		if v.err == nil && !v.gone {
+		if v.err == nil {
 			kids := v.children
 			v.children = nil
 			for _, c := range kids {
@@ -151,17 +163,26 @@ func (r *run) fetchDept(ctx context.Context, id int64) visit {
 	wg.Go(func() { kidsRaw, kidsErr = r.call(ctx, apiDeptSubIDs, params) })
 	raw, err := r.call(ctx, apiDeptGet, params)
 	wg.Wait()
-	if dingtalk.IsNotFound(err) || dingtalk.IsNotFound(kidsErr) {
-		v.gone = true // removed since its parent listed it
+	switch {
+	case dingtalk.IsNotFound(err) || dingtalk.IsNotFound(kidsErr):
+		v.skip = gone // removed since its parent listed it
 		return v
+	case dingtalk.IsOutOfScope(kidsErr):
+		v.skip = hidden
+		return v
+	case dingtalk.IsOutOfScope(err) && kidsErr == nil:
+		// listsubid ignores the contact scope: walk on below.
+		v.skip, err = hidden, nil
 	}
 	if err = errors.Join(err, kidsErr); err != nil {
 		v.err = fmt.Errorf("directory: department %d: %w", id, err)
 		return v
 	}
-	if v.dept, err = parseDepartment(raw); err != nil {
-		v.err = err
-		return v
+	if v.skip == keep {
+		if v.dept, err = parseDepartment(raw); err != nil {
+			v.err = err
+			return v
+		}
 	}
 	var kids struct {
 		DeptIDList []int64 `json:"dept_id_list"`
@@ -223,21 +244,26 @@ func (r *run) walk(ctx context.Context) (bool, error) {
 		case v.id != r.cp.Queue[0]:
 			return false, fmt.Errorf("directory: walk out of step: tree lane at %d, member lane at %d", v.id, r.cp.Queue[0])
 		}
-		if !v.gone {
+		if v.skip == keep {
 			if err := r.stageDept(ctx, v.dept); err != nil {
 				return false, err
 			}
-			done, gone, err := r.listMembers(ctx, v.id)
+			done, skip, err := r.listMembers(ctx, v.id)
 			if err != nil || !done {
 				return false, err
 			}
-			v.gone = gone
+			v.skip = skip
 		}
 		r.cp.Queue = append(r.cp.Queue[1:], v.children...)
 		r.cp.Cursor, r.cp.Members = 0, nil
-		if !v.gone {
+		switch v.skip {
+		case keep:
 			r.seenDepts[v.id] = struct{}{}
 			r.newDepts = append(r.newDepts, v.id)
+		case hidden:
+			r.mu.Lock()
+			r.hidden++
+			r.mu.Unlock()
 		}
 		if r.w.now().Sub(r.lastSave) >= r.s.checkpointEvery && len(r.cp.Queue) > 0 {
 			if err := r.checkpoint(ctx); err != nil {
@@ -259,31 +285,34 @@ type userPage struct {
 // writing the users that changed after each page and the department's
 // members row after the last. It returns done=false when the deadline
 // came first (the cursor and the members so far are in the checkpoint),
-// and gone=true when the department vanished meanwhile.
-func (r *run) listMembers(ctx context.Context, dept int64) (done, gone bool, err error) {
+// and a skip reason when the department vanished or left the app's
+// contact scope meanwhile.
+func (r *run) listMembers(ctx context.Context, dept int64) (done bool, skip skipReason, err error) {
 	cursor := r.cp.Cursor
 	for {
 		if r.expired() {
-			return false, false, nil
+			return false, keep, nil
 		}
 		raw, err := r.call(ctx, apiUserList, map[string]any{"dept_id": dept, "cursor": cursor, "size": userPageSize})
 		switch {
 		case errors.Is(err, errStop):
-			return false, false, nil
+			return false, keep, nil
 		case dingtalk.IsNotFound(err):
-			return true, true, nil
+			return true, gone, nil
+		case dingtalk.IsOutOfScope(err):
+			return true, hidden, nil
 		case err != nil:
-			return false, false, fmt.Errorf("directory: members of department %d: %w", dept, err)
+			return false, keep, fmt.Errorf("directory: members of department %d: %w", dept, err)
 		}
 		var page userPage
 		if err := json.Unmarshal(raw, &page); err != nil {
-			return false, false, fmt.Errorf("directory: members of department %d: %w", dept, err)
+			return false, keep, fmt.Errorf("directory: members of department %d: %w", dept, err)
 		}
 		var ws []staged
 		for _, item := range page.List {
 			id, w, err := r.stageUser(ctx, item, dept)
 			if err != nil {
-				return false, false, err
+				return false, keep, err
 			}
 			r.cp.Members = append(r.cp.Members, id)
 			ws = append(ws, w...)
@@ -292,15 +321,15 @@ func (r *run) listMembers(ctx context.Context, dept int64) (done, gone bool, err
 		if !more {
 			mw, err := r.stageMembers(ctx, dept)
 			if err != nil {
-				return false, false, err
+				return false, keep, err
 			}
 			ws = append(ws, mw...)
 		}
 		if err := r.apply(ctx, ws); err != nil {
-			return false, false, err
+			return false, keep, err
 		}
 		if !more {
-			return true, false, nil
+			return true, keep, nil
 		}
 		cursor = page.NextCursor
 		r.cp.Cursor = cursor
