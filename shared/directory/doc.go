@@ -61,7 +61,9 @@
 // "who was this userid" still answers; their unionid row goes at once.
 // Recursive membership is computed at read time from the departments'
 // parent_id and the members rows, so it stays right however the rows were
-// written.
+// written. A members row holds up to about 40 000 userids (the store's
+// 1 MB value limit); a bigger department fails the walk with the store's
+// ErrInvalid naming it.
 //
 // # Multi-department users
 //
