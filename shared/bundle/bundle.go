@@ -71,9 +71,14 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 			st.Close()
 		}
 	}()
+	// The directory walk keeps three contact APIs in flight at once; the
+	// default transport keeps only two idle connections per host, so every
+	// round would close one and dial (and TLS-handshake) it again.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 8
 	common := []dingtalk.Option{
 		dingtalk.WithBaseURLs(cfg.OAPIURL, cfg.APIURL),
-		dingtalk.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}),
+		dingtalk.WithHTTPClient(&http.Client{Timeout: 10 * time.Second, Transport: transport}),
 		dingtalk.WithLogger(logger),
 	}
 	// The provider's upstream client never uses a token source; the app's
