@@ -94,10 +94,15 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 			st.Close()
 		}
 	}()
+	// The directory walk keeps three contact APIs in flight at once; the
+	// default transport keeps only two idle connections per host, so every
+	// round would close one and dial (and TLS-handshake) it again.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 8
 	var tokens *token.Provider
 	client, err := dingtalk.NewClient(cfg.AppKey, cfg.AppSecret,
 		dingtalk.WithBaseURLs(cfg.OAPIURL, cfg.APIURL),
-		dingtalk.WithHTTPClient(&http.Client{Timeout: dingtalkTimeout}),
+		dingtalk.WithHTTPClient(&http.Client{Timeout: dingtalkTimeout, Transport: transport}),
 		dingtalk.WithLogger(logger),
 		// The provider fetches tokens through the client it serves: token
 		// fetches carry no token, so one client is enough.

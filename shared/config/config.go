@@ -17,8 +17,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/redisstore"
@@ -78,6 +80,8 @@ var vars = []Var{
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", UsedBy: all, Secret: true, Doc: "STS token, when the credentials are temporary"},
 	{Name: "DINGFN_TABLE_PREFIX", UsedBy: all, Default: store.DefaultTablePrefix, Doc: "table name prefix, so several deployments can share one instance deliberately"},
 	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify, each `key` or `name=key` (the name is logged as the caller)"},
+	{Name: "DINGFN_SYNC_INTERVAL", UsedBy: []Function{Sync}, Default: "30m", Doc: "how long after a complete directory walk the next one starts: a Go duration; any positive value is honoured (1s walks at every tick)"},
+	{Name: "DINGFN_SYNC_MAX_DELETE", UsedBy: []Function{Sync}, Default: directory.DefaultDeleteLimit.String(), Doc: "the most users and departments one directory walk may remove: a count (500) or a share of the mirror (10%); never below 20. A walk that would remove more removes nothing and fails"},
 	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
 	{Name: "DINGFN_HOST", Default: "127.0.0.1", Doc: "listen host in local mode; loopback unless set, e.g. 0.0.0.0 to accept other machines (read by shared/platform)"},
 	{Name: "DINGFN_LOG_LEVEL", Default: "info", Doc: "log level: debug, info, warn or error (read by shared/platform)"},
@@ -148,6 +152,11 @@ type Config struct {
 	// Host and Port are the local-mode listen address.
 	Host string
 	Port int
+	// SyncInterval is how long after a complete directory walk the next
+	// one starts.
+	SyncInterval time.Duration
+	// SyncMaxDelete is the directory walk's deletion guard.
+	SyncMaxDelete directory.DeleteLimit
 }
 
 // DefaultBoltPath is where the embedded store lives when nothing is set.
@@ -232,6 +241,16 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 			c.Host = h
 		}
 	}
+	c.SyncInterval = l.duration("DINGFN_SYNC_INTERVAL")
+	c.SyncMaxDelete = directory.DefaultDeleteLimit
+	if v := strings.TrimSpace(l.getenv("DINGFN_SYNC_MAX_DELETE")); v != "" {
+		lim, err := directory.ParseDeleteLimit(v)
+		if err != nil {
+			l.fail("DINGFN_SYNC_MAX_DELETE", "must be a record count (500) or a share of the mirror (10%), got "+strconv.Quote(v))
+		} else {
+			c.SyncMaxDelete = lim
+		}
+	}
 	c.Port = 9000
 	if p := l.getenv("PORT"); p != "" {
 		n, err := strconv.Atoi(p)
@@ -287,6 +306,21 @@ func (l *loader) positiveInt(name string) int64 {
 		return 0
 	}
 	return n
+}
+
+// duration returns the variable as a positive Go duration, or its
+// contract default.
+func (l *loader) duration(name string) time.Duration {
+	s := strings.TrimSpace(l.getenv(name))
+	if s == "" {
+		s = lookupVar(name).Default
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		l.fail(name, fmt.Sprintf("must be a positive Go duration such as 30m or 1h, got %q", s))
+		return 0
+	}
+	return d
 }
 
 // baseURL returns the variable's value, or its contract default.
@@ -389,6 +423,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("table_prefix", c.Store.TablePrefix),
 		slog.Int("notify_api_keys", len(c.NotifyAPIKeys)),
 		slog.Any("notify_callers", c.NotifyKeys),
+		slog.Duration("sync_interval", c.SyncInterval),
+		slog.String("sync_max_delete", c.SyncMaxDelete.String()),
 	)
 }
 

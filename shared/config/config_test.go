@@ -4,9 +4,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dingfn/dingfn/shared/directory"
 )
 
 // testAESKey is a made-up key of the right shape, not a real one.
@@ -40,6 +43,22 @@ func TestLoadDefaults(t *testing.T) {
 	assert.Equal(t, 9000, c.Port)
 	assert.Equal(t, int64(12345), c.AgentID)
 	assert.Equal(t, []string{"0123456789abcdef0123", "fedcba9876543210fedc"}, c.NotifyAPIKeys)
+	assert.Equal(t, directory.DefaultInterval, c.SyncInterval)
+	assert.Equal(t, directory.DefaultDeleteLimit, c.SyncMaxDelete)
+}
+
+func TestSyncSettings(t *testing.T) {
+	m := full()
+	m["DINGFN_SYNC_INTERVAL"] = "1s"
+	m["DINGFN_SYNC_MAX_DELETE"] = "500"
+	c, err := Load(Sync, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, time.Second, c.SyncInterval, "any positive interval is honoured")
+	assert.Equal(t, directory.DeleteLimit{Count: 500}, c.SyncMaxDelete)
+	m["DINGFN_SYNC_MAX_DELETE"] = "2.5%"
+	c, err = Load(Sync, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, directory.DeleteLimit{Percent: 2.5}, c.SyncMaxDelete)
 }
 
 func TestLoadRequiredPerFunction(t *testing.T) {
@@ -83,6 +102,11 @@ func TestLoadMalformed(t *testing.T) {
 		{"notify key empty", "NOTIFY_API_KEYS", "0123456789abcdef0123,,", "empty key"},
 		{"notify key short", "NOTIFY_API_KEYS", "short", "shorter than 16"},
 		{"token whitespace", "DINGTALK_CALLBACK_TOKEN", "a b", "white space"},
+		{"sync interval unit", "DINGFN_SYNC_INTERVAL", "30", "Go duration"},
+		{"sync interval zero", "DINGFN_SYNC_INTERVAL", "0s", "positive"},
+		{"sync interval negative", "DINGFN_SYNC_INTERVAL", "-5m", "positive"},
+		{"max delete text", "DINGFN_SYNC_MAX_DELETE", "many", "record count"},
+		{"max delete percent", "DINGFN_SYNC_MAX_DELETE", "150%", "share of the mirror"},
 		{"notify names repeated", "NOTIFY_API_KEYS", "crm=0123456789abcdef0123,crm=fedcba9876543210fedc", "same name at entries 1 and 2"},
 		{"notify named key short", "NOTIFY_API_KEYS", "crm=short", "shorter than 16"},
 		{"notify key repeated", "NOTIFY_API_KEYS", "a=0123456789abcdef0123,b=0123456789abcdef0123", "same key"},

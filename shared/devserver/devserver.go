@@ -31,8 +31,10 @@ import (
 
 // Defaults of `dingfn dev`.
 const (
-	DefaultAddr         = "127.0.0.1:9000"
-	DefaultSyncEvery    = 30 * time.Minute
+	DefaultAddr = "127.0.0.1:9000"
+	// DefaultSyncEvery is the sync tick, as deployed: each tick runs the
+	// steps that are due (the directory walk every DINGFN_SYNC_INTERVAL).
+	DefaultSyncEvery    = time.Minute
 	DefaultRefreshEvery = 10 * time.Minute
 	// SimulatorStore is the bolt file of simulated sessions; it is emptied at
 	// each start because the simulated DingTalk issues new tokens each time.
@@ -137,7 +139,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 
 	tctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.every(tctx, "sync", s.syncEvery, false, s.syncTick)
+	s.every(tctx, "sync", s.syncEvery, true, s.syncTick)
 	s.every(tctx, "token-refresher", s.refreshEvery, true, s.refresh)
 	s.banner(o.Out)
 	return s, nil

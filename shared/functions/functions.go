@@ -19,7 +19,9 @@ import (
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/callback"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/token"
 )
 
@@ -45,10 +47,23 @@ func Notify(b *bundle.Bundle) (http.Handler, error) {
 	return b.Config.NotifyKeys.Require(platform.NotImplemented("notify (the work-notice and group-robot API)")), nil
 }
 
-// Sync builds the sync function's tick. Until the directory mirror lands
-// it fails with platform.ErrNotImplemented, never a fake success.
-func Sync(*bundle.Bundle) (platform.TimerFunc, error) {
-	return platform.NotImplementedTimer("sync (the directory mirror)"), nil
+// Sync builds the sync function's tick: a schedule runner whose steps are
+// the directory walk (and the later features' periodic work); each tick
+// runs the steps that are due.
+func Sync(b *bundle.Bundle) (platform.TimerFunc, error) {
+	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
+	if err != nil {
+		return nil, err
+	}
+	walk, err := directory.NewSyncer(w, directory.WithInterval(b.Config.SyncInterval), directory.WithMaxDelete(b.Config.SyncMaxDelete))
+	if err != nil {
+		return nil, err
+	}
+	r, err := schedule.New(b.Store, []schedule.Step{walk.Step(false)}, schedule.WithLogger(b.Logger))
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (any, error) { return r.Tick(ctx) }, nil
 }
 
 // TokenRefresher builds the token-refresher function's tick: the app's

@@ -2,7 +2,6 @@ package functions_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,8 +12,9 @@ import (
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory/directorytest"
 	"github.com/dingfn/dingfn/shared/functions"
-	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/token"
 )
 
@@ -89,14 +89,26 @@ func TestEveryFunction(t *testing.T) {
 	})
 	t.Run("sync", func(t *testing.T) {
 		t.Parallel()
-		ding := dingtalktest.NewServer()
+		ding := dingtalktest.NewServer(dingtalktest.WithDemoOrg())
 		t.Cleanup(ding.Close)
-		tick, err := functions.Sync(open(t, ding, config.Sync))
+		b := open(t, ding, config.Sync)
+		tick, err := functions.Sync(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tick(context.Background()); !errors.Is(err, platform.ErrNotImplemented) || !strings.Contains(err.Error(), "sync") {
-			t.Errorf("tick: got %v, want ErrNotImplemented naming sync until the directory mirror lands", err)
+		rep, err := tick(context.Background())
+		if err != nil {
+			t.Fatalf("first tick: %v", err)
+		}
+		if r, ok := rep.(*schedule.Report); !ok || !r.OK || len(r.Steps) == 0 {
+			t.Errorf("first tick: got %+v, want an OK schedule report with the directory step", rep)
+		}
+		diff, err := directorytest.Diff(context.Background(), b.Store, ding.Org())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(diff) > 0 {
+			t.Errorf("after the first tick the mirror differs from the fake's organisation:\n%s", strings.Join(diff, "\n"))
 		}
 	})
 	t.Run("token-refresher", func(t *testing.T) {

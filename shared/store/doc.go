@@ -85,17 +85,22 @@
 // Each package that owns a table documents its keys and the JSON of its
 // values; this list names them. A table is created by its first write.
 //
-//	table    owner          keys
-//	tokens   shared/token   access_token/<appKey>, jsapi_ticket/<appKey>
-//	                        (token.Entry JSON), and the refresh leases
-//	                        lease/<kind>/<appKey> (shared/store/lease rows)
+//	table            owner             keys
+//	tokens           shared/token      access_token/<appKey>, jsapi_ticket/<appKey>
+//	                                   (token.Entry JSON), and the refresh leases
+//	                                   lease/<kind>/<appKey> (shared/store/lease rows)
+//	dir_users        shared/directory  userid
+//	dir_departments  shared/directory  department id in decimal
+//	dir_members      shared/directory  department id in decimal
+//	dir_unionids     shared/directory  unionid
+//	dir_state        shared/directory  status, walk/<id>/seen/… (an unfinished walk)
+//	schedule         shared/schedule   steps (due times), lease/<step>
 //
 // The tokens table is shared: on Tablestore and Redis it is always dingfn_tokens,
 // whatever DINGFN_TABLE_PREFIX says (backend.Spec.SharedTables), so every
 // deployment of an app on one instance reads one access token and one jsapi
 // ticket; its keys carry the app key, so different apps never collide.
 //
-// The event log, idempotency keys, directory mirror, sync checkpoints and
-// sent-message records are tables of the callback, notify and sync
-// packages, documented there.
+// The event log, idempotency keys and sent-message records are tables of
+// the callback and notify packages, documented there.
 package store
