@@ -158,7 +158,9 @@ func (h *harness) receiver() string {
 	c, err := dingcrypto.New(testCallbackToken, testCallbackAESKey, h.fake.CorpID())
 	require.NoError(h.t, err)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(callback.NewHandler(c, callback.LogDispatcher(quiet), callback.WithLogger(quiet)))
+	handler, err := callback.NewHandler(c, callback.LogDispatcher(quiet), callback.WithLogger(quiet))
+	require.NoError(h.t, err)
+	srv := httptest.NewServer(handler)
 	h.t.Cleanup(srv.Close)
 	h.receivers = append(h.receivers, srv.URL)
 	return srv.URL + "/callback"

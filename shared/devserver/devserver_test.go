@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dingfn/dingfn/shared/directory"
 )
 
 func start(t *testing.T) (*Server, *bytes.Buffer) {
@@ -97,9 +99,20 @@ func TestSimulatedSession(t *testing.T) {
 		code, m := post(t, s.URL+"/notify", `{}`, "Authorization", "Bearer "+s.NotifyAPIKey)
 		assert.Equal(t, http.StatusNotImplemented, code)
 		assert.Contains(t, m["message"], "notify")
-		code, m = post(t, s.URL+"/timers/sync", "")
-		assert.Equal(t, http.StatusNotImplemented, code)
-		assert.Contains(t, m["message"], "sync")
+	})
+
+	t.Run("sync on demand mirrors the simulated organisation", func(t *testing.T) {
+		code, rep := post(t, s.URL+"/timers/sync", "")
+		require.Equal(t, http.StatusOK, code, "report %v", rep)
+		assert.Equal(t, true, rep["ok"])
+		steps, _ := rep["steps"].([]any)
+		require.Len(t, steps, 1)
+		step, _ := steps[0].(map[string]any)
+		assert.Equal(t, "directory", step["step"])
+		assert.Equal(t, true, step["complete"])
+		u, err := directory.NewReader(s.Bundle.Store).User(context.Background(), "wangwu")
+		require.NoError(t, err)
+		assert.Equal(t, "王五五", u.Name, "the rename made earlier in this session")
 	})
 
 	t.Run("notify checks its key before its 501", func(t *testing.T) {

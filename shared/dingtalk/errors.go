@@ -124,6 +124,15 @@ var (
 		660026: true, // robot per-minute cap [obs]
 	}
 	quotaCodes = map[int]bool{90020: true}
+	// notFoundCodes say the user or department asked for does not exist.
+	// Out-of-scope answers (50004, 60011) are deliberately not here: an
+	// app whose contact scope was narrowed must not conclude that people
+	// left.
+	notFoundCodes = map[int]bool{
+		60121: true, // 找不到该用户
+		60003: true, // 部门不存在
+	}
+	outOfScopeCodes = map[int]bool{50004: true} // 部门不在权限范围内
 )
 
 // codePunish is the Code given to DingTalk's per-IP block reply
@@ -179,6 +188,23 @@ func IsQuotaExhausted(err error) bool {
 		return false
 	}
 	return e.hasCode(quotaCodes) || strings.HasSuffix(e.Code, "ApiCountLimitForOrg")
+}
+
+// IsNotFound reports whether DingTalk answered that the user (60121) or
+// department (60003) a contact call named does not exist. It is the only
+// answer on which a directory mirror may delete a record it asked about.
+func IsNotFound(err error) bool {
+	e, ok := asError(err)
+	return ok && e.hasCode(notFoundCodes)
+}
+
+// IsOutOfScope reports whether DingTalk refused a contact read because the
+// department lies outside the app's contact scope (通讯录权限范围, 50004):
+// the record exists, the app may not see it. A directory walk skips such a
+// department rather than failing.
+func IsOutOfScope(err error) bool {
+	e, ok := asError(err)
+	return ok && e.hasCode(outOfScopeCodes)
 }
 
 // IsTransient reports whether err is a failure that may pass by itself:

@@ -1,0 +1,77 @@
+// Package functions builds each of dingfn's four functions from the shared
+// bundle: one builder per function, calling the constructors of that
+// function's feature packages with the Bundle's fields. The builders are
+// the only place a function is assembled: functions/<name>/main.go hands
+// one to bundle.ServeHTTP or bundle.RunTimer, and `dingfn dev` calls all
+// four on its one Bundle, so a deployed function and the local process are
+// built the same way.
+//
+// A builder returns an error rather than exiting; bundle's mains exit in
+// one place. A feature that lands replaces its function's placeholder here
+// with its own constructor.
+package functions
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/dingfn/dingfn/shared/bundle"
+	"github.com/dingfn/dingfn/shared/callback"
+	"github.com/dingfn/dingfn/shared/dingcrypto"
+	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/schedule"
+	"github.com/dingfn/dingfn/shared/token"
+)
+
+// Callback builds the callback function: DingTalk's encrypted event push,
+// verified and answered with the subscription's token and AES key
+// (DINGTALK_CALLBACK_*). Until events are recorded, each is logged.
+func Callback(b *bundle.Bundle) (http.Handler, error) {
+	c, err := dingcrypto.New(b.Config.CallbackToken, b.Config.CallbackAESKey, b.Config.CallbackOwnerKey)
+	if err != nil {
+		return nil, err
+	}
+	return callback.NewHandler(c, callback.LogDispatcher(b.Logger), callback.WithLogger(b.Logger))
+}
+
+// Notify builds the notify function's HTTP API. Every request is
+// authenticated first against NOTIFY_API_KEYS (401 without a valid key);
+// until the API lands, an authenticated request gets 501, so anonymous
+// callers learn nothing about it.
+func Notify(b *bundle.Bundle) (http.Handler, error) {
+	if b.Config.NotifyKeys == nil {
+		return nil, errors.New("notify: no NOTIFY_API_KEYS")
+	}
+	return b.Config.NotifyKeys.Require(platform.NotImplemented("notify (the work-notice and group-robot API)")), nil
+}
+
+// Sync builds the sync function's tick: a schedule runner whose steps are
+// the directory walk (and the later features' periodic work); each tick
+// runs the steps that are due.
+func Sync(b *bundle.Bundle) (platform.TimerFunc, error) {
+	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
+	if err != nil {
+		return nil, err
+	}
+	walk, err := directory.NewSyncer(w, directory.WithInterval(b.Config.SyncInterval), directory.WithMaxDelete(b.Config.SyncMaxDelete))
+	if err != nil {
+		return nil, err
+	}
+	r, err := schedule.New(b.Store, []schedule.Step{walk.Step(false)}, schedule.WithLogger(b.Logger))
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (any, error) { return r.Tick(ctx) }, nil
+}
+
+// TokenRefresher builds the token-refresher function's tick: the app's
+// access token and jsapi ticket renewed ahead of expiry in the store.
+func TokenRefresher(b *bundle.Bundle) (platform.TimerFunc, error) {
+	r, err := token.NewRefresher([]*token.Provider{b.Tokens})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (any, error) { return r.Tick(ctx) }, nil
+}
