@@ -213,7 +213,8 @@ Exit codes:
   2  usage: unknown command, bad flag or argument
   3  configuration: a variable missing or malformed, an unreadable --env-file
   4  DingTalk answered with an error (its errcode and meaning are printed)
-  5  a guard refused: confirmation not given (--yes)
+  5  a guard refused: confirmation not given (--yes), or the sync's deletion
+     guard tripped (--allow-mass-delete)
   6  not found
   130 interrupted (Ctrl-C)`,
 		Example: `  dingfn --env-file prod.env token status
@@ -243,6 +244,8 @@ Exit codes:
 		a.jsapiCommand(),
 		a.loginCommand(),
 		a.callCommand(),
+		a.syncCommand(),
+		a.directoryCommand(),
 		a.devCommand(),
 		a.tablestoreFakeCommand(),
 	)

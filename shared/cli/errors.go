@@ -12,6 +12,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/redact"
 )
 
@@ -96,9 +97,9 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &ce), errors.As(err, &fe):
 		return ExitConfig
-	case errors.As(err, &ge):
+	case errors.As(err, &ge), errors.Is(err, directory.ErrGuardTripped):
 		return ExitGuard
-	case errors.As(err, &nf):
+	case errors.As(err, &nf), errors.Is(err, directory.ErrNotFound):
 		return ExitNotFound
 	case errors.As(err, &de):
 		return ExitDingTalk
@@ -163,6 +164,10 @@ func describe(err error) errorReport {
 		r.Hint = "Set the variables in the environment, or in a dotenv file passed with --env-file FILE; the README's Configuration table describes each."
 	case errors.As(err, &ge):
 		r.Hint = ge.Fix
+	case errors.Is(err, directory.ErrGuardTripped):
+		r.Hint = "If the organisation really shrank, run dingfn sync --allow-mass-delete; otherwise check the app's contact scope (通讯录权限范围)."
+	case errors.Is(err, directory.ErrNotFound):
+		r.Hint = "The mirror answers from the last sync: run dingfn sync if the record is new."
 	case errors.As(err, &de):
 		r.API, r.ErrCode, r.SubCode, r.Code, r.RequestID = de.API, de.ErrCode, de.SubCode, de.Code, de.RequestID
 		r.Meaning = de.Meaning()

@@ -58,10 +58,28 @@ type harness struct {
 	interactive bool
 	// terminal makes Stdout a terminal.
 	terminal bool
-	stdin       string
-	now         time.Time
+	stdin    string
+	now      time.Time
 	// receivers are the callback URLs served, replaced in golden files.
 	receivers []string
+}
+
+// timestamps match the times the commands print: RFC 3339 in JSON and
+// CSV, "2006-01-02 15:04:05 Z07:00" in tables.
+var timestamps = regexp.MustCompile(`\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?( ?Z|[+-]\d{2}:\d{2})`)
+
+// recentTimes replaces the times of the last hour, which the mirror's
+// writers stamp with the machine's clock, with NOW; testNow's fixed times
+// stay.
+func recentTimes(s string) string {
+	return timestamps.ReplaceAllStringFunc(s, func(m string) string {
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05 Z07:00"} {
+			if t, err := time.Parse(layout, m); err == nil && time.Since(t).Abs() < time.Hour {
+				return "NOW"
+			}
+		}
+		return m
+	})
 }
 
 // requestIDs match DingTalk's request ids, random per reply.
@@ -178,6 +196,7 @@ func (h *harness) golden(name, got string) {
 		got = strings.ReplaceAll(got, u, "RECEIVER_URL")
 	}
 	got = requestIDs.ReplaceAllString(got, "${1}REQUEST_ID")
+	got = recentTimes(got)
 	golden(h.t, name, got)
 }
 

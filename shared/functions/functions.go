@@ -51,19 +51,41 @@ func Notify(b *bundle.Bundle) (http.Handler, error) {
 // the directory walk (and the later features' periodic work); each tick
 // runs the steps that are due.
 func Sync(b *bundle.Bundle) (platform.TimerFunc, error) {
-	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
-	if err != nil {
-		return nil, err
-	}
-	walk, err := directory.NewSyncer(w, directory.WithInterval(b.Config.SyncInterval), directory.WithMaxDelete(b.Config.SyncMaxDelete))
-	if err != nil {
-		return nil, err
-	}
-	r, err := schedule.New(b.Store, []schedule.Step{walk.Step(false)}, schedule.WithLogger(b.Logger))
+	r, err := SyncRunner(b, SyncOptions{})
 	if err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context) (any, error) { return r.Tick(ctx) }, nil
+}
+
+// SyncOptions are what a manual run of the sync (`dingfn sync`) changes
+// from the timer's.
+type SyncOptions struct {
+	// AllowMassDelete lets a complete directory walk remove more than the
+	// deletion guard allows (`dingfn sync --allow-mass-delete`).
+	AllowMassDelete bool
+	// Progress, when set, receives the directory walk's report so far
+	// after each department (directory.WithProgress).
+	Progress func(directory.Report)
+}
+
+// SyncRunner builds the sync function's schedule runner, as Sync does, with
+// o applied: `dingfn sync` runs its steps with RunNow, under the same
+// leases as the deployed function, so the two never walk at once.
+func SyncRunner(b *bundle.Bundle, o SyncOptions) (*schedule.Runner, error) {
+	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
+	if err != nil {
+		return nil, err
+	}
+	opts := []directory.SyncOption{directory.WithInterval(b.Config.SyncInterval), directory.WithMaxDelete(b.Config.SyncMaxDelete)}
+	if o.Progress != nil {
+		opts = append(opts, directory.WithProgress(o.Progress))
+	}
+	walk, err := directory.NewSyncer(w, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return schedule.New(b.Store, []schedule.Step{walk.Step(o.AllowMassDelete)}, schedule.WithLogger(b.Logger))
 }
 
 // TokenRefresher builds the token-refresher function's tick: the app's
