@@ -192,9 +192,9 @@ func (s *Service) Department(ctx context.Context, id int64) (DepartmentAnswer, e
 
 // MembersPage is one page of a department's members.
 type MembersPage struct {
-	DeptID    int64    `json:"dept_id"`
-	Recursive bool     `json:"recursive"`
-	Users     []User   `json:"users"`
+	DeptID    int64  `json:"dept_id"`
+	Recursive bool   `json:"recursive"`
+	Users     []User `json:"users"`
 	// Total is how many members there are; NextCursor continues, "" at
 	// the end.
 	Total      int    `json:"total"`

@@ -97,11 +97,11 @@ type PartStatus struct {
 	State  string `json:"state"`
 	TaskID int64  `json:"task_id,omitempty"`
 	// Users, DeptIDs and ToAll say whom the part addresses.
-	Users   int     `json:"users,omitempty"`
-	DeptIDs []int64 `json:"dept_ids,omitempty"`
-	ToAll   bool    `json:"to_all,omitempty"`
+	Users   int        `json:"users,omitempty"`
+	DeptIDs []int64    `json:"dept_ids,omitempty"`
+	ToAll   bool       `json:"to_all,omitempty"`
 	SentAt  *time.Time `json:"sent_at,omitempty"`
-	Error   string  `json:"error,omitempty"`
+	Error   string     `json:"error,omitempty"`
 	// DingTalkErrCode is DingTalk's errcode for a failed part.
 	DingTalkErrCode int `json:"dingtalk_errcode,omitempty"`
 	// Check says, for an unknown part, how to find out what happened.
@@ -276,8 +276,8 @@ type RecallResult struct {
 	Status string `json:"status"`
 	// RecalledTaskIDs are the tasks DingTalk recalled; CancelledParts
 	// the parts that had not been sent and now never will be.
-	RecalledTaskIDs []int64 `json:"recalled_task_ids"`
-	CancelledParts  int     `json:"cancelled_parts"`
+	RecalledTaskIDs []int64  `json:"recalled_task_ids"`
+	CancelledParts  int      `json:"cancelled_parts"`
 	Notes           []string `json:"notes"`
 }
 
