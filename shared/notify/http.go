@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -343,5 +342,3 @@ func (h *handler) getOpenAPI(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(OpenAPI)
 	}
 }
-
-var _ = slog.LevelInfo
