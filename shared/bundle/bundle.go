@@ -12,12 +12,16 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/dingfn/dingfn/shared/callback"
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/backend"
@@ -37,6 +41,7 @@ type Bundle struct {
 
 	crypto    *dingcrypto.Crypto
 	refresher *token.Refresher
+	notify    *notify.Service
 }
 
 // Open builds the bundle for cfg, logging to logger. It does no network I/O
@@ -72,6 +77,15 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 		dingtalk.WithBaseURLs(cfg.OAPIURL, cfg.APIURL),
 		dingtalk.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}),
 		dingtalk.WithLogger(logger),
+		// notify counts each robot's messages in the store, across every
+		// instance; a per-process limit on top would only hold requests
+		// the store has already let through.
+		dingtalk.WithRobotRateLimit(rate.Inf, 0),
+	}
+	if cfg.Function == config.Notify {
+		// DingTalk's per-app limit is shared by notify's instances (their
+		// number is capped by the deploy descriptors).
+		common = append(common, dingtalk.WithRateLimit(notify.InstanceRateLimit.Limit, notify.InstanceRateLimit.Burst))
 	}
 	// The provider's upstream client never uses a token source; the app's
 	// client takes the provider, so every call shares one cached token.
@@ -90,6 +104,9 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 	b := &Bundle{Config: cfg, Store: st, Client: client, Tokens: tokens, Logger: logger}
 	if b.refresher, err = token.NewRefresher([]*token.Provider{tokens}); err != nil {
 		return nil, fmt.Errorf("bundle: token refresher: %w", err)
+	}
+	if b.notify, err = newNotify(b); err != nil {
+		return nil, fmt.Errorf("bundle: notify: %w", err)
 	}
 	if cfg.CallbackToken != "" && cfg.CallbackAESKey != "" {
 		if b.crypto, err = dingcrypto.New(cfg.CallbackToken, cfg.CallbackAESKey, cfg.CallbackOwnerKey); err != nil {
@@ -147,12 +164,29 @@ func (b *Bundle) CallbackHandler() http.Handler {
 	return callback.NewHandler(b.crypto, callback.LogDispatcher(b.Logger), callback.WithLogger(b.Logger))
 }
 
-// NotifyHandler is the notify function's HTTP API. Every request is
-// authenticated first against NOTIFY_API_KEYS (401 without a valid key,
-// nobody when none is configured); until the API lands, an authenticated
-// request gets 501, so anonymous callers learn nothing about it.
+// newNotify builds notify's service: work notices as the app's agent,
+// the configured robots, and dd.config signing when the corp id is set.
+func newNotify(b *Bundle) (*notify.Service, error) {
+	cfg := b.Config
+	opts := []notify.Option{notify.WithRobots(cfg.Robots), notify.WithLogger(b.Logger)}
+	if cfg.CorpID != "" && cfg.AgentID > 0 {
+		signer, err := token.NewJSAPISigner(b.Tokens, cfg.CorpID, strconv.FormatInt(cfg.AgentID, 10))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, notify.WithJSAPISigner(signer))
+	}
+	return notify.New(b.Store, b.Client, cfg.AgentID, opts...)
+}
+
+// Notify is notify's service, for callers in Go (the command line).
+func (b *Bundle) Notify() *notify.Service { return b.notify }
+
+// NotifyHandler is the notify function's HTTP API: every route but
+// GET /v1/openapi.json needs one of NOTIFY_API_KEYS (401 otherwise,
+// nobody when none is configured).
 func (b *Bundle) NotifyHandler() http.Handler {
-	return b.Config.NotifyKeys.Require(platform.NotImplemented("notify (the work-notice and group-robot API)"))
+	return notify.Handler(b.notify, b.Config.NotifyKeys)
 }
 
 // SyncTick is one run of the sync function. Until the directory mirror

@@ -32,8 +32,9 @@ func TestStoreCredentials(t *testing.T) {
 	}
 }
 
-// Until notify lands, its keys are checked before anything else is
-// answered: 401 without a valid key, then 501.
+// notify's keys are checked before anything else is answered: 401
+// without a valid key, then the API's own answer (here a 400 for an
+// empty notice).
 func TestNotifyHandlerChecksKeysFirst(t *testing.T) {
 	t.Parallel()
 	const key = "bundle-test-notify-key-0123456789"
@@ -57,9 +58,9 @@ func TestNotifyHandlerChecksKeysFirst(t *testing.T) {
 	}{
 		{"", http.StatusUnauthorized},
 		{"Bearer " + strings.Repeat("x", len(key)), http.StatusUnauthorized},
-		{"Bearer " + key, http.StatusNotImplemented},
+		{"Bearer " + key, http.StatusBadRequest},
 	} {
-		r := httptest.NewRequest(http.MethodPost, "/send", strings.NewReader(`{}`))
+		r := httptest.NewRequest(http.MethodPost, "/v1/notices", strings.NewReader(`{}`))
 		if tt.auth != "" {
 			r.Header.Set("Authorization", tt.auth)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/httpapi"
+	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/store"
 )
 
@@ -61,7 +62,7 @@ var vars = []Var{
 	{Name: "DINGTALK_APP_KEY", NeededBy: all, UsedBy: all, Doc: "the internal app's AppKey (Client ID)"},
 	{Name: "DINGTALK_APP_SECRET", NeededBy: all, UsedBy: all, Secret: true, Doc: "the internal app's AppSecret (Client Secret)"},
 	{Name: "DINGTALK_AGENT_ID", NeededBy: []Function{Notify}, UsedBy: []Function{Notify, TokenRefresher}, Doc: "agent id for work notices (工作通知) and dd.config"},
-	{Name: "DINGTALK_CORP_ID", NeededBy: []Function{Callback, Sync}, UsedBy: []Function{Callback, Sync, TokenRefresher}, Doc: "the organisation's corp id (dingxxxx)"},
+	{Name: "DINGTALK_CORP_ID", NeededBy: []Function{Callback, Sync}, UsedBy: []Function{Callback, Notify, Sync, TokenRefresher}, Doc: "the organisation's corp id (dingxxxx); notify signs dd.config with it"},
 	{Name: "DINGTALK_CALLBACK_TOKEN", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "callback signing token"},
 	{Name: "DINGTALK_CALLBACK_AES_KEY", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "the 43-character EncodingAESKey"},
 	{Name: "DINGTALK_CALLBACK_OWNER_KEY", UsedBy: []Function{Callback}, Default: "DINGTALK_APP_KEY", Doc: "receiver id inside encrypted messages: the app key for console subscriptions, the corp id for register_call_back, the suite key for ISV apps"},
@@ -75,6 +76,7 @@ var vars = []Var{
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", UsedBy: all, Secret: true, Doc: "STS token, when the credentials are temporary"},
 	{Name: "DINGFN_TABLE_PREFIX", UsedBy: all, Default: store.DefaultTablePrefix, Doc: "table name prefix, so several deployments can share one instance deliberately"},
 	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify, each `key` or `name=key` (the name is logged as the caller)"},
+	{Name: "DINGFN_ROBOTS", UsedBy: []Function{Notify}, Secret: true, Doc: "group robots notify may send through: comma-separated `name=access_token` or `name=access_token:signing_secret` (加签), the name being the {name} of POST /v1/robots/{name}/messages"},
 	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
 	{Name: "DINGFN_HOST", Default: "127.0.0.1", Doc: "listen host in local mode; loopback unless set, e.g. 0.0.0.0 to accept other machines (read by shared/platform)"},
 	{Name: "DINGFN_LOG_LEVEL", Default: "info", Doc: "log level: debug, info, warn or error (read by shared/platform)"},
@@ -129,6 +131,9 @@ type Config struct {
 	// name=key); NotifyKeys is the same list parsed, for authentication.
 	NotifyAPIKeys []string
 	NotifyKeys    *httpapi.Keys
+	// Robots are DINGFN_ROBOTS parsed: the group robots notify sends
+	// through, by name.
+	Robots *notify.Robots
 	// Host and Port are the local-mode listen address.
 	Host string
 	Port int
@@ -208,6 +213,13 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 			}
 		}
 	}
+	robots, err := notify.ParseRobots(l.str("DINGFN_ROBOTS"))
+	if re, ok := errors.AsType[*notify.RobotsError](err); ok {
+		for _, p := range re.Problems {
+			l.fail("DINGFN_ROBOTS", p)
+		}
+	}
+	c.Robots = robots
 	c.Host = lookupVar("DINGFN_HOST").Default
 	if h := strings.TrimSpace(l.getenv("DINGFN_HOST")); h != "" {
 		if net.ParseIP(h) == nil && !hostnameRE.MatchString(h) {
@@ -362,6 +374,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("table_prefix", c.Store.TablePrefix),
 		slog.Int("notify_api_keys", len(c.NotifyAPIKeys)),
 		slog.Any("notify_callers", c.NotifyKeys),
+		slog.Any("robots", c.Robots),
 	)
 }
 

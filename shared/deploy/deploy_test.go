@@ -11,6 +11,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/deploy"
+	"github.com/dingfn/dingfn/shared/notify"
 )
 
 // callbackDeadline is how long DingTalk waits for the encrypted success.
@@ -343,5 +344,20 @@ func TestFallback(t *testing.T) {
 		if d, ok := deploy.Fallback(v); name == "DINGFN_STORE" && d != "tablestore" || name != "DINGFN_STORE" && ok {
 			t.Errorf("Fallback(%s) = %q, %v", name, d, ok)
 		}
+	}
+}
+
+// TestNotifyStaysUnderTheAppLimit: DingTalk's QPS limit is per app, so
+// the instances' client-side limits added up must stay under it.
+func TestNotifyStaysUnderTheAppLimit(t *testing.T) {
+	f, ok := deploy.Lookup(config.Notify)
+	if !ok {
+		t.Fatal("no notify")
+	}
+	lim := notify.InstanceRateLimit
+	perSecond := float64(lim.Limit) + float64(lim.Burst)
+	if f.MaxInstances < 1 || float64(f.MaxInstances)*perSecond > notify.AppQPS {
+		t.Errorf("%d instances × (%v/s + burst %d) = %v calls in a second, over DingTalk's %d per app",
+			f.MaxInstances, lim.Limit, lim.Burst, float64(f.MaxInstances)*perSecond, notify.AppQPS)
 	}
 }

@@ -93,20 +93,27 @@ func TestSimulatedSession(t *testing.T) {
 		assert.NotEmpty(t, m["error"])
 	})
 
+	t.Run("notify sends a work notice through the simulator", func(t *testing.T) {
+		code, m := post(t, s.URL+"/notify/v1/notices", `{"userids":["lisi"],"msg":{"msgtype":"text","text":{"content":"你好"}}}`, "Authorization", "Bearer "+s.NotifyAPIKey)
+		require.Equal(t, http.StatusAccepted, code, "%v", m)
+		assert.Equal(t, "sent", m["status"])
+		assert.Len(t, s.Fake.NoticesDeliveredTo("lisi"), 1)
+		code, m = post(t, s.URL+"/notify/v1/notices", `{}`, "Authorization", "Bearer "+s.NotifyAPIKey)
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Equal(t, "invalid_message", m["error"])
+	})
+
 	t.Run("unlanded functions answer 501, never a fake success", func(t *testing.T) {
-		code, m := post(t, s.URL+"/notify", `{}`, "Authorization", "Bearer "+s.NotifyAPIKey)
-		assert.Equal(t, http.StatusNotImplemented, code)
-		assert.Contains(t, m["message"], "notify")
-		code, m = post(t, s.URL+"/timers/sync", "")
+		code, m := post(t, s.URL+"/timers/sync", "")
 		assert.Equal(t, http.StatusNotImplemented, code)
 		assert.Contains(t, m["message"], "sync")
 	})
 
-	t.Run("notify checks its key before its 501", func(t *testing.T) {
-		code, m := post(t, s.URL+"/notify", `{}`)
+	t.Run("notify checks its key first", func(t *testing.T) {
+		code, m := post(t, s.URL+"/notify/v1/notices", `{}`)
 		assert.Equal(t, http.StatusUnauthorized, code)
 		assert.Equal(t, "unauthorized", m["error"])
-		code, _ = post(t, s.URL+"/notify", `{}`, "Authorization", "Bearer wrong-key-0123456789abcdef")
+		code, _ = post(t, s.URL+"/notify/v1/notices", `{}`, "Authorization", "Bearer wrong-key-0123456789abcdef")
 		assert.Equal(t, http.StatusUnauthorized, code)
 	})
 

@@ -241,6 +241,9 @@ func truncate(s string, n int) string {
 // rest to SendDue (the sync tick). With an idempotency key the same
 // request returns the first answer and sends nothing again.
 func (s *Service) SendNotice(ctx context.Context, caller string, req NoticeRequest) (NoticeAnswer, error) {
+	if s.agentID == 0 {
+		return NoticeAnswer{}, newError(http.StatusNotImplemented, CodeNotConfigured, "work notices need DINGTALK_AGENT_ID")
+	}
 	if err := checkNotice(&req); err != nil {
 		return NoticeAnswer{}, AsError(err)
 	}

@@ -58,6 +58,24 @@ const (
 	DefaultSendTimeout = 15 * time.Second
 )
 
+// DingTalk's limits are per app, whichever instance calls: the deploy
+// descriptors cap notify at MaxInstances instances, and each instance's
+// DingTalk client calls each API at InstanceRateLimit at most, so that
+// MaxInstances × (Limit + Burst) calls in any second stay under AppQPS.
+// Recipients per minute and robot messages are counted in the store,
+// across instances, instead.
+const (
+	// AppQPS is DingTalk's per-app, per-API limit (standard edition).
+	AppQPS = 20
+	// MaxInstances is how many notify instances run at once at most
+	// (FC reservedConcurrency, Lambda ReservedConcurrentExecutions).
+	MaxInstances = 4
+)
+
+// InstanceRateLimit is the per-API rate of one notify instance's DingTalk
+// client: 4 × (3 + 1) = 16 calls in any second, under AppQPS.
+var InstanceRateLimit = dingtalk.RateLimit{Limit: 3, Burst: 1}
+
 // Service is notify: work notices with batching, idempotency and
 // delivery status, group-robot messages, dd.config signatures, login
 // exchange and directory reads. The HTTP API (Handler) is a thin layer
@@ -166,13 +184,15 @@ func WithClaimTTL(d time.Duration) Option {
 }
 
 // New returns notify on st, sending with client as the app's agent
-// agentID (DINGTALK_AGENT_ID).
+// agentID (DINGTALK_AGENT_ID). With agentID 0 (a function without the
+// setting, such as sync) it cannot send new notices but still sends the
+// parts of recorded ones, as each notice names its agent.
 func New(st store.Store, client *dingtalk.Client, agentID int64, opts ...Option) (*Service, error) {
 	if st == nil || client == nil {
 		return nil, errors.New("notify: New needs a store and a DingTalk client")
 	}
-	if agentID <= 0 {
-		return nil, fmt.Errorf("notify: agent id %d is not positive", agentID)
+	if agentID < 0 {
+		return nil, fmt.Errorf("notify: agent id %d is negative", agentID)
 	}
 	s := &Service{
 		st: st, dt: client, agentID: agentID, now: time.Now, log: slog.New(slog.DiscardHandler),
