@@ -94,8 +94,10 @@ func idemKey(scope, caller, key string) string { return scope + "/" + caller + "
 // newID is called for a fresh claim to name the resource.
 func (i *idempotency) begin(ctx context.Context, scope, caller, key, hash string, newID func() string) (claim, error) {
 	k := idemKey(scope, caller, key)
-	pause := 20 * time.Millisecond
-	waitUntil := i.now().Add(i.wait)
+	// The wait is bounded by the pauses taken, not by the clock: another
+	// instance's progress is measured in real time, and a test's manual
+	// clock does not move by itself.
+	pause, waited := 20*time.Millisecond, time.Duration(0)
 	id := newID()
 	for {
 		now := i.now()
@@ -135,7 +137,7 @@ func (i *idempotency) begin(ctx context.Context, scope, caller, key, hash string
 			}
 			continue
 		}
-		if !i.now().Before(waitUntil) {
+		if waited >= i.wait {
 			wait := max(cur.Value.OwnerUntil.Sub(now), time.Second)
 			return claim{}, &Error{Status: http.StatusConflict, RetryAfter: min(wait, 5*time.Second), Body: errBody(CodeIdempotencyInProgress,
 				"a request with this Idempotency-Key is still being carried out; retry with the same key and body to get its answer")}
@@ -143,6 +145,7 @@ func (i *idempotency) begin(ctx context.Context, scope, caller, key, hash string
 		if err := i.pause(ctx, pause); err != nil {
 			return claim{}, err
 		}
+		waited += pause
 		pause = min(2*pause, 500*time.Millisecond)
 	}
 }

@@ -383,6 +383,60 @@ func TestCrashBetweenBatches(t *testing.T) {
 	}
 }
 
+// TestCrashBeforeSending: an instance dies after claiming the key, or
+// after recording the parts but not the notice: nothing was sent, and the
+// retry that takes over sends every part once.
+func TestCrashBeforeSending(t *testing.T) {
+	for _, point := range []string{"claimed", "parts-recorded"} {
+		t.Run(point, func(t *testing.T) {
+			e := newEnv(t, memory, withFake(dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 300})))
+			ids := userIDs(t, e.fake, 250)
+			req := textNotice("crash before", ids...)
+			req.IdempotencyKey = "crash-before-" + point
+			dying := e.instance(notify.WithHolder("dying"))
+			notify.SetCrash(dying, func(p string, _ int) bool { return p == point })
+			if _, err := dying.SendNotice(context.Background(), "svc", req); !errors.Is(err, notify.ErrCrashed) {
+				t.Fatalf("dying instance: %v", err)
+			}
+			survivor := e.instance(notify.WithHolder("survivor"))
+			notify.SetAnswerWait(survivor, 100*time.Millisecond)
+			var eb *notify.Error
+			if _, err := survivor.SendNotice(context.Background(), "svc", req); !errors.As(err, &eb) || eb.Status != http.StatusConflict {
+				t.Fatalf("retry within the claim: %v, want 409 in progress", err)
+			}
+			e.clk.Advance(notify.DefaultClaimTTL + time.Second)
+			a, err := survivor.SendNotice(context.Background(), "svc", req)
+			if err != nil || a.Status != notify.StatusSent || len(a.TaskIDs) != 3 {
+				t.Fatalf("retry after the claim: %+v %v", a, err)
+			}
+			if c := sendCalls(e.fake); c != 3 {
+				t.Errorf("%d sends, want 3", c)
+			}
+		})
+	}
+}
+
+// TestSendTimeout: DingTalk does not answer in time; the part is unknown
+// (DingTalk may have taken it) and is not sent again.
+func TestSendTimeout(t *testing.T) {
+	e := newEnv(t, memory)
+	s := e.instance(notify.WithSendTimeout(50 * time.Millisecond))
+	release := make(chan struct{})
+	defer close(release)
+	e.fake.InjectFault("topapi/message/corpconversation/asyncsend_v2", dingtalktest.Fault{Kind: dingtalktest.FaultSlow, Release: release, Times: 1})
+	a, err := s.SendNotice(context.Background(), "svc", textNotice("slow", userIDs(t, e.fake, 3)...))
+	if err != nil || a.Status != notify.StatusUnknown {
+		t.Fatalf("answer %+v %v, want unknown", a, err)
+	}
+	e.clk.Advance(time.Hour)
+	if rep, done, err := s.SendDue(context.Background(), time.Time{}); err != nil || !done || rep.PartsSent != 0 {
+		t.Errorf("tick: %+v %v %v; want nothing resent", rep, done, err)
+	}
+	if c := sendCalls(e.fake); c != 1 {
+		t.Errorf("%d sends, want 1", c)
+	}
+}
+
 // TestCrashAfterSending: an instance dies after DingTalk took a part but
 // before recording it. The part becomes unknown once the claim runs out
 // and is never sent again; the tick sends the parts after it.

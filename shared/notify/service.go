@@ -56,6 +56,9 @@ const (
 	DefaultClaimTTL = 2 * time.Minute
 	// DefaultSendTimeout bounds one DingTalk send call.
 	DefaultSendTimeout = 15 * time.Second
+	// DefaultAnswerWait is how long a request waits for the answer of
+	// another request with the same Idempotency-Key before answering 409.
+	DefaultAnswerWait = 20 * time.Second
 )
 
 // DingTalk's limits are per app, whichever instance calls: the deploy
@@ -183,6 +186,18 @@ func WithClaimTTL(d time.Duration) Option {
 	}
 }
 
+// WithSendTimeout bounds one DingTalk send call (default
+// DefaultSendTimeout); a send that times out counts as unknown.
+func WithSendTimeout(d time.Duration) Option {
+	return func(s *Service) error {
+		if d <= 0 {
+			return fmt.Errorf("notify: WithSendTimeout: %v is not positive", d)
+		}
+		s.sendTO = d
+		return nil
+	}
+}
+
 // New returns notify on st, sending with client as the app's agent
 // agentID (DINGTALK_AGENT_ID). With agentID 0 (a function without the
 // setting, such as sync) it cannot send new notices but still sends the
@@ -205,7 +220,7 @@ func New(st store.Store, client *dingtalk.Client, agentID int64, opts ...Option)
 		}
 	}
 	s.idem = &idempotency{st: st, table: IdempotencyTable, now: s.now, holder: s.holder,
-		ttl: DefaultIdempotencyTTL, claimTTL: s.claimTTL, wait: 20 * time.Second, pause: sleep}
+		ttl: DefaultIdempotencyTTL, claimTTL: s.claimTTL, wait: DefaultAnswerWait, pause: sleep}
 	return s, nil
 }
 
