@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,8 +71,11 @@ func TestDepartmentResultTimesOut(t *testing.T) {
 	if res := call(t, h, "GET", "/v1/notices/"+a.ID, nil, &st); res.StatusCode != 200 {
 		t.Fatalf("status %d", res.StatusCode)
 	}
-	if st.Progress.ResultComplete || len(st.Notes) == 0 {
+	if st.Progress.ResultComplete || len(st.Notes) == 0 || !strings.Contains(strings.Join(st.Notes, " "), "100") {
 		t.Errorf("progress %+v notes %v; want an incomplete result, explained", st.Progress, st.Notes)
+	}
+	if n := e.fake.CallCount("topapi/message/corpconversation/getsendresult"); n != 0 {
+		t.Errorf("%d getsendresult calls for a task DingTalk cannot answer for", n)
 	}
 }
 

@@ -190,14 +190,21 @@ func (s *Service) Notice(ctx context.Context, id string, o StatusOptions) (Notic
 			continue
 		}
 		// DingTalk's getsendresult times out for tasks of more than 100
-		// people, which a department part may be; userid parts never are.
+		// people, as a department part or to_all may be (its charge is
+		// what the mirror counted, or 5 000 when it did not know): such a
+		// call would only wait for DingTalk's timeout.
+		if p.Charge > resultMaxRecipients {
+			complete = false
+			st.Notes = append(st.Notes, fmt.Sprintf("part %d (task %d) reaches about %d people; DingTalk's getsendresult times out for a task of more than %d, so its people are not in the result (its progress is)", p.N, p.TaskID, p.Charge, resultMaxRecipients))
+			continue
+		}
 		res, err := s.dt.Message.SendResult(ctx, n.AgentID, p.TaskID)
 		if err != nil {
 			if !dingtalk.IsTransient(err) {
 				return NoticeStatus{}, AsError(err)
 			}
 			complete = false
-			st.Notes = append(st.Notes, fmt.Sprintf("part %d (task %d): DingTalk's getsendresult failed, as it does for a task of more than %d people; its people are not in the result", p.N, p.TaskID, resultMaxRecipients))
+			st.Notes = append(st.Notes, fmt.Sprintf("part %d (task %d): DingTalk's getsendresult failed; its people are not in the result", p.N, p.TaskID))
 			continue
 		}
 		addResult(&st.Result, res)
