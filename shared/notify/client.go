@@ -49,7 +49,9 @@ func (l local) Notice(ctx context.Context, id string, o StatusOptions) (NoticeSt
 	return l.s.Notice(ctx, id, o)
 }
 
-func (l local) Recall(ctx context.Context, id string) (RecallResult, error) { return l.s.Recall(ctx, id) }
+func (l local) Recall(ctx context.Context, id string) (RecallResult, error) {
+	return l.s.Recall(ctx, id)
+}
 
 func (l local) SendRobot(ctx context.Context, name string, msg *dingtalk.RobotMessage, key string) (RobotAnswer, error) {
 	return l.s.SendRobot(ctx, l.caller, name, msg, key)
