@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -268,5 +269,48 @@ func TestRoutingAndAuth(t *testing.T) {
 	var doc map[string]any
 	if res := call(t, h, "GET", "/v1/openapi.json", nil, &doc, "Authorization", ""); res.StatusCode != 200 || doc["openapi"] != "3.1.0" {
 		t.Errorf("openapi.json: %d %v", res.StatusCode, doc["openapi"])
+	}
+}
+
+// TestWarnings: what DingTalk would do silently is said in the answer.
+func TestWarnings(t *testing.T) {
+	e := newEnv(t, memory, withFake(dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 6000, DeptSize: 6000, Fanout: 1})))
+	s := e.instance(notify.WithDirectory(orgDirectory(e.fake)))
+	ctx := t.Context()
+	ids := userIDs(t, e.fake, 6)
+	oa := &dingtalk.Message{MsgType: dingtalk.MsgTypeOA, OA: &dingtalk.OAContent{MessageURL: "https://example.com/o",
+		Head: dingtalk.OAHead{BgColor: "FFBBBBBB", Text: "h"}, StatusBar: &dingtalk.OAStatusBar{StatusValue: "待审批"}, Body: dingtalk.OABody{Title: "t"}}}
+	a, err := s.SendNotice(ctx, "svc", notify.NoticeRequest{UserIDs: ids, Msg: oa})
+	if err != nil || !hasWarning(a, notify.WarnStatusBarIgnored) {
+		t.Errorf("oa status bar to 6 people: %+v %v", a.Warnings, err)
+	}
+	a, err = s.SendNotice(ctx, "svc", notify.NoticeRequest{UserIDs: append(ids[:2:2], ids[0]), Msg: dingtalk.TextMessage("dups")})
+	if err != nil || !hasWarning(a, notify.WarnDuplicateUserIDs) {
+		t.Errorf("a userid twice: %+v %v", a.Warnings, err)
+	}
+	a, err = s.SendNotice(ctx, "svc", notify.NoticeRequest{ToAll: true, Msg: dingtalk.TextMessage("everyone")})
+	if err != nil || !hasWarning(a, notify.WarnOverCallRecipients) || !hasWarning(a, notify.WarnDepartmentsUnchecked) {
+		t.Errorf("to_all in an organisation of 6 000: %+v %v", a.Warnings, err)
+	}
+	// DingTalk's 500 notices a person a day.
+	for i := range dingtalk.MaxNoticesPerUserPerDay - 1 { // and the oa notice: 500
+		if i%100 == 0 {
+			e.clk.Advance(time.Minute)
+		}
+		if _, err := s.SendNotice(ctx, "svc", textNotice(fmt.Sprintf("note %d", i), ids[5])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err = s.SendNotice(ctx, "svc", textNotice("one too many", ids[5]))
+	if err != nil || !hasWarning(a, notify.WarnDailyLimit) {
+		t.Fatalf("501st notice of the day: %+v %v", a.Warnings, err)
+	}
+	var st notify.NoticeStatus
+	if st, err = s.Notice(ctx, a.ID, notify.StatusOptions{}); err != nil || len(st.Result.Forbidden) != 1 || st.Result.Forbidden[0].Code != dingtalktest.ForbiddenUserDaily {
+		t.Errorf("DingTalk's result: %+v %v", st.Result, err)
+	}
+	e.clk.Advance(24 * time.Hour)
+	if a, err = s.SendNotice(ctx, "svc", textNotice("a new day", ids[5])); err != nil || len(a.Warnings) != 0 {
+		t.Errorf("the next day: %+v %v", a.Warnings, err)
 	}
 }
