@@ -400,6 +400,10 @@ func (s *Service) loadNotice(ctx context.Context, id string) (noticeRow, []partR
 	return rec.Value, parts, nil
 }
 
+// maxCountedDepts is the most departments a request may name for plan to
+// count their people in the mirror.
+const maxCountedDepts = dingtalk.MaxNoticeDepts
+
 // plan splits a request into DingTalk calls: userids by 100, department
 // ids by 20, to_all as one call. Each part's Charge is its people, from
 // the directory mirror for departments when it knows them.
@@ -425,8 +429,13 @@ func (s *Service) plan(ctx context.Context, id string, req NoticeRequest) (parts
 		add(partRow{UserIDs: chunk, Charge: len(chunk)})
 	}
 	var over []string
-	for chunk := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(req.DeptIDs))), dingtalk.MaxNoticeDepts) {
-		n, known := 0, s.dir != nil
+	depts := slices.Compact(slices.Sorted(slices.Values(req.DeptIDs)))
+	// Counting a department's people walks the mirror's tree; beyond one
+	// call's worth of departments every part is charged the most a call
+	// can reach instead.
+	counted := s.dir != nil && len(depts) <= maxCountedDepts
+	for chunk := range slices.Chunk(depts, dingtalk.MaxNoticeDepts) {
+		n, known := 0, counted
 		for _, d := range chunk {
 			if !known {
 				break
