@@ -39,10 +39,11 @@ type Dispatcher interface {
 
 // LogDispatcher returns a Dispatcher that only logs each event's type,
 // corp and id at info level — never the payload, which holds personal data.
-// It stands in until events are recorded and processed.
+// It stands in until events are recorded and processed. A nil logger
+// discards them.
 func LogDispatcher(logger *slog.Logger) Dispatcher {
 	if logger == nil {
-		logger = slog.Default()
+		logger = slog.New(slog.DiscardHandler)
 	}
 	return logDispatcher{logger}
 }

@@ -257,7 +257,7 @@ func TestSYAML(t *testing.T) {
 	}
 	slices.Sort(resources)
 	var want []string
-	for _, fn := range config.Functions {
+	for _, fn := range config.Functions() {
 		want = append(want, string(fn))
 	}
 	slices.Sort(want)

@@ -188,7 +188,7 @@ func TestTemplateParameters(t *testing.T) {
 	tmpl := loadTemplate(t)
 	carried := map[string]config.Var{}
 	for _, v := range config.Vars() {
-		for _, fn := range config.Functions {
+		for _, fn := range config.Functions() {
 			if slices.ContainsFunc(deploy.Env(deploy.Lambda, fn), func(w config.Var) bool { return w.Name == v.Name }) {
 				carried[deploy.ParameterName(v.Name)] = v
 			}

@@ -24,14 +24,17 @@ import (
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/functions"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/platform"
 )
 
 // Defaults of `dingfn dev`.
 const (
-	DefaultAddr         = "127.0.0.1:9000"
-	DefaultSyncEvery    = 30 * time.Minute
+	DefaultAddr = "127.0.0.1:9000"
+	// DefaultSyncEvery is the sync tick, as deployed: each tick runs the
+	// steps that are due (the directory walk every DINGFN_SYNC_INTERVAL).
+	DefaultSyncEvery    = time.Minute
 	DefaultRefreshEvery = 10 * time.Minute
 	// SimulatorStore is the bolt file of simulated sessions; it is emptied at
 	// each start because the simulated DingTalk issues new tokens each time.
@@ -49,7 +52,7 @@ type Options struct {
 	Getenv func(string) string
 	// Out receives the banner; nil discards it.
 	Out io.Writer
-	// Logger receives structured logs; nil means slog.Default().
+	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 	// SyncEvery and RefreshEvery are the timer periods; zero means the
 	// default, negative disables the timer (it still runs on demand).
@@ -69,6 +72,9 @@ type Server struct {
 
 	http   *http.Server
 	logger *slog.Logger
+	// The four functions, built by shared/functions as deployed.
+	callback, notify  http.Handler
+	syncTick, refresh platform.TimerFunc
 	// Timer periods; negative means on demand only.
 	syncEvery, refreshEvery time.Duration
 	cancel                  context.CancelFunc
@@ -89,7 +95,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		o.Out = io.Discard
 	}
 	if o.Logger == nil {
-		o.Logger = slog.Default()
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{logger: o.Logger, serveCh: make(chan error, 1),
 		syncEvery: period(o.SyncEvery, DefaultSyncEvery), refreshEvery: period(o.RefreshEvery, DefaultRefreshEvery)}
@@ -119,6 +125,10 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.Bundle, err = bundle.Open(ctx, cfg, o.Logger); err != nil {
 		return nil, err
 	}
+	if err := s.build(); err != nil {
+		s.Bundle.Close()
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -129,10 +139,28 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 
 	tctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.every(tctx, "sync", s.syncEvery, false, s.Bundle.SyncTick)
-	s.every(tctx, "token-refresher", s.refreshEvery, true, s.Bundle.RefreshTick)
+	s.every(tctx, "sync", s.syncEvery, true, s.syncTick)
+	s.every(tctx, "token-refresher", s.refreshEvery, true, s.refresh)
 	s.banner(o.Out)
 	return s, nil
+}
+
+// build makes the four functions with the builders their mains use.
+func (s *Server) build() error {
+	var err error
+	if s.callback, err = functions.Callback(s.Bundle); err != nil {
+		return fmt.Errorf("devserver: callback: %w", err)
+	}
+	if s.notify, err = functions.Notify(s.Bundle); err != nil {
+		return fmt.Errorf("devserver: notify: %w", err)
+	}
+	if s.syncTick, err = functions.Sync(s.Bundle); err != nil {
+		return fmt.Errorf("devserver: sync: %w", err)
+	}
+	if s.refresh, err = functions.TokenRefresher(s.Bundle); err != nil {
+		return fmt.Errorf("devserver: token-refresher: %w", err)
+	}
+	return nil
 }
 
 // Run starts the server and blocks until ctx is done, then shuts down.
@@ -218,14 +246,12 @@ func (s *Server) simulate(getenv func(string) string) (func(string) string, erro
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	cb := s.Bundle.CallbackHandler()
-	nt := s.Bundle.NotifyHandler()
-	mux.Handle("/callback", cb)
-	mux.Handle("/callback/", cb)
+	mux.Handle("/callback", s.callback)
+	mux.Handle("/callback/", s.callback)
 	// notify's API is /v1/… on its own URL; here it lives under /notify.
-	mux.Handle("/notify/", http.StripPrefix("/notify", nt))
-	only(mux, http.MethodPost, "/timers/sync", s.timerHandler(s.Bundle.SyncTick))
-	only(mux, http.MethodPost, "/timers/token-refresher", s.timerHandler(s.Bundle.RefreshTick))
+	mux.Handle("/notify/", http.StripPrefix("/notify", s.notify))
+	only(mux, http.MethodPost, "/timers/sync", s.timerHandler(s.syncTick))
+	only(mux, http.MethodPost, "/timers/token-refresher", s.timerHandler(s.refresh))
 	only(mux, http.MethodGet, "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
 	}))
@@ -257,9 +283,7 @@ func only(mux *http.ServeMux, method, path string, h http.Handler) {
 	})
 }
 
-type tickFunc func(context.Context) (any, error)
-
-func (s *Server) timerHandler(fn tickFunc) http.Handler {
+func (s *Server) timerHandler(fn platform.TimerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rep, err := fn(r.Context())
 		switch {
@@ -294,7 +318,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 }
 
 // every runs fn on a period until ctx ends; first runs it at once.
-func (s *Server) every(ctx context.Context, name string, d time.Duration, first bool, fn tickFunc) {
+func (s *Server) every(ctx context.Context, name string, d time.Duration, first bool, fn platform.TimerFunc) {
 	if d < 0 {
 		return
 	}
@@ -309,15 +333,18 @@ func (s *Server) every(ctx context.Context, name string, d time.Duration, first 
 		for {
 			select {
 			case <-ctx.Done():
-				return
 			case <-t.C:
-				s.tick(ctx, name, fn)
 			}
+			// Closing wins over a period that elapsed meanwhile.
+			if ctx.Err() != nil {
+				return
+			}
+			s.tick(ctx, name, fn)
 		}
 	}()
 }
 
-func (s *Server) tick(ctx context.Context, name string, fn tickFunc) {
+func (s *Server) tick(ctx context.Context, name string, fn platform.TimerFunc) {
 	rep, err := fn(ctx)
 	switch {
 	case ctx.Err() != nil:

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dingfn/dingfn/shared/directory"
 )
 
 func start(t *testing.T) (*Server, *bytes.Buffer) {
@@ -103,10 +105,21 @@ func TestSimulatedSession(t *testing.T) {
 		assert.Equal(t, "invalid_message", m["error"])
 	})
 
-	t.Run("unlanded functions answer 501, never a fake success", func(t *testing.T) {
-		code, m := post(t, s.URL+"/timers/sync", "")
-		assert.Equal(t, http.StatusNotImplemented, code)
-		assert.Contains(t, m["message"], "sync")
+	t.Run("sync on demand mirrors the simulated organisation", func(t *testing.T) {
+		code, rep := post(t, s.URL+"/timers/sync", "")
+		require.Equal(t, http.StatusOK, code, "report %v", rep)
+		assert.Equal(t, true, rep["ok"])
+		steps, _ := rep["steps"].([]any)
+		require.Len(t, steps, 2, "the directory walk and the notices step")
+		step, _ := steps[0].(map[string]any)
+		assert.Equal(t, "directory", step["step"])
+		assert.Equal(t, true, step["complete"])
+		notices, _ := steps[1].(map[string]any)
+		assert.Equal(t, "notices", notices["step"])
+		assert.Equal(t, true, notices["ok"])
+		u, err := directory.NewReader(s.Bundle.Store).User(context.Background(), "wangwu")
+		require.NoError(t, err)
+		assert.Equal(t, "王五五", u.Name, "the rename made earlier in this session")
 	})
 
 	t.Run("notify checks its key first", func(t *testing.T) {

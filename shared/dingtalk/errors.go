@@ -142,6 +142,7 @@ var (
 		40068:  true, // 不合法的偏移量
 		40069:  true, // 不合法的分页大小
 	}
+	outOfScopeCodes = map[int]bool{50004: true} // 部门不在权限范围内
 )
 
 // codePunish is the Code given to DingTalk's per-IP block reply
@@ -252,6 +253,15 @@ func MaybeSent(err error) bool {
 		return !e.notSent()
 	}
 	return e.HTTPStatus >= 500
+}
+
+// IsOutOfScope reports whether DingTalk refused a contact read because the
+// department lies outside the app's contact scope (通讯录权限范围, 50004):
+// the record exists, the app may not see it. A directory walk skips such a
+// department rather than failing.
+func IsOutOfScope(err error) bool {
+	e, ok := asError(err)
+	return ok && e.hasCode(outOfScopeCodes)
 }
 
 // IsTransient reports whether err is a failure that may pass by itself:

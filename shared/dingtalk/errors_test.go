@@ -236,3 +236,27 @@ func TestOutcomePredicates(t *testing.T) {
 		})
 	}
 }
+
+func TestIsNotFound(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"60121 user", &Error{ErrCode: 60121}, true},
+		{"60003 department", fmt.Errorf("walk: %w", &Error{ErrCode: 60003}), true},
+		{"50004 out of scope", &Error{ErrCode: 50004}, false},
+		{"88 with sub_code 60011 (no permission)", &Error{ErrCode: 88, SubCode: "60011"}, false},
+		{"-1 busy", &Error{ErrCode: -1}, false},
+		{"plain", errors.New("60121"), false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		if got := IsNotFound(tt.err); got != tt.want {
+			t.Errorf("%s: IsNotFound = %v, want %v", tt.name, got, tt.want)
+		}
+		if got, want := IsOutOfScope(tt.err), tt.name == "50004 out of scope"; got != want {
+			t.Errorf("%s: IsOutOfScope = %v, want %v", tt.name, got, want)
+		}
+	}
+}

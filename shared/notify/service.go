@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/lease"
@@ -61,12 +63,13 @@ const (
 	DefaultAnswerWait = 20 * time.Second
 )
 
-// DingTalk's limits are per app, whichever instance calls: the deploy
-// descriptors cap notify at MaxInstances instances, and each instance's
-// DingTalk client calls each API at InstanceRateLimit at most, so that
-// MaxInstances × (Limit + Burst) calls in any second stay under AppQPS.
-// Recipients per minute and robot messages are counted in the store,
-// across instances, instead.
+// DingTalk's limits are per app, whichever instance calls. The deploy
+// descriptors cap notify at MaxInstances instances; the sync function's
+// tick (one at a time) sends due parts too. Each of these processes calls
+// DingTalk's work-notice APIs at InstanceRateLimit at most (see
+// ClientOptions), so (MaxInstances + 1) × (Limit + Burst) calls in any
+// second stay within AppQPS. Recipients per minute and robot messages are
+// counted in the store, across instances, instead.
 const (
 	// AppQPS is DingTalk's per-app, per-API limit (standard edition).
 	AppQPS = 20
@@ -75,9 +78,36 @@ const (
 	MaxInstances = 4
 )
 
-// InstanceRateLimit is the per-API rate of one notify instance's DingTalk
-// client: 4 × (3 + 1) = 16 calls in any second, under AppQPS.
+// InstanceRateLimit is the per-API rate of one sending process's DingTalk
+// client: (4 + 1) × (3 + 1) = 20 calls in any second, within AppQPS.
 var InstanceRateLimit = dingtalk.RateLimit{Limit: 3, Burst: 1}
+
+// noticeAPIs are the work-notice APIs, by the client's API names.
+var noticeAPIs = []string{
+	"topapi/message/corpconversation/asyncsend_v2",
+	"topapi/message/corpconversation/getsendprogress",
+	"topapi/message/corpconversation/getsendresult",
+	"topapi/message/corpconversation/recall",
+}
+
+// ClientOptions returns the DingTalk client options of a process that
+// runs notify (the notify function, the sync tick's notices step, `dingfn
+// dev`): the work-notice APIs at InstanceRateLimit, and no per-process
+// robot limit, since each robot's messages are counted in the store across
+// every instance (a second, per-process limit would only hold messages
+// the store has let through). With all, every API is held to
+// InstanceRateLimit (the notify function, whose instances share the app's
+// limits).
+func ClientOptions(all bool) []dingtalk.Option {
+	opts := []dingtalk.Option{dingtalk.WithRobotRateLimit(rate.Inf, 0)}
+	if all {
+		opts = append(opts, dingtalk.WithRateLimit(InstanceRateLimit.Limit, InstanceRateLimit.Burst))
+	}
+	for _, api := range noticeAPIs {
+		opts = append(opts, dingtalk.WithAPIRateLimit(api, InstanceRateLimit.Limit, InstanceRateLimit.Burst))
+	}
+	return opts
+}
 
 // Service is notify: work notices with batching, idempotency and
 // delivery status, group-robot messages, dd.config signatures, login
