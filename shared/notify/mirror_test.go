@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/notify"
+	"github.com/dingfn/dingfn/shared/schedule"
 )
 
 // TestMirror: notify reads the directory mirror the sync wrote, on every
@@ -51,5 +52,28 @@ func TestMirror(t *testing.T) {
 				t.Errorf("newcomer: %d %+v", res.StatusCode, nu)
 			}
 		})
+	}
+}
+
+// TestStep: the sync tick's notices step sends what waited for the
+// budget, under the tick's schedule.
+func TestStep(t *testing.T) {
+	e := newEnv(t, memory, withFake(dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 6000})))
+	s := e.instance()
+	a, err := s.SendNotice(context.Background(), "svc", textNotice("via the tick", userIDs(t, e.fake, 6000)...))
+	if err != nil || a.Status != notify.StatusScheduled {
+		t.Fatalf("send: %+v %v", a.Status, err)
+	}
+	r, err := schedule.New(e.st, []schedule.Step{e.instance().Step()}, schedule.WithClock(e.clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Minute)
+	rep, err := r.Tick(context.Background())
+	if err != nil || !rep.OK || len(rep.Steps) != 1 || rep.Steps[0].Status != schedule.StatusDone {
+		t.Fatalf("tick: %+v %v", rep, err)
+	}
+	if st, _ := s.Notice(context.Background(), a.ID, notify.StatusOptions{NoDingTalk: true}); st.Status != notify.StatusSent || st.Progress.Sent != 60 {
+		t.Errorf("after the tick: %s, %d parts sent", st.Status, st.Progress.Sent)
 	}
 }
