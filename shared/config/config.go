@@ -22,6 +22,7 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/httpapi"
+	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/redisstore"
 )
@@ -65,7 +66,7 @@ var vars = []Var{
 	{Name: "DINGTALK_APP_KEY", NeededBy: all, UsedBy: all, Doc: "the internal app's AppKey (Client ID)"},
 	{Name: "DINGTALK_APP_SECRET", NeededBy: all, UsedBy: all, Secret: true, Doc: "the internal app's AppSecret (Client Secret)"},
 	{Name: "DINGTALK_AGENT_ID", NeededBy: []Function{Notify}, UsedBy: []Function{Notify, TokenRefresher}, Doc: "agent id for work notices (工作通知) and dd.config"},
-	{Name: "DINGTALK_CORP_ID", NeededBy: []Function{Callback, Sync}, UsedBy: []Function{Callback, Sync, TokenRefresher}, Doc: "the organisation's corp id (dingxxxx)"},
+	{Name: "DINGTALK_CORP_ID", NeededBy: []Function{Callback, Sync}, UsedBy: []Function{Callback, Notify, Sync, TokenRefresher}, Doc: "the organisation's corp id (dingxxxx); notify signs dd.config with it"},
 	{Name: "DINGTALK_CALLBACK_TOKEN", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "callback signing token"},
 	{Name: "DINGTALK_CALLBACK_AES_KEY", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "the 43-character EncodingAESKey"},
 	{Name: "DINGTALK_CALLBACK_OWNER_KEY", UsedBy: []Function{Callback}, Default: "DINGTALK_APP_KEY", Doc: "receiver id inside encrypted messages: the app key for console subscriptions, the corp id for register_call_back, the suite key for ISV apps"},
@@ -80,6 +81,7 @@ var vars = []Var{
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", UsedBy: all, Secret: true, Doc: "STS token, when the credentials are temporary"},
 	{Name: "DINGFN_TABLE_PREFIX", UsedBy: all, Default: store.DefaultTablePrefix, Doc: "table name prefix, so several deployments can share one instance deliberately"},
 	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify, each `key` or `name=key` (the name is logged as the caller)"},
+	{Name: "DINGFN_ROBOTS", UsedBy: []Function{Notify}, Secret: true, Doc: "group robots notify may send through: comma-separated `name=access_token` or `name=access_token:signing_secret` (加签), the name being the {name} of POST /v1/robots/{name}/messages"},
 	{Name: "DINGFN_SYNC_INTERVAL", UsedBy: []Function{Sync}, Default: "30m", Doc: "how long after a complete directory walk the next one starts: a Go duration; any positive value is honoured (1s walks at every tick)"},
 	{Name: "DINGFN_SYNC_MAX_DELETE", UsedBy: []Function{Sync}, Default: directory.DefaultDeleteLimit.String(), Doc: "the most users and departments one directory walk may remove: a count (500) or a share of the mirror (10%); never below 20. A walk that would remove more removes nothing and fails"},
 	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
@@ -150,6 +152,9 @@ type Config struct {
 	// name=key); NotifyKeys is the same list parsed, for authentication.
 	NotifyAPIKeys []string
 	NotifyKeys    *httpapi.Keys
+	// Robots are DINGFN_ROBOTS parsed: the group robots notify sends
+	// through, by name.
+	Robots *notify.Robots
 	// Host and Port are the local-mode listen address.
 	Host string
 	Port int
@@ -257,6 +262,13 @@ func load(l *loader) (*Config, error) {
 			}
 		}
 	}
+	robots, err := notify.ParseRobots(l.str("DINGFN_ROBOTS"))
+	if re, ok := errors.AsType[*notify.RobotsError](err); ok {
+		for _, p := range re.Problems {
+			l.fail("DINGFN_ROBOTS", p)
+		}
+	}
+	c.Robots = robots
 	c.Host = lookupVar("DINGFN_HOST").Default
 	if h := strings.TrimSpace(l.getenv("DINGFN_HOST")); h != "" {
 		if net.ParseIP(h) == nil && !hostnameRE.MatchString(h) {
@@ -457,6 +469,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("table_prefix", c.Store.TablePrefix),
 		slog.Int("notify_api_keys", len(c.NotifyAPIKeys)),
 		slog.Any("notify_callers", c.NotifyKeys),
+		slog.Any("robots", c.Robots),
 		slog.Duration("sync_interval", c.SyncInterval),
 		slog.String("sync_max_delete", c.SyncMaxDelete.String()),
 	)

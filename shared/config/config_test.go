@@ -251,6 +251,29 @@ func TestLoadFor(t *testing.T) {
 	assert.Contains(t, err.Error(), "NOT_A_VARIABLE")
 }
 
+func TestRobots(t *testing.T) {
+	m := full()
+	m["DINGFN_ROBOTS"] = "ops=robot-token-value-1:SECrobot-secret-value, alerts=robot-token-value-2"
+	c, err := Load(Notify, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ops", "alerts"}, c.Robots.Names())
+	s := c.LogValue().String()
+	assert.Contains(t, s, "alerts")
+	for _, secret := range []string{"robot-token-value-1", "SECrobot-secret-value", "robot-token-value-2"} {
+		assert.NotContains(t, s, secret, "robots are logged by name only")
+	}
+	m["DINGFN_ROBOTS"] = "ops=robot-token-value-1,ops=robot-token-value-2,Bad=robot-token-value-3"
+	_, err = Load(Notify, env(m))
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), "DINGFN_ROBOTS")
+	assert.NotContains(t, err.Error(), "robot-token-value", "errors never echo a robot's token")
+	delete(m, "DINGFN_ROBOTS")
+	c, err = Load(Notify, env(m))
+	require.NoError(t, err)
+	assert.Zero(t, c.Robots.Len(), "robots are optional")
+}
+
 func TestRedisStore(t *testing.T) {
 	const pw = "made-up-redis-password"
 	t.Run("URL", func(t *testing.T) {

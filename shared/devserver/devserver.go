@@ -248,8 +248,8 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/callback", s.callback)
 	mux.Handle("/callback/", s.callback)
-	mux.Handle("/notify", s.notify)
-	mux.Handle("/notify/", s.notify)
+	// notify's API is /v1/… on its own URL; here it lives under /notify.
+	mux.Handle("/notify/", http.StripPrefix("/notify", s.notify))
 	only(mux, http.MethodPost, "/timers/sync", s.timerHandler(s.syncTick))
 	only(mux, http.MethodPost, "/timers/token-refresher", s.timerHandler(s.refresh))
 	only(mux, http.MethodGet, "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -374,7 +374,7 @@ dingfn dev — all four functions on %s
   store: %s %s
 
   callback          %s/callback
-  notify            %s/notify
+  notify            %s/notify/v1/…  (GET /notify/v1/openapi.json)
   sync              POST %s/timers/sync            (%s)
   token-refresher   POST %s/timers/token-refresher (%s)
 
@@ -384,7 +384,8 @@ Try:
 	if s.Fake != nil {
 		fmt.Fprintf(w, `  curl -s -X POST %s/simulator/push -d '{"EventType":"check_url"}'
   curl -s -X POST %s/simulator/push -d '{"EventType":"user_add_org","UserId":["wangwu"],"CorpId":"%s"}'
-  curl -s -X POST %s/notify -H 'Authorization: Bearer %s'
+  curl -s -X POST %s/notify/v1/notices -H 'Authorization: Bearer %s' \
+       -d '{"userids":["lisi"],"msg":{"msgtype":"text","text":{"content":"你好"}}}'
 `, s.URL, s.URL, s.Fake.CorpID(), s.URL, s.NotifyAPIKey)
 	}
 	fmt.Fprintln(w)

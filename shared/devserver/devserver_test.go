@@ -95,10 +95,14 @@ func TestSimulatedSession(t *testing.T) {
 		assert.NotEmpty(t, m["error"])
 	})
 
-	t.Run("unlanded functions answer 501, never a fake success", func(t *testing.T) {
-		code, m := post(t, s.URL+"/notify", `{}`, "Authorization", "Bearer "+s.NotifyAPIKey)
-		assert.Equal(t, http.StatusNotImplemented, code)
-		assert.Contains(t, m["message"], "notify")
+	t.Run("notify sends a work notice through the simulator", func(t *testing.T) {
+		code, m := post(t, s.URL+"/notify/v1/notices", `{"userids":["lisi"],"msg":{"msgtype":"text","text":{"content":"你好"}}}`, "Authorization", "Bearer "+s.NotifyAPIKey)
+		require.Equal(t, http.StatusAccepted, code, "%v", m)
+		assert.Equal(t, "sent", m["status"])
+		assert.Len(t, s.Fake.NoticesDeliveredTo("lisi"), 1)
+		code, m = post(t, s.URL+"/notify/v1/notices", `{}`, "Authorization", "Bearer "+s.NotifyAPIKey)
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Equal(t, "invalid_message", m["error"])
 	})
 
 	t.Run("sync on demand mirrors the simulated organisation", func(t *testing.T) {
@@ -106,20 +110,23 @@ func TestSimulatedSession(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, "report %v", rep)
 		assert.Equal(t, true, rep["ok"])
 		steps, _ := rep["steps"].([]any)
-		require.Len(t, steps, 1)
+		require.Len(t, steps, 2, "the directory walk and the notices step")
 		step, _ := steps[0].(map[string]any)
 		assert.Equal(t, "directory", step["step"])
 		assert.Equal(t, true, step["complete"])
+		notices, _ := steps[1].(map[string]any)
+		assert.Equal(t, "notices", notices["step"])
+		assert.Equal(t, true, notices["ok"])
 		u, err := directory.NewReader(s.Bundle.Store).User(context.Background(), "wangwu")
 		require.NoError(t, err)
 		assert.Equal(t, "王五五", u.Name, "the rename made earlier in this session")
 	})
 
-	t.Run("notify checks its key before its 501", func(t *testing.T) {
-		code, m := post(t, s.URL+"/notify", `{}`)
+	t.Run("notify checks its key first", func(t *testing.T) {
+		code, m := post(t, s.URL+"/notify/v1/notices", `{}`)
 		assert.Equal(t, http.StatusUnauthorized, code)
 		assert.Equal(t, "unauthorized", m["error"])
-		code, _ = post(t, s.URL+"/notify", `{}`, "Authorization", "Bearer wrong-key-0123456789abcdef")
+		code, _ = post(t, s.URL+"/notify/v1/notices", `{}`, "Authorization", "Bearer wrong-key-0123456789abcdef")
 		assert.Equal(t, http.StatusUnauthorized, code)
 	})
 

@@ -15,11 +15,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/callback"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/token"
@@ -36,15 +38,37 @@ func Callback(b *bundle.Bundle) (http.Handler, error) {
 	return callback.NewHandler(c, callback.LogDispatcher(b.Logger), callback.WithLogger(b.Logger))
 }
 
-// Notify builds the notify function's HTTP API. Every request is
-// authenticated first against NOTIFY_API_KEYS (401 without a valid key);
-// until the API lands, an authenticated request gets 501, so anonymous
-// callers learn nothing about it.
+// NotifyService builds notify's service: work notices as the app's agent
+// (DINGTALK_AGENT_ID), the robots of DINGFN_ROBOTS, dd.config signing when
+// DINGTALK_CORP_ID is set, and directory reads from the mirror. The
+// command line calls it directly.
+func NotifyService(b *bundle.Bundle) (*notify.Service, error) {
+	cfg := b.Config
+	opts := []notify.Option{
+		notify.WithRobots(cfg.Robots), notify.WithLogger(b.Logger),
+		notify.WithDirectory(notify.MirrorDirectory(directory.NewReader(b.Store))),
+	}
+	if cfg.CorpID != "" && cfg.AgentID > 0 {
+		signer, err := token.NewJSAPISigner(b.Tokens, cfg.CorpID, strconv.FormatInt(cfg.AgentID, 10))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, notify.WithJSAPISigner(signer))
+	}
+	return notify.New(b.Store, b.Client, cfg.AgentID, opts...)
+}
+
+// Notify builds the notify function's HTTP API: every route but
+// GET /v1/openapi.json needs one of NOTIFY_API_KEYS (401 otherwise).
 func Notify(b *bundle.Bundle) (http.Handler, error) {
 	if b.Config.NotifyKeys == nil {
 		return nil, errors.New("notify: no NOTIFY_API_KEYS")
 	}
-	return b.Config.NotifyKeys.Require(platform.NotImplemented("notify (the work-notice and group-robot API)")), nil
+	s, err := NotifyService(b)
+	if err != nil {
+		return nil, err
+	}
+	return notify.Handler(s, b.Config.NotifyKeys), nil
 }
 
 // Sync builds the sync function's tick: a schedule runner whose steps are
@@ -85,7 +109,14 @@ func SyncRunner(b *bundle.Bundle, o SyncOptions) (*schedule.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return schedule.New(b.Store, []schedule.Step{walk.Step(o.AllowMassDelete)}, schedule.WithLogger(b.Logger))
+	// The notices step sends the work-notice parts waiting for DingTalk's
+	// per-minute budget; each notice names its agent, so sync needs no
+	// DINGTALK_AGENT_ID.
+	n, err := NotifyService(b)
+	if err != nil {
+		return nil, err
+	}
+	return schedule.New(b.Store, []schedule.Step{walk.Step(o.AllowMassDelete), n.Step()}, schedule.WithLogger(b.Logger))
 }
 
 // TokenRefresher builds the token-refresher function's tick: the app's

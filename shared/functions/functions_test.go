@@ -83,8 +83,12 @@ func TestEveryFunction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if code := serve(h, "Bearer "+notifyKey); code != http.StatusNotImplemented {
-			t.Errorf("authenticated request: got %d, want 501 until notify lands", code)
+		r := httptest.NewRequest(http.MethodPost, "/v1/notices", strings.NewReader(`{"userids":["`+ding.Org().Users[0].UserID+`"],"msg":{"msgtype":"text","text":{"content":"hello"}}}`))
+		r.Header.Set("Authorization", "Bearer "+notifyKey)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusAccepted || len(ding.WorkNotices()) != 1 {
+			t.Errorf("a notice: got %d %s, want 202 and one notice at DingTalk", w.Code, w.Body)
 		}
 	})
 	t.Run("sync", func(t *testing.T) {
@@ -151,8 +155,9 @@ func TestCallbackNeedsItsSecrets(t *testing.T) {
 	}
 }
 
-// Until notify lands, its keys are checked before anything else is
-// answered: 401 without a valid key, then 501.
+// notify's keys are checked before anything else is answered: 401
+// without a valid key, then the API's own answer (400 for an empty
+// notice).
 func TestNotifyChecksKeysFirst(t *testing.T) {
 	t.Parallel()
 	ding := dingtalktest.NewServer()
@@ -167,7 +172,7 @@ func TestNotifyChecksKeysFirst(t *testing.T) {
 	}{
 		{"", http.StatusUnauthorized},
 		{"Bearer " + strings.Repeat("x", len(notifyKey)), http.StatusUnauthorized},
-		{"Bearer " + notifyKey, http.StatusNotImplemented},
+		{"Bearer " + notifyKey, http.StatusBadRequest},
 	} {
 		if code := serve(h, tt.auth); code != tt.want {
 			t.Errorf("Authorization %q: got %d, want %d", tt.auth, code, tt.want)
@@ -176,7 +181,7 @@ func TestNotifyChecksKeysFirst(t *testing.T) {
 }
 
 func serve(h http.Handler, auth string) int {
-	r := httptest.NewRequest(http.MethodPost, "/send", strings.NewReader(`{}`))
+	r := httptest.NewRequest(http.MethodPost, "/v1/notices", strings.NewReader(`{}`))
 	if auth != "" {
 		r.Header.Set("Authorization", auth)
 	}
