@@ -13,6 +13,7 @@ import (
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/redact"
 )
 
@@ -87,6 +88,7 @@ func ExitCode(err error) int {
 		ge *GuardError
 		nf *NotFoundError
 		ie *interruptedError
+		ne *notify.Error
 	)
 	switch {
 	case err == nil:
@@ -97,6 +99,8 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &ce), errors.As(err, &fe):
 		return ExitConfig
+	case errors.As(err, &ne):
+		return notifyExit(ne)
 	case errors.As(err, &ge), errors.Is(err, directory.ErrGuardTripped):
 		return ExitGuard
 	case errors.As(err, &nf), errors.Is(err, directory.ErrNotFound):
@@ -152,6 +156,7 @@ func describe(err error) errorReport {
 		ce *config.Error
 		de *dingtalk.Error
 		ge *GuardError
+		ne *notify.Error
 	)
 	switch {
 	case errors.As(err, &ue):
@@ -162,6 +167,8 @@ func describe(err error) errorReport {
 			r.Problems = append(r.Problems, problem{Variable: p.Var, Reason: p.Reason})
 		}
 		r.Hint = "Set the variables in the environment, or in a dotenv file passed with --env-file FILE; the README's Configuration table describes each."
+	case errors.As(err, &ne):
+		describeNotify(&r, ne)
 	case errors.As(err, &ge):
 		r.Hint = ge.Fix
 	case errors.Is(err, directory.ErrGuardTripped):
