@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -318,7 +319,7 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 		}
 		var n json.Number
 		if err := json.Unmarshal(e, &n); err != nil {
-			return fmt.Errorf("id %s is neither a string nor a number", e)
+			return typeError(e, reflect.TypeFor[stringList]())
 		}
 		out = append(out, n.String())
 	}
@@ -389,10 +390,20 @@ func (n *flexInt64) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%s is not an integer", b)
+		return typeError(b, reflect.TypeFor[int64]())
 	}
 	*n = flexInt64(v)
 	return nil
+}
+
+// typeError reports a value of the wrong kind in the shape encoding/json
+// uses, so the decoder adds the field's name.
+func typeError(v []byte, t reflect.Type) error {
+	desc := string(v)
+	if len(desc) > 40 {
+		desc = desc[:40] + "…"
+	}
+	return &json.UnmarshalTypeError{Value: desc, Type: t}
 }
 
 // flexTime reads a DingTalk timestamp: a number or a numeric string, in
