@@ -2,7 +2,10 @@ package events_test
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -246,3 +249,82 @@ func idOf(t testing.TB, raw string) string {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// faultyStore delays every call (on the caller's clock: synctest's in a
+// bubble) and, while share > 0, fails that share of the inserts (writes
+// with an IfAbsent condition: the log's), spread evenly.
+type faultyStore struct {
+	store.Store
+	delay time.Duration
+	mu    sync.Mutex
+	share float64
+	seen  int
+}
+
+func (f *faultyStore) setShare(s float64) {
+	f.mu.Lock()
+	f.share, f.seen = s, 0
+	f.mu.Unlock()
+}
+
+func (f *faultyStore) wait() {
+	if f.delay > 0 {
+		time.Sleep(f.delay)
+	}
+}
+
+func (f *faultyStore) fail(insert bool) bool {
+	f.wait()
+	if !insert {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.share <= 0 {
+		return false
+	}
+	f.seen++
+	return math.Floor(float64(f.seen)*f.share) != math.Floor(float64(f.seen-1)*f.share)
+}
+
+func (f *faultyStore) Put(ctx context.Context, table string, it store.Item, cond store.Cond) (int64, error) {
+	if f.fail(cond.IsIfAbsent()) {
+		return 0, errStoreDown
+	}
+	return f.Store.Put(ctx, table, it, cond)
+}
+
+func (f *faultyStore) Batch(ctx context.Context, table string, ws []store.Write) error {
+	if f.fail(slices.ContainsFunc(ws, func(w store.Write) bool { return w.Cond.IsIfAbsent() })) {
+		return errStoreDown
+	}
+	return f.Store.Batch(ctx, table, ws)
+}
+
+func (f *faultyStore) Delete(ctx context.Context, table, key string, cond store.Cond) error {
+	f.wait()
+	return f.Store.Delete(ctx, table, key, cond)
+}
+
+func (f *faultyStore) Get(ctx context.Context, table, key string) (store.Item, error) {
+	f.wait()
+	return f.Store.Get(ctx, table, key)
+}
+
+func (f *faultyStore) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
+	f.wait()
+	return f.Store.Scan(ctx, table, r)
+}
+
+func (f *faultyStore) Purge(ctx context.Context, table string) (int, error) {
+	return f.Store.(store.Purger).Purge(ctx, table)
+}

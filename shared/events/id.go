@@ -16,7 +16,7 @@ import (
 // name what an event is about; they identify an event that carries no
 // eventId. A register_call_back push spells them UserId, DeptId, …; a
 // failed-push record userid, deptid, …: the same keys once folded.
-var idFields = []string{"userid", "useridlist", "deptid", "deptidlist", "processinstanceid", "taskid", "labelidlist", "chatid"}
+var idFields = []string{"userid", "useridlist", "deptid", "deptidlist", "processinstanceid", "taskid", "type", "labelidlist", "chatid"}
 
 // okID is what an eventId may look like to be used as the log id as it is;
 // anything else is hashed, so ids stay short, printable store keys.
@@ -35,7 +35,8 @@ var okID = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 //	        time)
 //
 // The id fields are userid, useridlist, deptid, deptidlist,
-// processinstanceid, taskid, labelidlist and chatid (payload keys matched
+// processinstanceid, taskid, type (an approval's start, finish, …),
+// labelidlist and chatid (payload keys matched
 // case-insensitively; string values unquoted, numbers as written). time is
 // the event's time (EventTime, else TimeStamp; seconds and milliseconds
 // both) in Unix milliseconds, or "payload:" + the hex SHA-256 of the

@@ -322,3 +322,45 @@ func TestPurgeRemovesExpiredEvents(t *testing.T) {
 		}
 	})
 }
+
+// failOutcome fails the conditional update that records an outcome.
+type failOutcome struct {
+	store.Store
+	armed bool
+}
+
+func (f *failOutcome) Put(ctx context.Context, table string, it store.Item, cond store.Cond) (int64, error) {
+	if _, ok := cond.Version(); ok && f.armed {
+		f.armed = false
+		return 0, errStoreDown
+	}
+	return f.Store.Put(ctx, table, it, cond)
+}
+
+// TestOutcomeLostRunsAgain: when the store fails after the handlers ran,
+// the push is still acknowledged (the event is logged), and the drain runs
+// the handlers again — which is why handlers must be idempotent.
+func TestOutcomeLostRunsAgain(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		c := newCounter()
+		e.mux.Handle("user_add_org", c)
+		fo := &failOutcome{Store: e.st.Store, armed: true}
+		e.st.Store = fo
+		id := idOf(t, userAdd)
+		if err := e.push(userAdd); err != nil {
+			t.Fatalf("dispatch: %v (the event was logged; it must be acknowledged)", err)
+		}
+		if got := e.entry(id); got.Status != events.StatusPending || c.succeeded(id) != 1 {
+			t.Fatalf("after a lost outcome: %s, %d runs", got.Status, c.succeeded(id))
+		}
+		e.clock.Advance(events.DefaultGrace)
+		if rep := e.drain(); rep.Done != 1 {
+			t.Fatalf("drain = %+v", rep)
+		}
+		if c.succeeded(id) != 2 {
+			t.Errorf("handler ran %d times, want 2 (once more after the lost outcome)", c.succeeded(id))
+		}
+	})
+}
