@@ -29,7 +29,9 @@ type lateHandler struct{ h atomic.Pointer[http.Handler] }
 
 func (l *lateHandler) set(h http.Handler) { l.h.Store(&h) }
 
-func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*l.h.Load()).ServeHTTP(w, r) }
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*l.h.Load()).ServeHTTP(w, r)
+}
 
 // timed measures every reply of the callback and keeps the requests, for
 // exact replays.
@@ -86,8 +88,8 @@ func (d apiDirectory) SyncDepartment(ctx context.Context, id int64) error {
 type probe struct {
 	c    *dingtalk.Client
 	user string
-	mu sync.Mutex
-	ok map[string]int
+	mu   sync.Mutex
+	ok   map[string]int
 }
 
 func (p *probe) HandleEvent(ctx context.Context, ev *events.Event) error {
