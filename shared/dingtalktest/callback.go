@@ -339,8 +339,8 @@ func eventTime(event map[string]any) (time.Time, bool) {
 			ms = int64(v)
 		case float64:
 			ms = int64(v)
-		case string:
-			n, err := strconv.ParseInt(v, 10, 64)
+		case string, json.Number:
+			n, err := strconv.ParseInt(fmt.Sprint(v), 10, 64)
 			if err != nil {
 				continue
 			}

@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"math"
 	"path/filepath"
 	"slices"
@@ -328,3 +329,7 @@ func (f *faultyStore) Scan(ctx context.Context, table string, r store.Range) (st
 func (f *faultyStore) Purge(ctx context.Context, table string) (int, error) {
 	return f.Store.(store.Purger).Purge(ctx, table)
 }
+
+type slogLogger = slog.Logger
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
