@@ -17,8 +17,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/dingfn/dingfn/shared/callback"
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/store"
 )
@@ -75,6 +78,11 @@ var vars = []Var{
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", UsedBy: all, Secret: true, Doc: "STS token, when the credentials are temporary"},
 	{Name: "DINGFN_TABLE_PREFIX", UsedBy: all, Default: store.DefaultTablePrefix, Doc: "table name prefix, so several deployments can share one instance deliberately"},
 	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify, each `key` or `name=key` (the name is logged as the caller)"},
+	{Name: "DINGFN_CALLBACK_MAX_SKEW", UsedBy: []Function{Callback}, Default: "5m", Doc: "how far a push's timestamp may be from the callback's clock (seconds or milliseconds, as DingTalk sends both): a Go duration; 0 turns the check off"},
+	{Name: "DINGFN_EVENT_RETENTION", UsedBy: []Function{Callback, Sync}, Default: "30d", Doc: "how long the event log keeps events: days (30d) or a Go duration, at least 1h and longer than DINGFN_CALLBACK_MAX_SKEW"},
+	{Name: "DINGFN_EVENT_MAX_ATTEMPTS", UsedBy: []Function{Callback, Sync}, Default: strconv.Itoa(events.DefaultMaxAttempts), Doc: "how many times a handler (or forwarding target) may fail on an event before the event is dead"},
+	{Name: "DINGFN_FORWARD_URLS", UsedBy: []Function{Callback, Sync}, Secret: true, Doc: "comma-separated `pattern=url` rules: events matching the pattern (a type, a prefix ending in *, or *) are posted, signed, to the URL (https, or http to a loopback address); a secret because webhook URLs often carry one"},
+	{Name: "DINGFN_FORWARD_SECRET", UsedBy: []Function{Callback, Sync}, Secret: true, Doc: "the HMAC-SHA256 key of forwarded events' X-Dingfn-Signature, at least 16 characters; needed with DINGFN_FORWARD_URLS"},
 	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
 	{Name: "DINGFN_HOST", Default: "127.0.0.1", Doc: "listen host in local mode; loopback unless set, e.g. 0.0.0.0 to accept other machines (read by shared/platform)"},
 	{Name: "DINGFN_LOG_LEVEL", Default: "info", Doc: "log level: debug, info, warn or error (read by shared/platform)"},
@@ -132,6 +140,15 @@ type Config struct {
 	// Host and Port are the local-mode listen address.
 	Host string
 	Port int
+	// CallbackMaxSkew is the callback's timestamp window; 0 turns it off.
+	CallbackMaxSkew time.Duration
+	// EventRetention is how long the event log keeps events.
+	EventRetention time.Duration
+	// EventMaxAttempts is how many times a handler may fail on an event.
+	EventMaxAttempts int
+	// ForwardRules and ForwardSecret configure forwarding.
+	ForwardRules  []events.ForwardRule
+	ForwardSecret string
 }
 
 // DefaultBoltPath is where the embedded store lives when nothing is set.
@@ -225,10 +242,78 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 			c.Port = n
 		}
 	}
+	l.events(c)
 	if len(l.problems) > 0 {
 		return nil, &Error{Function: fn, Problems: l.problems}
 	}
 	return c, nil
+}
+
+// events reads the event log's and forwarding's variables.
+func (l *loader) events(c *Config) {
+	c.CallbackMaxSkew = callback.DefaultMaxClockSkew
+	if v := strings.TrimSpace(l.getenv("DINGFN_CALLBACK_MAX_SKEW")); v != "" {
+		d, err := time.ParseDuration(v)
+		if v == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 {
+			l.fail("DINGFN_CALLBACK_MAX_SKEW", fmt.Sprintf("must be a Go duration such as 5m, or 0 to turn the check off, got %q", v))
+		} else {
+			c.CallbackMaxSkew = d
+		}
+	}
+	c.EventRetention = events.DefaultRetention
+	if v := strings.TrimSpace(l.getenv("DINGFN_EVENT_RETENTION")); v != "" {
+		d, err := parseDays(v)
+		switch {
+		case err != nil:
+			l.fail("DINGFN_EVENT_RETENTION", fmt.Sprintf("must be days (30d) or a Go duration (720h), got %q", v))
+		case d < time.Hour:
+			l.fail("DINGFN_EVENT_RETENTION", fmt.Sprintf("must be at least 1h, got %q", v))
+		default:
+			c.EventRetention = d
+		}
+	}
+	if c.CallbackMaxSkew >= c.EventRetention {
+		l.fail("DINGFN_EVENT_RETENTION", fmt.Sprintf("must be longer than DINGFN_CALLBACK_MAX_SKEW (%v), or a replay inside the window could outlive its log row", c.CallbackMaxSkew))
+	}
+	c.EventMaxAttempts = events.DefaultMaxAttempts
+	if v := strings.TrimSpace(l.getenv("DINGFN_EVENT_MAX_ATTEMPTS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			l.fail("DINGFN_EVENT_MAX_ATTEMPTS", fmt.Sprintf("must be a whole number from 1 to 100, got %q", v))
+		} else {
+			c.EventMaxAttempts = n
+		}
+	}
+	// Both are secrets: problems never quote their values.
+	rules, err := events.ParseForwardRules(l.getenv("DINGFN_FORWARD_URLS"))
+	if fe, ok := errors.AsType[*events.ForwardRulesError](err); ok {
+		for _, p := range fe.Problems {
+			l.fail("DINGFN_FORWARD_URLS", p)
+		}
+	}
+	c.ForwardRules = rules
+	c.ForwardSecret = strings.TrimSpace(l.getenv("DINGFN_FORWARD_SECRET"))
+	switch {
+	case len(rules) > 0 && c.ForwardSecret == "":
+		l.fail("DINGFN_FORWARD_SECRET", "is not set (DINGFN_FORWARD_URLS forwards events, signed with it)")
+	case c.ForwardSecret != "" && len(c.ForwardSecret) < events.MinForwardSecretLen:
+		l.fail("DINGFN_FORWARD_SECRET", fmt.Sprintf("must be at least %d characters, got %d", events.MinForwardSecretLen, len(c.ForwardSecret)))
+	}
+}
+
+// parseDays reads "30d" (whole days) or a Go duration.
+func parseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("bad day count %q", n)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
 
 type loader struct {
@@ -362,6 +447,11 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("table_prefix", c.Store.TablePrefix),
 		slog.Int("notify_api_keys", len(c.NotifyAPIKeys)),
 		slog.Any("notify_callers", c.NotifyKeys),
+		slog.Duration("callback_max_skew", c.CallbackMaxSkew),
+		slog.Duration("event_retention", c.EventRetention),
+		slog.Int("event_max_attempts", c.EventMaxAttempts),
+		slog.Int("forward_rules", len(c.ForwardRules)),
+		slog.String("forward_secret", present(c.ForwardSecret)),
 	)
 }
 

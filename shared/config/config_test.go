@@ -2,8 +2,11 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -197,5 +200,61 @@ func TestEveryVarIsDocumented(t *testing.T) {
 		for _, fn := range v.NeededBy {
 			assert.Contains(t, v.UsedBy, fn, "%s: a function that needs a variable also uses it", v.Name)
 		}
+	}
+}
+
+func TestEventVariables(t *testing.T) {
+	c, err := Load(Callback, env(full()))
+	require.NoError(t, err)
+	assert.Equal(t, 5*time.Minute, c.CallbackMaxSkew, "the timestamp window is on by default")
+	assert.Equal(t, 30*24*time.Hour, c.EventRetention)
+	assert.Equal(t, 8, c.EventMaxAttempts)
+	assert.Empty(t, c.ForwardRules)
+
+	m := full()
+	m["DINGFN_CALLBACK_MAX_SKEW"] = "0"
+	m["DINGFN_EVENT_RETENTION"] = "7d"
+	m["DINGFN_EVENT_MAX_ATTEMPTS"] = "3"
+	m["DINGFN_FORWARD_URLS"] = "user_*=https://hooks.example.com/x/SECRETPATH, *=http://127.0.0.1:8080/all"
+	m["DINGFN_FORWARD_SECRET"] = "forward-secret-0123456789"
+	c, err = Load(Sync, env(m))
+	require.NoError(t, err)
+	assert.Zero(t, c.CallbackMaxSkew)
+	assert.Equal(t, 7*24*time.Hour, c.EventRetention)
+	assert.Equal(t, 3, c.EventMaxAttempts)
+	require.Len(t, c.ForwardRules, 2)
+	assert.Equal(t, "user_*", c.ForwardRules[0].Pattern)
+	logged := fmt.Sprint(c.LogValue())
+	assert.NotContains(t, logged, "SECRETPATH")
+	assert.NotContains(t, logged, "forward-secret-0123456789")
+}
+
+func TestEventVariablesMalformed(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		set  map[string]string
+		key  string
+		want string
+	}{
+		{"skew text", map[string]string{"DINGFN_CALLBACK_MAX_SKEW": "soon"}, "DINGFN_CALLBACK_MAX_SKEW", "Go duration"},
+		{"skew negative", map[string]string{"DINGFN_CALLBACK_MAX_SKEW": "-1m"}, "DINGFN_CALLBACK_MAX_SKEW", "Go duration"},
+		{"retention short", map[string]string{"DINGFN_EVENT_RETENTION": "10m"}, "DINGFN_EVENT_RETENTION", "at least 1h"},
+		{"retention text", map[string]string{"DINGFN_EVENT_RETENTION": "a month"}, "DINGFN_EVENT_RETENTION", "days (30d)"},
+		{"retention inside the window", map[string]string{"DINGFN_EVENT_RETENTION": "2h", "DINGFN_CALLBACK_MAX_SKEW": "3h"}, "DINGFN_EVENT_RETENTION", "longer than DINGFN_CALLBACK_MAX_SKEW"},
+		{"attempts zero", map[string]string{"DINGFN_EVENT_MAX_ATTEMPTS": "0"}, "DINGFN_EVENT_MAX_ATTEMPTS", "1 to 100"},
+		{"forward http", map[string]string{"DINGFN_FORWARD_URLS": "*=http://hooks.example.com/SECRETPATH", "DINGFN_FORWARD_SECRET": "forward-secret-0123456789"}, "DINGFN_FORWARD_URLS", "loopback"},
+		{"forward no secret", map[string]string{"DINGFN_FORWARD_URLS": "*=https://hooks.example.com/SECRETPATH"}, "DINGFN_FORWARD_SECRET", "is not set"},
+		{"forward short secret", map[string]string{"DINGFN_FORWARD_URLS": "*=https://hooks.example.com/SECRETPATH", "DINGFN_FORWARD_SECRET": "SHORTSECRET"}, "DINGFN_FORWARD_SECRET", "at least 16"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := full()
+			maps.Copy(m, tt.set)
+			_, err := Load(Dev, env(m))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.key)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "SECRETPATH", "errors never echo the forwarding URLs")
+			assert.NotContains(t, err.Error(), "SHORTSECRET")
+		})
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dingfn/dingfn/shared/redact"
 )
 
 // Forwarding headers.
@@ -51,28 +50,31 @@ func (e *ForwardRulesError) Error() string {
 // pattern=url, where pattern is an event type, a prefix ending in '*' or
 // '*', and url is https, or http to a loopback address (for development);
 // a URL with a comma must percent-encode it. Empty means no forwarding.
-// Every problem is reported in one *ForwardRulesError, with secret query
-// values redacted.
+// Every problem is reported in one *ForwardRulesError, which names rules
+// by position and host only: webhook URLs often carry a secret in their
+// path or query.
 func ParseForwardRules(s string) ([]ForwardRule, error) {
 	var rules []ForwardRule
 	var problems []string
+	n := 0
 	for part := range strings.SplitSeq(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
 		}
+		n++
 		pattern, raw, ok := strings.Cut(part, "=")
 		pattern, raw = strings.TrimSpace(pattern), strings.TrimSpace(raw)
 		if !ok || raw == "" {
-			problems = append(problems, fmt.Sprintf("rule %q is not pattern=url", redact.String(part)))
+			problems = append(problems, fmt.Sprintf("rule %d is not pattern=url", n))
 			continue
 		}
 		if err := CheckPattern(pattern); err != nil {
-			problems = append(problems, fmt.Sprintf("pattern %q: want an event type, a prefix ending in *, or *", pattern))
+			problems = append(problems, fmt.Sprintf("rule %d: pattern %q: want an event type, a prefix ending in *, or *", n, pattern))
 			continue
 		}
 		if err := CheckForwardURL(raw); err != nil {
-			problems = append(problems, err.Error())
+			problems = append(problems, fmt.Sprintf("rule %d: %v", n, err))
 			continue
 		}
 		rules = append(rules, ForwardRule{Pattern: pattern, URL: raw})
@@ -84,25 +86,27 @@ func ParseForwardRules(s string) ([]ForwardRule, error) {
 }
 
 // CheckForwardURL accepts an absolute https URL, or an http URL whose
-// host is a loopback address (localhost, 127.0.0.0/8, ::1).
+// host is a loopback address (localhost, 127.0.0.0/8, ::1). Its errors
+// name the host only.
 func CheckForwardURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
-		return fmt.Errorf("url %q is not an absolute URL", redactURL(raw))
+		return errors.New("url is not an absolute URL")
 	}
+	host := u.Hostname()
 	if u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("url %s: no user information or fragment, please", redact.URL(u))
+		return fmt.Errorf("url to %s: no user information or fragment, please", host)
 	}
 	switch u.Scheme {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if isLoopback(host) {
 			return nil
 		}
-		return fmt.Errorf("url %s: http is only for a loopback address; use https", redact.URL(u))
+		return fmt.Errorf("url to %s: http is only for a loopback address; use https", host)
 	default:
-		return fmt.Errorf("url %s: scheme must be https (or http to a loopback address)", redact.URL(u))
+		return fmt.Errorf("url to %s: scheme must be https (or http to a loopback address)", host)
 	}
 }
 
@@ -114,11 +118,12 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return redact.URL(u)
+// hostOf names a forwarding target in logs and errors: its host only.
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
 	}
-	return redact.String(raw)
+	return "the forwarding URL"
 }
 
 // ForwardBody is what each delivery posts (Content-Type
@@ -223,10 +228,11 @@ type forwarder struct {
 }
 
 // ForwardRouteName is the route name (the key of its result in the log)
-// of the forwarding target url: "forward:" and the URL, with secret query
-// values redacted.
+// of the forwarding target url: "forward:" + its host + "#" + the first 8
+// hex digits of the URL's SHA-256, so that logs and stored rows never
+// show a path or query that may hold a secret.
 func ForwardRouteName(rawURL string) string {
-	name := "forward:" + redactURL(rawURL)
+	name := "forward:" + hostOf(rawURL) + "#" + digest(rawURL)[:8]
 	if !nameRE.MatchString(name) {
 		name = "forward:" + digest(rawURL)
 	}
@@ -253,7 +259,7 @@ func RegisterForwards(m *Mux, rules []ForwardRule, secret string, opts ...Forwar
 			return err
 		}
 		if err := CheckForwardURL(r.URL); err != nil {
-			return fmt.Errorf("events: %w", err)
+			return fmt.Errorf("events: forward: %w", err)
 		}
 		if _, ok := patterns[r.URL]; !ok {
 			order = append(order, r.URL)
@@ -281,7 +287,7 @@ func (f *forwarder) HandleEvent(ctx context.Context, ev *Event) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(body))
 	if err != nil {
-		return Permanent(fmt.Errorf("forward to %s: %w", redactURL(f.url), err))
+		return Permanent(fmt.Errorf("forward to %s: %w", hostOf(f.url), err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "dingfn-forward/1")
@@ -293,12 +299,12 @@ func (f *forwarder) HandleEvent(ctx context.Context, ev *Event) error {
 		if errors.As(err, &ue) {
 			err = ue.Err // the url.Error repeats the URL, unredacted
 		}
-		return fmt.Errorf("forward to %s: %w", redactURL(f.url), err)
+		return fmt.Errorf("forward to %s: %w", hostOf(f.url), err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("forward to %s: HTTP %d", redactURL(f.url), resp.StatusCode)
+		return fmt.Errorf("forward to %s: HTTP %d", hostOf(f.url), resp.StatusCode)
 	}
 	return nil
 }

@@ -178,12 +178,12 @@ func TestParseForwardRules(t *testing.T) {
 	if r, err := events.ParseForwardRules(""); err != nil || r != nil {
 		t.Errorf("empty = %v, %v", r, err)
 	}
-	_, err = events.ParseForwardRules("user_*=http://hooks.example.com/a,no-equals,a b=https://x.example,*=ftp://x.example/,*=https://u:p@x.example/,*=https://x.example/?access_token=SECRETVALUE&x=1#frag")
+	_, err = events.ParseForwardRules("user_*=http://hooks.example.com/a,no-equals,a b=https://x.example,*=ftp://x.example/SECRETPATH,*=https://u:p@x.example/,*=https://x.example/?access_token=SECRETVALUE&x=1#frag")
 	var fe *events.ForwardRulesError
 	if !errors.As(err, &fe) || len(fe.Problems) != 6 {
 		t.Fatalf("error %v, want 6 problems", err)
 	}
-	if strings.Contains(err.Error(), "SECRETVALUE") || strings.Contains(err.Error(), ":p@") {
+	if strings.Contains(err.Error(), "SECRETVALUE") || strings.Contains(err.Error(), "SECRETPATH") || strings.Contains(err.Error(), ":p@") {
 		t.Errorf("error shows a secret: %v", err)
 	}
 	for _, want := range []string{"loopback", "pattern=url", `pattern "a b"`, "scheme must be https"} {
