@@ -18,6 +18,7 @@ import (
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/backend"
@@ -33,15 +34,35 @@ type Bundle struct {
 	Client *dingtalk.Client
 	// Tokens is the store-backed token and ticket cache of the app.
 	Tokens *token.Provider
+	// Events is the event log, the callback's dispatcher and the drain.
+	Events *events.Service
 	Logger *slog.Logger
 
 	crypto    *dingcrypto.Crypto
 	refresher *token.Refresher
 }
 
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	handlers func(*events.Mux)
+}
+
+// WithEventHandlers registers your own event handlers (package handlers)
+// on the event log's Mux. The callback and sync functions both pass it,
+// so the drain runs the handlers the callback runs.
+func WithEventHandlers(register func(*events.Mux)) Option {
+	return func(o *options) { o.handlers = register }
+}
+
 // Open builds the bundle for cfg, logging to logger. It does no network I/O
 // beyond what opening the store needs, so cold starts stay short.
-func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bundle, err error) {
+func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...Option) (_ *Bundle, err error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	st, err := backend.Open(ctx, backend.Spec{
 		Kind:            string(cfg.Store.Kind),
 		Path:            cfg.Store.Path,
@@ -91,6 +112,14 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 	if b.refresher, err = token.NewRefresher([]*token.Provider{tokens}); err != nil {
 		return nil, fmt.Errorf("bundle: token refresher: %w", err)
 	}
+	b.Events, err = events.Build(events.Deps{Store: st, Client: client, Logger: logger, Register: o.handlers}, events.Config{
+		Retention: cfg.EventRetention, MaxAttempts: cfg.EventMaxAttempts,
+		Forward: cfg.ForwardRules, ForwardSecret: cfg.ForwardSecret,
+		DrainAtOnce: cfg.Function == config.Dev,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bundle: events: %w", err)
+	}
 	if cfg.CallbackToken != "" && cfg.CallbackAESKey != "" {
 		if b.crypto, err = dingcrypto.New(cfg.CallbackToken, cfg.CallbackAESKey, cfg.CallbackOwnerKey); err != nil {
 			return nil, fmt.Errorf("bundle: callback crypto: %w", err)
@@ -116,7 +145,7 @@ func storeCredentials(st config.Store, role func() (platform.Credentials, bool))
 // MustOpen loads fn's configuration from the environment and opens the
 // bundle, or logs one clear error and exits 1: a function that cannot start
 // must fail its deployment, not its first request.
-func MustOpen(fn config.Function) *Bundle {
+func MustOpen(fn config.Function, opts ...Option) *Bundle {
 	logger := platform.Logger(string(fn))
 	cfg, err := config.Load(fn, os.Getenv)
 	if err != nil {
@@ -125,7 +154,7 @@ func MustOpen(fn config.Function) *Bundle {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := Open(ctx, cfg, logger)
+	b, err := Open(ctx, cfg, logger, opts...)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		os.Exit(1)
@@ -137,14 +166,15 @@ func MustOpen(fn config.Function) *Bundle {
 // Close releases the store.
 func (b *Bundle) Close() error { return b.Store.Close() }
 
-// CallbackHandler is the callback function: DingTalk's encrypted event push.
-// Without callback settings (possible only outside the callback function,
-// whose configuration requires them) it answers 501 naming them.
+// CallbackHandler is the callback function: DingTalk's encrypted event push,
+// logged and processed by the event log. Without callback settings
+// (possible only outside the callback function, whose configuration
+// requires them) it answers 501 naming them.
 func (b *Bundle) CallbackHandler() http.Handler {
 	if b.crypto == nil {
 		return platform.NotImplemented("callback without DINGTALK_CALLBACK_TOKEN and DINGTALK_CALLBACK_AES_KEY")
 	}
-	return callback.NewHandler(b.crypto, callback.LogDispatcher(b.Logger), callback.WithLogger(b.Logger))
+	return callback.NewHandler(b.crypto, b.Events, callback.WithLogger(b.Logger), callback.WithMaxClockSkew(b.Config.CallbackMaxSkew))
 }
 
 // NotifyHandler is the notify function's HTTP API. Every request is

@@ -24,6 +24,7 @@ import (
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/platform"
 )
@@ -54,6 +55,9 @@ type Options struct {
 	// SyncEvery and RefreshEvery are the timer periods; zero means the
 	// default, negative disables the timer (it still runs on demand).
 	SyncEvery, RefreshEvery time.Duration
+	// EventHandlers registers your own event handlers (package handlers),
+	// as the deployed callback and sync functions do.
+	EventHandlers func(*events.Mux)
 }
 
 // Server is a running `dingfn dev`.
@@ -116,7 +120,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.Bundle, err = bundle.Open(ctx, cfg, o.Logger); err != nil {
+	if s.Bundle, err = bundle.Open(ctx, cfg, o.Logger, bundle.WithEventHandlers(o.EventHandlers)); err != nil {
 		return nil, err
 	}
 	s.http = &http.Server{

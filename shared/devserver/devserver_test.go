@@ -10,9 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dingfn/dingfn/shared/events"
 )
 
 func start(t *testing.T) (*Server, *bytes.Buffer) {
@@ -153,4 +156,51 @@ func TestRealModeNeedsConfiguration(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "DINGTALK_APP_SECRET", "the message names the missing variable")
 	assert.Contains(t, err.Error(), "dev")
+}
+
+// TestEventsDrainedAtOnce: in `dingfn dev` an event the callback leaves
+// unfinished (here a handler slower than the callback's budget) is
+// drained right away, not at the next sync tick, and runs through the
+// handlers given in Options.
+func TestEventsDrainedAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DINGFN_STORE": "bolt:" + filepath.Join(dir, "dev.db")}
+	calls := make(chan int, 4)
+	n := 0
+	s, err := Start(context.Background(), Options{
+		Addr: "127.0.0.1:0", Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler),
+		SyncEvery: -1, RefreshEvery: -1,
+		EventHandlers: func(m *events.Mux) {
+			m.HandleFunc("user_add_org", func(ctx context.Context, ev *events.Event) error {
+				n++
+				calls <- n
+				if n == 1 {
+					<-ctx.Done() // slower than the callback's budget
+					return ctx.Err()
+				}
+				return nil
+			})
+		},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	code, m := post(t, s.URL+"/simulator/push", `{"EventType":"user_add_org","UserId":["wangwu"],"TimeStamp":1772442000000,"CorpId":"`+s.Fake.CorpID()+`"}`)
+	require.Equal(t, http.StatusOK, code, "%v", m)
+	for want := 1; want <= 2; want++ {
+		select {
+		case got := <-calls:
+			require.Equal(t, want, got)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("handler call %d never came: the unfinished event was not drained at once", want)
+		}
+	}
+	ev, err := events.NewEvent([]byte(`{"EventType":"user_add_org","UserId":["wangwu"],"TimeStamp":1772442000000,"CorpId":"`+s.Fake.CorpID()+`"}`), events.SourcePush, time.Now())
+	require.NoError(t, err)
+	// Drains are serialised: this one starts once the immediate one is over.
+	_, err = s.Bundle.Events.Drain(context.Background(), time.Now(), time.Time{})
+	require.NoError(t, err)
+	e, err := s.Bundle.Events.Get(context.Background(), ev.ID)
+	require.NoError(t, err)
+	assert.Equal(t, events.StatusDone, e.Status)
+	assert.Equal(t, 2, e.Attempts)
 }

@@ -49,6 +49,8 @@ type DrainReport struct {
 // drain at a time); until is normally now, and now plus the grace in
 // `dingfn dev`, to take events the callback has just left unfinished.
 func (s *Service) Drain(ctx context.Context, until, deadline time.Time) (DrainReport, error) {
+	s.drainMu.Lock()
+	defer s.drainMu.Unlock()
 	var (
 		mu   sync.Mutex
 		rep  DrainReport

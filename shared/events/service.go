@@ -9,6 +9,7 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/dingfn/dingfn/shared/callback"
@@ -67,6 +68,12 @@ type Service struct {
 	eventTimeout time.Duration
 	workers      int
 	onPending    func()
+
+	// drainMu serialises this process's drains (the timer's and an
+	// immediate one); the schedule's lease keeps other processes out.
+	drainMu            sync.Mutex
+	kickMu             sync.Mutex
+	kicking, kickAgain bool
 }
 
 var _ callback.Dispatcher = (*Service)(nil)
