@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,16 +166,16 @@ func TestRealModeNeedsConfiguration(t *testing.T) {
 func TestEventsDrainedAtOnce(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"DINGFN_STORE": "bolt:" + filepath.Join(dir, "dev.db")}
-	calls := make(chan int, 4)
-	n := 0
+	calls := make(chan int32, 4)
+	var n atomic.Int32
 	s, err := Start(context.Background(), Options{
 		Addr: "127.0.0.1:0", Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler),
 		SyncEvery: -1, RefreshEvery: -1,
 		EventHandlers: func(m *events.Mux) {
 			m.HandleFunc("user_add_org", func(ctx context.Context, ev *events.Event) error {
-				n++
-				calls <- n
-				if n == 1 {
+				k := n.Add(1)
+				calls <- k
+				if k == 1 {
 					<-ctx.Done() // slower than the callback's budget
 					return ctx.Err()
 				}
@@ -186,7 +187,7 @@ func TestEventsDrainedAtOnce(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	code, m := post(t, s.URL+"/simulator/push", `{"EventType":"user_add_org","UserId":["wangwu"],"TimeStamp":1772442000000,"CorpId":"`+s.Fake.CorpID()+`"}`)
 	require.Equal(t, http.StatusOK, code, "%v", m)
-	for want := 1; want <= 2; want++ {
+	for want := int32(1); want <= 2; want++ {
 		select {
 		case got := <-calls:
 			require.Equal(t, want, got)
