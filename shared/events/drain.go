@@ -183,7 +183,7 @@ func (s *Service) drainOne(ctx context.Context, key, id string, until time.Time)
 	cancel()
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer rcancel()
-	next, err := s.record(rctx, id, out)
+	next, err := s.record(rctx, id, out, true)
 	if err != nil {
 		return drained{}, fmt.Errorf("events: drain %s: %w", id, err)
 	}

@@ -277,52 +277,72 @@ func (f *faultyStore) setShare(s float64) {
 	f.mu.Unlock()
 }
 
-func (f *faultyStore) wait() {
-	if f.delay > 0 {
-		time.Sleep(f.delay)
+// wait delays a call, honouring ctx as every store does.
+func (f *faultyStore) wait(ctx context.Context) error {
+	if f.delay <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(f.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-func (f *faultyStore) fail(insert bool) bool {
-	f.wait()
+func (f *faultyStore) fail(ctx context.Context, insert bool) error {
+	if err := f.wait(ctx); err != nil {
+		return err
+	}
 	if !insert {
-		return false
+		return nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.share <= 0 {
-		return false
+		return nil
 	}
 	f.seen++
-	return math.Floor(float64(f.seen)*f.share) != math.Floor(float64(f.seen-1)*f.share)
+	if math.Floor(float64(f.seen)*f.share) != math.Floor(float64(f.seen-1)*f.share) {
+		return errStoreDown
+	}
+	return nil
 }
 
 func (f *faultyStore) Put(ctx context.Context, table string, it store.Item, cond store.Cond) (int64, error) {
-	if f.fail(cond.IsIfAbsent()) {
-		return 0, errStoreDown
+	if err := f.fail(ctx, cond.IsIfAbsent()); err != nil {
+		return 0, err
 	}
 	return f.Store.Put(ctx, table, it, cond)
 }
 
 func (f *faultyStore) Batch(ctx context.Context, table string, ws []store.Write) error {
-	if f.fail(slices.ContainsFunc(ws, func(w store.Write) bool { return w.Cond.IsIfAbsent() })) {
-		return errStoreDown
+	if err := f.fail(ctx, slices.ContainsFunc(ws, func(w store.Write) bool { return w.Cond.IsIfAbsent() })); err != nil {
+		return err
 	}
 	return f.Store.Batch(ctx, table, ws)
 }
 
 func (f *faultyStore) Delete(ctx context.Context, table, key string, cond store.Cond) error {
-	f.wait()
+	if err := f.wait(ctx); err != nil {
+		return err
+	}
 	return f.Store.Delete(ctx, table, key, cond)
 }
 
 func (f *faultyStore) Get(ctx context.Context, table, key string) (store.Item, error) {
-	f.wait()
+	if err := f.wait(ctx); err != nil {
+		return store.Item{}, err
+	}
 	return f.Store.Get(ctx, table, key)
 }
 
 func (f *faultyStore) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
-	f.wait()
+	if err := f.wait(ctx); err != nil {
+		return store.Page{}, err
+	}
 	return f.Store.Scan(ctx, table, r)
 }
 

@@ -64,6 +64,67 @@ func (e *Entry) Event() *Event {
 		Source: e.Source, Payload: e.Payload, Attempt: e.Attempts + 1}
 }
 
+// encode is json.Marshal(e), written out by hand for a new entry: the
+// log write is on the callback's reply path, where encoding/json's
+// reflection and its re-validation of the payload (which the callback has
+// just parsed) cost more than the store write itself. Entries with
+// results, errors or unusual times go through encoding/json.
+func (e *Entry) encode() ([]byte, error) {
+	if len(e.Results) > 0 || e.LastError != "" || len(e.Payload) == 0 ||
+		!plainTime(e.ReceivedAt) || !plainTime(e.EventTime) || !plainTime(e.NextAttemptAt) || !plainTime(e.UpdatedAt) {
+		return json.Marshal(e)
+	}
+	b := make([]byte, 0, 256+len(e.Payload))
+	b = append(b, `{"id":`...)
+	b = appendString(b, e.ID)
+	b = append(b, `,"type":`...)
+	b = appendString(b, e.Type)
+	if e.CorpID != "" {
+		b = append(b, `,"corp_id":`...)
+		b = appendString(b, e.CorpID)
+	}
+	b = appendTime(append(b, `,"received_at":`...), e.ReceivedAt)
+	if !e.EventTime.IsZero() {
+		b = appendTime(append(b, `,"event_time":`...), e.EventTime)
+	}
+	b = append(b, `,"source":`...)
+	b = appendString(b, e.Source)
+	b = append(b, `,"payload":`...)
+	b = append(b, e.Payload...)
+	b = append(b, `,"status":`...)
+	b = appendString(b, string(e.Status))
+	b = strconv.AppendInt(append(b, `,"attempts":`...), int64(e.Attempts), 10)
+	if !e.NextAttemptAt.IsZero() {
+		b = appendTime(append(b, `,"next_attempt_at":`...), e.NextAttemptAt)
+	}
+	b = appendTime(append(b, `,"updated_at":`...), e.UpdatedAt)
+	return append(b, '}'), nil
+}
+
+// plainTime reports whether t encodes as time.Time.MarshalJSON would with
+// AppendFormat alone: a four-digit year.
+func plainTime(t time.Time) bool { y := t.Year(); return y >= 0 && y <= 9999 }
+
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendString appends s as a JSON string; anything beyond printable
+// ASCII without quotes or backslashes goes through encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
 // DueKey is the key of the index row saying that event id is due at t:
 // DuePrefix + Unix milliseconds in 15 digits + "/" + id.
 func DueKey(t time.Time, id string) string {
@@ -107,13 +168,13 @@ func (l logTable) indexWrite(e *Entry, expires time.Time) store.Write {
 // reason fails the call; an index row alone failing does not (the next
 // update of the event writes it again).
 func (l logTable) insert(ctx context.Context, entries []*Entry, expires []time.Time) (dup []bool, err error) {
-	var writes []store.Write
+	writes := make([]store.Write, 0, 2*len(entries))
 	at := make([]int, len(entries)) // position of each event row in writes
 	for i, e := range entries {
 		if !e.Status.Final() {
 			writes = append(writes, l.indexWrite(e, expires[i]))
 		}
-		v, err := json.Marshal(e)
+		v, err := e.encode()
 		if err != nil {
 			return nil, fmt.Errorf("events: encode %s: %w", e.ID, err)
 		}

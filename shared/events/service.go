@@ -27,7 +27,9 @@ const (
 	// 1500 ms: logging, processing and recording the outcome.
 	DefaultBudget = 1100 * time.Millisecond
 	// DefaultReserve is the part of the budget kept for recording the
-	// outcome: processing stops at DefaultBudget - DefaultReserve.
+	// outcome: processing stops at DefaultBudget - DefaultReserve, or
+	// earlier when the log write showed a slow store (the reserve is then
+	// 3.5 times that write's time).
 	DefaultReserve = 350 * time.Millisecond
 	// DefaultGrace is how long after logging an event the drain may take
 	// it: long after the callback that logged it has answered, so the two
@@ -44,6 +46,9 @@ const (
 	// DefaultWorkers is how many events the drain processes at once.
 	DefaultWorkers = 4
 )
+
+// minProcessing is the least time worth processing an event inline.
+const minProcessing = 50 * time.Millisecond
 
 // maxErrorLen bounds a stored error text.
 const maxErrorLen = 1000
@@ -246,26 +251,22 @@ func (s *Service) newEntry(ev *Event, now time.Time) *Entry {
 // a redelivery or replay without processing it again, and processes a new
 // event inline until the budget's processing share runs out; what is not
 // finished stays in the log for the drain. It returns within the budget
-// even when the store or a handler ignores its context.
+// even when a handler ignores its context (such a handler may still be
+// running when the drain retries it: honour ctx).
 func (s *Service) Dispatch(ctx context.Context, cev *callback.Event) error {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.budget)
 	defer cancel()
-	pctx, pcancel := context.WithTimeout(ctx, s.budget-s.reserve)
-	defer pcancel()
 	now := s.now()
 	ev := FromCallback(cev, now)
 	e := s.newEntry(ev, now)
-	dup, err := bounded(ctx, func(ctx context.Context) (bool, error) {
-		d, err := s.log.insert(ctx, []*Entry{e}, []time.Time{s.expiry(e)})
-		if err != nil {
-			return false, err
-		}
-		return d[0], nil
-	})
+	// Store calls honour their context (the store contract; otsstore
+	// bounds the SDK's calls itself), so the budget bounds them.
+	dup, err := s.log.insert(ctx, []*Entry{e}, []time.Time{s.expiry(e)})
 	if err != nil {
 		return fmt.Errorf("events: log %s %s: %w", ev.Type, ev.ID, err)
 	}
-	if dup {
+	if dup[0] {
 		s.logger.DebugContext(ctx, "event already logged; acknowledged, not processed again", "id", ev.ID, "type", ev.Type)
 		return nil
 	}
@@ -273,18 +274,40 @@ func (s *Service) Dispatch(ctx context.Context, cev *callback.Event) error {
 		s.logger.DebugContext(ctx, "event logged; no handler", "id", ev.ID, "type", ev.Type)
 		return nil
 	}
+	// Keep enough of the budget to record the outcome (a read and a
+	// write) at the pace the store has just shown; when that leaves no
+	// time to process, leave the event to the drain as it is.
+	reserve := max(s.reserve, time.Since(start)*7/2)
+	procEnd := start.Add(s.budget - reserve)
+	if time.Until(procEnd) < minProcessing {
+		s.logger.InfoContext(ctx, "store too slow to process inline; left for the drain", "id", ev.ID, "type", ev.Type, "log_write", time.Since(start))
+		s.kickPending()
+		return nil
+	}
+	pctx, pcancel := context.WithDeadline(ctx, procEnd)
 	out := s.run(pctx, e)
-	next, err := bounded(ctx, func(ctx context.Context) (*Entry, error) { return s.record(ctx, e.ID, out) })
+	pcancel()
+	// No index row now: the one written with the event, due at the end of
+	// the grace, already leads the drain to it.
+	next, err := s.record(ctx, e.ID, out, false)
 	switch {
 	case err != nil:
 		s.logger.WarnContext(ctx, "event outcome not recorded; the drain will process it", "id", ev.ID, "type", ev.Type, "err", err)
 	case !next.Status.Final():
 		s.logger.InfoContext(ctx, "event not finished inline; left for the drain", "id", ev.ID, "type", ev.Type, "status", next.Status, "err", next.LastError)
 	}
-	if (err != nil || !next.Status.Final()) && s.onPending != nil {
-		go s.onPending()
+	if err != nil || !next.Status.Final() {
+		s.kickPending()
 	}
 	return nil
+}
+
+// kickPending tells WithOnPending's function, if any, that an event was
+// left unfinished.
+func (s *Service) kickPending() {
+	if s.onPending != nil {
+		go s.onPending()
+	}
 }
 
 // Accept logs events from another source (recovered pushes, a feature of
@@ -370,9 +393,9 @@ func (s *Service) call(ctx context.Context, name string, h Handler, ev *Event) (
 }
 
 // record merges a run's outcomes into the event's row (a handler another
-// run finished stays done) and writes its index row when it is not
-// final. It returns the row as stored.
-func (s *Service) record(ctx context.Context, id string, out map[string]outcome) (*Entry, error) {
+// run finished stays done) and, with index, writes its index row when it
+// is not final. It returns the row as stored.
+func (s *Service) record(ctx context.Context, id string, out map[string]outcome, index bool) (*Entry, error) {
 	rec, err := record.Update(ctx, s.log.st, s.log.table, id, func(cur Entry, found bool) (Entry, error) {
 		if !found {
 			return cur, fmt.Errorf("events: %s vanished from the log (expired?)", id)
@@ -383,7 +406,7 @@ func (s *Service) record(ctx context.Context, id string, out map[string]outcome)
 		return nil, err
 	}
 	next := rec.Value
-	if !next.Status.Final() {
+	if index && !next.Status.Final() {
 		if err := s.log.putIndex(ctx, &next, rec.ExpiresAt); err != nil {
 			return &next, err
 		}
@@ -489,27 +512,4 @@ func errorText(err error) string {
 		t = t[:maxErrorLen] + "…"
 	}
 	return t
-}
-
-// bounded runs f and returns its result, or ctx's error as soon as ctx
-// ends even if f has not returned (f keeps running in the background and
-// its result is dropped). The callback relies on it to answer within its
-// budget when a store or handler ignores cancellation.
-func bounded[T any](ctx context.Context, f func(context.Context) (T, error)) (T, error) {
-	type result struct {
-		v   T
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := f(ctx)
-		ch <- result{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, context.Cause(ctx)
-	}
 }
