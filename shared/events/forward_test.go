@@ -1,12 +1,16 @@
 package events_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -219,5 +223,41 @@ func TestSignForward(t *testing.T) {
 		if err := events.VerifyForward("s3cret-s3cret-s3cret", tt.header, tt.body, tt.now, 5*time.Minute); !errors.Is(err, tt.err) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.err)
 		}
+	}
+}
+
+// TestREADMEVerifySnippet runs the README's Python verification snippet
+// against signatures this package makes, so the two stay in step. It
+// skips when python3 is not installed.
+func TestREADMEVerifySnippet(t *testing.T) {
+	t.Parallel()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed; the README's snippet is not checked")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```python\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no python snippet")
+	}
+	body := []byte(`{"id":"ev-1","type":"user_add_org","corp_id":"dingCorp","received_at":"2026-03-02T09:00:00Z","event":{"EventType":"user_add_org"}}`)
+	good := events.SignForward(forwardSecret, time.Now(), body)
+	script := string(m[1]) + `
+import sys
+body = sys.stdin.buffer.read()
+print(verify(body, sys.argv[1], sys.argv[2]), verify(body + b" ", sys.argv[1], sys.argv[2]), verify(body, sys.argv[1], "wrong-secret-0000"), verify(body, sys.argv[3], sys.argv[2]))
+`
+	stale := events.SignForward(forwardSecret, time.Now().Add(-time.Hour), body)
+	cmd := exec.Command(py, "-c", script, good, forwardSecret, stale)
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "True False False False" {
+		t.Errorf("snippet says %q, want True False False False (good, tampered, wrong secret, stale)", got)
 	}
 }
