@@ -246,33 +246,58 @@ func (s *Service) newEntry(ev *Event, now time.Time) *Entry {
 	return e
 }
 
-// Dispatch is the callback's dispatcher: it logs the event (an error here
-// makes the callback answer 5xx, so DingTalk sends it again), acknowledges
-// a redelivery or replay without processing it again, and processes a new
-// event inline until the budget's processing share runs out; what is not
-// finished stays in the log for the drain. It returns within the budget
-// even when a handler ignores its context (such a handler may still be
-// running when the drain retries it: honour ctx).
+// Dispatch is the callback's dispatcher: Process of the decrypted push.
+// An error (the event could not be logged) makes the callback answer 5xx,
+// so DingTalk sends the event again.
 func (s *Service) Dispatch(ctx context.Context, cev *callback.Event) error {
+	_, err := s.Process(ctx, FromCallback(cev, s.now()))
+	return err
+}
+
+// Processed is what Process did with an event.
+type Processed struct {
+	// Duplicate: the id was already logged (a redelivery or a replay);
+	// nothing ran.
+	Duplicate bool
+	// Status is the event's status when Process returned: done, or what
+	// the drain will take up (pending, failed), or dead.
+	Status Status
+}
+
+// Process logs ev (from any source: the callback's push, or a feature of
+// its own, such as robot messages, which sets its own ID and Type) and
+// processes it within the budget. The log write is one conditional write;
+// an error means the event is not logged. A duplicate is acknowledged and
+// not processed again. A new event is processed until the budget's
+// processing share ends and its outcome recorded; whatever is not finished
+// stays in the log for the drain. It returns within the budget even when a
+// handler ignores its context (such a handler may still be running when
+// the drain retries it: honour ctx).
+func (s *Service) Process(ctx context.Context, ev *Event) (Processed, error) {
+	if err := checkEvent(ev); err != nil {
+		return Processed{}, err
+	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.budget)
 	defer cancel()
 	now := s.now()
-	ev := FromCallback(cev, now)
+	if ev.ReceivedAt.IsZero() {
+		ev.ReceivedAt = now.UTC()
+	}
 	e := s.newEntry(ev, now)
 	// Store calls honour their context (the store contract; otsstore
 	// bounds the SDK's calls itself), so the budget bounds them.
 	dup, err := s.log.insert(ctx, []*Entry{e}, []time.Time{s.expiry(e)})
 	if err != nil {
-		return fmt.Errorf("events: log %s %s: %w", ev.Type, ev.ID, err)
+		return Processed{}, fmt.Errorf("events: log %s %s: %w", ev.Type, ev.ID, err)
 	}
 	if dup[0] {
 		s.logger.DebugContext(ctx, "event already logged; acknowledged, not processed again", "id", ev.ID, "type", ev.Type)
-		return nil
+		return Processed{Duplicate: true}, nil
 	}
 	if e.Status.Final() {
 		s.logger.DebugContext(ctx, "event logged; no handler", "id", ev.ID, "type", ev.Type)
-		return nil
+		return Processed{Status: e.Status}, nil
 	}
 	// Keep enough of the budget to record the outcome (a read and a
 	// write) at the pace the store has just shown; when that leaves no
@@ -282,7 +307,7 @@ func (s *Service) Dispatch(ctx context.Context, cev *callback.Event) error {
 	if time.Until(procEnd) < minProcessing {
 		s.logger.InfoContext(ctx, "store too slow to process inline; left for the drain", "id", ev.ID, "type", ev.Type, "log_write", time.Since(start))
 		s.kickPending()
-		return nil
+		return Processed{Status: StatusPending}, nil
 	}
 	pctx, pcancel := context.WithDeadline(ctx, procEnd)
 	out := s.run(pctx, e)
@@ -293,13 +318,13 @@ func (s *Service) Dispatch(ctx context.Context, cev *callback.Event) error {
 	switch {
 	case err != nil:
 		s.logger.WarnContext(ctx, "event outcome not recorded; the drain will process it", "id", ev.ID, "type", ev.Type, "err", err)
+		s.kickPending()
+		return Processed{Status: StatusPending}, nil
 	case !next.Status.Final():
 		s.logger.InfoContext(ctx, "event not finished inline; left for the drain", "id", ev.ID, "type", ev.Type, "status", next.Status, "err", next.LastError)
-	}
-	if err != nil || !next.Status.Final() {
 		s.kickPending()
 	}
-	return nil
+	return Processed{Status: next.Status}, nil
 }
 
 // kickPending tells WithOnPending's function, if any, that an event was
@@ -315,6 +340,11 @@ func (s *Service) kickPending() {
 // the grace. It returns, for each event, whether it was already logged.
 func (s *Service) Accept(ctx context.Context, evs ...*Event) ([]bool, error) {
 	const chunk = 100 // events per batch: at most 200 rows
+	for _, ev := range evs {
+		if err := checkEvent(ev); err != nil {
+			return nil, err
+		}
+	}
 	now := s.now()
 	dup := make([]bool, 0, len(evs))
 	for part := range slices.Chunk(evs, chunk) {
@@ -334,6 +364,23 @@ func (s *Service) Accept(ctx context.Context, evs ...*Event) ([]bool, error) {
 		dup = append(dup, d...)
 	}
 	return dup, nil
+}
+
+// checkEvent refuses an event that cannot be logged: its id must be 1-128
+// of [A-Za-z0-9_.-] (EventID's are), so it is a store key below "~", and
+// its payload a JSON object.
+func checkEvent(ev *Event) error {
+	switch {
+	case ev == nil:
+		return errors.New("events: nil event")
+	case !okID.MatchString(ev.ID):
+		return fmt.Errorf("events: event id %q: want 1-128 of [A-Za-z0-9_.-]", ev.ID)
+	case ev.Type == "":
+		return fmt.Errorf("events: event %s has no type", ev.ID)
+	case !jsonObject(ev.Payload):
+		return fmt.Errorf("events: event %s: payload is not a JSON object", ev.ID)
+	}
+	return nil
 }
 
 // outcome is one handler run's result.

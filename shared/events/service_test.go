@@ -365,3 +365,38 @@ func TestOutcomeLostRunsAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestProcessOtherSources: a feature of its own (robot messages, say)
+// logs its events with its own ids and type through Process, with the
+// same dedupe; events that cannot be logged are refused.
+func TestProcessOtherSources(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, backends()[0])
+	c := newCounter()
+	e.mux.Handle("robot_message", c)
+	ev := &events.Event{ID: "robot-msg01", Type: "robot_message", Source: "robot", Payload: []byte(`{"msgId":"msg01","text":{"content":"hi"}}`)}
+	p, err := e.svc.Process(e.ctx, ev)
+	if err != nil || p.Duplicate || p.Status != events.StatusDone {
+		t.Fatalf("Process = %+v, %v", p, err)
+	}
+	again := *ev
+	if p, err := e.svc.Process(e.ctx, &again); err != nil || !p.Duplicate || c.called("robot-msg01") != 1 {
+		t.Errorf("redelivery = %+v, %v; %d runs", p, err, c.called("robot-msg01"))
+	}
+	if got := e.entry("robot-msg01"); got.Source != "robot" || !got.ReceivedAt.Equal(epoch) {
+		t.Errorf("entry %+v", got)
+	}
+	for _, bad := range []*events.Event{
+		{ID: "", Type: "x", Payload: []byte(`{}`)},
+		{ID: "~due/1/x", Type: "x", Payload: []byte(`{}`)},
+		{ID: "ok", Type: "", Payload: []byte(`{}`)},
+		{ID: "ok", Type: "x", Payload: []byte(`[1]`)},
+	} {
+		if _, err := e.svc.Process(e.ctx, bad); err == nil {
+			t.Errorf("Process(%+v) accepted", bad)
+		}
+		if _, err := e.svc.Accept(e.ctx, bad); err == nil {
+			t.Errorf("Accept(%+v) accepted", bad)
+		}
+	}
+}
