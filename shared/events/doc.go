@@ -6,7 +6,8 @@
 // # Flow
 //
 // The callback (package callback) verifies and decrypts a push and hands
-// it to Service.Dispatch:
+// it to Service.Dispatch (other features log their own events, with ids
+// of their own, through Service.Process the same way):
 //
 //  1. The event gets its id (EventID): DingTalk's eventId, or an id
 //     derived from what identifies the event, so a redelivery, an exact
