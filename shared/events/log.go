@@ -220,6 +220,16 @@ func (l logTable) insert(ctx context.Context, entries []*Entry, expires []time.T
 	return dup, nil
 }
 
+// insertOne is insert of one entry, without the slices.
+func (l logTable) insertOne(ctx context.Context, e *Entry, expires time.Time) (dup bool, err error) {
+	es, xs := [1]*Entry{e}, [1]time.Time{expires}
+	d, err := l.insert(ctx, es[:], xs[:])
+	if err != nil {
+		return false, err
+	}
+	return d[0], nil
+}
+
 // get reads one event row.
 func (l logTable) get(ctx context.Context, id string) (record.Record[Entry], error) {
 	return record.Get[Entry](ctx, l.st, l.table, id)

@@ -127,6 +127,18 @@ func (m *Mux) Handlers(eventType string) []string {
 	return out
 }
 
+// wants reports whether any handler receives eventType.
+func (m *Mux) wants(eventType string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, r := range m.routes {
+		if r.matches(eventType) {
+			return true
+		}
+	}
+	return false
+}
+
 func (m *Mux) match(eventType string) []*route {
 	m.mu.RLock()
 	defer m.mu.RUnlock()

@@ -240,7 +240,7 @@ func (s *Service) newEntry(ev *Event, now time.Time) *Entry {
 	if ev.Time.IsZero() {
 		e.EventTime = time.Time{}
 	}
-	if len(s.mux.match(ev.Type)) > 0 {
+	if s.mux.wants(ev.Type) {
 		e.Status, e.NextAttemptAt = StatusPending, now.Add(s.grace).UTC()
 	}
 	return e
@@ -287,11 +287,11 @@ func (s *Service) Process(ctx context.Context, ev *Event) (Processed, error) {
 	e := s.newEntry(ev, now)
 	// Store calls honour their context (the store contract; otsstore
 	// bounds the SDK's calls itself), so the budget bounds them.
-	dup, err := s.log.insert(ctx, []*Entry{e}, []time.Time{s.expiry(e)})
+	dup, err := s.log.insertOne(ctx, e, s.expiry(e))
 	if err != nil {
 		return Processed{}, fmt.Errorf("events: log %s %s: %w", ev.Type, ev.ID, err)
 	}
-	if dup[0] {
+	if dup {
 		s.logger.DebugContext(ctx, "event already logged; acknowledged, not processed again", "id", ev.ID, "type", ev.Type)
 		return Processed{Duplicate: true}, nil
 	}
