@@ -67,7 +67,7 @@ var vars = []Var{
 	{Name: "DINGTALK_CORP_ID", NeededBy: []Function{Callback, Sync}, UsedBy: []Function{Callback, Sync, TokenRefresher}, Doc: "the organisation's corp id (dingxxxx)"},
 	{Name: "DINGTALK_CALLBACK_TOKEN", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "callback signing token"},
 	{Name: "DINGTALK_CALLBACK_AES_KEY", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "the 43-character EncodingAESKey"},
-	{Name: "DINGTALK_CALLBACK_OWNER_KEY", UsedBy: []Function{Callback}, Default: "DINGTALK_APP_KEY", Doc: "receiver id inside encrypted messages: the app key for console subscriptions, the corp id for register_call_back, the suite key for ISV apps"},
+	{Name: "DINGTALK_CALLBACK_OWNER_KEY", UsedBy: []Function{Callback, Sync}, Default: "DINGTALK_APP_KEY", Doc: "receiver id inside encrypted messages: the app key for console subscriptions, the corp id for register_call_back, the suite key for ISV apps; sync recovers failed pushes when it is the corp id"},
 	{Name: "DINGTALK_OAPI_URL", UsedBy: all, Default: dingtalk.DefaultOAPIBaseURL, Doc: "old API base"},
 	{Name: "DINGTALK_API_URL", UsedBy: all, Default: dingtalk.DefaultAPIBaseURL, Doc: "new API base"},
 	{Name: "DINGFN_STORE", UsedBy: all, Default: "tablestore when TABLESTORE_ENDPOINT is set, else bolt:.dingfn/dingfn.db", Doc: "`tablestore`, `bolt:PATH` or `memory`"},
@@ -81,6 +81,7 @@ var vars = []Var{
 	{Name: "DINGFN_CALLBACK_MAX_SKEW", UsedBy: []Function{Callback}, Default: "5m", Doc: "how far a push's timestamp may be from the callback's clock (seconds or milliseconds, as DingTalk sends both): a Go duration; 0 turns the check off"},
 	{Name: "DINGFN_EVENT_RETENTION", UsedBy: []Function{Callback, Sync}, Default: "30d", Doc: "how long the event log keeps events: days (30d) or a Go duration, at least 1h and longer than DINGFN_CALLBACK_MAX_SKEW"},
 	{Name: "DINGFN_EVENT_MAX_ATTEMPTS", UsedBy: []Function{Callback, Sync}, Default: strconv.Itoa(events.DefaultMaxAttempts), Doc: "how many times a handler (or forwarding target) may fail on an event before the event is dead"},
+	{Name: "DINGFN_EVENT_RECOVER_EVERY", UsedBy: []Function{Sync}, Default: "15m", Doc: "how often the sync tick fetches the pushes DingTalk gave up on (get_call_back_failed_result, which counts against the monthly API quota), when the callback is registered with register_call_back (DINGTALK_CALLBACK_OWNER_KEY is the corp id): a Go duration; 0 turns it off"},
 	{Name: "DINGFN_FORWARD_URLS", UsedBy: []Function{Callback, Sync}, Secret: true, Doc: "comma-separated `pattern=url` rules: events matching the pattern (a type, a prefix ending in *, or *) are posted, signed, to the URL (https, or http to a loopback address); a secret because webhook URLs often carry one"},
 	{Name: "DINGFN_FORWARD_SECRET", UsedBy: []Function{Callback, Sync}, Secret: true, Doc: "the HMAC-SHA256 key of forwarded events' X-Dingfn-Signature, at least 16 characters; needed with DINGFN_FORWARD_URLS"},
 	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
@@ -146,6 +147,9 @@ type Config struct {
 	EventRetention time.Duration
 	// EventMaxAttempts is how many times a handler may fail on an event.
 	EventMaxAttempts int
+	// EventRecoverEvery is how often the sync tick fetches failed pushes;
+	// see RecoversFailedPushes.
+	EventRecoverEvery time.Duration
 	// ForwardRules and ForwardSecret configure forwarding.
 	ForwardRules  []events.ForwardRule
 	ForwardSecret string
@@ -287,6 +291,18 @@ func (l *loader) events(c *Config) {
 			c.EventMaxAttempts = n
 		}
 	}
+	c.EventRecoverEvery = 15 * time.Minute
+	if v := strings.TrimSpace(l.getenv("DINGFN_EVENT_RECOVER_EVERY")); v != "" {
+		d, err := time.ParseDuration(v)
+		if v == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 || (d > 0 && d < time.Minute) {
+			l.fail("DINGFN_EVENT_RECOVER_EVERY", fmt.Sprintf("must be a Go duration of at least 1m (the tick's period), or 0 to turn recovery off, got %q", v))
+		} else {
+			c.EventRecoverEvery = d
+		}
+	}
 	// Both are secrets: problems never quote their values.
 	rules, err := events.ParseForwardRules(l.getenv("DINGFN_FORWARD_URLS"))
 	if fe, ok := errors.AsType[*events.ForwardRulesError](err); ok {
@@ -302,6 +318,14 @@ func (l *loader) events(c *Config) {
 	case c.ForwardSecret != "" && len(c.ForwardSecret) < events.MinForwardSecretLen:
 		l.fail("DINGFN_FORWARD_SECRET", fmt.Sprintf("must be at least %d characters, got %d", events.MinForwardSecretLen, len(c.ForwardSecret)))
 	}
+}
+
+// RecoversFailedPushes reports whether the sync tick fetches the pushes
+// DingTalk gave up on: only a callback registered with register_call_back
+// (whose owner key is the corp id) has them, and each fetch counts against
+// the app's monthly API quota.
+func (c *Config) RecoversFailedPushes() bool {
+	return c.EventRecoverEvery > 0 && c.CorpID != "" && c.CallbackOwnerKey == c.CorpID
 }
 
 // parseDays reads "30d" (whole days) or a Go duration.
@@ -450,6 +474,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("callback_max_skew", c.CallbackMaxSkew),
 		slog.Duration("event_retention", c.EventRetention),
 		slog.Int("event_max_attempts", c.EventMaxAttempts),
+		slog.Duration("event_recover_every", c.EventRecoverEvery),
+		slog.Bool("recovers_failed_pushes", c.RecoversFailedPushes()),
 		slog.Int("forward_rules", len(c.ForwardRules)),
 		slog.String("forward_secret", present(c.ForwardSecret)),
 	)
