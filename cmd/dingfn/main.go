@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/devserver"
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
@@ -52,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return devserver.Run(ctx, devserver.Options{Addr: *addr, Simulate: *simulate, Getenv: getenv, Out: stdout, Logger: logger, EventHandlers: handlers.Register})
+		return devserver.Run(ctx, devserver.Options{Addr: *addr, Simulate: *simulate, Getenv: getenv, Out: stdout, Logger: logger})
 	case "tablestore-fake":
 		fs := flag.NewFlagSet("tablestore-fake", flag.ContinueOnError)
 		fs.SetOutput(stderr)

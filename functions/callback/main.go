@@ -2,13 +2,11 @@
 package main
 
 import (
-	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/config"
-	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/functions"
 )
 
 func main() {
-	b := bundle.MustOpen(config.Callback, bundle.WithEventHandlers(handlers.Register))
-	platform.ServeHTTP(string(config.Callback), b.CallbackHandler())
+	bundle.ServeHTTP(config.Callback, functions.Callback)
 }

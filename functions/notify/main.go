@@ -5,10 +5,9 @@ package main
 import (
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/config"
-	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/functions"
 )
 
 func main() {
-	b := bundle.MustOpen(config.Notify)
-	platform.ServeHTTP(string(config.Notify), b.NotifyHandler())
+	bundle.ServeHTTP(config.Notify, functions.Notify)
 }

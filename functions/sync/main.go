@@ -2,13 +2,11 @@
 package main
 
 import (
-	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/config"
-	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/functions"
 )
 
 func main() {
-	b := bundle.MustOpen(config.Sync, bundle.WithEventHandlers(handlers.Register))
-	platform.RunTimer(string(config.Sync), b.SyncTick)
+	bundle.RunTimer(config.Sync, functions.Sync)
 }

@@ -1,24 +1,27 @@
-// Package bundle assembles the dependencies the four functions share (store,
-// DingTalk client, token provider) from a validated configuration, once per
-// process, and exposes each function's platform-neutral entry point.
+// Package bundle opens what every dingfn function shares — the store, the
+// process's one DingTalk client, the store-backed token provider and the
+// logger — from a validated configuration, and runs a function's main.
 //
-// functions/*/main.go and `dingfn dev` are wiring over this package, so a
-// deployed function and the local all-in-one process are built the same way.
+// It builds nothing a single function needs: each function's own parts
+// (the callback handler, the token refresher, the sync tick, the notify
+// API) are built by constructors in their feature packages, from the
+// Bundle's fields, when that function starts. shared/functions holds one
+// builder per function; functions/*/main.go hand it to ServeHTTP or
+// RunTimer, and `dingfn dev` calls the same builders on one Bundle.
 package bundle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"time"
 
-	"github.com/dingfn/dingfn/shared/callback"
 	"github.com/dingfn/dingfn/shared/config"
-	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalk"
-	"github.com/dingfn/dingfn/shared/events"
+	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/backend"
@@ -26,46 +29,47 @@ import (
 	"github.com/dingfn/dingfn/shared/token"
 )
 
-// Bundle holds one process's shared dependencies.
+// Bundle holds one process's shared dependencies. Its fields are set by
+// Open and read by the feature constructors; none is nil.
 type Bundle struct {
+	// Config is the validated configuration of the function (or of
+	// `dingfn dev`, the union of all four).
 	Config *config.Config
-	Store  store.Store
-	// Client is the DingTalk client of the app; its tokens come from Tokens.
+	// Store is the configured backend: Tablestore, bbolt or memory.
+	Store store.Store
+	// Client is the process's one DingTalk client of the app. Its access
+	// tokens come from Tokens, which fetches them through this same client,
+	// so every call shares one set of rate limiters and one cached token.
 	Client *dingtalk.Client
-	// Tokens is the store-backed token and ticket cache of the app.
+	// Tokens is the store-backed token and ticket cache of the app, shared
+	// with every other function and deployment (see shared/token).
 	Tokens *token.Provider
-	// Events is the event log, the callback's dispatcher and the drain.
-	Events *events.Service
+	// Logger is the process's logger; feature constructors pass it on.
 	Logger *slog.Logger
-
-	crypto    *dingcrypto.Crypto
-	refresher *token.Refresher
 }
 
-// Option configures Open.
-type Option func(*options)
+// dingtalkTimeout bounds one DingTalk HTTP attempt: a function answers
+// within seconds, and the client retries what may be retried.
+const dingtalkTimeout = 10 * time.Second
 
-type options struct {
-	handlers func(*events.Mux)
-}
+// startTimeout bounds opening the bundle and building a function at start.
+const startTimeout = 30 * time.Second
 
-// WithEventHandlers registers your own event handlers (package handlers)
-// on the event log's Mux. The callback and sync functions both pass it,
-// so the drain runs the handlers the callback runs.
-func WithEventHandlers(register func(*events.Mux)) Option {
-	return func(o *options) { o.handlers = register }
-}
-
-// Open builds the bundle for cfg, logging to logger. It does no network I/O
-// beyond what opening the store needs, so cold starts stay short.
-func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...Option) (_ *Bundle, err error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
+// Open builds the bundle for cfg, logging to logger (nil discards). It does
+// no network I/O beyond what opening the store needs, so cold starts stay
+// short. Close releases what it opened.
+func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bundle, err error) {
+	if cfg == nil {
+		return nil, errors.New("bundle: nil configuration")
 	}
-	st, err := backend.Open(ctx, backend.Spec{
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	spec := backend.Spec{
 		Kind:            string(cfg.Store.Kind),
 		Path:            cfg.Store.Path,
+		URL:             cfg.Store.URL,
+		Password:        cfg.Store.RedisPassword,
 		Endpoint:        cfg.Store.Endpoint,
 		Instance:        cfg.Store.Instance,
 		AccessKeyID:     cfg.Store.AccessKeyID,
@@ -80,52 +84,45 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...
 		// environments).
 		SharedTables: []string{token.DefaultTable},
 		Logger:       logger,
-	})
+	}
+	st, err := backend.Open(ctx, spec)
 	if err != nil {
-		return nil, fmt.Errorf("bundle: open store: %w", err)
+		// Name the variable to fix; spec prints without secrets.
+		return nil, fmt.Errorf("bundle: open the store DINGFN_STORE selects, %v: %w", spec, err)
 	}
 	defer func() {
 		if err != nil {
 			st.Close()
 		}
 	}()
-	common := []dingtalk.Option{
+	// The directory walk keeps three contact APIs in flight at once; the
+	// default transport keeps only two idle connections per host, so every
+	// round would close one and dial (and TLS-handshake) it again.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 8
+	var tokens *token.Provider
+	// notify's limits hold across instances: its work-notice calls at a
+	// share of the app's QPS, its robots counted in the store.
+	notifyOpts := notify.ClientOptions(cfg.Function == config.Notify)
+	client, err := dingtalk.NewClient(cfg.AppKey, cfg.AppSecret, append(notifyOpts,
 		dingtalk.WithBaseURLs(cfg.OAPIURL, cfg.APIURL),
-		dingtalk.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}),
+		dingtalk.WithHTTPClient(&http.Client{Timeout: dingtalkTimeout, Transport: transport}),
 		dingtalk.WithLogger(logger),
-	}
-	// The provider's upstream client never uses a token source; the app's
-	// client takes the provider, so every call shares one cached token.
-	upstream, err := dingtalk.NewClient(cfg.AppKey, cfg.AppSecret, common...)
+		// The provider fetches tokens through the client it serves: token
+		// fetches carry no token, so one client is enough.
+		dingtalk.WithTokenSourceFrom(func(c *dingtalk.Client) (dingtalk.TokenSource, error) {
+			p, err := token.New(cfg.AppKey, st, token.FromClient(c), token.WithLogger(logger))
+			if err != nil {
+				return nil, err
+			}
+			tokens = p
+			return p, nil
+		}),
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("bundle: dingtalk client: %w", err)
 	}
-	tokens, err := token.New(cfg.AppKey, st, token.FromClient(upstream), token.WithLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("bundle: token provider: %w", err)
-	}
-	client, err := dingtalk.NewClient(cfg.AppKey, cfg.AppSecret, append(common, dingtalk.WithTokenSource(tokens))...)
-	if err != nil {
-		return nil, fmt.Errorf("bundle: dingtalk client: %w", err)
-	}
-	b := &Bundle{Config: cfg, Store: st, Client: client, Tokens: tokens, Logger: logger}
-	if b.refresher, err = token.NewRefresher([]*token.Provider{tokens}); err != nil {
-		return nil, fmt.Errorf("bundle: token refresher: %w", err)
-	}
-	b.Events, err = events.Build(events.Deps{Store: st, Client: client, Logger: logger, Register: o.handlers}, events.Config{
-		Retention: cfg.EventRetention, MaxAttempts: cfg.EventMaxAttempts,
-		Forward: cfg.ForwardRules, ForwardSecret: cfg.ForwardSecret,
-		DrainAtOnce: cfg.Function == config.Dev,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("bundle: events: %w", err)
-	}
-	if cfg.CallbackToken != "" && cfg.CallbackAESKey != "" {
-		if b.crypto, err = dingcrypto.New(cfg.CallbackToken, cfg.CallbackAESKey, cfg.CallbackOwnerKey); err != nil {
-			return nil, fmt.Errorf("bundle: callback crypto: %w", err)
-		}
-	}
-	return b, nil
+	return &Bundle{Config: cfg, Store: st, Client: client, Tokens: tokens, Logger: logger}, nil
 }
 
 // storeCredentials signs each Tablestore request with the role's current
@@ -142,56 +139,71 @@ func storeCredentials(st config.Store, role func() (platform.Credentials, bool))
 	}
 }
 
-// MustOpen loads fn's configuration from the environment and opens the
-// bundle, or logs one clear error and exits 1: a function that cannot start
-// must fail its deployment, not its first request.
-func MustOpen(fn config.Function, opts ...Option) *Bundle {
-	logger := platform.Logger(string(fn))
-	cfg, err := config.Load(fn, os.Getenv)
-	if err != nil {
-		logger.Error("invalid configuration", "err", err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, err := Open(ctx, cfg, logger, opts...)
-	if err != nil {
-		logger.Error("cannot start", "err", err)
-		os.Exit(1)
-	}
-	logger.Info("started", "config", cfg)
-	return b
-}
-
 // Close releases the store.
 func (b *Bundle) Close() error { return b.Store.Close() }
 
-// CallbackHandler is the callback function: DingTalk's encrypted event push,
-// logged and processed by the event log. Without callback settings
-// (possible only outside the callback function, whose configuration
-// requires them) it answers 501 naming them.
-func (b *Bundle) CallbackHandler() http.Handler {
-	if b.crypto == nil {
-		return platform.NotImplemented("callback without DINGTALK_CALLBACK_TOKEN and DINGTALK_CALLBACK_AES_KEY")
+// ServeHTTP is the main of the HTTP function fn: it loads fn's
+// configuration from the environment, opens the bundle, builds the
+// function's handler with build and serves it with platform.ServeHTTP. A
+// failure at any of these steps ends the process (see exit). Where
+// platform.ServeHTTP returns (local mode, after an interrupt), the store is
+// closed.
+func ServeHTTP(fn config.Function, build func(*Bundle) (http.Handler, error)) {
+	b, h := mustStart(fn, build)
+	defer b.Close()
+	platform.ServeHTTP(string(fn), h)
+}
+
+// RunTimer is the main of the timer function fn: as ServeHTTP, with the
+// tick build returns run by platform.RunTimer.
+func RunTimer(fn config.Function, build func(*Bundle) (platform.TimerFunc, error)) {
+	_, tick := mustStart(fn, build)
+	// platform.RunTimer ends the process itself; the store needs no
+	// closing for that (bbolt's lock goes with the process).
+	platform.RunTimer(string(fn), tick)
+}
+
+// mustStart is start for a function's main: from the environment, with
+// the function's logger, exiting on failure.
+func mustStart[T any](fn config.Function, build func(*Bundle) (T, error)) (*Bundle, T) {
+	logger := platform.Logger(string(fn))
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	b, v, err := start(ctx, fn, os.Getenv, logger, build)
+	if err != nil {
+		exit(logger, err)
 	}
-	return callback.NewHandler(b.crypto, b.Events, callback.WithLogger(b.Logger), callback.WithMaxClockSkew(b.Config.CallbackMaxSkew))
+	logger.Info("started", "config", b.Config)
+	return b, v
 }
 
-// NotifyHandler is the notify function's HTTP API. Every request is
-// authenticated first against NOTIFY_API_KEYS (401 without a valid key,
-// nobody when none is configured); until the API lands, an authenticated
-// request gets 501, so anonymous callers learn nothing about it.
-func (b *Bundle) NotifyHandler() http.Handler {
-	return b.Config.NotifyKeys.Require(platform.NotImplemented("notify (the work-notice and group-robot API)"))
+// start loads fn's configuration through getenv, opens its bundle and
+// builds its entry point. On failure it releases what it opened.
+func start[T any](ctx context.Context, fn config.Function, getenv func(string) string, logger *slog.Logger, build func(*Bundle) (T, error)) (*Bundle, T, error) {
+	var zero T
+	cfg, err := config.Load(fn, getenv)
+	if err != nil {
+		return nil, zero, err
+	}
+	b, err := Open(ctx, cfg, logger)
+	if err != nil {
+		return nil, zero, err
+	}
+	v, err := build(b)
+	if err != nil {
+		return nil, zero, errors.Join(fmt.Errorf("bundle: build %s: %w", fn, err), b.Close())
+	}
+	return b, v, nil
 }
 
-// SyncTick is one run of the sync function. Until the directory mirror
-// lands it fails with platform.ErrNotImplemented, never a fake success.
-func (b *Bundle) SyncTick(ctx context.Context) (any, error) {
-	return platform.NotImplementedTimer("sync (the directory mirror)")(ctx)
-}
-
-// RefreshTick is one run of the token-refresher function.
-func (b *Bundle) RefreshTick(ctx context.Context) (any, error) {
-	return b.refresher.Tick(ctx)
+// exit is the one place a function gives up at start: it logs why and
+// exits 1, so a function that cannot start fails its deployment rather
+// than its first request.
+func exit(logger *slog.Logger, err error) {
+	msg := "cannot start"
+	if _, ok := errors.AsType[*config.Error](err); ok {
+		msg = "invalid configuration"
+	}
+	logger.Error(msg, slog.String("err", platform.Redact(err.Error())))
+	os.Exit(1)
 }

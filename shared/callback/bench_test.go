@@ -13,7 +13,7 @@ import (
 // for the URL check and for a 4 KiB event.
 func BenchmarkHandler(b *testing.B) {
 	c := newCrypto(b, testToken, testKey, testOwner)
-	h := NewHandler(c, &discard{}, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	h := mustHandler(b, c, &discard{}, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	for _, bc := range []struct{ name, event string }{
 		{"check_url", `{"EventType":"check_url"}`},
 		{"event_4KiB", `{"EventType":"user_modify_org","CorpId":"ding1","Pad":"` + strings.Repeat("x", 4<<10) + `"}`},

@@ -29,7 +29,10 @@ func ExampleNewHandler() {
 			return a
 		},
 	}))
-	h := callback.NewHandler(c, callback.LogDispatcher(logger), callback.WithLogger(logger))
+	h, err := callback.NewHandler(c, callback.LogDispatcher(logger), callback.WithLogger(logger))
+	if err != nil {
+		panic(err)
+	}
 
 	// What DingTalk sends: an encrypted event, signed in the query.
 	env, _ := c.Encrypt([]byte(`{"EventType":"user_add_org","CorpId":"dingCorp","UserId":["u1"]}`))

@@ -34,7 +34,7 @@ func FuzzHandler(f *testing.F) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.Fuzz(func(t *testing.T, rawQuery string, body, event []byte) {
 		disp := &recorder{}
-		h := NewHandler(c, disp, WithLogger(logger), WithMaxBody(64<<10))
+		h := mustHandler(t, c, disp, WithLogger(logger), WithMaxBody(64<<10))
 
 		r := httptest.NewRequest(http.MethodPost, "/callback", bytes.NewReader(body))
 		r.URL.RawQuery = rawQuery
@@ -45,7 +45,7 @@ func FuzzHandler(f *testing.F) {
 		}
 
 		disp = &recorder{}
-		h = NewHandler(c, disp, WithLogger(logger))
+		h = mustHandler(t, c, disp, WithLogger(logger))
 		w = serve(h, push(t, c, string(event), newSpelling))
 		checkReply(t, w)
 		ev, parseErr := ParseEvent(event)

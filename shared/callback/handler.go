@@ -3,6 +3,7 @@ package callback
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,26 +18,30 @@ import (
 // says otherwise. DingTalk's pushes are a few KiB.
 const DefaultMaxBody int64 = 1 << 20
 
-// Option configures NewHandler.
-type Option func(*handler)
+// Option configures NewHandler. An invalid option makes NewHandler fail.
+type Option func(*handler) error
 
 // WithLogger sets the logger for rejected requests and dispatch failures.
-// The default is slog.Default().
+// The default discards them; the composition root passes its own.
 func WithLogger(l *slog.Logger) Option {
-	return func(h *handler) {
-		if l != nil {
-			h.logger = l
+	return func(h *handler) error {
+		if l == nil {
+			return errors.New("WithLogger: nil logger")
 		}
+		h.logger = l
+		return nil
 	}
 }
 
-// WithMaxBody sets the body size limit in bytes; larger requests get 413.
-// n <= 0 keeps DefaultMaxBody.
+// WithMaxBody sets the body size limit in bytes, n > 0 (default
+// DefaultMaxBody); larger requests get 413.
 func WithMaxBody(n int64) Option {
-	return func(h *handler) {
-		if n > 0 {
-			h.maxBody = n
+	return func(h *handler) error {
+		if n <= 0 {
+			return fmt.Errorf("WithMaxBody: %d is not a positive size", n)
 		}
+		h.maxBody = n
+		return nil
 	}
 }
 
@@ -54,15 +59,20 @@ const DefaultMaxClockSkew = 5 * time.Minute
 // requests. The default is DefaultMaxClockSkew; d <= 0 disables the
 // check.
 func WithMaxClockSkew(d time.Duration) Option {
-	return func(h *handler) { h.maxSkew = d }
+	return func(h *handler) error {
+		h.maxSkew = d
+		return nil
+	}
 }
 
 // WithClock replaces time.Now for WithMaxClockSkew; meant for tests.
 func WithClock(now func() time.Time) Option {
-	return func(h *handler) {
-		if now != nil {
-			h.now = now
+	return func(h *handler) error {
+		if now == nil {
+			return errors.New("WithClock: nil clock")
 		}
+		h.now = now
+		return nil
 	}
 }
 
@@ -76,17 +86,20 @@ type handler struct {
 }
 
 // NewHandler returns the callback endpoint for one subscription. c decrypts
-// and answers; d receives every valid event except the URL checks. It
-// panics if c or d is nil, a wiring mistake best caught at start-up.
-func NewHandler(c *dingcrypto.Crypto, d Dispatcher, opts ...Option) http.Handler {
+// and answers; d receives every valid event except the URL checks. A nil c
+// or d, or an invalid option, is an error: a wiring mistake best caught at
+// start-up.
+func NewHandler(c *dingcrypto.Crypto, d Dispatcher, opts ...Option) (http.Handler, error) {
 	if c == nil || d == nil {
-		panic("callback.NewHandler: nil Crypto or Dispatcher")
+		return nil, errors.New("callback: NewHandler: nil Crypto or Dispatcher")
 	}
-	h := &handler{crypto: c, dispatch: d, logger: slog.Default(), maxBody: DefaultMaxBody, maxSkew: DefaultMaxClockSkew, now: time.Now}
+	h := &handler{crypto: c, dispatch: d, logger: slog.New(slog.DiscardHandler), maxBody: DefaultMaxBody, maxSkew: DefaultMaxClockSkew, now: time.Now}
 	for _, o := range opts {
-		o(h)
+		if err := o(h); err != nil {
+			return nil, fmt.Errorf("callback: %w", err)
+		}
 	}
-	return h
+	return h, nil
 }
 
 // Error codes of the JSON error body.

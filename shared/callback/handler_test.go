@@ -82,11 +82,21 @@ type fixture struct {
 	handler http.Handler
 }
 
+// mustHandler is NewHandler for tests, which pass valid arguments.
+func mustHandler(t testing.TB, c *dingcrypto.Crypto, d Dispatcher, opts ...Option) http.Handler {
+	t.Helper()
+	h, err := NewHandler(c, d, opts...)
+	if err != nil {
+		t.Fatalf("NewHandler: %v", err)
+	}
+	return h
+}
+
 func setup(t *testing.T, opts ...Option) *fixture {
 	t.Helper()
 	f := &fixture{crypto: newCrypto(t, testToken, testKey, testOwner), disp: &recorder{}, logs: &logBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.handler = NewHandler(f.crypto, f.disp, append([]Option{WithLogger(logger)}, opts...)...)
+	f.handler = mustHandler(t, f.crypto, f.disp, append([]Option{WithLogger(logger)}, opts...)...)
 	return f
 }
 
@@ -436,12 +446,40 @@ func TestLogDispatcherLogsNoPayload(t *testing.T) {
 
 func TestNewHandlerRejectsNil(t *testing.T) {
 	t.Parallel()
-	defer func() {
-		if recover() == nil {
-			t.Error("NewHandler(nil, nil) did not panic")
-		}
-	}()
-	NewHandler(nil, nil)
+	if h, err := NewHandler(nil, nil); err == nil || h != nil {
+		t.Errorf("NewHandler(nil, nil): got %v, %v; want an error", h, err)
+	}
+}
+
+// Invalid options fail the construction with an error naming the option;
+// valid ones are accepted.
+func TestNewHandlerOptions(t *testing.T) {
+	t.Parallel()
+	c := newCrypto(t, testToken, testKey, testOwner)
+	tests := []struct {
+		name string
+		opt  Option
+		want string // "" means valid
+	}{
+		{"nil logger", WithLogger(nil), "WithLogger"},
+		{"zero body limit", WithMaxBody(0), "WithMaxBody"},
+		{"negative body limit", WithMaxBody(-1), "WithMaxBody"},
+		{"nil clock", WithClock(nil), "WithClock"},
+		{"body limit", WithMaxBody(1), ""},
+		{"skew check off", WithMaxClockSkew(0), ""},
+		{"clock", WithClock(time.Now), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := NewHandler(c, &recorder{}, tt.opt)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("got %v, want no error", err)
+			case tt.want != "" && (err == nil || h != nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("got %v, %v; want an error naming %s", h, err, tt.want)
+			}
+		})
+	}
 }
 
 // TestOfficialPushes replays every published push in dingcrypto's copy of
@@ -479,7 +517,7 @@ func TestOfficialPushes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				h := NewHandler(c, disp, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), WithClock(func() time.Time { return sent }))
+				h := mustHandler(t, c, disp, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), WithClock(func() time.Time { return sent }))
 				w := serve(h, httptest.NewRequest(http.MethodPost, "/?"+q.Encode(), bytes.NewReader(body)))
 				ev, err := ParseEvent([]byte(v.ExpectedMsg))
 				if err != nil {

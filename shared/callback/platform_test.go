@@ -148,7 +148,10 @@ func TestThroughPlatformAdapters(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(p.name+"/"+tt.name, func(t *testing.T) {
 				rec := &events{}
-				h := callback.NewHandler(c, rec, callback.WithLogger(quiet), callback.WithMaxBody(2<<10))
+				h, err := callback.NewHandler(c, rec, callback.WithLogger(quiet), callback.WithMaxBody(2<<10))
+				if err != nil {
+					t.Fatal(err)
+				}
 				q, body := encrypted(tt.event, tt.sig, tt.ts)
 				if tt.mangle != nil {
 					q, body = tt.mangle(q, body)

@@ -52,7 +52,11 @@ func TestPushedByFakeDingTalk(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(callback.NewHandler(c, d, quiet))
+		h, err := callback.NewHandler(c, d, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
 		return srv.URL + "/callback"
 	}

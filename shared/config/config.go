@@ -21,9 +21,12 @@ import (
 
 	"github.com/dingfn/dingfn/shared/callback"
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/httpapi"
+	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/store/redisstore"
 )
 
 // Function names one deployable function of the bundle.
@@ -39,8 +42,9 @@ const (
 	Dev            Function = "dev"
 )
 
-// Functions lists the deployable functions in a stable order.
-var Functions = []Function{Callback, Notify, Sync, TokenRefresher}
+// Functions returns the deployable functions in a stable order (a new
+// slice each time: the list itself cannot be changed).
+func Functions() []Function { return []Function{Callback, Notify, Sync, TokenRefresher} }
 
 // Var describes one environment variable of the public contract.
 type Var struct {
@@ -57,20 +61,21 @@ type Var struct {
 	Doc     string
 }
 
-var all = Functions
+var all = Functions()
 
 // vars is the contract table; the README's configuration table mirrors it.
 var vars = []Var{
 	{Name: "DINGTALK_APP_KEY", NeededBy: all, UsedBy: all, Doc: "the internal app's AppKey (Client ID)"},
 	{Name: "DINGTALK_APP_SECRET", NeededBy: all, UsedBy: all, Secret: true, Doc: "the internal app's AppSecret (Client Secret)"},
 	{Name: "DINGTALK_AGENT_ID", NeededBy: []Function{Notify}, UsedBy: []Function{Notify, TokenRefresher}, Doc: "agent id for work notices (工作通知) and dd.config"},
-	{Name: "DINGTALK_CORP_ID", NeededBy: []Function{Callback, Sync}, UsedBy: []Function{Callback, Sync, TokenRefresher}, Doc: "the organisation's corp id (dingxxxx)"},
+	{Name: "DINGTALK_CORP_ID", NeededBy: []Function{Callback, Sync}, UsedBy: []Function{Callback, Notify, Sync, TokenRefresher}, Doc: "the organisation's corp id (dingxxxx); notify signs dd.config with it"},
 	{Name: "DINGTALK_CALLBACK_TOKEN", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "callback signing token"},
 	{Name: "DINGTALK_CALLBACK_AES_KEY", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "the 43-character EncodingAESKey"},
 	{Name: "DINGTALK_CALLBACK_OWNER_KEY", UsedBy: []Function{Callback, Sync}, Default: "DINGTALK_APP_KEY", Doc: "receiver id inside encrypted messages: the app key for console subscriptions, the corp id for register_call_back, the suite key for ISV apps; sync recovers failed pushes when it is the corp id"},
 	{Name: "DINGTALK_OAPI_URL", UsedBy: all, Default: dingtalk.DefaultOAPIBaseURL, Doc: "old API base"},
 	{Name: "DINGTALK_API_URL", UsedBy: all, Default: dingtalk.DefaultAPIBaseURL, Doc: "new API base"},
-	{Name: "DINGFN_STORE", UsedBy: all, Default: "tablestore when TABLESTORE_ENDPOINT is set, else bolt:.dingfn/dingfn.db", Doc: "`tablestore`, `bolt:PATH` or `memory`"},
+	{Name: "DINGFN_STORE", UsedBy: all, Default: "tablestore when TABLESTORE_ENDPOINT is set, else bolt:.dingfn/dingfn.db", Doc: "`tablestore`, `bolt:PATH`, `memory` or `redis://[user[:password]@]host:port/db` (`rediss://` for TLS)"},
+	{Name: "DINGFN_REDIS_PASSWORD", UsedBy: all, Secret: true, Doc: "password of the Redis in DINGFN_STORE, so that the URL need not carry it"},
 	{Name: "TABLESTORE_ENDPOINT", UsedBy: all, Doc: "Tablestore endpoint, e.g. https://INSTANCE.cn-hangzhou.ots.aliyuncs.com"},
 	{Name: "TABLESTORE_INSTANCE", UsedBy: all, Doc: "Tablestore instance name"},
 	{Name: "ALIBABA_CLOUD_ACCESS_KEY_ID", UsedBy: all, Doc: "Tablestore credentials; Function Compute injects them from the function's role"},
@@ -84,14 +89,25 @@ var vars = []Var{
 	{Name: "DINGFN_EVENT_RECOVER_EVERY", UsedBy: []Function{Sync}, Default: "15m", Doc: "how often the sync tick fetches the pushes DingTalk gave up on (get_call_back_failed_result, which counts against the monthly API quota), when the callback is registered with register_call_back (DINGTALK_CALLBACK_OWNER_KEY is the corp id): a Go duration; 0 turns it off"},
 	{Name: "DINGFN_FORWARD_URLS", UsedBy: []Function{Callback, Sync}, Secret: true, Doc: "comma-separated `pattern=url` rules: events matching the pattern (a type, a prefix ending in *, or *) are posted, signed, to the URL (https, or http to a loopback address); a secret because webhook URLs often carry one"},
 	{Name: "DINGFN_FORWARD_SECRET", UsedBy: []Function{Callback, Sync}, Secret: true, Doc: "the HMAC-SHA256 key of forwarded events' X-Dingfn-Signature, at least 16 characters; needed with DINGFN_FORWARD_URLS"},
+	{Name: "DINGFN_ROBOTS", UsedBy: []Function{Notify}, Secret: true, Doc: "group robots notify may send through: comma-separated `name=access_token` or `name=access_token:signing_secret` (加签), the name being the {name} of POST /v1/robots/{name}/messages"},
+	{Name: "DINGFN_SYNC_INTERVAL", UsedBy: []Function{Sync}, Default: "30m", Doc: "how long after a complete directory walk the next one starts: a Go duration; any positive value is honoured (1s walks at every tick)"},
+	{Name: "DINGFN_SYNC_MAX_DELETE", UsedBy: []Function{Sync}, Default: directory.DefaultDeleteLimit.String(), Doc: "the most users and departments one directory walk may remove: a count (500) or a share of the mirror (10%); never below 20. A walk that would remove more removes nothing and fails"},
 	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
 	{Name: "DINGFN_HOST", Default: "127.0.0.1", Doc: "listen host in local mode; loopback unless set, e.g. 0.0.0.0 to accept other machines (read by shared/platform)"},
 	{Name: "DINGFN_LOG_LEVEL", Default: "info", Doc: "log level: debug, info, warn or error (read by shared/platform)"},
 	{Name: "DINGFN_LOG_FORMAT", Default: "json on the platforms, text locally", Doc: "log format: json or text (read by shared/platform)"},
 }
 
-// Vars returns the contract table.
-func Vars() []Var { return slices.Clone(vars) }
+// Vars returns a copy of the contract table; changing it changes nothing
+// else.
+func Vars() []Var {
+	out := slices.Clone(vars)
+	for i := range out {
+		out[i].NeededBy = slices.Clone(out[i].NeededBy)
+		out[i].UsedBy = slices.Clone(out[i].UsedBy)
+	}
+	return out
+}
 
 // Needs reports whether function fn requires the variable.
 func (v Var) Needs(fn Function) bool {
@@ -106,13 +122,18 @@ const (
 	StoreTablestore StoreKind = "tablestore"
 	StoreBolt       StoreKind = "bolt"
 	StoreMemory     StoreKind = "memory"
+	StoreRedis      StoreKind = "redis"
 )
 
 // Store is the store part of the configuration.
 type Store struct {
 	Kind StoreKind
 	// Path is the bolt file.
-	Path            string
+	Path string
+	// URL is the Redis URL (DINGFN_STORE) and RedisPassword its password
+	// when the URL has none (DINGFN_REDIS_PASSWORD).
+	URL             string
+	RedisPassword   string
 	Endpoint        string
 	Instance        string
 	AccessKeyID     string
@@ -138,6 +159,9 @@ type Config struct {
 	// name=key); NotifyKeys is the same list parsed, for authentication.
 	NotifyAPIKeys []string
 	NotifyKeys    *httpapi.Keys
+	// Robots are DINGFN_ROBOTS parsed: the group robots notify sends
+	// through, by name.
+	Robots *notify.Robots
 	// Host and Port are the local-mode listen address.
 	Host string
 	Port int
@@ -153,6 +177,11 @@ type Config struct {
 	// ForwardRules and ForwardSecret configure forwarding.
 	ForwardRules  []events.ForwardRule
 	ForwardSecret string
+	// SyncInterval is how long after a complete directory walk the next
+	// one starts.
+	SyncInterval time.Duration
+	// SyncMaxDelete is the directory walk's deletion guard.
+	SyncMaxDelete directory.DeleteLimit
 }
 
 // DefaultBoltPath is where the embedded store lives when nothing is set.
@@ -189,7 +218,7 @@ var (
 // Load reads and validates the configuration function fn needs. getenv is
 // usually os.Getenv; tests pass a map lookup.
 func Load(fn Function, getenv func(string) string) (*Config, error) {
-	if fn != Dev && !slices.Contains(Functions, fn) {
+	if fn != Dev && !slices.Contains(all, fn) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownFunction, fn)
 	}
 	l := loader{fn: fn, getenv: getenv}
@@ -229,12 +258,29 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 			}
 		}
 	}
+	robots, err := notify.ParseRobots(l.str("DINGFN_ROBOTS"))
+	if re, ok := errors.AsType[*notify.RobotsError](err); ok {
+		for _, p := range re.Problems {
+			l.fail("DINGFN_ROBOTS", p)
+		}
+	}
+	c.Robots = robots
 	c.Host = lookupVar("DINGFN_HOST").Default
 	if h := strings.TrimSpace(l.getenv("DINGFN_HOST")); h != "" {
 		if net.ParseIP(h) == nil && !hostnameRE.MatchString(h) {
 			l.fail("DINGFN_HOST", fmt.Sprintf("must be an IP address or a host name without a port (0.0.0.0 for every interface), got %q", h))
 		} else {
 			c.Host = h
+		}
+	}
+	c.SyncInterval = l.duration("DINGFN_SYNC_INTERVAL")
+	c.SyncMaxDelete = directory.DefaultDeleteLimit
+	if v := strings.TrimSpace(l.getenv("DINGFN_SYNC_MAX_DELETE")); v != "" {
+		lim, err := directory.ParseDeleteLimit(v)
+		if err != nil {
+			l.fail("DINGFN_SYNC_MAX_DELETE", "must be a record count (500) or a share of the mirror (10%), got "+strconv.Quote(v))
+		} else {
+			c.SyncMaxDelete = lim
 		}
 	}
 	c.Port = 9000
@@ -382,6 +428,21 @@ func (l *loader) positiveInt(name string) int64 {
 	return n
 }
 
+// duration returns the variable as a positive Go duration, or its
+// contract default.
+func (l *loader) duration(name string) time.Duration {
+	s := strings.TrimSpace(l.getenv(name))
+	if s == "" {
+		s = lookupVar(name).Default
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		l.fail(name, fmt.Sprintf("must be a positive Go duration such as 30m or 1h, got %q", s))
+		return 0
+	}
+	return d
+}
+
 // baseURL returns the variable's value, or its contract default.
 func (l *loader) baseURL(name string) string {
 	s := strings.TrimSpace(l.getenv(name))
@@ -425,8 +486,19 @@ func (l *loader) store() Store {
 		s.Kind, s.Path = StoreBolt, spec[len("bolt:"):]
 	case spec == "bolt":
 		s.Kind, s.Path = StoreBolt, DefaultBoltPath
+	case strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://"):
+		s.Kind, s.URL = StoreRedis, spec
+		s.RedisPassword = strings.TrimSpace(l.getenv("DINGFN_REDIS_PASSWORD"))
+		// The same parser opens the store, so what passes here connects.
+		if _, err := redisstore.ParseURL(s.URL, s.RedisPassword); err != nil {
+			l.fail("DINGFN_STORE", fmt.Sprintf("is not a usable Redis URL: %v", err))
+		}
 	default:
-		l.fail("DINGFN_STORE", fmt.Sprintf("must be tablestore, bolt:PATH or memory, got %q", spec))
+		got := fmt.Sprintf("got %q", spec)
+		if strings.HasPrefix(spec, "redis") {
+			got = "got a value starting with redis that is not a redis:// or rediss:// URL (not shown: it may hold a password)"
+		}
+		l.fail("DINGFN_STORE", "must be tablestore, bolt:PATH or memory, or a redis://[user[:password]@]host:port/db URL; "+got)
 	}
 	if s.Kind == StoreTablestore {
 		for _, kv := range [][2]string{
@@ -478,6 +550,9 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("recovers_failed_pushes", c.RecoversFailedPushes()),
 		slog.Int("forward_rules", len(c.ForwardRules)),
 		slog.String("forward_secret", present(c.ForwardSecret)),
+		slog.Any("robots", c.Robots),
+		slog.Duration("sync_interval", c.SyncInterval),
+		slog.String("sync_max_delete", c.SyncMaxDelete.String()),
 	)
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dingfn/dingfn/shared/directory"
 )
 
 // testAESKey is a made-up key of the right shape, not a real one.
@@ -43,10 +45,26 @@ func TestLoadDefaults(t *testing.T) {
 	assert.Equal(t, 9000, c.Port)
 	assert.Equal(t, int64(12345), c.AgentID)
 	assert.Equal(t, []string{"0123456789abcdef0123", "fedcba9876543210fedc"}, c.NotifyAPIKeys)
+	assert.Equal(t, directory.DefaultInterval, c.SyncInterval)
+	assert.Equal(t, directory.DefaultDeleteLimit, c.SyncMaxDelete)
+}
+
+func TestSyncSettings(t *testing.T) {
+	m := full()
+	m["DINGFN_SYNC_INTERVAL"] = "1s"
+	m["DINGFN_SYNC_MAX_DELETE"] = "500"
+	c, err := Load(Sync, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, time.Second, c.SyncInterval, "any positive interval is honoured")
+	assert.Equal(t, directory.DeleteLimit{Count: 500}, c.SyncMaxDelete)
+	m["DINGFN_SYNC_MAX_DELETE"] = "2.5%"
+	c, err = Load(Sync, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, directory.DeleteLimit{Percent: 2.5}, c.SyncMaxDelete)
 }
 
 func TestLoadRequiredPerFunction(t *testing.T) {
-	for _, fn := range Functions {
+	for _, fn := range Functions() {
 		for _, v := range Vars() {
 			if !v.Needs(fn) {
 				continue
@@ -86,6 +104,11 @@ func TestLoadMalformed(t *testing.T) {
 		{"notify key empty", "NOTIFY_API_KEYS", "0123456789abcdef0123,,", "empty key"},
 		{"notify key short", "NOTIFY_API_KEYS", "short", "shorter than 16"},
 		{"token whitespace", "DINGTALK_CALLBACK_TOKEN", "a b", "white space"},
+		{"sync interval unit", "DINGFN_SYNC_INTERVAL", "30", "Go duration"},
+		{"sync interval zero", "DINGFN_SYNC_INTERVAL", "0s", "positive"},
+		{"sync interval negative", "DINGFN_SYNC_INTERVAL", "-5m", "positive"},
+		{"max delete text", "DINGFN_SYNC_MAX_DELETE", "many", "record count"},
+		{"max delete percent", "DINGFN_SYNC_MAX_DELETE", "150%", "share of the mirror"},
 		{"notify names repeated", "NOTIFY_API_KEYS", "crm=0123456789abcdef0123,crm=fedcba9876543210fedc", "same name at entries 1 and 2"},
 		{"notify named key short", "NOTIFY_API_KEYS", "crm=short", "shorter than 16"},
 		{"notify key repeated", "NOTIFY_API_KEYS", "a=0123456789abcdef0123,b=0123456789abcdef0123", "same key"},
@@ -263,5 +286,93 @@ func TestEventVariablesMalformed(t *testing.T) {
 			assert.NotContains(t, err.Error(), "SECRETPATH", "errors never echo the forwarding URLs")
 			assert.NotContains(t, err.Error(), "SHORTSECRET")
 		})
+	}
+}
+func TestRobots(t *testing.T) {
+	m := full()
+	m["DINGFN_ROBOTS"] = "ops=robot-token-value-1:SECrobot-secret-value, alerts=robot-token-value-2"
+	c, err := Load(Notify, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ops", "alerts"}, c.Robots.Names())
+	s := c.LogValue().String()
+	assert.Contains(t, s, "alerts")
+	for _, secret := range []string{"robot-token-value-1", "SECrobot-secret-value", "robot-token-value-2"} {
+		assert.NotContains(t, s, secret, "robots are logged by name only")
+	}
+	m["DINGFN_ROBOTS"] = "ops=robot-token-value-1,ops=robot-token-value-2,Bad=robot-token-value-3"
+	_, err = Load(Notify, env(m))
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), "DINGFN_ROBOTS")
+	assert.NotContains(t, err.Error(), "robot-token-value", "errors never echo a robot's token")
+	delete(m, "DINGFN_ROBOTS")
+	c, err = Load(Notify, env(m))
+	require.NoError(t, err)
+	assert.Zero(t, c.Robots.Len(), "robots are optional")
+}
+
+func TestRedisStore(t *testing.T) {
+	const pw = "made-up-redis-password"
+	t.Run("URL", func(t *testing.T) {
+		m := full()
+		m["DINGFN_STORE"] = "rediss://dingfn@r-bp1.redis.rds.aliyuncs.com:6380/2"
+		m["DINGFN_REDIS_PASSWORD"] = pw
+		c, err := Load(Sync, env(m))
+		require.NoError(t, err)
+		assert.Equal(t, StoreRedis, c.Store.Kind)
+		assert.Equal(t, m["DINGFN_STORE"], c.Store.URL)
+		assert.Equal(t, pw, c.Store.RedisPassword)
+		assert.NotContains(t, c.LogValue().String(), pw)
+	})
+	t.Run("password ignored for other stores", func(t *testing.T) {
+		m := full()
+		m["DINGFN_STORE"] = "memory"
+		m["DINGFN_REDIS_PASSWORD"] = pw
+		c, err := Load(Sync, env(m))
+		require.NoError(t, err)
+		assert.Empty(t, c.Store.RedisPassword)
+	})
+	for _, tt := range []struct{ name, url, password, want string }{
+		{"bad port", "redis://:" + pw + "@host:99999/0", "", "port"},
+		{"bad database", "redis://:" + pw + "@host:6379/first", "", "database"},
+		{"unknown option", "redis://:" + pw + "@host:6379/0?colour=blue", "", "colour"},
+		{"two passwords", "redis://:" + pw + "@host:6379/0", pw + "-2", "DINGFN_REDIS_PASSWORD"},
+		{"malformed", "redis://:" + pw + "@ho st:6379/0", "", "malformed"},
+		{"not a URL", "redis:" + pw, "", "tablestore, bolt:PATH or memory"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := full()
+			m["DINGFN_STORE"] = tt.url
+			m["DINGFN_REDIS_PASSWORD"] = tt.password
+			_, err := Load(Sync, env(m))
+			var ce *Error
+			require.ErrorAs(t, err, &ce)
+			require.Len(t, ce.Problems, 1)
+			assert.Equal(t, "DINGFN_STORE", ce.Problems[0].Var)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), pw, "errors never echo the password")
+		})
+	}
+}
+
+// The lists the package hands out are copies: a caller changing them
+// changes neither the contract nor what the next caller sees.
+func TestListsAreCopies(t *testing.T) {
+	t.Parallel()
+	fns := Functions()
+	fns[0] = "changed"
+	if Functions()[0] != Callback {
+		t.Errorf("Functions()[0]: got %q after a caller changed its copy, want %q", Functions()[0], Callback)
+	}
+	vs := Vars()
+	vs[0].Name = "CHANGED"
+	vs[0].NeededBy[0] = "changed"
+	vs[0].UsedBy[0] = "changed"
+	again := Vars()
+	if again[0].Name == "CHANGED" || again[0].NeededBy[0] == "changed" || again[0].UsedBy[0] == "changed" {
+		t.Errorf("Vars()[0] after a caller changed its copy: got %+v, want the contract unchanged", again[0])
+	}
+	if !again[0].Needs(Callback) {
+		t.Errorf("%s no longer needed by callback after a caller changed its copy", again[0].Name)
 	}
 }

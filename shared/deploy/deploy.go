@@ -9,6 +9,8 @@ import (
 
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/store"
 )
@@ -89,6 +91,12 @@ type Function struct {
 	// Payload is the JSON a timer passes (FC trigger payload, Lambda
 	// Schedule Input).
 	Payload string
+	// Overlapping says a timer's ticks may start while an earlier one is
+	// still working, so its Timeout may exceed its period: every step of
+	// the function holds a store lease (shared/schedule), and a tick that
+	// overlaps a long run skips what that run holds instead of repeating
+	// it.
+	Overlapping bool
 	// Retries is how often the platform re-runs a failed timer invocation
 	// (both platforms invoke timers asynchronously and retry by default).
 	// Retries and queued ticks expire after one period: by then the next
@@ -103,6 +111,10 @@ type Function struct {
 	FCCPU      float64
 	// LambdaMemoryMB sizes the Lambda function; CPU scales with it.
 	LambdaMemoryMB int
+	// MaxInstances caps how many instances run at once (FC
+	// concurrencyConfig.reservedConcurrency, Lambda
+	// ReservedConcurrentExecutions); zero leaves the platform's default.
+	MaxInstances int
 }
 
 // bundle is the description. Numbers are chosen, not derived; the reasons
@@ -136,20 +148,27 @@ var bundle = []Function{
 		Timeout:    29 * time.Second,
 		FCMemoryMB: 512, FCCPU: 0.35,
 		LambdaMemoryMB: 256,
+		// DingTalk's per-app QPS is shared by every instance; each
+		// instance's client stays at notify.InstanceRateLimit, so the
+		// number of instances bounds the app's total rate.
+		MaxInstances: notify.MaxInstances,
 	},
 	{
 		Name:        config.Sync,
 		LogicalID:   "SyncFunction",
 		Description: "dingfn sync: rate-limited mirror of the DingTalk directory into the store",
-		Every:       30 * time.Minute,
-		// Five minutes after the token refresher's tick.
-		Offset:  5 * time.Minute,
-		Payload: `{"job":"sync"}`,
-		// A failed full mirror is not retried: the next tick is the
-		// retry, and a retry would compete with it for DingTalk's quota.
+		// Each tick runs the steps that are due (shared/schedule): the
+		// directory walk every DINGFN_SYNC_INTERVAL, or the continuation of
+		// an unfinished one; a tick with nothing due costs one store read.
+		Every:       time.Minute,
+		Overlapping: true,
+		Payload:     `{"job":"sync"}`,
+		// A failed tick is not retried: the next tick, a minute later, is
+		// the retry, and resumes from the walk's checkpoint.
 		Retries: 0,
-		// Lambda's maximum; a large directory at DingTalk's rate limits
-		// needs minutes, and the run must end before the next tick.
+		// Lambda's maximum. A large directory at DingTalk's rate limits
+		// needs minutes; the walk saves its place before the deadline, and
+		// the ticks that fire meanwhile find its lease held and skip it.
 		Timeout:    15 * time.Minute,
 		FCMemoryMB: 512, FCCPU: 0.35,
 		LambdaMemoryMB: 512,
@@ -171,7 +190,7 @@ var bundle = []Function{
 	},
 }
 
-// Bundle returns the four functions in config.Functions order.
+// Bundle returns the four functions in config.Functions() order.
 func Bundle() []Function {
 	out := slices.Clone(bundle)
 	for i := range out {
@@ -253,7 +272,10 @@ func (f Function) minuteField(start string) string {
 	if f.Every%time.Minute != 0 || every <= 0 || 60%every != 0 || off < 0 || off >= every {
 		panic(fmt.Sprintf("deploy: %s: period %v offset %v cannot be a cron minute field", f.Name, f.Every, f.Offset))
 	}
-	if off == 0 {
+	switch {
+	case every == 1:
+		return "*"
+	case off == 0:
 		return fmt.Sprintf("%s/%d", start, every)
 	}
 	var mins []string
@@ -300,6 +322,9 @@ var cloudDefaults = map[string]string{
 	"DINGTALK_OAPI_URL":   dingtalk.DefaultOAPIBaseURL,
 	"DINGTALK_API_URL":    dingtalk.DefaultAPIBaseURL,
 	"DINGFN_TABLE_PREFIX": store.DefaultTablePrefix,
+	// Written out so an operator reading a descriptor sees the defaults.
+	"DINGFN_SYNC_INTERVAL":   "30m",
+	"DINGFN_SYNC_MAX_DELETE": directory.DefaultDeleteLimit.String(),
 }
 
 // storeNeeds are the variables the cloud default store (Tablestore)
@@ -319,7 +344,7 @@ func Required(v config.Var) bool {
 	if slices.Contains(storeNeeds, v.Name) {
 		return true
 	}
-	for _, fn := range config.Functions {
+	for _, fn := range config.Functions() {
 		if v.Needs(fn) {
 			return true
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/deploy"
+	"github.com/dingfn/dingfn/shared/notify"
 )
 
 // callbackDeadline is how long DingTalk waits for the encrypted success.
@@ -35,8 +36,8 @@ func TestBundleCoversTheFunctions(t *testing.T) {
 	for _, f := range deploy.Bundle() {
 		names = append(names, f.Name)
 	}
-	if !slices.Equal(names, config.Functions) {
-		t.Fatalf("bundle functions = %v, want config.Functions %v", names, config.Functions)
+	if !slices.Equal(names, config.Functions()) {
+		t.Fatalf("bundle functions = %v, want config.Functions() %v", names, config.Functions())
 	}
 	ids := map[string]bool{}
 	logical := regexp.MustCompile(`^[A-Z][A-Za-z]*Function$`)
@@ -75,8 +76,13 @@ func TestEntryPoints(t *testing.T) {
 				if !json.Valid([]byte(f.Payload)) {
 					t.Errorf("payload %q is not JSON", f.Payload)
 				}
-				if f.Timeout >= f.Every {
+				// Runs must not pile up: a timer ends within its period,
+				// or (sync) leases its steps so overlapping ticks skip them.
+				if f.Timeout >= f.Every && !f.Overlapping {
 					t.Errorf("timeout %v must be shorter than the period %v so runs do not pile up", f.Timeout, f.Every)
+				}
+				if f.Overlapping != (f.Name == config.Sync) {
+					t.Errorf("Overlapping = %v: only sync runs its work under leases (shared/schedule)", f.Overlapping)
 				}
 				// Both platforms' limits: Lambda allows 0-2 retries and
 				// an event age of 60 s to 6 h.
@@ -147,7 +153,7 @@ func TestSchedules(t *testing.T) {
 	}{
 		{config.Callback, 0, "", ""},
 		{config.Notify, 0, "", ""},
-		{config.Sync, 30 * time.Minute, "0 5,35 * * * *", "cron(5,35 * * * ? *)"},
+		{config.Sync, time.Minute, "0 * * * * *", "cron(* * * * ? *)"},
 		{config.TokenRefresher, 10 * time.Minute, "0 */10 * * * *", "cron(0/10 * * * ? *)"},
 	}
 	for _, tt := range tests {
@@ -198,6 +204,8 @@ func TestCronPeriod(t *testing.T) {
 		{"0 0/15 * * * *", 15 * time.Minute},
 		{"0 5,35 * * * *", 30 * time.Minute},
 		{"0 7 * * * *", time.Hour},
+		{"0 * * * * *", time.Minute},
+		{"cron(* * * * ? *)", time.Minute},
 		{"cron(0/10 * * * ? *)", 10 * time.Minute},
 		{"cron(5,35 * * * ? *)", 30 * time.Minute},
 		{"*/10 * * * *", 0},         // five fields: minutes first, not FC's format
@@ -263,7 +271,7 @@ func TestParameterName(t *testing.T) {
 }
 
 func TestEnv(t *testing.T) {
-	for _, fn := range config.Functions {
+	for _, fn := range config.Functions() {
 		for _, p := range []deploy.Platform{deploy.FC, deploy.Lambda} {
 			got := map[string]bool{}
 			for _, v := range deploy.Env(p, fn) {
@@ -343,5 +351,22 @@ func TestFallback(t *testing.T) {
 		if d, ok := deploy.Fallback(v); name == "DINGFN_STORE" && d != "tablestore" || name != "DINGFN_STORE" && ok {
 			t.Errorf("Fallback(%s) = %q, %v", name, d, ok)
 		}
+	}
+}
+
+// TestNotifyStaysUnderTheAppLimit: DingTalk's QPS limit is per app, so
+// the client-side limits of every process sending work notices (notify's
+// instances and the sync tick's notices step) added up must stay within it.
+func TestNotifyStaysUnderTheAppLimit(t *testing.T) {
+	f, ok := deploy.Lookup(config.Notify)
+	if !ok {
+		t.Fatal("no notify")
+	}
+	lim := notify.InstanceRateLimit
+	perSecond := float64(lim.Limit) + float64(lim.Burst)
+	senders := f.MaxInstances + 1 // the sync tick's notices step
+	if f.MaxInstances < 1 || float64(senders)*perSecond > notify.AppQPS {
+		t.Errorf("%d senders × (%v/s + burst %d) = %v calls in a second, over DingTalk's %d per app",
+			senders, lim.Limit, lim.Burst, float64(senders)*perSecond, notify.AppQPS)
 	}
 }

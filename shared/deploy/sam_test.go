@@ -117,6 +117,9 @@ func TestTemplate(t *testing.T) {
 			if str(fn.Description) == "" {
 				t.Error("no Description")
 			}
+			if got := ptrVal(fn.ReservedConcurrentExecutions); (f.MaxInstances == 0 && got != nil) || (f.MaxInstances != 0 && (got == nil || *fn.ReservedConcurrentExecutions != f.MaxInstances)) {
+				t.Errorf("ReservedConcurrentExecutions = %v, want %d", got, f.MaxInstances)
+			}
 			// EventBridge invokes asynchronously; Lambda's defaults (2
 			// retries, six hours) would let stale runs overlap new ones.
 			e := fn.EventInvokeConfig
@@ -185,7 +188,7 @@ func TestTemplateParameters(t *testing.T) {
 	tmpl := loadTemplate(t)
 	carried := map[string]config.Var{}
 	for _, v := range config.Vars() {
-		for _, fn := range config.Functions {
+		for _, fn := range config.Functions() {
 			if slices.ContainsFunc(deploy.Env(deploy.Lambda, fn), func(w config.Var) bool { return w.Name == v.Name }) {
 				carried[deploy.ParameterName(v.Name)] = v
 			}

@@ -25,14 +25,17 @@ import (
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/events"
+	"github.com/dingfn/dingfn/shared/functions"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/platform"
 )
 
 // Defaults of `dingfn dev`.
 const (
-	DefaultAddr         = "127.0.0.1:9000"
-	DefaultSyncEvery    = 30 * time.Minute
+	DefaultAddr = "127.0.0.1:9000"
+	// DefaultSyncEvery is the sync tick, as deployed: each tick runs the
+	// steps that are due (the directory walk every DINGFN_SYNC_INTERVAL).
+	DefaultSyncEvery    = time.Minute
 	DefaultRefreshEvery = 10 * time.Minute
 	// SimulatorStore is the bolt file of simulated sessions; it is emptied at
 	// each start because the simulated DingTalk issues new tokens each time.
@@ -50,13 +53,14 @@ type Options struct {
 	Getenv func(string) string
 	// Out receives the banner; nil discards it.
 	Out io.Writer
-	// Logger receives structured logs; nil means slog.Default().
+	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 	// SyncEvery and RefreshEvery are the timer periods; zero means the
 	// default, negative disables the timer (it still runs on demand).
 	SyncEvery, RefreshEvery time.Duration
-	// EventHandlers registers your own event handlers (package handlers),
-	// as the deployed callback and sync functions do.
+	// EventHandlers, when set, registers the event handlers instead of
+	// package handlers' Register (which the deployed callback and sync
+	// functions use); for tests.
 	EventHandlers func(*events.Mux)
 }
 
@@ -73,6 +77,9 @@ type Server struct {
 
 	http   *http.Server
 	logger *slog.Logger
+	// The four functions, built by shared/functions as deployed.
+	callback, notify  http.Handler
+	syncTick, refresh platform.TimerFunc
 	// Timer periods; negative means on demand only.
 	syncEvery, refreshEvery time.Duration
 	cancel                  context.CancelFunc
@@ -93,7 +100,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		o.Out = io.Discard
 	}
 	if o.Logger == nil {
-		o.Logger = slog.Default()
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{logger: o.Logger, serveCh: make(chan error, 1),
 		syncEvery: period(o.SyncEvery, DefaultSyncEvery), refreshEvery: period(o.RefreshEvery, DefaultRefreshEvery)}
@@ -120,7 +127,11 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.Bundle, err = bundle.Open(ctx, cfg, o.Logger, bundle.WithEventHandlers(o.EventHandlers)); err != nil {
+	if s.Bundle, err = bundle.Open(ctx, cfg, o.Logger); err != nil {
+		return nil, err
+	}
+	if err := s.build(o.EventHandlers); err != nil {
+		s.Bundle.Close()
 		return nil, err
 	}
 	s.http = &http.Server{
@@ -133,10 +144,33 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 
 	tctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.every(tctx, "sync", s.syncEvery, false, s.Bundle.SyncTick)
-	s.every(tctx, "token-refresher", s.refreshEvery, true, s.Bundle.RefreshTick)
+	s.every(tctx, "sync", s.syncEvery, true, s.syncTick)
+	s.every(tctx, "token-refresher", s.refreshEvery, true, s.refresh)
 	s.banner(o.Out)
 	return s, nil
+}
+
+// build makes the four functions with the builders their mains use;
+// register, when set, replaces package handlers' event handlers.
+func (s *Server) build(register func(*events.Mux)) error {
+	callbackOf, syncOf := functions.Callback, functions.Sync
+	if register != nil {
+		callbackOf, syncOf = functions.CallbackWith(register), functions.SyncWith(register)
+	}
+	var err error
+	if s.callback, err = callbackOf(s.Bundle); err != nil {
+		return fmt.Errorf("devserver: callback: %w", err)
+	}
+	if s.notify, err = functions.Notify(s.Bundle); err != nil {
+		return fmt.Errorf("devserver: notify: %w", err)
+	}
+	if s.syncTick, err = syncOf(s.Bundle); err != nil {
+		return fmt.Errorf("devserver: sync: %w", err)
+	}
+	if s.refresh, err = functions.TokenRefresher(s.Bundle); err != nil {
+		return fmt.Errorf("devserver: token-refresher: %w", err)
+	}
+	return nil
 }
 
 // Run starts the server and blocks until ctx is done, then shuts down.
@@ -222,14 +256,12 @@ func (s *Server) simulate(getenv func(string) string) (func(string) string, erro
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	cb := s.Bundle.CallbackHandler()
-	nt := s.Bundle.NotifyHandler()
-	mux.Handle("/callback", cb)
-	mux.Handle("/callback/", cb)
-	mux.Handle("/notify", nt)
-	mux.Handle("/notify/", nt)
-	only(mux, http.MethodPost, "/timers/sync", s.timerHandler(s.Bundle.SyncTick))
-	only(mux, http.MethodPost, "/timers/token-refresher", s.timerHandler(s.Bundle.RefreshTick))
+	mux.Handle("/callback", s.callback)
+	mux.Handle("/callback/", s.callback)
+	// notify's API is /v1/… on its own URL; here it lives under /notify.
+	mux.Handle("/notify/", http.StripPrefix("/notify", s.notify))
+	only(mux, http.MethodPost, "/timers/sync", s.timerHandler(s.syncTick))
+	only(mux, http.MethodPost, "/timers/token-refresher", s.timerHandler(s.refresh))
 	only(mux, http.MethodGet, "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
 	}))
@@ -261,9 +293,7 @@ func only(mux *http.ServeMux, method, path string, h http.Handler) {
 	})
 }
 
-type tickFunc func(context.Context) (any, error)
-
-func (s *Server) timerHandler(fn tickFunc) http.Handler {
+func (s *Server) timerHandler(fn platform.TimerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rep, err := fn(r.Context())
 		switch {
@@ -298,7 +328,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 }
 
 // every runs fn on a period until ctx ends; first runs it at once.
-func (s *Server) every(ctx context.Context, name string, d time.Duration, first bool, fn tickFunc) {
+func (s *Server) every(ctx context.Context, name string, d time.Duration, first bool, fn platform.TimerFunc) {
 	if d < 0 {
 		return
 	}
@@ -313,15 +343,18 @@ func (s *Server) every(ctx context.Context, name string, d time.Duration, first 
 		for {
 			select {
 			case <-ctx.Done():
-				return
 			case <-t.C:
-				s.tick(ctx, name, fn)
 			}
+			// Closing wins over a period that elapsed meanwhile.
+			if ctx.Err() != nil {
+				return
+			}
+			s.tick(ctx, name, fn)
 		}
 	}()
 }
 
-func (s *Server) tick(ctx context.Context, name string, fn tickFunc) {
+func (s *Server) tick(ctx context.Context, name string, fn platform.TimerFunc) {
 	rep, err := fn(ctx)
 	switch {
 	case ctx.Err() != nil:
@@ -351,7 +384,7 @@ dingfn dev — all four functions on %s
   store: %s %s
 
   callback          %s/callback
-  notify            %s/notify
+  notify            %s/notify/v1/…  (GET /notify/v1/openapi.json)
   sync              POST %s/timers/sync            (%s)
   token-refresher   POST %s/timers/token-refresher (%s)
 
@@ -361,7 +394,8 @@ Try:
 	if s.Fake != nil {
 		fmt.Fprintf(w, `  curl -s -X POST %s/simulator/push -d '{"EventType":"check_url"}'
   curl -s -X POST %s/simulator/push -d '{"EventType":"user_add_org","UserId":["wangwu"],"CorpId":"%s"}'
-  curl -s -X POST %s/notify -H 'Authorization: Bearer %s'
+  curl -s -X POST %s/notify/v1/notices -H 'Authorization: Bearer %s' \
+       -d '{"userids":["lisi"],"msg":{"msgtype":"text","text":{"content":"你好"}}}'
 `, s.URL, s.URL, s.Fake.CorpID(), s.URL, s.NotifyAPIKey)
 	}
 	fmt.Fprintln(w)

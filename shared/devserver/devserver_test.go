@@ -16,7 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/events"
+	"github.com/dingfn/dingfn/shared/functions"
 )
 
 func start(t *testing.T) (*Server, *bytes.Buffer) {
@@ -97,20 +99,43 @@ func TestSimulatedSession(t *testing.T) {
 		assert.NotEmpty(t, m["error"])
 	})
 
-	t.Run("unlanded functions answer 501, never a fake success", func(t *testing.T) {
-		code, m := post(t, s.URL+"/notify", `{}`, "Authorization", "Bearer "+s.NotifyAPIKey)
-		assert.Equal(t, http.StatusNotImplemented, code)
-		assert.Contains(t, m["message"], "notify")
-		code, m = post(t, s.URL+"/timers/sync", "")
-		assert.Equal(t, http.StatusNotImplemented, code)
-		assert.Contains(t, m["message"], "sync")
+	t.Run("notify sends a work notice through the simulator", func(t *testing.T) {
+		code, m := post(t, s.URL+"/notify/v1/notices", `{"userids":["lisi"],"msg":{"msgtype":"text","text":{"content":"你好"}}}`, "Authorization", "Bearer "+s.NotifyAPIKey)
+		require.Equal(t, http.StatusAccepted, code, "%v", m)
+		assert.Equal(t, "sent", m["status"])
+		assert.Len(t, s.Fake.NoticesDeliveredTo("lisi"), 1)
+		code, m = post(t, s.URL+"/notify/v1/notices", `{}`, "Authorization", "Bearer "+s.NotifyAPIKey)
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Equal(t, "invalid_message", m["error"])
 	})
 
-	t.Run("notify checks its key before its 501", func(t *testing.T) {
-		code, m := post(t, s.URL+"/notify", `{}`)
+	t.Run("sync on demand mirrors the simulated organisation", func(t *testing.T) {
+		code, rep := post(t, s.URL+"/timers/sync", "")
+		require.Equal(t, http.StatusOK, code, "report %v", rep)
+		assert.Equal(t, true, rep["ok"])
+		steps, _ := rep["steps"].([]any)
+		require.Len(t, steps, 4, "the directory walk, the notices step, the event drain and purge (no recovery: a console subscription)")
+		for i, name := range []string{"events-drain", "events-purge"} {
+			ev, _ := steps[2+i].(map[string]any)
+			assert.Equal(t, name, ev["step"])
+			assert.Equal(t, true, ev["ok"])
+		}
+		step, _ := steps[0].(map[string]any)
+		assert.Equal(t, "directory", step["step"])
+		assert.Equal(t, true, step["complete"])
+		notices, _ := steps[1].(map[string]any)
+		assert.Equal(t, "notices", notices["step"])
+		assert.Equal(t, true, notices["ok"])
+		u, err := directory.NewReader(s.Bundle.Store).User(context.Background(), "wangwu")
+		require.NoError(t, err)
+		assert.Equal(t, "王五五", u.Name, "the rename made earlier in this session")
+	})
+
+	t.Run("notify checks its key first", func(t *testing.T) {
+		code, m := post(t, s.URL+"/notify/v1/notices", `{}`)
 		assert.Equal(t, http.StatusUnauthorized, code)
 		assert.Equal(t, "unauthorized", m["error"])
-		code, _ = post(t, s.URL+"/notify", `{}`, "Authorization", "Bearer wrong-key-0123456789abcdef")
+		code, _ = post(t, s.URL+"/notify/v1/notices", `{}`, "Authorization", "Bearer wrong-key-0123456789abcdef")
 		assert.Equal(t, http.StatusUnauthorized, code)
 	})
 
@@ -197,10 +222,12 @@ func TestEventsDrainedAtOnce(t *testing.T) {
 	}
 	ev, err := events.NewEvent([]byte(`{"EventType":"user_add_org","UserId":["wangwu"],"TimeStamp":1772442000000,"CorpId":"`+s.Fake.CorpID()+`"}`), events.SourcePush, time.Now())
 	require.NoError(t, err)
-	// Drains are serialised: this one starts once the immediate one is over.
-	_, err = s.Bundle.Events.Drain(context.Background(), time.Now(), time.Time{})
+	// Drains hold the drain's lease: this one starts once the immediate
+	// one is over.
+	log, err := functions.Events(s.Bundle, nil)
 	require.NoError(t, err)
-	e, err := s.Bundle.Events.Get(context.Background(), ev.ID)
+	require.NoError(t, log.DrainNow(context.Background()))
+	e, err := log.Get(context.Background(), ev.ID)
 	require.NoError(t, err)
 	assert.Equal(t, events.StatusDone, e.Status)
 	assert.Equal(t, 2, e.Attempts)

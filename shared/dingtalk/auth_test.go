@@ -3,6 +3,7 @@ package dingtalk
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -270,5 +271,68 @@ func TestTokenFetchFailureNotRetriedTwice(t *testing.T) {
 	// The token fetch retries itself (1 + 3); the outer call adds nothing.
 	if fetches.Load() != 4 || calls.Load() != 0 {
 		t.Errorf("token fetches = %d, calls = %d; want 4 and 0", fetches.Load(), calls.Load())
+	}
+}
+
+// A token source built from the client itself fetches through that same
+// client (token fetches carry no token, so there is no recursion), and the
+// client's calls carry its tokens and report rejections to it.
+func TestTokenSourceFromTheClientItself(t *testing.T) {
+	t.Parallel()
+	mux, srv, fetches := tokenCountingServer(t)
+	var sent []string
+	mux.HandleFunc("/topapi/user/listid", func(w http.ResponseWriter, r *http.Request) {
+		sent = append(sent, r.URL.Query().Get("access_token"))
+		if len(sent) == 2 {
+			fmt.Fprint(w, `{"errcode":42001,"errmsg":"access_token超时"}`)
+			return
+		}
+		fmt.Fprint(w, `{"errcode":0,"result":{"userid_list":[]}}`)
+	})
+	var built *Client
+	c, err := NewClient("k", "s", WithBaseURLs(srv.URL, srv.URL),
+		WithTokenSourceFrom(func(c *Client) (TokenSource, error) {
+			built = c
+			return NewMemoryTokenSource(func(ctx context.Context) (*Token, error) { return c.Auth.GetAccessToken(ctx) }), nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built != c {
+		t.Fatalf("the builder got %v, want the client NewClient returned", built)
+	}
+	for range 2 {
+		if _, err := c.Contact.ListUserIDs(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"T1", "T1", "T2"}; fmt.Sprint(sent) != fmt.Sprint(want) {
+		t.Errorf("tokens sent = %v, want %v", sent, want)
+	}
+	if fetches.Load() != 2 {
+		t.Errorf("token fetches = %d, want 2", fetches.Load())
+	}
+}
+
+func TestTokenSourceFromErrors(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("boom")
+	tests := []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"nil builder", []Option{WithTokenSourceFrom(nil)}, "nil TokenSource builder"},
+		{"builder fails", []Option{WithTokenSourceFrom(func(*Client) (TokenSource, error) { return nil, boom })}, "boom"},
+		{"builder returns none", []Option{WithTokenSourceFrom(func(*Client) (TokenSource, error) { return nil, nil })}, "returned none"},
+		{"both", []Option{WithTokenSource(&fakeTokens{}), WithTokenSourceFrom(func(*Client) (TokenSource, error) { return &fakeTokens{}, nil })}, "exclude"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewClient("k", "s", tt.opts...)
+			if err == nil || c != nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, %v; want an error containing %q", c, err, tt.want)
+			}
+		})
 	}
 }

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/dingfn/dingfn/shared/redact"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 func benchServer(b *testing.B) *httptest.Server {
@@ -79,7 +82,7 @@ func BenchmarkRedactURL(b *testing.B) {
 	u, _ := url.Parse("https://oapi.dingtalk.com/topapi/v2/user/get?access_token=0123456789abcdef0123456789abcdef&x=1")
 	b.ReportAllocs()
 	for b.Loop() {
-		if s := redactURL(u); len(s) == 0 {
+		if s := redact.URL(u); len(s) == 0 {
 			b.Fatal(fmt.Sprint(s))
 		}
 	}
@@ -124,7 +127,7 @@ func BenchmarkLimiterPass(b *testing.B) {
 		bk := newBucket("api", RateLimit{1e9, 1 << 20})
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := bk.wait(ctx, time.Now, sleepCtx); err != nil {
+			if _, err := bk.wait(ctx, time.Now, wait.Sleep); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/dingfn/dingfn/shared/redact"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 // Default base URLs of the two API generations.
@@ -38,6 +41,7 @@ type Client struct {
 	oapiBase, apiBase *url.URL
 	httpClient        *http.Client
 	tokens            TokenSource
+	tokensFrom        func(*Client) (TokenSource, error)
 	logger            *slog.Logger
 	retry             RetryPolicy
 	limits            *limiters
@@ -120,6 +124,22 @@ func WithTokenSource(ts TokenSource) Option {
 			return errors.New("nil TokenSource")
 		}
 		c.tokens = ts
+		return nil
+	}
+}
+
+// WithTokenSourceFrom builds the token source from the client itself, once
+// the client is otherwise complete: for a cache, such as the store-backed
+// token provider, that fetches its tokens through this same client. Token
+// fetches carry no token, so they never consult the source, and one client
+// (one set of rate limiters, one HTTP client) serves the whole process.
+// NewClient fails with build's error. It excludes WithTokenSource.
+func WithTokenSourceFrom(build func(*Client) (TokenSource, error)) Option {
+	return func(c *Client) error {
+		if build == nil {
+			return errors.New("nil TokenSource builder")
+		}
+		c.tokensFrom = build
 		return nil
 	}
 }
@@ -226,7 +246,7 @@ func NewClient(appKey, appSecret string, opts ...Option) (*Client, error) {
 		logger:     slog.New(slog.DiscardHandler),
 		retry:      DefaultRetryPolicy(),
 		limits:     newLimiters(),
-		sleep:      sleepCtx,
+		sleep:      wait.Sleep,
 		jitter:     randomJitter,
 		now:        time.Now,
 	}
@@ -237,7 +257,10 @@ func NewClient(appKey, appSecret string, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("dingtalk: %w", err)
 		}
 	}
-	if c.tokens == nil {
+	if c.tokens != nil && c.tokensFrom != nil {
+		return nil, errors.New("dingtalk: WithTokenSource and WithTokenSourceFrom exclude each other")
+	}
+	if c.tokens == nil && c.tokensFrom == nil {
 		if appKey == "" || appSecret == "" {
 			return nil, errors.New("dingtalk: appKey and appSecret are required unless WithTokenSource is given")
 		}
@@ -255,6 +278,16 @@ func NewClient(appKey, appSecret string, opts ...Option) (*Client, error) {
 	c.Attendance = (*AttendanceService)(&c.common)
 	c.ExtContact = (*ExtContactService)(&c.common)
 	c.CSpace = (*CSpaceService)(&c.common)
+	if c.tokensFrom != nil {
+		ts, err := c.tokensFrom(c)
+		if err != nil {
+			return nil, fmt.Errorf("dingtalk: token source: %w", err)
+		}
+		if ts == nil {
+			return nil, errors.New("dingtalk: token source: the builder returned none")
+		}
+		c.tokens, c.tokensFrom = ts, nil
+	}
 	return c, nil
 }
 
@@ -521,7 +554,7 @@ func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out an
 	}
 	req, err := http.NewRequestWithContext(ctx, ep.method, u.String(), body)
 	if err != nil {
-		return token, &Error{API: ep.api, Method: ep.method, URL: redactURL(&u), Err: err}
+		return token, &Error{API: ep.api, Method: ep.method, URL: redact.URL(&u), Err: err}
 	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -534,7 +567,7 @@ func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out an
 	start := c.now()
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
-		e := &Error{API: ep.api, Method: ep.method, URL: redactURL(&u), Err: redactErr(err), transport: true}
+		e := &Error{API: ep.api, Method: ep.method, URL: redact.URL(&u), Err: redactErr(err), transport: true}
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "dingtalk request failed",
 			slog.String("api", ep.api), slog.String("url", e.URL), slog.String("error", e.Err.Error()))
 		return token, e
@@ -542,12 +575,12 @@ func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out an
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return token, &Error{API: ep.api, Method: ep.method, URL: redactURL(&u), HTTPStatus: resp.StatusCode,
+		return token, &Error{API: ep.api, Method: ep.method, URL: redact.URL(&u), HTTPStatus: resp.StatusCode,
 			Err: fmt.Errorf("read reply: %w", redactErr(err)), transport: true}
 	}
 	if c.logger.Enabled(ctx, slog.LevelDebug) { // spare the redaction on every call otherwise
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "dingtalk request",
-			slog.String("api", ep.api), slog.String("method", ep.method), slog.String("url", redactURL(&u)),
+			slog.String("api", ep.api), slog.String("method", ep.method), slog.String("url", redact.URL(&u)),
 			slog.Int("status", resp.StatusCode), slog.Duration("took", c.now().Sub(start)))
 	}
 
@@ -558,13 +591,13 @@ func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out an
 	}
 	if err != nil {
 		if e, ok := asError(err); ok {
-			e.Method, e.URL = ep.method, redactURL(&u)
+			e.Method, e.URL = ep.method, redact.URL(&u)
 		}
 		return token, err
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			return token, &Error{API: ep.api, Method: ep.method, URL: redactURL(&u), HTTPStatus: resp.StatusCode,
+			return token, &Error{API: ep.api, Method: ep.method, URL: redact.URL(&u), HTTPStatus: resp.StatusCode,
 				Err: fmt.Errorf("decode reply: %w", err)}
 		}
 	}
@@ -780,54 +813,13 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// sensitiveParams are query parameters whose values never leave the client
-// in an error or a log line.
-var sensitiveParams = map[string]bool{
-	"access_token":  true,
-	"appsecret":     true,
-	"corpsecret":    true,
-	"sign":          true,
-	"signature":     true,
-	"code":          true,
-	"tmp_auth_code": true,
-}
-
-// redactURL renders u with the values of sensitive query parameters
-// replaced, like go-github's sanitizeURL.
-func redactURL(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	v := *u
-	v.RawQuery = redactQuery(u.RawQuery)
-	return v.String()
-}
-
-func redactQuery(raw string) string {
-	if raw == "" {
-		return raw
-	}
-	parts := strings.Split(raw, "&")
-	for i, p := range parts {
-		k, _, found := strings.Cut(p, "=")
-		key, err := url.QueryUnescape(k)
-		if err != nil {
-			key = k
-		}
-		if found && sensitiveParams[strings.ToLower(key)] {
-			parts[i] = k + "=REDACTED"
-		}
-	}
-	return strings.Join(parts, "&")
-}
-
 // redactErr strips tokens from the URL net/http puts into its errors.
 func redactErr(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		c := *ue
 		if u, perr := url.Parse(ue.URL); perr == nil {
-			c.URL = redactURL(u)
+			c.URL = redact.URL(u)
 		} else {
 			c.URL = "(unparseable URL)"
 		}

@@ -124,6 +124,25 @@ var (
 		660026: true, // robot per-minute cap [obs]
 	}
 	quotaCodes = map[int]bool{90020: true}
+	// notFoundCodes say the user or department asked for does not exist.
+	// Out-of-scope answers (50004, 60011) are deliberately not here: an
+	// app whose contact scope was narrowed must not conclude that people
+	// left.
+	notFoundCodes = map[int]bool{
+		60121: true, // 找不到该用户
+		60003: true, // 部门不存在
+	}
+	// invalidArgumentCodes say the request itself was wrong: a missing or
+	// malformed parameter, an unknown one-time code.
+	invalidArgumentCodes = map[int]bool{
+		40035:  true, // 缺少参数 / 不合法的参数
+		400002: true, // 无效的参数
+		40078:  true, // 不存在的临时授权码 (a 免登 code used twice or expired)
+		40009:  true, // 不合法的部门id
+		40068:  true, // 不合法的偏移量
+		40069:  true, // 不合法的分页大小
+	}
+	outOfScopeCodes = map[int]bool{50004: true} // 部门不在权限范围内
 )
 
 // codePunish is the Code given to DingTalk's per-IP block reply
@@ -179,6 +198,70 @@ func IsQuotaExhausted(err error) bool {
 		return false
 	}
 	return e.hasCode(quotaCodes) || strings.HasSuffix(e.Code, "ApiCountLimitForOrg")
+}
+
+// IsNotFound reports whether DingTalk answered that the user (60121) or
+// department (60003) a contact call named does not exist. It is the only
+// answer on which a directory mirror may delete a record it asked about.
+func IsNotFound(err error) bool {
+	e, ok := asError(err)
+	return ok && e.hasCode(notFoundCodes)
+}
+
+// IsInvalidArgument reports whether DingTalk refused the call because of
+// what it was asked: a missing or malformed parameter (40035, 400002), an
+// unknown or used one-time code (40078), a bad id or page (40009, 40068,
+// 40069); on the new API a 400 other than a token or rate-limit answer.
+// Sending the same request again cannot succeed.
+func IsInvalidArgument(err error) bool {
+	e, ok := asError(err)
+	if !ok {
+		return false
+	}
+	if e.hasCode(invalidArgumentCodes) {
+		return true
+	}
+	return e.Code != "" && e.HTTPStatus == http.StatusBadRequest && !IsTokenInvalid(e) && !IsRateLimited(e) && !IsTransient(e)
+}
+
+// MaybeSent reports whether a call that failed with err may nevertheless
+// have been carried out by DingTalk: the request left the client and no
+// answer said it was refused. That is a transport failure after the
+// connection was made (a timeout, a dropped connection), a 5xx reply or
+// gateway page, and the caller's context ending while the call was under
+// way (the client cannot tell then whether the request had left). A call
+// that creates or sends something, such as a work notice, must not be
+// sent again automatically after such a failure; every other failure
+// (an errcode, a rate limit, a token that could not be had, a refused
+// connection) means it was not carried out.
+func MaybeSent(err error) bool {
+	if err == nil {
+		return false
+	}
+	if _, ok := errors.AsType[*tokenSourceError](err); ok {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	e, ok := asError(err)
+	if !ok {
+		var ne net.Error
+		return errors.As(err, &ne) && ne.Timeout()
+	}
+	if e.transport {
+		return !e.notSent()
+	}
+	return e.HTTPStatus >= 500
+}
+
+// IsOutOfScope reports whether DingTalk refused a contact read because the
+// department lies outside the app's contact scope (通讯录权限范围, 50004):
+// the record exists, the app may not see it. A directory walk skips such a
+// department rather than failing.
+func IsOutOfScope(err error) bool {
+	e, ok := asError(err)
+	return ok && e.hasCode(outOfScopeCodes)
 }
 
 // IsTransient reports whether err is a failure that may pass by itself:

@@ -194,3 +194,69 @@ func TestErrorDecoding(t *testing.T) {
 		})
 	}
 }
+
+func TestOutcomePredicates(t *testing.T) {
+	t.Parallel()
+	dial := &net.OpError{Op: "dial", Err: errors.New("connection refused")}
+	read := &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}
+	tests := []struct {
+		name                         string
+		err                          error
+		notFound, invalid, maybeSent bool
+	}{
+		{"60121 user", &Error{ErrCode: 60121}, true, false, false},
+		{"60003 department", &Error{ErrCode: 60003}, true, false, false},
+		{"60011 out of scope is not not-found", &Error{ErrCode: 88, SubCode: "60011"}, false, false, false},
+		{"40035 missing parameter", &Error{ErrCode: 40035}, false, true, false},
+		{"400002 invalid parameter", &Error{ErrCode: 400002}, false, true, false},
+		{"40078 used code", &Error{ErrCode: 40078}, false, true, false},
+		{"new API 400 invalidAuthCode", &Error{HTTPStatus: 400, Code: "invalidAuthCode"}, false, true, false},
+		{"new API 400 InvalidAuthentication is a token problem", &Error{HTTPStatus: 400, Code: "InvalidAuthentication"}, false, false, false},
+		{"rate limited was not carried out", &Error{ErrCode: 90018}, false, false, false},
+		{"busy envelope was not carried out", &Error{ErrCode: -1, HTTPStatus: 200}, false, false, false},
+		{"502 gateway page may have been", &Error{HTTPStatus: 502}, false, false, true},
+		{"connection reset after sending", &Error{Err: read, transport: true}, false, false, true},
+		{"refused connection was not sent", &Error{Err: dial, transport: true}, false, false, false},
+		{"context ended during the call", fmt.Errorf("x: %w", context.DeadlineExceeded), false, false, true},
+		{"token source failure was not sent", &tokenSourceError{api: "a", err: &Error{Err: read, transport: true}}, false, false, false},
+		{"validation error was not sent", &ValidationError{Field: "msg"}, false, false, false},
+		{"nil", nil, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsNotFound(tt.err); got != tt.notFound {
+				t.Errorf("IsNotFound = %v, want %v", got, tt.notFound)
+			}
+			if got := IsInvalidArgument(tt.err); got != tt.invalid {
+				t.Errorf("IsInvalidArgument = %v, want %v", got, tt.invalid)
+			}
+			if got := MaybeSent(tt.err); got != tt.maybeSent {
+				t.Errorf("MaybeSent = %v, want %v", got, tt.maybeSent)
+			}
+		})
+	}
+}
+
+func TestIsNotFound(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"60121 user", &Error{ErrCode: 60121}, true},
+		{"60003 department", fmt.Errorf("walk: %w", &Error{ErrCode: 60003}), true},
+		{"50004 out of scope", &Error{ErrCode: 50004}, false},
+		{"88 with sub_code 60011 (no permission)", &Error{ErrCode: 88, SubCode: "60011"}, false},
+		{"-1 busy", &Error{ErrCode: -1}, false},
+		{"plain", errors.New("60121"), false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		if got := IsNotFound(tt.err); got != tt.want {
+			t.Errorf("%s: IsNotFound = %v, want %v", tt.name, got, tt.want)
+		}
+		if got, want := IsOutOfScope(tt.err), tt.name == "50004 out of scope"; got != want {
+			t.Errorf("%s: IsOutOfScope = %v, want %v", tt.name, got, want)
+		}
+	}
+}

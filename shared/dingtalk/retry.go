@@ -97,21 +97,6 @@ type retryState struct {
 	epoch  uint64
 }
 
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func randomJitter(d time.Duration, frac float64) time.Duration {
 	if d <= 0 || frac <= 0 {
 		return d

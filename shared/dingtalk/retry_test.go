@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/dingfn/dingfn/shared/redact"
 )
 
 // scripted replies with bodies[i] on the i-th hit (the last one repeats);
@@ -586,5 +589,24 @@ func TestRetryLogged(t *testing.T) {
 	}
 	if strings.Contains(logs, testToken) {
 		t.Errorf("logs leak the token:\n%s", logs)
+	}
+}
+
+// The client hides every query parameter it ever hid (the list it kept
+// before it used shared/redact's), in any case, and keeps the others.
+func TestQueryParamsRedacted(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"access_token", "appsecret", "corpsecret", "sign", "signature", "code", "tmp_auth_code", "AppSecret", "Access_Token"} {
+		u, err := url.Parse("https://oapi.dingtalk.com/x?" + name + "=v-secret&userid=u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := redact.URL(u), "https://oapi.dingtalk.com/x?"+name+"=REDACTED&userid=u1"; got != want {
+			t.Errorf("%s: got %s, want %s", name, got, want)
+		}
+	}
+	ue := redactErr(&url.Error{Op: "Get", URL: "https://oapi.dingtalk.com/gettoken?appkey=k&appsecret=s3cr3t", Err: errors.New("EOF")})
+	if strings.Contains(ue.Error(), "s3cr3t") || !strings.Contains(ue.Error(), "appkey=k&appsecret=REDACTED") {
+		t.Errorf("redactErr: got %q, want the app secret hidden and the rest kept", ue)
 	}
 }

@@ -193,18 +193,3 @@ func TestStaticTokenSource(t *testing.T) {
 		t.Error("empty static token accepted")
 	}
 }
-
-func TestSleepCtx(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := sleepCtx(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("sleep with a cancelled context = %v, want Canceled at once", err)
-	}
-	if err := sleepCtx(context.Background(), time.Microsecond); err != nil {
-		t.Errorf("short sleep = %v", err)
-	}
-	if err := sleepCtx(context.Background(), 0); err != nil {
-		t.Errorf("zero sleep = %v", err)
-	}
-}

@@ -61,6 +61,44 @@ func (s *Server) RemoveDepartment(id int64) error {
 	return nil
 }
 
+// SetDepartmentManagers makes exactly userids the managers (主管) of a
+// department: its dept_manager_userid_list, and the leader flag of each
+// member in user listings and leader_in_dept, change together as on
+// DingTalk. Every manager must be a member of the department.
+func (s *Server) SetDepartmentManagers(id int64, userids ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, found := s.dir.depts[id]
+	if !found {
+		return fmt.Errorf("dingtalktest: set managers of department %d: %w", id, errNotFound)
+	}
+	for _, u := range userids {
+		if x := s.dir.users[u]; x == nil || !slices.Contains(x.DeptIDs, id) {
+			return fmt.Errorf("dingtalktest: set managers of department %d: %q is not a member", id, u)
+		}
+	}
+	var changed []string
+	for _, u := range s.dir.members[id] {
+		x := s.dir.users[u]
+		want := slices.Contains(userids, u)
+		if slices.Contains(x.LeaderIn, id) == want {
+			continue
+		}
+		if want {
+			x.LeaderIn = append(x.LeaderIn, id)
+		} else {
+			x.LeaderIn = slices.DeleteFunc(x.LeaderIn, func(d int64) bool { return d == id })
+		}
+		changed = append(changed, u)
+	}
+	d.ManagerUserIDs = slices.Clone(userids)
+	s.emitDept("org_dept_modify", id)
+	if len(changed) > 0 {
+		s.emitUser("user_modify_org", changed...)
+	}
+	return nil
+}
+
 // AddUser adds a user; an empty UserID or UnionID is generated.
 func (s *Server) AddUser(u User) (User, error) {
 	s.mu.Lock()
@@ -151,6 +189,46 @@ func (s *Server) Org() *Org {
 	return s.dir.snapshot()
 }
 
+// SetContactScope limits what the app may read to the given departments
+// and everything below them (通讯录权限范围), as an administrator does in the
+// developer console; no ids give back the whole organisation. Department
+// details, listsub and the user listings of other departments answer 50004,
+// and so does user/get for someone in none of them; listsubid ignores the
+// scope, as on DingTalk.
+func (s *Server) SetContactScope(deptIDs ...int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(deptIDs) == 0 {
+		s.scope = nil
+		return
+	}
+	s.scope = map[int64]bool{}
+	for _, id := range deptIDs {
+		s.scope[id] = true
+	}
+}
+
+// visible reports whether department id is in the app's contact scope.
+// The caller holds s.mu.
+func (s *Server) visible(id int64) bool {
+	if s.scope == nil {
+		return true
+	}
+	for d := id; d != 0; {
+		if s.scope[d] {
+			return true
+		}
+		dp, ok := s.dir.depts[d]
+		if !ok {
+			return false
+		}
+		d = dp.ParentID
+	}
+	return false
+}
+
+func outOfScope() reply { return fail(50004, "部门不在权限范围内") }
+
 // badParam answers a malformed parameter.
 func badParam(err error) reply { return fail(40035, "不合法的参数: "+err.Error()) }
 
@@ -167,6 +245,9 @@ func (s *Server) deptListSub(rq *request) reply {
 	}
 	if _, ok := s.dir.depts[id]; !ok {
 		return fail(60003, "部门不存在")
+	}
+	if !s.visible(id) {
+		return outOfScope()
 	}
 	out := make([]map[string]any, 0, len(s.dir.children[id]))
 	for _, c := range s.sortedChildren(id) {
@@ -205,6 +286,9 @@ func (s *Server) deptGet(rq *request) reply {
 	id, rep, bad := s.deptArg(rq)
 	if bad {
 		return rep
+	}
+	if !s.visible(id) {
+		return outOfScope()
 	}
 	d := s.dir.depts[id]
 	// member_count counts people, not memberships: a user in two
@@ -457,6 +541,9 @@ func (s *Server) memberPage(rq *request, item func(dept int64, u *User) map[stri
 	if bad {
 		return rep
 	}
+	if !s.visible(dept) {
+		return outOfScope()
+	}
 	m, rep, bad := s.orderedMembers(rq, dept)
 	if bad {
 		return rep
@@ -478,6 +565,9 @@ func (s *Server) userListID(rq *request) reply {
 	id, rep, bad := s.deptArg(rq)
 	if bad {
 		return rep
+	}
+	if !s.visible(id) {
+		return outOfScope()
 	}
 	ids := slices.Clone(s.dir.members[id])
 	if ids == nil {
@@ -519,6 +609,9 @@ func (s *Server) userGet(rq *request) reply {
 	u, found := s.dir.users[id]
 	if !found {
 		return fail(60121, "找不到该用户")
+	}
+	if !slices.ContainsFunc(u.DeptIDs, s.visible) {
+		return outOfScope()
 	}
 	x := s.userFields(u)
 	orders := make([]map[string]any, 0, len(u.DeptIDs))

@@ -403,3 +403,99 @@ func BenchmarkSchedulePage(b *testing.B) {
 		off = (off + 200) % 100_000
 	}
 }
+
+func TestSetDepartmentManagers(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, WithOrg(loadTestOrg(t)))
+	tok := s.AccessToken()
+	if err := s.SetDepartmentManagers(11, "carol", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	r := oapiJSON(t, s, "topapi/v2/department/get", tok, map[string]any{"dept_id": 11})
+	if got := fmt.Sprint(r.get("result", "dept_manager_userid_list")); got != "[carol bob]" {
+		t.Fatalf("managers of 11 = %s", got)
+	}
+	// The leader flag of the listing and user/get's leader_in_dept follow.
+	r = oapiJSON(t, s, "topapi/v2/user/list", tok, map[string]any{"dept_id": 11, "cursor": 0, "size": 10})
+	for _, it := range r.get("result", "list").([]any) {
+		if u := it.(map[string]any); u["leader"] != true {
+			t.Errorf("%s listed in 11 without the leader flag", u["userid"])
+		}
+	}
+	if err := s.SetDepartmentManagers(11, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	r = oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "bob"})
+	for _, l := range r.get("result", "leader_in_dept").([]any) {
+		if l := l.(map[string]any); l["dept_id"].(float64) == 11 && l["leader"] != false {
+			t.Errorf("bob still leads 11: %s", r.raw)
+		}
+	}
+	if u, _ := s.User("alice"); !slices.Equal(u.LeaderIn, []int64{10}) {
+		t.Errorf("alice's leadership of another department changed: %v", u.LeaderIn)
+	}
+	if err := s.SetDepartmentManagers(11, "alice"); err == nil {
+		t.Error("a manager who is not a member was accepted")
+	}
+	if err := s.SetDepartmentManagers(99, "alice"); err == nil {
+		t.Error("an unknown department was accepted")
+	}
+}
+
+func TestFaultEmptyList(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, WithOrg(loadTestOrg(t)))
+	tok := s.AccessToken()
+	s.InjectFault("", Fault{Kind: FaultEmptyList})
+	for _, tt := range []struct {
+		api  string
+		body map[string]any
+		path []string
+	}{
+		{"topapi/v2/department/listsub", map[string]any{"dept_id": 1}, []string{"result"}},
+		{"topapi/v2/department/listsubid", map[string]any{"dept_id": 1}, []string{"result", "dept_id_list"}},
+		{"topapi/v2/user/list", map[string]any{"dept_id": 11, "cursor": 0, "size": 10}, []string{"result", "list"}},
+		{"topapi/user/listsimple", map[string]any{"dept_id": 11, "cursor": 0, "size": 10}, []string{"result", "list"}},
+		{"topapi/user/listid", map[string]any{"dept_id": 11}, []string{"result", "userid_list"}},
+	} {
+		r := oapiJSON(t, s, tt.api, tok, tt.body)
+		wantErrcode(t, r, 0)
+		if got, ok := r.get(tt.path...).([]any); !ok || len(got) != 0 {
+			t.Errorf("%s under FaultEmptyList = %s, want an empty list", tt.api, r.raw)
+		}
+	}
+	// Other APIs answer as usual.
+	r := oapiJSON(t, s, "topapi/v2/department/get", tok, map[string]any{"dept_id": 10})
+	wantErrcode(t, r, 0)
+	if r.get("result", "name") != "研发部" {
+		t.Errorf("department/get under FaultEmptyList = %s", r.raw)
+	}
+	if FaultEmptyList.String() != "empty-list" {
+		t.Errorf("FaultEmptyList.String() = %q", FaultEmptyList.String())
+	}
+}
+
+func TestContactScope(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, WithOrg(loadTestOrg(t)))
+	tok := s.AccessToken()
+	s.SetContactScope(10) // 研发部 and 平台组 below it
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/department/get", tok, map[string]any{"dept_id": 1}), 50004)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/department/get", tok, map[string]any{"dept_id": 20}), 50004)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/department/get", tok, map[string]any{"dept_id": 11}), 0)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/list", tok, map[string]any{"dept_id": 20, "cursor": 0, "size": 10}), 50004)
+	wantErrcode(t, oapiJSON(t, s, "topapi/user/listid", tok, map[string]any{"dept_id": 1}), 50004)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/list", tok, map[string]any{"dept_id": 11, "cursor": 0, "size": 10}), 0)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/department/listsub", tok, map[string]any{"dept_id": 1}), 50004)
+	// listsubid ignores the scope.
+	r := oapiJSON(t, s, "topapi/v2/department/listsubid", tok, map[string]any{"dept_id": 1})
+	if got := r.get("result", "dept_id_list").([]any); len(got) != 2 {
+		t.Errorf("listsubid(1) under a scope = %s, want both children", r.raw)
+	}
+	// bob is in 11 and 20: visible through 11; nobody else outside is.
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "bob"}), 0)
+	s.SetContactScope(20)
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "alice"}), 50004)
+	s.SetContactScope()
+	wantErrcode(t, oapiJSON(t, s, "topapi/v2/user/get", tok, map[string]any{"userid": "alice"}), 0)
+}

@@ -55,9 +55,28 @@ const (
 	// gateway's (source "x5" in the JSON form), which sends the browser to
 	// its punish path with an x5secdata token.
 	FaultIPBlockPage
+	// FaultEmptyList answers a directory listing (department listsub and
+	// listsubid, user list, listsimple and listid) with success and nothing
+	// in it, without running the call: what a narrowed contact scope or a
+	// misbehaving API looks like to a directory sync. Other APIs run
+	// normally.
+	FaultEmptyList
 )
 
-var faultNames = [...]string{"none", "busy", "bad-gateway", "slow", "drop", "drop-after", "ip-block", "token-invalid", "rate-limited", "quota-exhausted", "error", "page", "ip-block-page"}
+var faultNames = [...]string{"none", "busy", "bad-gateway", "slow", "drop", "drop-after", "ip-block", "token-invalid", "rate-limited", "quota-exhausted", "error", "page", "ip-block-page", "empty-list"}
+
+// emptyListings are the answers of FaultEmptyList, by API.
+var emptyListings = map[string]func() map[string]any{
+	"topapi/v2/department/listsub":   func() map[string]any { return map[string]any{"result": []any{}} },
+	"topapi/v2/department/listsubid": func() map[string]any { return map[string]any{"result": map[string]any{"dept_id_list": []any{}}} },
+	"topapi/v2/user/list": func() map[string]any {
+		return map[string]any{"result": map[string]any{"has_more": false, "list": []any{}}}
+	},
+	"topapi/user/listsimple": func() map[string]any {
+		return map[string]any{"result": map[string]any{"has_more": false, "list": []any{}}}
+	},
+	"topapi/user/listid": func() map[string]any { return map[string]any{"result": map[string]any{"userid_list": []any{}}} },
+}
 
 // String names the fault kind, e.g. "bad-gateway".
 func (k FaultKind) String() string {
@@ -202,6 +221,10 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ge
 			return rep, false
 		}
 		return fail(f.Errcode, f.Message), false
+	case FaultEmptyList:
+		if empty, found := emptyListings[apiName(r.URL.Path)]; found {
+			return ok(empty()), false
+		}
 	case FaultDrop:
 		s.record(idx, reply{}, f.Kind)
 		dropConn(w)

@@ -75,6 +75,9 @@ type Server struct {
 	ip          *ipLimiter
 	schedules   map[scheduleKey][]slot
 	events      *eventQueue
+	// scope is the app's contact scope: the departments whose subtrees it
+	// may read; nil means the whole organisation.
+	scope map[int64]bool
 }
 
 // Option configures a Server.

@@ -42,7 +42,7 @@ func TestSmallStormEveryBackend(t *testing.T) {
 		events.RegisterContacts(e.mux, apiDirectory{client})
 		token, key := fake.EventSubscription()
 		crypto, _ := dingcrypto.New(token, key, fake.AppKey())
-		tm := &timed{h: callback.NewHandler(crypto, e.svc, callback.WithLogger(slogDiscard())), status: map[int]int{}}
+		tm := &timed{h: newCallback(t, crypto, e.svc, callback.WithLogger(slogDiscard())), status: map[int]int{}}
 		srv := httptest.NewServer(tm)
 		t.Cleanup(srv.Close)
 		fake.InjectFault("", dingtalktest.Fault{Kind: dingtalktest.FaultBusy, Share: 0.3})

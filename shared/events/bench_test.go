@@ -91,7 +91,7 @@ func BenchmarkReplyPath(b *testing.B) {
 				}
 				disp = svc
 			}
-			h := callback.NewHandler(c, disp, quiet)
+			h := newCallback(b, c, disp, quiet)
 			// Pushes are encrypted up front: DingTalk's side of the work.
 			n := 4096
 			reqs := make([][2]string, n)
@@ -189,7 +189,7 @@ func BenchmarkReplyLatency(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			h := callback.NewHandler(c, svc, callback.WithLogger(slogDiscard()))
+			h := newCallback(b, c, svc, callback.WithLogger(slogDiscard()))
 			var seq atomic.Int64
 			var mu sync.Mutex
 			var lat []time.Duration
@@ -251,7 +251,7 @@ func BenchmarkThroughputRatio(b *testing.B) {
 		{"one-handler", func(m *events.Mux) { m.HandleFunc("user_modify_org", nop) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			today := callback.NewHandler(c, callback.LogDispatcher(slogDiscard()), callback.WithLogger(slogDiscard()))
+			today := newCallback(b, c, callback.LogDispatcher(slogDiscard()), callback.WithLogger(slogDiscard()))
 			var withLog http.Handler
 			fresh := func() {
 				mem, _ := memstore.New()
@@ -260,7 +260,7 @@ func BenchmarkThroughputRatio(b *testing.B) {
 					bc.handlers(mux)
 				}
 				svc, _ := events.New(mem, mux)
-				withLog = callback.NewHandler(c, svc, callback.WithLogger(slogDiscard()))
+				withLog = newCallback(b, c, svc, callback.WithLogger(slogDiscard()))
 			}
 			fresh()
 			serve := func(h http.Handler, p [2]string) {

@@ -18,8 +18,9 @@ type Deps struct {
 	// Client is the app's DingTalk client: the approvals handler fetches
 	// instances with it, the recovery step fetches failed pushes.
 	Client *dingtalk.Client
-	// Directory is the mirror's guarded write path; nil leaves contact
-	// events logged (and forwarded) but not applied to a mirror.
+	// Directory is the mirror's guarded write path (*directory.Writer);
+	// nil leaves contact events logged (and forwarded) but not applied to
+	// a mirror.
 	Directory Directory
 	Logger    *slog.Logger
 	// Register adds your own handlers (package handlers); nil adds none.
@@ -83,9 +84,10 @@ func Build(d Deps, c Config, opts ...Option) (*Service, error) {
 	return s, nil
 }
 
-// kick drains what is due within the grace, in the background: at most
-// one such drain at a time, and one more after it when kicked meanwhile,
-// so a burst of unfinished events costs two drains, not one each.
+// kick drains what is due within the grace (DrainNow), in the
+// background: at most one such drain at a time, and one more after it
+// when kicked meanwhile, so a burst of unfinished events costs two drains,
+// not one each.
 func (s *Service) kick() {
 	s.kickMu.Lock()
 	if s.kicking {
@@ -97,7 +99,7 @@ func (s *Service) kick() {
 	s.kickMu.Unlock()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if _, err := s.Drain(ctx, s.now().Add(s.grace), time.Time{}); err != nil {
+		if err := s.DrainNow(ctx); err != nil {
 			s.logger.WarnContext(ctx, "immediate drain failed; the next tick retries", "err", err)
 		}
 		cancel()

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/dingfn/dingfn/shared/approvals"
+	"github.com/dingfn/dingfn/shared/directory"
 )
 
 // Route names of the built-in handlers, the keys of their results in the
@@ -30,10 +31,13 @@ var ApprovalTypes = []string{"bpms_instance_change", "bpms_task_change"}
 // Directory is the mirror's guarded write path the contacts handler
 // calls: each method re-fetches one record from DingTalk and upserts it,
 // or removes it when DingTalk says it no longer exists.
+// *directory.Writer is the one.
 type Directory interface {
-	SyncUser(ctx context.Context, userid string) error
-	SyncDepartment(ctx context.Context, deptID int64) error
+	SyncUser(ctx context.Context, userid string) (directory.Change, error)
+	SyncDepartment(ctx context.Context, deptID int64) (directory.Change, error)
 }
+
+var _ Directory = (*directory.Writer)(nil)
 
 // Approvals stores the approval instance an event names, fetched from
 // DingTalk: *approvals.Writer.
@@ -82,7 +86,7 @@ func syncContacts(ctx context.Context, dir Directory, ev *Event) error {
 	}
 	var errs []error
 	for _, id := range slices.Compact(slices.Sorted(slices.Values(users))) {
-		if err := dir.SyncUser(ctx, id); err != nil {
+		if _, err := dir.SyncUser(ctx, id); err != nil {
 			errs = append(errs, fmt.Errorf("user %s: %w", id, err))
 		}
 		if ctx.Err() != nil {
@@ -90,7 +94,7 @@ func syncContacts(ctx context.Context, dir Directory, ev *Event) error {
 		}
 	}
 	for _, id := range slices.Compact(slices.Sorted(slices.Values(depts))) {
-		if err := dir.SyncDepartment(ctx, id); err != nil {
+		if _, err := dir.SyncDepartment(ctx, id); err != nil {
 			errs = append(errs, fmt.Errorf("department %s: %w", strconv.FormatInt(id, 10), err))
 		}
 		if ctx.Err() != nil {

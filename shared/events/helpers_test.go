@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/callback"
 	"github.com/dingfn/dingfn/shared/clocktest"
+	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/boltstore"
@@ -353,3 +355,13 @@ func (f *faultyStore) Purge(ctx context.Context, table string) (int, error) {
 type slogLogger = slog.Logger
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// newCallback is callback.NewHandler for tests: a wiring error fails t.
+func newCallback(t testing.TB, c *dingcrypto.Crypto, d callback.Dispatcher, opts ...callback.Option) http.Handler {
+	t.Helper()
+	h, err := callback.NewHandler(c, d, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}

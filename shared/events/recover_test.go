@@ -33,7 +33,7 @@ func TestRecoverFailedPushes(t *testing.T) {
 			t.Fatal(err)
 		}
 		up := true
-		cb := callback.NewHandler(crypto, e.svc, callback.WithLogger(quietLogger()))
+		cb := newCallback(t, crypto, e.svc, callback.WithLogger(quietLogger()))
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !up {
 				http.Error(w, "down", http.StatusBadGateway)

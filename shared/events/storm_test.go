@@ -19,6 +19,7 @@ import (
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/store/memstore"
 )
@@ -73,14 +74,14 @@ func (tm *timed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // it re-fetches each record from DingTalk, as the real one does.
 type apiDirectory struct{ c *dingtalk.Client }
 
-func (d apiDirectory) SyncUser(ctx context.Context, userid string) error {
+func (d apiDirectory) SyncUser(ctx context.Context, userid string) (directory.Change, error) {
 	_, err := d.c.Contact.GetUser(ctx, userid, "")
-	return err
+	return directory.Unchanged, err
 }
 
-func (d apiDirectory) SyncDepartment(ctx context.Context, id int64) error {
+func (d apiDirectory) SyncDepartment(ctx context.Context, id int64) (directory.Change, error) {
 	_, err := d.c.Contact.GetDepartment(ctx, id, "")
-	return err
+	return directory.Unchanged, err
 }
 
 // probe is a handler of every event that calls DingTalk (so the faults
@@ -160,7 +161,7 @@ func TestStorm(t *testing.T) {
 		token, key := fake.EventSubscription()
 		crypto, _ := dingcrypto.New(token, key, fake.AppKey())
 		quiet := slog.New(slog.DiscardHandler)
-		tm := &timed{h: callback.NewHandler(crypto, svc, callback.WithLogger(quiet)), status: map[int]int{}}
+		tm := &timed{h: newCallback(t, crypto, svc, callback.WithLogger(quiet)), status: map[int]int{}}
 		cb.set(tm)
 		const url = "https://callback.example/callback"
 

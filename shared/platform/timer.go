@@ -270,11 +270,16 @@ func runLocalTimerGrace(ctx context.Context, name string, logger *slog.Logger, f
 			fmt.Fprintf(stderr, "%s: %s\n", name, err)
 			return 1
 		}
+		// An interrupt wins over a period that elapsed meanwhile (select
+		// alone picks at random when both are ready), so no tick starts
+		// after an interrupt was seen.
 		select {
 		case <-ctx.Done():
+		case <-t.C:
+		}
+		if ctx.Err() != nil {
 			logger.Info("interrupted; stopping")
 			return 0
-		case <-t.C:
 		}
 	}
 }

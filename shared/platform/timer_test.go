@@ -193,6 +193,28 @@ func TestRunLocalTimerEvery(t *testing.T) {
 	}
 }
 
+// An interrupt during a tick ends the loop even when the next period has
+// already elapsed: with a 1 ns period the ticker is always ready as well,
+// and a bare select would start another tick half of the time.
+func TestRunLocalTimerEveryStopsAtInterrupt(t *testing.T) {
+	t.Parallel()
+	for i := range 64 {
+		ctx, cancel := context.WithCancel(context.Background())
+		ticks := 0
+		fn := func(context.Context) (any, error) {
+			ticks++
+			cancel()
+			return ticks, nil
+		}
+		var stdout, stderr bytes.Buffer
+		code := runLocalTimer(ctx, "sync", slog.New(slog.DiscardHandler), fn, []string{"-every", "1ns"}, &stdout, &stderr)
+		cancel()
+		if code != 0 || ticks != 1 {
+			t.Fatalf("run %d: got exit %d after %d ticks, want 0 after 1 (no tick after the interrupt)", i, code, ticks)
+		}
+	}
+}
+
 func TestRedact(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{

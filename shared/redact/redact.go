@@ -57,6 +57,7 @@ var secrets = [...]secret{
 	{name: "x_acs_security_token", header: true},
 	{name: "api_key"},
 	{name: "api_keys"},
+	{name: "robots"}, // DINGFN_ROBOTS: robots' webhook tokens and signing secrets
 	{name: "aes_key"},
 	{name: "encoding_aes_key"},
 	{name: "password"},

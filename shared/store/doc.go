@@ -3,8 +3,9 @@
 // and sent-message records all go through a Store.
 //
 // The interface is deliberately small so that Tablestore (production,
-// package otsstore), bbolt (the embedded default, package boltstore) and
-// memory (tests, package memstore) implement it with the same semantics,
+// package otsstore), Redis (a team's existing server, package redisstore),
+// bbolt (the embedded default, package boltstore) and memory (tests,
+// package memstore) implement it with the same semantics,
 // proved by the contract suite in package storetest. Package backend opens
 // the one a deployment is configured for (DINGFN_STORE).
 //
@@ -47,8 +48,9 @@
 //   - Scan pages may be short or even empty before the end; only an empty
 //     Page.Next ends a scan. All follows the cursors.
 //   - Expired items stay stored, invisible, until overwritten, deleted or
-//     purged: every backend implements Purger, which a scheduled function
-//     should call for tables of expiring items (leases, idempotency keys).
+//     purged (Redis also drops them a minute after expiry): every backend
+//     implements Purger, which a scheduled function should call for tables
+//     of expiring items (leases, idempotency keys).
 //
 // # Physical layout, for readers in other languages
 //
@@ -68,6 +70,12 @@
 // must set all three attributes (expires_at 9223372036854775807 for never)
 // and a version greater than the stored one.
 //
+// On Redis (redisstore) an item is the hash {<prefix>T}:row:<key> with the
+// fields value, version and expires_at (numbers as decimal strings), the
+// sorted set {<prefix>T}:keys orders the table's keys and
+// {<prefix>T}:version is its version counter; package redisstore has the
+// details.
+//
 // In a bbolt file (boltstore) each table is the bucket <prefix>T; a record
 // is a 16-byte header (version, then expires_at, both big-endian int64)
 // followed by the value.
@@ -77,17 +85,22 @@
 // Each package that owns a table documents its keys and the JSON of its
 // values; this list names them. A table is created by its first write.
 //
-//	table    owner          keys
-//	tokens   shared/token   access_token/<appKey>, jsapi_ticket/<appKey>
-//	                        (token.Entry JSON), and the refresh leases
-//	                        lease/<kind>/<appKey> (shared/store/lease rows)
+//	table            owner             keys
+//	tokens           shared/token      access_token/<appKey>, jsapi_ticket/<appKey>
+//	                                   (token.Entry JSON), and the refresh leases
+//	                                   lease/<kind>/<appKey> (shared/store/lease rows)
+//	dir_users        shared/directory  userid
+//	dir_departments  shared/directory  department id in decimal
+//	dir_members      shared/directory  department id in decimal
+//	dir_unionids     shared/directory  unionid
+//	dir_state        shared/directory  status, walk/<id>/seen/… (an unfinished walk)
+//	schedule         shared/schedule   steps (due times), lease/<step>
 //
-// The tokens table is shared: on Tablestore it is always dingfn_tokens,
+// The tokens table is shared: on Tablestore and Redis it is always dingfn_tokens,
 // whatever DINGFN_TABLE_PREFIX says (backend.Spec.SharedTables), so every
 // deployment of an app on one instance reads one access token and one jsapi
 // ticket; its keys carry the app key, so different apps never collide.
 //
-// The event log, idempotency keys, directory mirror, sync checkpoints and
-// sent-message records are tables of the callback, notify and sync
-// packages, documented there.
+// The event log, idempotency keys and sent-message records are tables of
+// the callback and notify packages, documented there.
 package store

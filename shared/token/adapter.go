@@ -7,10 +7,10 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 )
 
-// FromClient adapts a dingtalk client as the provider's Upstream. Build c
-// without WithTokenSource(provider): token and ticket calls never use a
-// TokenSource, and the app's main client is the one that takes the
-// provider.
+// FromClient adapts a dingtalk client as the provider's Upstream. c may be
+// the very client whose TokenSource the provider is (built with
+// dingtalk.WithTokenSourceFrom, as shared/bundle does): token and ticket
+// fetches never consult a TokenSource, so one client serves both.
 func FromClient(c *dingtalk.Client) Upstream { return clientUpstream{c: c} }
 
 type clientUpstream struct{ c *dingtalk.Client }

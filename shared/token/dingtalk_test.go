@@ -16,6 +16,7 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 // Endpoint names of the fake DingTalk's call counters.
@@ -90,7 +91,7 @@ func TestDingTalkColdBurst(t *testing.T) {
 				var once sync.Once
 				deps[i].p.sleep = func(ctx context.Context, d time.Duration) error {
 					once.Do(func() { waiting <- struct{}{} })
-					return sleepCtx(ctx, d)
+					return wait.Sleep(ctx, d)
 				}
 			}
 			burst := func(gate bool) {

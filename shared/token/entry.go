@@ -16,9 +16,9 @@ const (
 	JSAPITicket Kind = "jsapi_ticket"
 )
 
-// Kinds lists the cached credentials in refresh order: the ticket is fetched
-// with the access token.
-var Kinds = []Kind{AccessToken, JSAPITicket}
+// Kinds returns the cached credentials in refresh order (the ticket is
+// fetched with the access token), as a new slice each time.
+func Kinds() []Kind { return []Kind{AccessToken, JSAPITicket} }
 
 // TicketHardLimit is how long DingTalk honours a jsapi ticket after it was
 // first issued, however often it is renewed.

@@ -88,7 +88,7 @@ func TestTickCancelledReleasesLease(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Tick = %v, want context.Canceled", err)
 	}
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		if _, err := st.Get(context.Background(), DefaultTable, LeaseKey(k, "dingapp")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("%s lease after the cancelled tick returned: %v, want released", k, err)
 		}

@@ -30,14 +30,18 @@ type JSAPISigner struct {
 	sign    func(ticket, nonceStr string, timestamp int64, pageURL string) string
 }
 
-// SignerOption configures a JSAPISigner.
-type SignerOption func(*JSAPISigner)
+// SignerOption configures a JSAPISigner. An invalid option makes
+// NewJSAPISigner fail.
+type SignerOption func(*JSAPISigner) error
 
 // WithSHA256 signs with SHA-256, as DingTalk's current official sample
 // does; the default is SHA-1, as the historical docs and every SDK do.
 // Which one the DingTalk client accepts is undocumented: verify on a device.
 func WithSHA256() SignerOption {
-	return func(s *JSAPISigner) { s.sign = dingcrypto.JSAPISignatureSHA256 }
+	return func(s *JSAPISigner) error {
+		s.sign = dingcrypto.JSAPISignatureSHA256
+		return nil
+	}
 }
 
 // NewJSAPISigner returns a signer for the app of p in organisation corpID
@@ -51,7 +55,9 @@ func NewJSAPISigner(p *Provider, corpID, agentID string, opts ...SignerOption) (
 	}
 	s := &JSAPISigner{p: p, corpID: corpID, agentID: agentID, sign: dingcrypto.JSAPISignature}
 	for _, o := range opts {
-		o(s)
+		if err := o(s); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

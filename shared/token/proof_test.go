@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,7 +15,9 @@ import (
 	"github.com/dingfn/dingfn/shared/store/boltstore"
 	"github.com/dingfn/dingfn/shared/store/memstore"
 	"github.com/dingfn/dingfn/shared/store/otsstore"
+	"github.com/dingfn/dingfn/shared/store/redisstore/redistest"
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 // backend opens one store shared by every deployment of a test.
@@ -24,7 +27,7 @@ type backend struct {
 }
 
 func backends() []backend {
-	return []backend{
+	bs := []backend{
 		{"memory", func(t testing.TB, now func() time.Time) store.Store {
 			s, err := memstore.New(memstore.WithClock(now))
 			if err != nil {
@@ -54,8 +57,19 @@ func backends() []backend {
 			t.Cleanup(func() { s.Close() })
 			return s
 		}},
+		{"redis", func(t testing.TB, now func() time.Time) store.Store { return redistest.Open(t, now) }},
 	}
+	// The real server runs only when configured; TestRealRedisConfigured
+	// says so when it is not.
+	if os.Getenv(redistest.EnvURL) != "" {
+		bs = append(bs, backend{"redis-real", func(t testing.TB, now func() time.Time) store.Store { return redistest.OpenReal(t, now) }})
+	}
+	return bs
 }
+
+// TestRealRedisConfigured skips, saying how to run the proofs on a real
+// Redis too, unless DINGFN_TEST_REDIS_URL names one.
+func TestRealRedisConfigured(t *testing.T) { redistest.RealURL(t) }
 
 const (
 	burstDeployments = 3
@@ -81,7 +95,7 @@ func TestColdBurstOneUpstreamCall(t *testing.T) {
 				var once sync.Once
 				p.sleep = func(ctx context.Context, d time.Duration) error {
 					once.Do(func() { waiting <- struct{}{} })
-					return sleepCtx(ctx, d)
+					return wait.Sleep(ctx, d)
 				}
 				providers[i] = p
 			}
@@ -217,7 +231,7 @@ func TestRefresherAndReadersRace(t *testing.T) {
 					p := deployments[i%len(deployments)]
 					wg.Go(func() {
 						now := clk.Now()
-						for _, k := range Kinds {
+						for _, k := range Kinds() {
 							e, err := p.Get(ctx, k)
 							switch {
 							case err != nil:
@@ -236,7 +250,7 @@ func TestRefresherAndReadersRace(t *testing.T) {
 				for err := range errs {
 					t.Fatalf("at %v: %v", elapsed, err)
 				}
-				for i, k := range Kinds {
+				for i, k := range Kinds() {
 					it, err := st.Get(ctx, DefaultTable, Key(k, "dingapp"))
 					if err != nil {
 						continue // expired between refreshes (the ticket at its 24 h limit)

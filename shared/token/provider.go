@@ -16,6 +16,7 @@ import (
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/lease"
 	"github.com/dingfn/dingfn/shared/store/record"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 // Defaults of the provider's timing; see the package documentation for how
@@ -137,7 +138,8 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithLogger sets the logger; the default is slog.Default().
+// WithLogger sets the logger; the default discards, and the composition
+// root passes its own.
 func WithLogger(l *slog.Logger) Option {
 	return func(p *Provider) error {
 		if l == nil {
@@ -222,7 +224,7 @@ func New(appKey string, st store.Store, up Upstream, opts ...Option) (*Provider,
 		up:             up,
 		table:          DefaultTable,
 		now:            time.Now,
-		log:            slog.Default(),
+		log:            slog.New(slog.DiscardHandler),
 		readMargin:     DefaultReadMargin,
 		leaseTTL:       DefaultLeaseTTL,
 		fetchTimeout:   DefaultFetchTimeout,
@@ -230,7 +232,7 @@ func New(appKey string, st store.Store, up Upstream, opts ...Option) (*Provider,
 		waitMax:        DefaultWaitMax,
 		failureBackoff: DefaultFailureBackoff,
 		holder:         lease.HolderID(),
-		sleep:          sleepCtx,
+		sleep:          wait.Sleep,
 	}
 	for _, o := range opts {
 		if err := o(p); err != nil {
@@ -750,15 +752,4 @@ func withHardLimit(e, prev Entry, prevFound bool) Entry {
 		e.ExpiresAt = e.HardExpiresAt
 	}
 	return e
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

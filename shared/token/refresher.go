@@ -102,7 +102,7 @@ func (r *Refresher) Tick(ctx context.Context) (Report, error) {
 			tok    result
 			tokErr error
 		)
-		for _, k := range Kinds {
+		for _, k := range Kinds() {
 			m := mode{margin: r.margin, wait: true, bound: true}
 			if k == JSAPITicket {
 				// The ticket is fetched with the token this tick obtained;

@@ -181,3 +181,13 @@ func TestRefresherWaitsForLeaseHolder(t *testing.T) {
 		t.Fatalf("Tick = %+v, %v; want the token refreshed after the dead lease expired", rep.Apps[0].AccessToken, err)
 	}
 }
+
+// Kinds hands out a copy: the refresh order cannot be changed from outside.
+func TestKindsIsACopy(t *testing.T) {
+	t.Parallel()
+	k := Kinds()
+	k[0] = JSAPITicket
+	if got := Kinds(); len(got) != 2 || got[0] != AccessToken || got[1] != JSAPITicket {
+		t.Errorf("Kinds() after a caller changed its copy: got %v, want [%s %s]", got, AccessToken, JSAPITicket)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/backend"
+	"github.com/dingfn/dingfn/shared/store/redisstore/redistest"
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
 )
 
@@ -70,6 +71,32 @@ func TestOpen(t *testing.T) {
 			t.Fatalf("tables on the instance = %v, %v; want [stage_tokens]", list, err)
 		}
 	})
+	t.Run("redis", func(t *testing.T) {
+		// The fake checks the password, so a spec whose password was not
+		// passed through would fail here.
+		m := redistest.NewServer(t)
+		m.RequireAuth("test-redis-password")
+		s, err := backend.Open(t.Context(), backend.Spec{
+			Kind: backend.Redis, URL: "redis://" + m.Addr() + "/2", Password: "test-redis-password",
+			TablePrefix: "stage_", SharedTables: []string{"tokens"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		roundTrip(t, s)
+		if _, err := s.Put(t.Context(), "events", store.Item{Key: "e", Value: []byte("v")}, store.Always); err != nil {
+			t.Fatal(err)
+		}
+		// The shared token table keeps the default prefix, the others
+		// carry the deployment's, in the database the URL names.
+		m.Select(2)
+		for _, k := range []string{"{dingfn_tokens}:row:k", "{stage_events}:row:e"} {
+			if !m.Exists(k) {
+				t.Errorf("key %s missing; keys in db 2: %q", k, m.Keys())
+			}
+		}
+	})
 }
 
 func TestOpenRejectsBadSpecs(t *testing.T) {
@@ -77,7 +104,10 @@ func TestOpenRejectsBadSpecs(t *testing.T) {
 		name string
 		spec backend.Spec
 	}{
-		{"unknown kind", backend.Spec{Kind: "redis"}},
+		{"unknown kind", backend.Spec{Kind: "mongodb"}},
+		{"redis without URL", backend.Spec{Kind: backend.Redis}},
+		{"redis with a bad URL", backend.Spec{Kind: backend.Redis, URL: "redis://h:1/0?colour=blue"}},
+		{"redis with two passwords", backend.Spec{Kind: backend.Redis, URL: "redis://:a@h:1/0", Password: "b"}},
 		{"empty kind", backend.Spec{}},
 		{"bolt without path", backend.Spec{Kind: backend.Bolt}},
 		{"bad prefix", backend.Spec{Kind: backend.Memory, TablePrefix: "my-app"}},
@@ -97,11 +127,19 @@ func TestOpenRejectsBadSpecs(t *testing.T) {
 }
 
 func TestSpecStringHidesSecrets(t *testing.T) {
-	spec := backend.Spec{Kind: backend.Tablestore, Endpoint: "https://i.ots.aliyuncs.com", Instance: "i", AccessKeyID: "id", AccessKeySecret: "very-secret", SecurityToken: "sts-secret"}
-	for _, s := range []string{spec.String(), fmt.Sprint(spec), fmt.Sprintf("%+v", spec), fmt.Sprintf("%#v", spec)} {
-		if strings.Contains(s, "very-secret") || strings.Contains(s, "sts-secret") {
-			t.Fatalf("Spec prints a secret: %s", s)
+	for _, spec := range []backend.Spec{
+		{Kind: backend.Tablestore, Endpoint: "https://i.ots.aliyuncs.com", Instance: "i", AccessKeyID: "id", AccessKeySecret: "very-secret", SecurityToken: "sts-secret"},
+		{Kind: backend.Redis, URL: "redis://user:very-secret@h:6379/0"},
+		{Kind: backend.Redis, URL: "redis://user@h:6379/0", Password: "very-secret"},
+	} {
+		for _, s := range []string{spec.String(), fmt.Sprint(spec), fmt.Sprintf("%+v", spec), fmt.Sprintf("%#v", spec)} {
+			if strings.Contains(s, "very-secret") || strings.Contains(s, "sts-secret") {
+				t.Fatalf("Spec prints a secret: %s", s)
+			}
 		}
+	}
+	if s := (backend.Spec{Kind: backend.Redis, URL: "redis://user:very-secret@h:6379/0"}).String(); !strings.Contains(s, "redis://user:xxxxx@h:6379/0") {
+		t.Errorf("Spec = %s, want the redacted URL", s)
 	}
 }
 

@@ -25,22 +25,51 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Option configures a Store.
-type Option func(*Store)
+// Option configures a Store. An invalid option makes Open fail.
+type Option func(*Store) error
 
 // WithClock makes expiry follow clock instead of time.Now.
-func WithClock(clock store.Clock) Option { return func(s *Store) { s.clock = clock } }
+func WithClock(clock store.Clock) Option {
+	return func(s *Store) error {
+		if clock == nil {
+			return fmt.Errorf("%w: WithClock: nil clock", store.ErrInvalid)
+		}
+		s.clock = clock
+		return nil
+	}
+}
 
 // WithTablePrefix sets the bucket name prefix (default store.DefaultTablePrefix).
-func WithTablePrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
+func WithTablePrefix(prefix string) Option {
+	return func(s *Store) error {
+		if err := store.CheckPrefix(prefix); err != nil {
+			return err
+		}
+		s.prefix = prefix
+		return nil
+	}
+}
 
 // WithNoSync skips fsync after each write: faster, but a crash can lose
 // the last writes. Meant for tests.
-func WithNoSync() Option { return func(s *Store) { s.noSync = true } }
+func WithNoSync() Option {
+	return func(s *Store) error {
+		s.noSync = true
+		return nil
+	}
+}
 
-// WithLockTimeout bounds the wait for the file lock another process holds
-// (default 5s); bbolt otherwise waits forever.
-func WithLockTimeout(d time.Duration) Option { return func(s *Store) { s.lockTimeout = d } }
+// WithLockTimeout bounds the wait, d > 0, for the file lock another
+// process holds (default 5s); bbolt otherwise waits forever.
+func WithLockTimeout(d time.Duration) Option {
+	return func(s *Store) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: WithLockTimeout: %v is not a positive duration", store.ErrInvalid, d)
+		}
+		s.lockTimeout = d
+		return nil
+	}
+}
 
 // Store is a store.Store in one bbolt file.
 type Store struct {
@@ -63,10 +92,9 @@ const headerLen = 16
 func Open(path string, opts ...Option) (*Store, error) {
 	s := &Store{path: path, clock: time.Now, prefix: store.DefaultTablePrefix, lockTimeout: 5 * time.Second}
 	for _, o := range opts {
-		o(s)
-	}
-	if err := store.CheckPrefix(s.prefix); err != nil {
-		return nil, err
+		if err := o(s); err != nil {
+			return nil, fmt.Errorf("boltstore: %w", err)
+		}
 	}
 	if path == "" {
 		return nil, fmt.Errorf("boltstore: %w: empty path", store.ErrInvalid)

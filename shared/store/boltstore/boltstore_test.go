@@ -2,6 +2,7 @@ package boltstore_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -96,5 +97,23 @@ func TestBadOptions(t *testing.T) {
 	}
 	if _, err := boltstore.Open(filepath.Join(t.TempDir(), "x.db"), boltstore.WithTablePrefix("bad-prefix")); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("Open with prefix bad-prefix = %v, want ErrInvalid", err)
+	}
+}
+
+// An invalid option fails Open before anything is created on disk.
+func TestInvalidOptions(t *testing.T) {
+	t.Parallel()
+	for name, opt := range map[string]boltstore.Option{
+		"nil clock":         boltstore.WithClock(nil),
+		"bad prefix":        boltstore.WithTablePrefix("bad-prefix"),
+		"zero lock timeout": boltstore.WithLockTimeout(0),
+	} {
+		dir := filepath.Join(t.TempDir(), "sub")
+		if s, err := boltstore.Open(filepath.Join(dir, "x.db"), opt); !errors.Is(err, store.ErrInvalid) || s != nil {
+			t.Errorf("%s: got %v, %v; want ErrInvalid", name, s, err)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: the store's directory exists after a failed Open (%v)", name, err)
+		}
 	}
 }

@@ -13,16 +13,32 @@ import (
 	"github.com/dingfn/dingfn/shared/store"
 )
 
-// Option configures a Store.
-type Option func(*Store)
+// Option configures a Store. An invalid option makes New fail.
+type Option func(*Store) error
 
 // WithClock makes expiry follow clock instead of time.Now.
-func WithClock(clock store.Clock) Option { return func(s *Store) { s.clock = clock } }
+func WithClock(clock store.Clock) Option {
+	return func(s *Store) error {
+		if clock == nil {
+			return fmt.Errorf("%w: WithClock: nil clock", store.ErrInvalid)
+		}
+		s.clock = clock
+		return nil
+	}
+}
 
 // WithTablePrefix sets the prefix of physical table names. In memory it
 // only keeps stores with different prefixes apart in error messages, but
 // it is validated like every backend's.
-func WithTablePrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
+func WithTablePrefix(prefix string) Option {
+	return func(s *Store) error {
+		if err := store.CheckPrefix(prefix); err != nil {
+			return err
+		}
+		s.prefix = prefix
+		return nil
+	}
+}
 
 // Store keeps every table in maps guarded by one mutex.
 type Store struct {
@@ -58,10 +74,9 @@ var (
 func New(opts ...Option) (*Store, error) {
 	s := &Store{clock: time.Now, prefix: store.DefaultTablePrefix, tables: map[string]*table{}}
 	for _, o := range opts {
-		o(s)
-	}
-	if err := store.CheckPrefix(s.prefix); err != nil {
-		return nil, err
+		if err := o(s); err != nil {
+			return nil, fmt.Errorf("memstore: %w", err)
+		}
 	}
 	return s, nil
 }

@@ -65,6 +65,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 // Column names of every dingfn table; see the package documentation.
@@ -92,16 +93,32 @@ const (
 	codeTableNotReady = "OTSTableNotReady"
 )
 
-// Option configures a Store.
-type Option func(*Store)
+// Option configures a Store. An invalid option makes New fail.
+type Option func(*Store) error
 
 // WithClock makes expiry follow clock instead of time.Now. Versions always
 // follow the wall clock.
-func WithClock(clock store.Clock) Option { return func(s *Store) { s.clock = clock } }
+func WithClock(clock store.Clock) Option {
+	return func(s *Store) error {
+		if clock == nil {
+			return fmt.Errorf("%w: WithClock: nil clock", store.ErrInvalid)
+		}
+		s.clock = clock
+		return nil
+	}
+}
 
 // WithTablePrefix sets the prefix of table names (default
 // store.DefaultTablePrefix, from DINGFN_TABLE_PREFIX).
-func WithTablePrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
+func WithTablePrefix(prefix string) Option {
+	return func(s *Store) error {
+		if err := store.CheckPrefix(prefix); err != nil {
+			return err
+		}
+		s.prefix = prefix
+		return nil
+	}
+}
 
 // WithSharedTables names logical tables that keep store.DefaultTablePrefix
 // whatever WithTablePrefix says. dingfn shares its token table this way:
@@ -109,22 +126,43 @@ func WithTablePrefix(prefix string) Option { return func(s *Store) { s.prefix = 
 // production and staging) must still read one access token and one jsapi
 // ticket, or each refresh would overwrite the other's ticket (error 52013).
 func WithSharedTables(tables ...string) Option {
-	return func(s *Store) {
+	return func(s *Store) error {
 		if s.shared == nil {
 			s.shared = map[string]bool{}
 		}
 		for _, t := range tables {
+			if err := store.CheckTable(t); err != nil {
+				return fmt.Errorf("WithSharedTables: %w", err)
+			}
 			s.shared[t] = true
 		}
+		return nil
 	}
 }
 
 // WithLogger sets where table creation is logged; the default discards.
-func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) error {
+		if l == nil {
+			return fmt.Errorf("%w: WithLogger: nil logger", store.ErrInvalid)
+		}
+		s.log = l
+		return nil
+	}
+}
 
-// WithTableReadyTimeout bounds how long a write waits for a table it just
-// created to start serving (default 30s; the service needs a few seconds).
-func WithTableReadyTimeout(d time.Duration) Option { return func(s *Store) { s.readyTimeout = d } }
+// WithTableReadyTimeout bounds how long a write waits, d > 0, for a table
+// it just created to start serving (default 30s; the service needs a few
+// seconds).
+func WithTableReadyTimeout(d time.Duration) Option {
+	return func(s *Store) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: WithTableReadyTimeout: %v is not a positive duration", store.ErrInvalid, d)
+		}
+		s.readyTimeout = d
+		return nil
+	}
+}
 
 // Store is a store.Store on one Tablestore instance.
 type Store struct {
@@ -152,13 +190,12 @@ func New(client *tablestore.TableStoreClient, opts ...Option) (*Store, error) {
 		readyTimeout: 30 * time.Second,
 	}
 	for _, o := range opts {
-		o(s)
+		if err := o(s); err != nil {
+			return nil, fmt.Errorf("otsstore: %w", err)
+		}
 	}
 	if client == nil {
 		return nil, fmt.Errorf("otsstore: %w: nil client", store.ErrInvalid)
-	}
-	if err := store.CheckPrefix(s.prefix); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
@@ -462,12 +499,8 @@ func (s *Store) write(ctx context.Context, table string, needsRow bool, f func()
 		if s.wall().After(deadline) {
 			return fmt.Errorf("table %s created but not serving after %v: %w", s.TableName(table), s.readyTimeout, err)
 		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := wait.Sleep(ctx, pause); err != nil {
+			return err
 		}
 		pause = min(2*pause, time.Second)
 	}

@@ -39,3 +39,21 @@ func TestSharedTables(t *testing.T) {
 	_, err = staging.Get(ctx, "events", "e1")
 	assert.True(t, errors.Is(err, store.ErrNotFound), "other tables stay per deployment")
 }
+
+func TestInvalidOptions(t *testing.T) {
+	t.Parallel()
+	srv := tablestoretest.NewServer()
+	t.Cleanup(srv.Close)
+	client := srv.NewClient("inst")
+	for name, opt := range map[string]otsstore.Option{
+		"nil clock":          otsstore.WithClock(nil),
+		"bad prefix":         otsstore.WithTablePrefix("bad-prefix"),
+		"bad shared table":   otsstore.WithSharedTables("Tokens"),
+		"nil logger":         otsstore.WithLogger(nil),
+		"zero ready timeout": otsstore.WithTableReadyTimeout(0),
+	} {
+		s, err := otsstore.New(client, opt)
+		assert.ErrorIs(t, err, store.ErrInvalid, name)
+		assert.Nil(t, s, name)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 // ErrNoChange, returned by an Update function, leaves the row as it is and
@@ -184,20 +185,9 @@ func Update[T any](ctx context.Context, st store.Store, table, key string, fn fu
 		if attempt >= o.maxAttempts {
 			return Record[T]{}, fmt.Errorf("record: update %s %q: gave up after %d attempts: %w", table, key, attempt, err)
 		}
-		if err := sleep(ctx, rand.N(pause)+1); err != nil {
+		if err := wait.Sleep(ctx, rand.N(pause)+1); err != nil {
 			return Record[T]{}, fmt.Errorf("record: update %s %q: %w", table, key, err)
 		}
 		pause = min(2*pause, 100*time.Millisecond)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

@@ -15,11 +15,12 @@ const BatchRows = 10000
 // one key), a get, and writing BatchRows rows in one Batch followed by a
 // full paged scan. Backends call it from their own Benchmark function, so
 //
-//	go test -run '^$' -bench . ./shared/store/memstore ./shared/store/boltstore ./shared/store/otsstore
+//	go test -run '^$' -bench . ./shared/store/memstore ./shared/store/boltstore ./shared/store/otsstore ./shared/store/redisstore
 //
-// prints them side by side (Tablestore through the emulator on loopback;
-// BenchmarkStoreRealTablestore runs against a real instance when
-// TABLESTORE_TEST_* is set).
+// prints them side by side (Tablestore through the emulator on loopback,
+// Redis on an in-process fake; BenchmarkStoreRealTablestore and
+// BenchmarkStoreRealRedis run against a real instance when
+// TABLESTORE_TEST_* or DINGFN_TEST_REDIS_URL is set).
 func Benchmark(b *testing.B, open Opener) {
 	value := make([]byte, 200) // a directory user record is about this size
 	for i := range value {

@@ -61,7 +61,7 @@ func FuzzDispatch(f *testing.F) {
 			f.Add(uint8(i), b)
 		}
 	}
-	e, err := newEmulator(newConfig(nil))
+	e, err := newConfiguredEmulator(nil)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // told about the first. The table "missing" does not exist, so a check that
 // still answers ahead of OTSObjectNotExist is made before the table lookup.
 func TestRequestRefusalOrder(t *testing.T) {
-	e, err := newEmulator(newConfig(nil))
+	e, err := newConfiguredEmulator(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,9 @@ type Server struct {
 	hs  *httptest.Server
 }
 
-// Option configures an emulator.
-type Option func(*config)
+// Option configures an emulator. An invalid option makes NewServer panic
+// and ListenAndServe and Serve fail.
+type Option func(*config) error
 
 type config struct {
 	dataFile        string
@@ -39,34 +40,75 @@ type config struct {
 // x-ots-accesskeyid must be id and x-ots-signature the HMAC-SHA1 signature
 // under secret, else 403 OTSAuthFailed. By default any credentials pass.
 func WithAccessKey(id, secret string) Option {
-	return func(c *config) { c.accessKeyID, c.accessKeySecret = id, secret }
+	return func(c *config) error {
+		if id == "" || secret == "" {
+			return errors.New("WithAccessKey: empty id or secret")
+		}
+		c.accessKeyID, c.accessKeySecret = id, secret
+		return nil
+	}
 }
 
 // WithDataFile persists every table and row to path (a bbolt file, created
 // when absent) and loads it at start. Each accepted write is committed to
 // the file before it is acknowledged.
-func WithDataFile(path string) Option { return func(c *config) { c.dataFile = path } }
+func WithDataFile(path string) Option {
+	return func(c *config) error {
+		if path == "" {
+			return errors.New("WithDataFile: empty path")
+		}
+		c.dataFile = path
+		return nil
+	}
+}
 
 // WithClock sets the clock used for cell timestamps and TTL expiry.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("WithClock: nil clock")
+		}
+		c.clock = now
+		return nil
+	}
+}
 
 // WithLogger sets where the emulator logs requests that it rejects and
 // faults that it injects; the default discards them.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
-
-func newConfig(opts []Option) config {
-	c := config{clock: time.Now, logger: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(&c)
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
 	}
-	return c
 }
 
-// NewServer starts an emulator on a loopback port. It panics if the data
-// file cannot be opened, as httptest.NewServer panics when it cannot
-// listen; use ListenAndServe to handle that error.
+func newConfig(opts []Option) (config, error) {
+	c := config{clock: time.Now, logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return config{}, err
+		}
+	}
+	return c, nil
+}
+
+// newConfiguredEmulator applies opts and opens the emulator.
+func newConfiguredEmulator(opts []Option) (*emulator, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return newEmulator(cfg)
+}
+
+// NewServer starts an emulator on a loopback port. It panics if an option
+// is invalid or the data file cannot be opened, as httptest.NewServer
+// panics when it cannot listen; use ListenAndServe to handle those errors.
 func NewServer(opts ...Option) *Server {
-	emu, err := newEmulator(newConfig(opts))
+	emu, err := newConfiguredEmulator(opts)
 	if err != nil {
 		panic(fmt.Sprintf("tablestoretest: %v", err))
 	}
@@ -124,8 +166,7 @@ func (s *Server) ResetRequests() { s.emu.resetCounters() }
 // shuts down gracefully and closes the data file. It is what
 // `dingfn tablestore-fake` runs.
 func ListenAndServe(ctx context.Context, addr string, opts ...Option) error {
-	cfg := newConfig(opts)
-	emu, err := newEmulator(cfg)
+	emu, err := newConfiguredEmulator(opts)
 	if err != nil {
 		return fmt.Errorf("tablestoretest: %w", err)
 	}
@@ -138,7 +179,7 @@ func ListenAndServe(ctx context.Context, addr string, opts ...Option) error {
 
 // Serve is ListenAndServe on an existing listener, which it closes.
 func Serve(ctx context.Context, ln net.Listener, opts ...Option) error {
-	emu, err := newEmulator(newConfig(opts))
+	emu, err := newConfiguredEmulator(opts)
 	if err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("tablestoretest: %w", err)

@@ -2,6 +2,7 @@ package tablestoretest_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -328,5 +329,27 @@ func TestValueSizeLimit(t *testing.T) {
 		TableName: "t", PrimaryKey: key("k"), MaxVersion: 1, ColumnsToGet: []string{"marker"}}})
 	if err != nil || len(resp.Columns) != 1 || resp.Columns[0].Value != "accepted" {
 		t.Errorf("after the rejected put: %+v, %v; want marker=accepted", resp, err)
+	}
+}
+
+func TestInvalidOptions(t *testing.T) {
+	t.Parallel()
+	for name, opt := range map[string]tablestoretest.Option{
+		"nil clock":       tablestoretest.WithClock(nil),
+		"nil logger":      tablestoretest.WithLogger(nil),
+		"empty data file": tablestoretest.WithDataFile(""),
+		"empty key":       tablestoretest.WithAccessKey("", "secret"),
+	} {
+		if err := tablestoretest.ListenAndServe(context.Background(), "127.0.0.1:0", opt); err == nil {
+			t.Errorf("%s: tablestoretest.ListenAndServe accepted it", name)
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: tablestoretest.NewServer did not panic", name)
+				}
+			}()
+			tablestoretest.NewServer(opt).Close()
+		}()
 	}
 }

@@ -273,15 +273,18 @@ func TestRealFunctions(t *testing.T) {
 			p := rt.Start(t, functionEnv(ding, fake.Env()), bins[name])
 			_, res := fake.Invoke(t, p, readTestdata(t, "fc-timer.json"))
 			checkTimerResult(t, "fc "+name, res.Kind == "error", res.Body)
-			if name == "token-refresher" && res.Kind != "response" {
-				t.Errorf("token-refresher against the fake DingTalk failed on FC: %s", res.Body)
+			if res.Kind != "response" {
+				t.Errorf("%s against the fake DingTalk failed on FC: %s", name, res.Body)
 			}
 
 			r := rt.StartRIE(t, bins[name], functionEnv(ding))
 			out := r.Invoke(t, readTestdata(t, "eventbridge-scheduled.json"))
 			checkTimerResult(t, "lambda "+name, isInvokeError(out), out)
-			if name == "token-refresher" && isInvokeError(out) {
-				t.Errorf("token-refresher against the fake DingTalk failed on Lambda: %s", out)
+			if isInvokeError(out) {
+				t.Errorf("%s against the fake DingTalk failed on Lambda: %s", name, out)
+			}
+			if name == "sync" && !strings.Contains(string(out), `"complete":true`) {
+				t.Errorf("sync on Lambda did not complete a walk of the fake organisation: %s", out)
 			}
 			p.Stop()
 			r.Proc.Stop()

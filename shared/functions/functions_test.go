@@ -1,0 +1,191 @@
+package functions_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dingfn/dingfn/shared/bundle"
+	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory/directorytest"
+	"github.com/dingfn/dingfn/shared/functions"
+	"github.com/dingfn/dingfn/shared/schedule"
+	"github.com/dingfn/dingfn/shared/token"
+)
+
+// Made-up secrets for these tests only.
+const (
+	callbackToken = "functionsTestCallbackToken"
+	callbackKey   = "functionsTestAesKey0123456789abcdefghijklmn"
+	notifyKey     = "functions-test-notify-key-0123456789"
+)
+
+// open loads fn's configuration against the fake DingTalk on the memory
+// store and opens its bundle, as the function's main does.
+func open(t *testing.T, ding *dingtalktest.Server, fn config.Function) *bundle.Bundle {
+	t.Helper()
+	env := map[string]string{
+		"DINGTALK_APP_KEY":            ding.AppKey(),
+		"DINGTALK_APP_SECRET":         ding.AppSecret(),
+		"DINGTALK_AGENT_ID":           strconv.FormatInt(ding.AgentID(), 10),
+		"DINGTALK_CORP_ID":            ding.CorpID(),
+		"DINGTALK_CALLBACK_TOKEN":     callbackToken,
+		"DINGTALK_CALLBACK_AES_KEY":   callbackKey,
+		"DINGTALK_CALLBACK_OWNER_KEY": ding.AppKey(),
+		"DINGTALK_OAPI_URL":           ding.URL,
+		"DINGTALK_API_URL":            ding.URL,
+		"NOTIFY_API_KEYS":             "ops=" + notifyKey,
+		"DINGFN_STORE":                "memory",
+	}
+	cfg, err := config.Load(fn, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// Each function's bundle opens from a memory-store configuration and its
+// builder makes a working entry point: what each main runs.
+func TestEveryFunction(t *testing.T) {
+	t.Parallel()
+	t.Run("callback", func(t *testing.T) {
+		t.Parallel()
+		ding := dingtalktest.NewServer(dingtalktest.WithEventSubscription(callbackToken, callbackKey))
+		t.Cleanup(ding.Close)
+		h, err := functions.Callback(open(t, ding, config.Callback))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		// PushEvent checks the encrypted "success" reply as DingTalk does.
+		for _, ev := range []string{`{"EventType":"check_url"}`, `{"EventType":"user_add_org","UserId":["u1"],"CorpId":"` + ding.CorpID() + `"}`} {
+			if err := ding.PushEvent(context.Background(), srv.URL+"/callback", []byte(ev)); err != nil {
+				t.Errorf("push %s: %v", ev, err)
+			}
+		}
+	})
+	t.Run("notify", func(t *testing.T) {
+		t.Parallel()
+		ding := dingtalktest.NewServer()
+		t.Cleanup(ding.Close)
+		h, err := functions.Notify(open(t, ding, config.Notify))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest(http.MethodPost, "/v1/notices", strings.NewReader(`{"userids":["`+ding.Org().Users[0].UserID+`"],"msg":{"msgtype":"text","text":{"content":"hello"}}}`))
+		r.Header.Set("Authorization", "Bearer "+notifyKey)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusAccepted || len(ding.WorkNotices()) != 1 {
+			t.Errorf("a notice: got %d %s, want 202 and one notice at DingTalk", w.Code, w.Body)
+		}
+	})
+	t.Run("sync", func(t *testing.T) {
+		t.Parallel()
+		ding := dingtalktest.NewServer(dingtalktest.WithDemoOrg())
+		t.Cleanup(ding.Close)
+		b := open(t, ding, config.Sync)
+		tick, err := functions.Sync(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := tick(context.Background())
+		if err != nil {
+			t.Fatalf("first tick: %v", err)
+		}
+		if r, ok := rep.(*schedule.Report); !ok || !r.OK || len(r.Steps) == 0 {
+			t.Errorf("first tick: got %+v, want an OK schedule report with the directory step", rep)
+		}
+		diff, err := directorytest.Diff(context.Background(), b.Store, ding.Org())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(diff) > 0 {
+			t.Errorf("after the first tick the mirror differs from the fake's organisation:\n%s", strings.Join(diff, "\n"))
+		}
+	})
+	t.Run("token-refresher", func(t *testing.T) {
+		t.Parallel()
+		ding := dingtalktest.NewServer()
+		t.Cleanup(ding.Close)
+		tick, err := functions.TokenRefresher(open(t, ding, config.TokenRefresher))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := tick(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ok := rep.(token.Report)
+		if !ok || !r.OK || len(r.Apps) != 1 || !r.Apps[0].AccessToken.Refreshed || !r.Apps[0].JSAPITicket.Refreshed {
+			t.Errorf("first tick: got %+v, want both values refreshed", rep)
+		}
+		issued := ding.TokenIssues()
+		if _, err := tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if ding.TokenIssues() != issued {
+			t.Errorf("a second tick within validity asked DingTalk for a token")
+		}
+	})
+}
+
+// A builder reports what it cannot build instead of exiting.
+func TestCallbackNeedsItsSecrets(t *testing.T) {
+	t.Parallel()
+	ding := dingtalktest.NewServer()
+	t.Cleanup(ding.Close)
+	b := *open(t, ding, config.Callback)
+	cfg := *b.Config
+	cfg.CallbackToken, cfg.CallbackAESKey = "", ""
+	b.Config = &cfg
+	if h, err := functions.Callback(&b); err == nil || h != nil {
+		t.Errorf("callback without its token and AES key: got %v, %v; want an error", h, err)
+	}
+}
+
+// notify's keys are checked before anything else is answered: 401
+// without a valid key, then the API's own answer (400 for an empty
+// notice).
+func TestNotifyChecksKeysFirst(t *testing.T) {
+	t.Parallel()
+	ding := dingtalktest.NewServer()
+	t.Cleanup(ding.Close)
+	h, err := functions.Notify(open(t, ding, config.Notify))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		auth string
+		want int
+	}{
+		{"", http.StatusUnauthorized},
+		{"Bearer " + strings.Repeat("x", len(notifyKey)), http.StatusUnauthorized},
+		{"Bearer " + notifyKey, http.StatusBadRequest},
+	} {
+		if code := serve(h, tt.auth); code != tt.want {
+			t.Errorf("Authorization %q: got %d, want %d", tt.auth, code, tt.want)
+		}
+	}
+}
+
+func serve(h http.Handler, auth string) int {
+	r := httptest.NewRequest(http.MethodPost, "/v1/notices", strings.NewReader(`{}`))
+	if auth != "" {
+		r.Header.Set("Authorization", auth)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code
+}
