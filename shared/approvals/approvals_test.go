@@ -19,6 +19,7 @@ import (
 	"github.com/dingfn/dingfn/shared/store/boltstore"
 	"github.com/dingfn/dingfn/shared/store/memstore"
 	"github.com/dingfn/dingfn/shared/store/otsstore"
+	"github.com/dingfn/dingfn/shared/store/redisstore/redistest"
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
 )
 
@@ -36,6 +37,7 @@ func backends(t *testing.T) map[string]func(now func() time.Time) store.Store {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
+		"redis": func(now func() time.Time) store.Store { return redistest.Open(t, now) },
 		"tablestore": func(now func() time.Time) store.Store {
 			srv := tablestoretest.NewServer()
 			t.Cleanup(srv.Close)

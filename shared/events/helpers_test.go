@@ -24,6 +24,7 @@ import (
 	"github.com/dingfn/dingfn/shared/store/boltstore"
 	"github.com/dingfn/dingfn/shared/store/memstore"
 	"github.com/dingfn/dingfn/shared/store/otsstore"
+	"github.com/dingfn/dingfn/shared/store/redisstore/redistest"
 	"github.com/dingfn/dingfn/shared/store/tablestoretest"
 )
 
@@ -33,10 +34,12 @@ type backend struct {
 	open func(t testing.TB, now func() time.Time) store.Store
 }
 
-// backends are the three store backends, Tablestore through its emulator.
+// backends are the store backends: memory, bolt, Tablestore through its
+// emulator, and Redis through its in-process fake.
 func backends() []backend {
 	return []backend{
 		{"memory", openMemory},
+		{"redis", func(t testing.TB, now func() time.Time) store.Store { return redistest.Open(t, now) }},
 		{"bolt", func(t testing.TB, now func() time.Time) store.Store {
 			s, err := boltstore.Open(filepath.Join(t.TempDir(), "dingfn.db"), boltstore.WithClock(now), boltstore.WithNoSync())
 			if err != nil {
