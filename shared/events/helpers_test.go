@@ -147,7 +147,11 @@ func newEnv(t testing.TB, b backend, opts ...events.Option) *env {
 // process (after a crash, or the sync function's drain) sees.
 func (e *env) build(opts ...events.Option) {
 	e.t.Helper()
-	svc, err := events.New(e.st, e.mux, append([]events.Option{events.WithClock(e.clock.Now)}, opts...)...)
+	// A generous budget: these tests are about what happens, not when, and
+	// a loaded machine must not turn inline processing into a drain's
+	// (the budget has tests of its own).
+	base := []events.Option{events.WithClock(e.clock.Now), events.WithBudget(30*time.Second, time.Second)}
+	svc, err := events.New(e.st, e.mux, append(base, opts...)...)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -235,8 +235,12 @@ func TestBudgetLeavesSlowHandlersPending(t *testing.T) {
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("dispatch took %v with a 300 ms budget", d)
 		}
+		// Pending, and not counted as a failure. (On a store slower than
+		// the budget allows, processing is skipped altogether and the
+		// handler has no result yet; the drain takes the event either way.)
 		got := e.entry(id)
-		if got.Status != events.StatusPending || got.Results["user_add_org"].Status != events.StatusPending || got.Results["user_add_org"].Attempts != 0 {
+		res, ran := got.Results["user_add_org"]
+		if got.Status != events.StatusPending || (ran && (res.Status != events.StatusPending || res.Attempts != 0)) {
 			t.Fatalf("entry = %+v, want pending, not counted as a failure", got)
 		}
 		close(release)
