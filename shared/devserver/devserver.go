@@ -24,6 +24,7 @@ import (
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/functions"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/platform"
@@ -57,6 +58,10 @@ type Options struct {
 	// SyncEvery and RefreshEvery are the timer periods; zero means the
 	// default, negative disables the timer (it still runs on demand).
 	SyncEvery, RefreshEvery time.Duration
+	// EventHandlers, when set, registers the event handlers instead of
+	// package handlers' Register (which the deployed callback and sync
+	// functions use); for tests.
+	EventHandlers func(*events.Mux)
 }
 
 // Server is a running `dingfn dev`.
@@ -125,7 +130,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.Bundle, err = bundle.Open(ctx, cfg, o.Logger); err != nil {
 		return nil, err
 	}
-	if err := s.build(); err != nil {
+	if err := s.build(o.EventHandlers); err != nil {
 		s.Bundle.Close()
 		return nil, err
 	}
@@ -145,16 +150,21 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	return s, nil
 }
 
-// build makes the four functions with the builders their mains use.
-func (s *Server) build() error {
+// build makes the four functions with the builders their mains use;
+// register, when set, replaces package handlers' event handlers.
+func (s *Server) build(register func(*events.Mux)) error {
+	callbackOf, syncOf := functions.Callback, functions.Sync
+	if register != nil {
+		callbackOf, syncOf = functions.CallbackWith(register), functions.SyncWith(register)
+	}
 	var err error
-	if s.callback, err = functions.Callback(s.Bundle); err != nil {
+	if s.callback, err = callbackOf(s.Bundle); err != nil {
 		return fmt.Errorf("devserver: callback: %w", err)
 	}
 	if s.notify, err = functions.Notify(s.Bundle); err != nil {
 		return fmt.Errorf("devserver: notify: %w", err)
 	}
-	if s.syncTick, err = functions.Sync(s.Bundle); err != nil {
+	if s.syncTick, err = syncOf(s.Bundle); err != nil {
 		return fmt.Errorf("devserver: sync: %w", err)
 	}
 	if s.refresh, err = functions.TokenRefresher(s.Bundle); err != nil {

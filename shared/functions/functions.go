@@ -17,25 +17,58 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/callback"
+	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/token"
 )
 
-// Callback builds the callback function: DingTalk's encrypted event push,
-// verified and answered with the subscription's token and AES key
-// (DINGTALK_CALLBACK_*). Until events are recorded, each is logged.
-func Callback(b *bundle.Bundle) (http.Handler, error) {
-	c, err := dingcrypto.New(b.Config.CallbackToken, b.Config.CallbackAESKey, b.Config.CallbackOwnerKey)
+// Events builds the event log the callback and the sync function's drain
+// share: the built-in handlers (contact events into the directory mirror
+// through its guarded writer, approval events into the approvals table),
+// forwarding (DINGFN_FORWARD_*), then register's handlers.
+func Events(b *bundle.Bundle, register func(*events.Mux)) (*events.Service, error) {
+	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
 	if err != nil {
 		return nil, err
 	}
-	return callback.NewHandler(c, callback.LogDispatcher(b.Logger), callback.WithLogger(b.Logger))
+	cfg := b.Config
+	return events.Build(events.Deps{Store: b.Store, Client: b.Client, Directory: w, Logger: b.Logger, Register: register}, events.Config{
+		Retention: cfg.EventRetention, MaxAttempts: cfg.EventMaxAttempts,
+		Forward: cfg.ForwardRules, ForwardSecret: cfg.ForwardSecret,
+		// `dingfn dev` keeps running after a reply: drain at once there.
+		DrainAtOnce: cfg.Function == config.Dev,
+	})
+}
+
+// Callback builds the callback function with your event handlers (package
+// handlers): DingTalk's encrypted event push, verified and answered with
+// the subscription's token and AES key (DINGTALK_CALLBACK_*) within its
+// timestamp window (DINGFN_CALLBACK_MAX_SKEW), each event logged and
+// processed by the event log.
+func Callback(b *bundle.Bundle) (http.Handler, error) { return CallbackWith(handlers.Register)(b) }
+
+// CallbackWith is Callback with register's handlers instead of package
+// handlers' (tests, `dingfn dev` with other handlers).
+func CallbackWith(register func(*events.Mux)) func(*bundle.Bundle) (http.Handler, error) {
+	return func(b *bundle.Bundle) (http.Handler, error) {
+		c, err := dingcrypto.New(b.Config.CallbackToken, b.Config.CallbackAESKey, b.Config.CallbackOwnerKey)
+		if err != nil {
+			return nil, err
+		}
+		log, err := Events(b, register)
+		if err != nil {
+			return nil, err
+		}
+		return callback.NewHandler(c, log, callback.WithLogger(b.Logger), callback.WithMaxClockSkew(b.Config.CallbackMaxSkew))
+	}
 }
 
 // NotifyService builds notify's service: work notices as the app's agent
@@ -71,20 +104,30 @@ func Notify(b *bundle.Bundle) (http.Handler, error) {
 	return notify.Handler(s, b.Config.NotifyKeys), nil
 }
 
-// Sync builds the sync function's tick: a schedule runner whose steps are
-// the directory walk (and the later features' periodic work); each tick
-// runs the steps that are due.
-func Sync(b *bundle.Bundle) (platform.TimerFunc, error) {
-	r, err := SyncRunner(b, SyncOptions{})
-	if err != nil {
-		return nil, err
+// Sync builds the sync function's tick with your event handlers (package
+// handlers): a schedule runner whose steps are the directory walk, the
+// notices step, and the event log's drain, recovery of failed pushes (for
+// a register_call_back callback) and purge; each tick runs the steps that
+// are due.
+func Sync(b *bundle.Bundle) (platform.TimerFunc, error) { return SyncWith(handlers.Register)(b) }
+
+// SyncWith is Sync with register's handlers instead of package handlers'.
+func SyncWith(register func(*events.Mux)) func(*bundle.Bundle) (platform.TimerFunc, error) {
+	return func(b *bundle.Bundle) (platform.TimerFunc, error) {
+		r, err := SyncRunner(b, SyncOptions{Register: register})
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (any, error) { return r.Tick(ctx) }, nil
 	}
-	return func(ctx context.Context) (any, error) { return r.Tick(ctx) }, nil
 }
 
-// SyncOptions are what a manual run of the sync (`dingfn sync`) changes
-// from the timer's.
+// SyncOptions are what a caller changes from the timer's sync: the event
+// handlers, and for a manual run (`dingfn sync`) the deletion guard and a
+// progress report.
 type SyncOptions struct {
+	// Register adds your event handlers; nil means package handlers'.
+	Register func(*events.Mux)
 	// AllowMassDelete lets a complete directory walk remove more than the
 	// deletion guard allows (`dingfn sync --allow-mass-delete`).
 	AllowMassDelete bool
@@ -94,9 +137,12 @@ type SyncOptions struct {
 }
 
 // SyncRunner builds the sync function's schedule runner, as Sync does, with
-// o applied: `dingfn sync` runs its steps with RunNow, under the same
-// leases as the deployed function, so the two never walk at once.
+// o applied: `dingfn sync` runs its directory step with RunNow, under the
+// same lease as the deployed function, so the two never walk at once.
 func SyncRunner(b *bundle.Bundle, o SyncOptions) (*schedule.Runner, error) {
+	if o.Register == nil {
+		o.Register = handlers.Register
+	}
 	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
 	if err != nil {
 		return nil, err
@@ -116,7 +162,16 @@ func SyncRunner(b *bundle.Bundle, o SyncOptions) (*schedule.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return schedule.New(b.Store, []schedule.Step{walk.Step(o.AllowMassDelete), n.Step()}, schedule.WithLogger(b.Logger))
+	log, err := Events(b, o.Register)
+	if err != nil {
+		return nil, err
+	}
+	var failed events.FailedResults
+	if b.Config.RecoversFailedPushes() {
+		failed = b.Client.Callback
+	}
+	steps := append([]schedule.Step{walk.Step(o.AllowMassDelete), n.Step()}, log.Steps(failed, b.Config.EventRecoverEvery)...)
+	return schedule.New(b.Store, steps, schedule.WithLogger(b.Logger))
 }
 
 // TokenRefresher builds the token-refresher function's tick: the app's
