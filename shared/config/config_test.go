@@ -252,7 +252,6 @@ func TestLoadFor(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "NOT_A_VARIABLE")
 }
-}
 
 func TestEventVariables(t *testing.T) {
 	c, err := Load(Callback, env(full()))
