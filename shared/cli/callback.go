@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -14,16 +15,13 @@ import (
 
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/events"
 )
 
 // DefaultCallbackTags are the events `dingfn callback register` subscribes
-// to unless --tags says otherwise: the contact (通讯录) changes the
-// directory mirror follows and the approval (审批) changes.
-var DefaultCallbackTags = []string{
-	"user_add_org", "user_modify_org", "user_leave_org", "user_active_org",
-	"org_dept_create", "org_dept_modify", "org_dept_remove",
-	"bpms_instance_change", "bpms_task_change",
-}
+// to unless --tags says otherwise: the contact (通讯录) and approval (审批)
+// events the event log's built-in handlers follow.
+var DefaultCallbackTags = slices.Concat(events.ContactTypes, events.ApprovalTypes)
 
 func (a *app) callbackCommand() *cobra.Command {
 	return group("callback",
@@ -278,53 +276,116 @@ func (a *app) confirm(question string) error {
 
 // failedPush is the JSON form of a push DingTalk gave up on.
 type failedPush struct {
+	// ID is the event's id in the event log (with --record).
+	ID        string          `json:"id,omitempty"`
 	Tag       string          `json:"tag"`
 	EventTime time.Time       `json:"event_time"`
 	Data      json.RawMessage `json:"data"`
 }
 
 func (a *app) callbackFailedCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "failed",
-		Short: "Fetch the pushes DingTalk gave up on (get_call_back_failed_result)",
+	var record bool
+	c := &cobra.Command{
+		Use:   "failed [--record]",
+		Short: "Fetch the pushes DingTalk gave up on (get_call_back_failed_result), and log them",
 		Long: `Fetch the events DingTalk could not push after its retries (+10 s, +30 s),
 200 at a time while it has more.
 
 DingTalk hands each failed push over once: a second fetch does not return
-it again. Keep the output (--json has every payload whole).`,
-		Example: `  dingfn callback failed
+it again. With --record each batch goes into the event log before the next
+is fetched, exactly as the sync function's recovery step does, and is
+processed like a push (an event already logged is not processed twice).
+Without it the pushes are only printed: keep the output (--json has every
+payload whole).`,
+		Example: `  dingfn callback failed --record
   dingfn callback failed --json > failed-$(date +%s).json`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := a.open(cmd.Context(), cmd, needApp)
+			ctx := cmd.Context()
+			if record {
+				return a.recordFailed(cmd)
+			}
+			b, err := a.open(ctx, cmd, needApp)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			list, err := a.fetchFailed(cmd.Context(), b)
+			list, err := a.fetchFailed(ctx, b)
 			if err != nil && len(list) == 0 {
 				return err
 			}
-			perr := a.out.emit(map[string]any{"failed": list}, func() error {
-				if len(list) == 0 {
-					a.out.printf("No failed pushes.\n")
-					return nil
-				}
-				rows := make([][]string, 0, len(list))
-				for _, f := range list {
-					rows = append(rows, []string{a.out.when(f.EventTime), f.Tag, string(f.Data)})
-				}
-				a.out.table([]string{"TIME", "EVENT", "DATA"}, rows)
-				return nil
-			})
+			perr := a.printFailed(list, nil)
 			if err != nil {
 				// Some were fetched before the failure; they are printed
 				// above because DingTalk will not return them again.
 				return fmt.Errorf("after %d failed pushes: %w", len(list), err)
 			}
+			if len(list) > 0 && !a.jsonOut {
+				a.out.printf("\nThese pushes left DingTalk's queue; --record would have logged them for processing.\n")
+			}
 			return perr
 		},
 	}
+	c.Flags().BoolVar(&record, "record", false, "log the fetched pushes in the event log and process them")
+	return c
+}
+
+// recordFailed is `callback failed --record`: the event log's recovery,
+// showing what passed through it.
+func (a *app) recordFailed(cmd *cobra.Command) error {
+	b, s, err := a.eventLog(cmd, needApp)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	tee := &teeFailed{src: b.Client.Callback}
+	rep, err := s.Recover(cmd.Context(), tee, time.Time{})
+	now := a.env.Now()
+	list := make([]failedPush, 0, len(tee.seen))
+	for _, f := range tee.seen {
+		p := failedPush{Tag: f.Tag, Data: f.Data}
+		if f.EventTime > 0 {
+			p.EventTime = time.UnixMilli(f.EventTime).UTC()
+		}
+		if ev, evErr := events.FailedEvent(f, now); evErr == nil {
+			p.ID = ev.ID
+		}
+		list = append(list, p)
+	}
+	perr := a.printFailed(list, &rep)
+	return errors.Join(err, perr)
+}
+
+// printFailed prints failed pushes and, with --record, what the log did.
+func (a *app) printFailed(list []failedPush, rep *events.RecoverReport) error {
+	slices.SortStableFunc(list, func(x, y failedPush) int { return x.EventTime.Compare(y.EventTime) })
+	v := map[string]any{"failed": list}
+	if rep != nil {
+		v["recorded"] = rep
+	}
+	return a.out.emit(v, func() error {
+		if len(list) == 0 {
+			a.out.printf("No failed pushes.\n")
+			return nil
+		}
+		rows := make([][]string, 0, len(list))
+		headers := []string{"TIME", "EVENT", "DATA"}
+		if rep != nil {
+			headers = []string{"TIME", "EVENT", "LOG ID", "DATA"}
+		}
+		for _, f := range list {
+			if rep != nil {
+				rows = append(rows, []string{a.out.when(f.EventTime), f.Tag, orDash(f.ID), string(f.Data)})
+			} else {
+				rows = append(rows, []string{a.out.when(f.EventTime), f.Tag, string(f.Data)})
+			}
+		}
+		a.out.table(headers, rows)
+		if rep != nil {
+			a.out.printf("\nLogged %d new events (%d were already in the log, %d were not events); dingfn events list --status pending follows them.\n", rep.New, rep.Duplicates, rep.Malformed)
+		}
+		return nil
+	})
 }
 
 // fetchFailed drains the failed-push queue, returning what was fetched
@@ -344,6 +405,5 @@ func (a *app) fetchFailed(ctx context.Context, b *bundle.Bundle) ([]failedPush, 
 		}
 		list = append(list, f)
 	}
-	slices.SortStableFunc(list, func(x, y failedPush) int { return x.EventTime.Compare(y.EventTime) })
 	return list, nil
 }

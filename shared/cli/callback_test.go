@@ -123,7 +123,7 @@ func TestCallbackFailed(t *testing.T) {
 	h.terminal = true
 	out := h.ok("callback", "failed")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 2)
+	require.Len(t, lines, 4, "header, one row, the note")
 	assert.True(t, strings.HasSuffix(lines[1], "…"), lines[1])
 	assert.Less(t, len([]rune(lines[1])), 140)
 }

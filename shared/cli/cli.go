@@ -244,6 +244,7 @@ Exit codes:
 		a.jsapiCommand(),
 		a.loginCommand(),
 		a.callCommand(),
+		a.eventsCommand(),
 		a.sendCommand(),
 		a.noticesCommand(),
 		a.robotCommand(),

@@ -15,6 +15,7 @@ import (
 	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/redact"
+	"github.com/dingfn/dingfn/shared/store"
 )
 
 // Exit codes of the command line; the root command's help lists them.
@@ -103,7 +104,7 @@ func ExitCode(err error) int {
 		return notifyExit(ne)
 	case errors.As(err, &ge), errors.Is(err, directory.ErrGuardTripped):
 		return ExitGuard
-	case errors.As(err, &nf), errors.Is(err, directory.ErrNotFound):
+	case errors.As(err, &nf), errors.Is(err, directory.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		return ExitNotFound
 	case errors.As(err, &de):
 		return ExitDingTalk
