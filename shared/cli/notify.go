@@ -216,7 +216,7 @@ type messageFlags struct {
 func (m *messageFlags) register(c *cobra.Command, what string) {
 	c.Flags().StringVar(&m.text, "text", "", "send a text message with this `TEXT`")
 	c.Flags().StringVar(&m.markdown, "markdown", "", "send a markdown message read from `FILE` (- for standard input)")
-	c.Flags().StringVar(&m.title, "title", "", "the markdown message's title (default: its first line)")
+	c.Flags().StringVar(&m.title, "title", "", "the markdown message's `TITLE` (default: its first line)")
 	c.Flags().StringVar(&m.jsonFile, "json", "", "send the "+what+" object read from `FILE` (- for standard input), any message type")
 }
 
@@ -299,7 +299,10 @@ link…). --to and --dept combine; --all is the whole organisation.
 By default the notice is sent from this process with this configuration
 (DINGTALK_AGENT_ID); with --api URL it goes through a deployed notify,
 authenticated with a NOTIFY_API_KEYS key. --idempotency-key makes a retry
-of the same command answer the first send instead of sending again.`,
+of the same command answer the first send instead of sending again.
+
+The answer is JSON unless standard output is a terminal: here --json
+names the message file.`,
 		Example: `  dingfn send --to wangwu,lisi --text '发布完成'
   dingfn send --dept 2 --markdown release-notes.md --idempotency-key release-2026-03-01
   dingfn send --all --json notice.json --api https://notify.example.com`,
@@ -499,7 +502,8 @@ func (a *app) robotCommand() *cobra.Command {
 (加签) when it has a secret, within 20 messages a minute per robot across
 every notify instance. --json takes DingTalk's robot message object (text,
 markdown, link, actionCard, feedCard). Locally the robots come from
-DINGFN_ROBOTS; with --api URL the deployed notify's.`,
+DINGFN_ROBOTS; with --api URL the deployed notify's. The answer is JSON
+unless standard output is a terminal (--json names the message file).`,
 		Example: `  dingfn robot send ops --text '部署完成' --at wangwu
   dingfn robot send ops --markdown report.md --title '日报'
   dingfn robot send ops --json card.json --api https://notify.example.com --idempotency-key deploy-42`,
