@@ -182,7 +182,6 @@ func (c *countingStore) touch(table string) {
 	c.mu.Unlock()
 }
 
-
 func (c *countingStore) reset() {
 	c.mu.Lock()
 	c.writes, c.reads = map[string][]string{}, 0
