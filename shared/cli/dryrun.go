@@ -122,10 +122,15 @@ func (a *app) directoryDiffCommand() *cobra.Command {
 		Long: `Walk DingTalk's organisation exactly as the sync does — the same API calls,
 rate limits and retries, the same comparison — and list the users and
 departments the next sync would create, update (with the fields that
-changed) or delete, writing nothing to the store (a dry run: no lease,
-records, checkpoint or status). Deletions are listed even when the deletion
-guard would stop the sync from making them; the guard's verdict is shown
-below the list.
+changed) or delete. It is a dry run: it takes no lease and writes no
+record, checkpoint or status (only the shared access-token cache may be
+refreshed, as by any command that calls DingTalk). Deletions are listed even
+when the deletion guard would stop the sync from making them; the guard's
+verdict is shown below the list. A table on a terminal, JSON otherwise or
+with --json.
+
+The list names ids: 'dingfn directory user ID' and 'dingfn directory dept
+ID' show what the mirror holds for one.
 
 It walks the whole organisation, so it costs as many DingTalk calls as a
 sync. Interrupted, it prints what it found so far, marked incomplete, and

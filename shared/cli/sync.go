@@ -39,11 +39,12 @@ and exits 5. If the organisation really shrank, run it again with
 --allow-mass-delete.
 
 --dry-run walks DingTalk exactly as the sync does but writes nothing (no
-lease, records, checkpoint or status): it prints how many users and
-departments a sync would create, update and delete — a table on a
-terminal, the walk's JSON report (dry_run: true) otherwise — and exits 5
-when the deletion guard would trip. It always walks the whole organisation
-from the root. 'dingfn directory diff' lists the records themselves.`,
+lease, record, checkpoint or status; only the shared access-token cache
+may be refreshed): it prints how many users and departments a sync would
+create, update and delete — a table on a terminal, the walk's JSON report
+(dry_run: true) otherwise — and exits 5 when the deletion guard would trip.
+It always walks the whole organisation from the root. 'dingfn directory
+diff' lists the records themselves.`,
 		Example: `  dingfn sync
   dingfn sync --json | jq .steps[0].users
   dingfn sync --dry-run
