@@ -19,7 +19,8 @@ import (
 // store, with the timers off: the tests run ticks themselves.
 func startDev(t *testing.T) *devserver.Server {
 	t.Helper()
-	env := map[string]string{"DINGFN_STORE": "memory"}
+	// Every sync tick walks the directory again.
+	env := map[string]string{"DINGFN_STORE": "memory", "DINGFN_SYNC_INTERVAL": "1ns"}
 	s, err := devserver.Start(context.Background(), devserver.Options{
 		Addr:         "127.0.0.1:0",
 		Simulate:     true,
