@@ -1,6 +1,7 @@
 // Command dingfn is the operator command line of the dingfn bundle.
 //
 //	dingfn dev [--addr 127.0.0.1:9000] [--simulate]
+//	dingfn console [--addr 127.0.0.1:9100]
 //	dingfn tablestore-fake --addr 127.0.0.1:PORT [--data FILE]
 package main
 
@@ -21,7 +22,8 @@ import (
 const usage = `usage: dingfn <command> [flags]
 
 commands:
-  dev              run all four functions locally on one port (simulated DingTalk unless DINGTALK_APP_KEY is set)
+  dev              run all four functions locally on one port (simulated DingTalk unless DINGTALK_APP_KEY is set), the console at /
+  console          serve the console page against the configured DingTalk app and store (the mirror, notices, sync)
   tablestore-fake  run the Tablestore emulator so several local processes can share one store
 `
 
@@ -52,6 +54,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return err
 		}
 		return devserver.Run(ctx, devserver.Options{Addr: *addr, Simulate: *simulate, Getenv: getenv, Out: stdout, Logger: logger})
+	case "console":
+		fs := flag.NewFlagSet("console", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		addr := fs.String("addr", devserver.DefaultConsoleAddr, "listen address")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return devserver.RunConsole(ctx, devserver.Options{Addr: *addr, Getenv: getenv, Out: stdout, Logger: logger})
 	case "tablestore-fake":
 		fs := flag.NewFlagSet("tablestore-fake", flag.ContinueOnError)
 		fs.SetOutput(stderr)

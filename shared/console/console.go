@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -158,8 +160,32 @@ func (c *Console) Close() {
 	c.wg.Wait()
 }
 
-// ServeHTTP serves the page, its files and its API.
-func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the page, its files and its API, to requests for an IP
+// address or localhost only: a page elsewhere whose own name resolves to
+// this machine (DNS rebinding) cannot read the organisation or press the
+// buttons.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !localHost(r.Host) {
+		httpapi.WriteError(w, r, http.StatusForbidden, "host_not_allowed",
+			"open the console by IP address or localhost (for example http://127.0.0.1:9000/), not by a host name")
+		return
+	}
+	c.mux.ServeHTTP(w, r)
+}
+
+// localHost reports whether a Host header names an IP address or
+// localhost.
+func localHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	_, err := netip.ParseAddr(host)
+	return err == nil
+}
 
 // Watch returns h, publishing topics after each request h serves: the
 // dev server wraps the callback with it, so an event pushed to the

@@ -209,6 +209,22 @@ func TestBadRequests(t *testing.T) {
 	if n := len(s.Fake.WorkNotices()); n != 0 {
 		t.Errorf("%d notices sent by refused requests", n)
 	}
+	// A page whose name resolves here (DNS rebinding) gets nothing.
+	for _, path := range []string{"/", "/console/api/org"} {
+		req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "rebind.example:9000"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s for host rebind.example: %d, want 403", path, resp.StatusCode)
+		}
+	}
 	for _, path := range []string{"/console/api/org?source=elsewhere", "/console/api/nothing", "/console/api/events"} {
 		code, b := do(t, http.MethodGet, s.URL+path, "")
 		if code/100 != 4 || !bytes.Contains(b, []byte(`"message"`)) {
