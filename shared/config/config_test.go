@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -224,6 +226,68 @@ func TestEveryVarIsDocumented(t *testing.T) {
 	}
 }
 
+func TestEventVariables(t *testing.T) {
+	c, err := Load(Callback, env(full()))
+	require.NoError(t, err)
+	assert.Equal(t, 5*time.Minute, c.CallbackMaxSkew, "the timestamp window is on by default")
+	assert.Equal(t, 30*24*time.Hour, c.EventRetention)
+	assert.Equal(t, 8, c.EventMaxAttempts)
+	assert.Empty(t, c.ForwardRules)
+	assert.Equal(t, 15*time.Minute, c.EventRecoverEvery)
+	assert.False(t, c.RecoversFailedPushes(), "a console subscription (owner key = app key) has no failed pushes to fetch")
+
+	m := full()
+	m["DINGFN_CALLBACK_MAX_SKEW"] = "0"
+	m["DINGFN_EVENT_RETENTION"] = "7d"
+	m["DINGFN_EVENT_MAX_ATTEMPTS"] = "3"
+	m["DINGFN_FORWARD_URLS"] = "user_*=https://hooks.example.com/x/SECRETPATH, *=http://127.0.0.1:8080/all"
+	m["DINGFN_FORWARD_SECRET"] = "forward-secret-0123456789"
+	m["DINGTALK_CALLBACK_OWNER_KEY"] = "dingcorp"
+	m["DINGFN_EVENT_RECOVER_EVERY"] = "1h"
+	c, err = Load(Sync, env(m))
+	require.NoError(t, err)
+	assert.Zero(t, c.CallbackMaxSkew)
+	assert.Equal(t, 7*24*time.Hour, c.EventRetention)
+	assert.Equal(t, 3, c.EventMaxAttempts)
+	assert.Equal(t, time.Hour, c.EventRecoverEvery)
+	assert.True(t, c.RecoversFailedPushes(), "register_call_back (owner key = corp id)")
+	require.Len(t, c.ForwardRules, 2)
+	assert.Equal(t, "user_*", c.ForwardRules[0].Pattern)
+	logged := fmt.Sprint(c.LogValue())
+	assert.NotContains(t, logged, "SECRETPATH")
+	assert.NotContains(t, logged, "forward-secret-0123456789")
+}
+
+func TestEventVariablesMalformed(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		set  map[string]string
+		key  string
+		want string
+	}{
+		{"skew text", map[string]string{"DINGFN_CALLBACK_MAX_SKEW": "soon"}, "DINGFN_CALLBACK_MAX_SKEW", "Go duration"},
+		{"skew negative", map[string]string{"DINGFN_CALLBACK_MAX_SKEW": "-1m"}, "DINGFN_CALLBACK_MAX_SKEW", "Go duration"},
+		{"retention short", map[string]string{"DINGFN_EVENT_RETENTION": "10m"}, "DINGFN_EVENT_RETENTION", "at least 1h"},
+		{"retention text", map[string]string{"DINGFN_EVENT_RETENTION": "a month"}, "DINGFN_EVENT_RETENTION", "days (30d)"},
+		{"retention inside the window", map[string]string{"DINGFN_EVENT_RETENTION": "2h", "DINGFN_CALLBACK_MAX_SKEW": "3h"}, "DINGFN_EVENT_RETENTION", "longer than DINGFN_CALLBACK_MAX_SKEW"},
+		{"attempts zero", map[string]string{"DINGFN_EVENT_MAX_ATTEMPTS": "0"}, "DINGFN_EVENT_MAX_ATTEMPTS", "1 to 100"},
+		{"recovery every second", map[string]string{"DINGFN_EVENT_RECOVER_EVERY": "1s"}, "DINGFN_EVENT_RECOVER_EVERY", "at least 1m"},
+		{"forward http", map[string]string{"DINGFN_FORWARD_URLS": "*=http://hooks.example.com/SECRETPATH", "DINGFN_FORWARD_SECRET": "forward-secret-0123456789"}, "DINGFN_FORWARD_URLS", "loopback"},
+		{"forward no secret", map[string]string{"DINGFN_FORWARD_URLS": "*=https://hooks.example.com/SECRETPATH"}, "DINGFN_FORWARD_SECRET", "is not set"},
+		{"forward short secret", map[string]string{"DINGFN_FORWARD_URLS": "*=https://hooks.example.com/SECRETPATH", "DINGFN_FORWARD_SECRET": "SHORTSECRET"}, "DINGFN_FORWARD_SECRET", "at least 16"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := full()
+			maps.Copy(m, tt.set)
+			_, err := Load(Dev, env(m))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.key)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "SECRETPATH", "errors never echo the forwarding URLs")
+			assert.NotContains(t, err.Error(), "SHORTSECRET")
+		})
+	}
+}
 func TestRobots(t *testing.T) {
 	m := full()
 	m["DINGFN_ROBOTS"] = "ops=robot-token-value-1:SECrobot-secret-value, alerts=robot-token-value-2"

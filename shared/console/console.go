@@ -18,6 +18,7 @@ import (
 	"github.com/yuin/goldmark"
 
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/notify"
@@ -38,6 +39,9 @@ type Sources struct {
 	// Sync runs the sync tick's steps for "sync now"; nil hides the
 	// button (the mirror's status is still shown).
 	Sync SyncRunner
+	// Events is the event log: listed live, with a replay button; nil
+	// hides it.
+	Events *events.Service
 	// Simulator is the simulated DingTalk of `dingfn dev`: its
 	// organisation, approvals and robot messages, and the buttons that
 	// change them. nil when the console runs against a real DingTalk.
@@ -155,7 +159,10 @@ func New(src Sources, opts ...Option) (*Console, error) {
 // it. Register it with http.Server.RegisterOnShutdown: a stream never
 // goes idle, so Shutdown would otherwise wait for it until its deadline.
 func (c *Console) Close() {
+	// Under mu: a sync or drain starts before this or not at all.
+	c.mu.Lock()
 	c.cancel()
+	c.mu.Unlock()
 	c.hub.close()
 	c.wg.Wait()
 }
@@ -245,6 +252,7 @@ func (c *Console) routes() *http.ServeMux {
 		mux.HandleFunc("GET /console/api/"+string(t), func(w http.ResponseWriter, r *http.Request) { c.serveView(w, r, t) })
 	}
 	mux.Handle("POST /console/api/sync", c.action(c.postSync))
+	mux.Handle("POST /console/api/events/{id}/replay", c.action(c.postReplay))
 	mux.Handle("POST /console/api/notices", c.action(c.postNotice))
 	mux.Handle("POST /console/api/simulator/{action}", c.action(c.postSimulator))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {

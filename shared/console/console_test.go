@@ -82,6 +82,38 @@ func TestSessionViewsActionsAndNoSecrets(t *testing.T) {
 	added := post("/console/api/simulator/add-user", `{"name":"测试员","dept_id":3,"title":"测试工程师"}`, http.StatusOK)
 	uid, _ := added["userid"].(string)
 	stream.until(t, ctx, "org-simulator", func(b []byte) bool { return bytes.Contains(b, []byte(`"userid":"`+uid+`","name":"测试员"`)) })
+	// The push is logged, handled, and the person reaches the mirror.
+	var ev console.EventView
+	stream.until(t, ctx, "events", func(b []byte) bool {
+		var v console.EventsView
+		_ = json.Unmarshal(b, &v)
+		for _, e := range v.Events {
+			if e.Type == "user_add_org" && e.Status == "done" && e.Subject == uid {
+				ev = e
+				return true
+			}
+		}
+		return false
+	})
+	if len(ev.Handlers) == 0 || ev.Handlers[0].Status != "done" || !bytes.Contains(ev.Payload, []byte(uid)) {
+		t.Errorf("the event's handlers and payload: %+v", ev)
+	}
+	stream.until(t, ctx, "org-mirror", func(b []byte) bool { return bytes.Contains(b, []byte(`"userid":"`+uid+`","name":"测试员"`)) })
+	replayed := post("/console/api/events/"+ev.ID+"/replay", `{}`, http.StatusAccepted)
+	if e, _ := replayed["event"].(map[string]any); e["status"] != "pending" {
+		t.Errorf("a replayed event is pending until it runs again: %v", replayed)
+	}
+	stream.until(t, ctx, "events", func(b []byte) bool {
+		var v console.EventsView
+		_ = json.Unmarshal(b, &v)
+		for _, e := range v.Events {
+			if e.ID == ev.ID {
+				return e.Status == "done" && e.Attempts > ev.Attempts
+			}
+		}
+		return false
+	})
+	post("/console/api/events/no-such-event/replay", `{}`, http.StatusNotFound)
 	post("/console/api/simulator/move-user", `{"userid":"`+uid+`","dept_ids":[4]}`, http.StatusOK)
 	post("/console/api/simulator/rename-department", `{"dept_id":4,"name":"前端与设计组"}`, http.StatusOK)
 	stream.until(t, ctx, "org-simulator", func(b []byte) bool {
@@ -225,7 +257,7 @@ func TestBadRequests(t *testing.T) {
 			t.Errorf("GET %s for host rebind.example: %d, want 403", path, resp.StatusCode)
 		}
 	}
-	for _, path := range []string{"/console/api/org?source=elsewhere", "/console/api/nothing", "/console/api/events"} {
+	for _, path := range []string{"/console/api/org?source=elsewhere", "/console/api/nothing"} {
 		code, b := do(t, http.MethodGet, s.URL+path, "")
 		if code/100 != 4 || !bytes.Contains(b, []byte(`"message"`)) {
 			t.Errorf("GET %s: %d %s, want a 4xx error body", path, code, b)

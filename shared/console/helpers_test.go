@@ -19,8 +19,7 @@ import (
 // store, with the timers off: the tests run ticks themselves.
 func startDev(t *testing.T) *devserver.Server {
 	t.Helper()
-	// Every sync tick walks the directory again.
-	env := map[string]string{"DINGFN_STORE": "memory", "DINGFN_SYNC_INTERVAL": "1ns"}
+	env := map[string]string{"DINGFN_STORE": "memory"}
 	s, err := devserver.Start(context.Background(), devserver.Options{
 		Addr:         "127.0.0.1:0",
 		Simulate:     true,
@@ -116,6 +115,9 @@ func leaked(b []byte, secrets map[string]string) []string {
 // and every byte, for the secrets check.
 type sse struct {
 	events chan sseEvent
+	// last is the latest data of each event name read so far: a view is
+	// sent again only when it changes, so a wait must start from it.
+	last map[string][]byte
 	mu     sync.Mutex
 	raw    bytes.Buffer
 }
@@ -140,7 +142,7 @@ func openStream(t *testing.T, base string) *sse {
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "text/event-stream" {
 		t.Fatalf("stream: status %d, Content-Type %q", resp.StatusCode, ct)
 	}
-	s := &sse{events: make(chan sseEvent, 1024)}
+	s := &sse{events: make(chan sseEvent, 1024), last: map[string][]byte{}}
 	done := make(chan struct{})
 	t.Cleanup(func() {
 		cancel()
@@ -182,10 +184,13 @@ type writerFunc func([]byte)
 func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }
 
 // until reads the stream until an event named name satisfies ok, and
-// returns its data. It fails the test when the stream ends or ctx (the
+// returns its data, starting from the latest one already read. It fails the test when the stream ends or ctx (the
 // test's deadline) passes first.
 func (s *sse) until(t *testing.T, ctx context.Context, name string, ok func(data []byte) bool) []byte {
 	t.Helper()
+	if b, seen := s.last[name]; seen && ok(b) {
+		return b
+	}
 	for {
 		select {
 		case ev, open := <-s.events:
@@ -195,6 +200,7 @@ func (s *sse) until(t *testing.T, ctx context.Context, name string, ok func(data
 			if ev.name == "view-error" {
 				t.Fatalf("the stream reports a failed view: %s", ev.data)
 			}
+			s.last[ev.name] = ev.data
 			if ev.name == name && ok(ev.data) {
 				return ev.data
 			}

@@ -223,6 +223,9 @@ func (c *Console) topics() []Topic {
 	if c.src.Simulator != nil {
 		out = append(out, TopicSimulator)
 	}
+	if c.src.Events != nil {
+		out = append(out, TopicEvents)
+	}
 	out = append(out, TopicSync)
 	if c.src.Notify != nil {
 		out = append(out, TopicNotices)

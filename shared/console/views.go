@@ -214,6 +214,8 @@ func (c *Console) viewJSON(ctx context.Context, t Topic) ([]byte, error) {
 		v, err = c.mirrorOrg(ctx)
 	case TopicSimulator:
 		v = c.simulatorOrg()
+	case TopicEvents:
+		v, err = c.eventLog(ctx)
 	case TopicSync:
 		v, err = c.syncView(ctx)
 	case TopicNotices:

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/console"
@@ -34,7 +35,8 @@ type ConsoleServer struct {
 
 // StartConsole serves the console alone against the configured DingTalk
 // app and store (`dingfn console`): the organisation from the mirror, the
-// sync's status, and the notices in the store, with the notice form when
+// event log with its replay button, the sync's status, and the notices in
+// the store, with the notice form when
 // DINGTALK_AGENT_ID is set; no simulator, and none of the functions. It
 // needs the configuration the sync function needs. Addr, Getenv, Out and
 // Logger of o apply.
@@ -69,6 +71,9 @@ func StartConsole(ctx context.Context, o Options) (_ *ConsoleServer, err error) 
 		if src.Notify, err = functions.NotifyService(s.Bundle); err != nil {
 			return nil, fmt.Errorf("console: notify: %w", err)
 		}
+	}
+	if src.Events, err = functions.Events(s.Bundle, handlers.Register); err != nil {
+		return nil, fmt.Errorf("console: events: %w", err)
 	}
 	if s.Console, err = console.New(src, console.WithLogger(o.Logger)); err != nil {
 		return nil, err

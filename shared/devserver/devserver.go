@@ -20,12 +20,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/console"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/functions"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/platform"
@@ -62,6 +64,10 @@ type Options struct {
 	// SyncEvery and RefreshEvery are the timer periods; zero means the
 	// default, negative disables the timer (it still runs on demand).
 	SyncEvery, RefreshEvery time.Duration
+	// EventHandlers, when set, registers the event handlers instead of
+	// package handlers' Register (which the deployed callback and sync
+	// functions use); for tests.
+	EventHandlers func(*events.Mux)
 }
 
 // Server is a running `dingfn dev`.
@@ -132,11 +138,11 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.Bundle, err = bundle.Open(ctx, cfg, o.Logger); err != nil {
 		return nil, err
 	}
-	if err := s.build(); err != nil {
+	if err := s.build(o.EventHandlers); err != nil {
 		s.Bundle.Close()
 		return nil, err
 	}
-	if err := s.buildConsole(); err != nil {
+	if err := s.buildConsole(o.EventHandlers); err != nil {
 		s.Bundle.Close()
 		return nil, err
 	}
@@ -158,16 +164,21 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	return s, nil
 }
 
-// build makes the four functions with the builders their mains use.
-func (s *Server) build() error {
+// build makes the four functions with the builders their mains use;
+// register, when set, replaces package handlers' event handlers.
+func (s *Server) build(register func(*events.Mux)) error {
+	callbackOf, syncOf := functions.Callback, functions.Sync
+	if register != nil {
+		callbackOf, syncOf = functions.CallbackWith(register), functions.SyncWith(register)
+	}
 	var err error
-	if s.callback, err = functions.Callback(s.Bundle); err != nil {
+	if s.callback, err = callbackOf(s.Bundle); err != nil {
 		return fmt.Errorf("devserver: callback: %w", err)
 	}
 	if s.notify, err = functions.Notify(s.Bundle); err != nil {
 		return fmt.Errorf("devserver: notify: %w", err)
 	}
-	if s.syncTick, err = functions.Sync(s.Bundle); err != nil {
+	if s.syncTick, err = syncOf(s.Bundle); err != nil {
 		return fmt.Errorf("devserver: sync: %w", err)
 	}
 	if s.refresh, err = functions.TokenRefresher(s.Bundle); err != nil {
@@ -179,12 +190,19 @@ func (s *Server) build() error {
 // buildConsole makes the console over the bundle's feature packages and,
 // when simulating, the simulated DingTalk; the sync timer's ticks report
 // to it.
-func (s *Server) buildConsole() error {
+func (s *Server) buildConsole(register func(*events.Mux)) error {
 	n, err := functions.NotifyService(s.Bundle)
 	if err != nil {
 		return fmt.Errorf("devserver: console: %w", err)
 	}
-	c, err := console.New(console.Sources{Mirror: directory.NewReader(s.Bundle.Store), Notify: n, Simulator: s.Fake},
+	if register == nil {
+		register = handlers.Register
+	}
+	log, err := functions.Events(s.Bundle, register)
+	if err != nil {
+		return fmt.Errorf("devserver: console: %w", err)
+	}
+	c, err := console.New(console.Sources{Mirror: directory.NewReader(s.Bundle.Store), Notify: n, Events: log, Simulator: s.Fake},
 		console.WithLogger(s.logger))
 	if err != nil {
 		return err

@@ -9,12 +9,16 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/events"
+	"github.com/dingfn/dingfn/shared/functions"
 )
 
 func start(t *testing.T) (*Server, *bytes.Buffer) {
@@ -110,7 +114,12 @@ func TestSimulatedSession(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, "report %v", rep)
 		assert.Equal(t, true, rep["ok"])
 		steps, _ := rep["steps"].([]any)
-		require.Len(t, steps, 2, "the directory walk and the notices step")
+		require.Len(t, steps, 4, "the directory walk, the notices step, the event drain and purge (no recovery: a console subscription)")
+		for i, name := range []string{"events-drain", "events-purge"} {
+			ev, _ := steps[2+i].(map[string]any)
+			assert.Equal(t, name, ev["step"])
+			assert.Equal(t, true, ev["ok"])
+		}
 		step, _ := steps[0].(map[string]any)
 		assert.Equal(t, "directory", step["step"])
 		assert.Equal(t, true, step["complete"])
@@ -173,4 +182,53 @@ func TestRealModeNeedsConfiguration(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "DINGTALK_APP_SECRET", "the message names the missing variable")
 	assert.Contains(t, err.Error(), "dev")
+}
+
+// TestEventsDrainedAtOnce: in `dingfn dev` an event the callback leaves
+// unfinished (here a handler slower than the callback's budget) is
+// drained right away, not at the next sync tick, and runs through the
+// handlers given in Options.
+func TestEventsDrainedAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DINGFN_STORE": "bolt:" + filepath.Join(dir, "dev.db")}
+	calls := make(chan int32, 4)
+	var n atomic.Int32
+	s, err := Start(context.Background(), Options{
+		Addr: "127.0.0.1:0", Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler),
+		SyncEvery: -1, RefreshEvery: -1,
+		EventHandlers: func(m *events.Mux) {
+			m.HandleFunc("user_add_org", func(ctx context.Context, ev *events.Event) error {
+				k := n.Add(1)
+				calls <- k
+				if k == 1 {
+					<-ctx.Done() // slower than the callback's budget
+					return ctx.Err()
+				}
+				return nil
+			})
+		},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	code, m := post(t, s.URL+"/simulator/push", `{"EventType":"user_add_org","UserId":["wangwu"],"TimeStamp":1772442000000,"CorpId":"`+s.Fake.CorpID()+`"}`)
+	require.Equal(t, http.StatusOK, code, "%v", m)
+	for want := int32(1); want <= 2; want++ {
+		select {
+		case got := <-calls:
+			require.Equal(t, want, got)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("handler call %d never came: the unfinished event was not drained at once", want)
+		}
+	}
+	ev, err := events.NewEvent([]byte(`{"EventType":"user_add_org","UserId":["wangwu"],"TimeStamp":1772442000000,"CorpId":"`+s.Fake.CorpID()+`"}`), events.SourcePush, time.Now())
+	require.NoError(t, err)
+	// Drains hold the drain's lease: this one starts once the immediate
+	// one is over.
+	log, err := functions.Events(s.Bundle, nil)
+	require.NoError(t, err)
+	require.NoError(t, log.DrainNow(context.Background()))
+	e, err := log.Get(context.Background(), ev.ID)
+	require.NoError(t, err)
+	assert.Equal(t, events.StatusDone, e.Status)
+	assert.Equal(t, 2, e.Attempts)
 }

@@ -98,6 +98,7 @@ type config struct {
 	listener             net.Listener
 	maxCalls             int
 	autoEvents           string
+	pushClient           *http.Client
 	ipLimit              *ipLimiter
 }
 
@@ -326,7 +327,7 @@ func NewServer(opts ...Option) *Server {
 	s.quota.limit = c.monthlyQuota
 	s.notices.init()
 	s.processes.init()
-	s.callback.init(c.eventToken, c.eventKey)
+	s.callback.init(c.eventToken, c.eventKey, c.pushClient)
 	s.ext.init()
 	if len(dir.ids()) > 0 {
 		s.ext.seed(dir.ids()[0])

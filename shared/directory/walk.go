@@ -621,7 +621,18 @@ func (r *run) stageMembers(ctx context.Context, dept int64) ([]staged, error) {
 	if err != nil {
 		return nil, err
 	}
+	listed := m.UserIDs
 	return []staged{{w: rowWrite{table: MembersTable, item: it, cond: cond}, done: func(ctx context.Context, err error) error {
+		if errors.Is(err, store.ErrConflict) {
+			// A contact event changed the row since the walk read it. The
+			// event fixed its own user, but the users whose rows this walk
+			// has already moved would keep their old membership (their
+			// events find their rows unchanged): rebuild the row from the
+			// user rows instead of dropping the walk's listing.
+			if err := r.w.reconcileMembers(ctx, dept, listed); err != nil {
+				return err
+			}
+		}
 		if err != nil {
 			return r.refreshRow(ctx, MembersTable, dept, r.idx.members)
 		}

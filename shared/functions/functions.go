@@ -17,25 +17,58 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/callback"
+	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/token"
 )
 
-// Callback builds the callback function: DingTalk's encrypted event push,
-// verified and answered with the subscription's token and AES key
-// (DINGTALK_CALLBACK_*). Until events are recorded, each is logged.
-func Callback(b *bundle.Bundle) (http.Handler, error) {
-	c, err := dingcrypto.New(b.Config.CallbackToken, b.Config.CallbackAESKey, b.Config.CallbackOwnerKey)
+// Events builds the event log the callback and the sync function's drain
+// share: the built-in handlers (contact events into the directory mirror
+// through its guarded writer, approval events into the approvals table),
+// forwarding (DINGFN_FORWARD_*), then register's handlers.
+func Events(b *bundle.Bundle, register func(*events.Mux)) (*events.Service, error) {
+	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
 	if err != nil {
 		return nil, err
 	}
-	return callback.NewHandler(c, callback.LogDispatcher(b.Logger), callback.WithLogger(b.Logger))
+	cfg := b.Config
+	return events.Build(events.Deps{Store: b.Store, Client: b.Client, Directory: w, Logger: b.Logger, Register: register}, events.Config{
+		Retention: cfg.EventRetention, MaxAttempts: cfg.EventMaxAttempts,
+		Forward: cfg.ForwardRules, ForwardSecret: cfg.ForwardSecret,
+		// `dingfn dev` keeps running after a reply: drain at once there.
+		DrainAtOnce: cfg.Function == config.Dev,
+	})
+}
+
+// Callback builds the callback function with your event handlers (package
+// handlers): DingTalk's encrypted event push, verified and answered with
+// the subscription's token and AES key (DINGTALK_CALLBACK_*) within its
+// timestamp window (DINGFN_CALLBACK_MAX_SKEW), each event logged and
+// processed by the event log.
+func Callback(b *bundle.Bundle) (http.Handler, error) { return CallbackWith(handlers.Register)(b) }
+
+// CallbackWith is Callback with register's handlers instead of package
+// handlers' (tests, `dingfn dev` with other handlers).
+func CallbackWith(register func(*events.Mux)) func(*bundle.Bundle) (http.Handler, error) {
+	return func(b *bundle.Bundle) (http.Handler, error) {
+		c, err := dingcrypto.New(b.Config.CallbackToken, b.Config.CallbackAESKey, b.Config.CallbackOwnerKey)
+		if err != nil {
+			return nil, err
+		}
+		log, err := Events(b, register)
+		if err != nil {
+			return nil, err
+		}
+		return callback.NewHandler(c, log, callback.WithLogger(b.Logger), callback.WithMaxClockSkew(b.Config.CallbackMaxSkew))
+	}
 }
 
 // NotifyService builds notify's service: work notices as the app's agent
@@ -71,30 +104,46 @@ func Notify(b *bundle.Bundle) (http.Handler, error) {
 	return notify.Handler(s, b.Config.NotifyKeys), nil
 }
 
-// Sync builds the sync function's tick: a schedule runner whose steps are
-// the directory walk (and the later features' periodic work); each tick
-// runs the steps that are due.
-func Sync(b *bundle.Bundle) (platform.TimerFunc, error) {
-	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
-	if err != nil {
-		return nil, err
+// Sync builds the sync function's tick with your event handlers (package
+// handlers): a schedule runner whose steps are the directory walk, the
+// notices step, and the event log's drain, recovery of failed pushes (for
+// a register_call_back callback) and purge; each tick runs the steps that
+// are due.
+func Sync(b *bundle.Bundle) (platform.TimerFunc, error) { return SyncWith(handlers.Register)(b) }
+
+// SyncWith is Sync with register's handlers instead of package handlers'.
+func SyncWith(register func(*events.Mux)) func(*bundle.Bundle) (platform.TimerFunc, error) {
+	return func(b *bundle.Bundle) (platform.TimerFunc, error) {
+		w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
+		if err != nil {
+			return nil, err
+		}
+		walk, err := directory.NewSyncer(w, directory.WithInterval(b.Config.SyncInterval), directory.WithMaxDelete(b.Config.SyncMaxDelete))
+		if err != nil {
+			return nil, err
+		}
+		// The notices step sends the work-notice parts waiting for
+		// DingTalk's per-minute budget; each notice names its agent, so
+		// sync needs no DINGTALK_AGENT_ID.
+		n, err := NotifyService(b)
+		if err != nil {
+			return nil, err
+		}
+		log, err := Events(b, register)
+		if err != nil {
+			return nil, err
+		}
+		var failed events.FailedResults
+		if b.Config.RecoversFailedPushes() {
+			failed = b.Client.Callback
+		}
+		steps := append([]schedule.Step{walk.Step(false), n.Step()}, log.Steps(failed, b.Config.EventRecoverEvery)...)
+		r, err := schedule.New(b.Store, steps, schedule.WithLogger(b.Logger))
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (any, error) { return r.Tick(ctx) }, nil
 	}
-	walk, err := directory.NewSyncer(w, directory.WithInterval(b.Config.SyncInterval), directory.WithMaxDelete(b.Config.SyncMaxDelete))
-	if err != nil {
-		return nil, err
-	}
-	// The notices step sends the work-notice parts waiting for DingTalk's
-	// per-minute budget; each notice names its agent, so sync needs no
-	// DINGTALK_AGENT_ID.
-	n, err := NotifyService(b)
-	if err != nil {
-		return nil, err
-	}
-	r, err := schedule.New(b.Store, []schedule.Step{walk.Step(false), n.Step()}, schedule.WithLogger(b.Logger))
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) (any, error) { return r.Tick(ctx) }, nil
 }
 
 // TokenRefresher builds the token-refresher function's tick: the app's

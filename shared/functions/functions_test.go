@@ -5,14 +5,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/dingfn/dingfn/shared/approvals"
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/directory/directorytest"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/functions"
 	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/token"
@@ -188,4 +193,68 @@ func serve(h http.Handler, auth string) int {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w.Code
+}
+
+// TestEventsWiring: the callback built for the function logs and
+// processes events (an approval lands in the approvals table inline), and
+// the sync tick of a register_call_back deployment (owner key = corp id)
+// recovers failed pushes into the same log, to be drained.
+func TestEventsWiring(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ding := dingtalktest.NewServer(dingtalktest.WithDemoOrg(), dingtalktest.WithEventSubscription(callbackToken, callbackKey))
+	t.Cleanup(ding.Close)
+	b := open(t, ding, config.Dev)
+	h, err := functions.Callback(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	id, err := b.Client.Process.CreateInstance(ctx, &dingtalk.CreateProcessInstanceRequest{
+		OriginatorUserID: "lisi", ProcessCode: "PROC-LEAVE", DeptID: -1,
+		FormComponentValues: []dingtalk.FormComponentValue{{Name: "days", Value: "2"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := ding.ProcessEvent(id, "start")
+	if err := ding.PushEvent(ctx, srv.URL, ev); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	if a, err := approvals.Get(ctx, b.Store, id); err != nil || a.Status != "RUNNING" {
+		t.Errorf("approval after the push: %+v, %v", a, err)
+	}
+
+	// Sync of a register_call_back deployment runs the recovery step.
+	b.Config.CallbackOwnerKey = b.Config.CorpID
+	ding.AddFailedEvent("user_modify_org", time.Now(), map[string]any{"userid": []string{"lisi"}})
+	tick, err := functions.Sync(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := tick(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range rep.(*schedule.Report).Steps {
+		names = append(names, s.Step)
+	}
+	if !slices.Contains(names, events.StepRecover) || !slices.Contains(names, events.StepDrain) || ding.FailedEventCount() != 0 {
+		t.Errorf("steps %v, %d failed pushes left; want the recovery to have fetched them", names, ding.FailedEventCount())
+	}
+	log, err := functions.Events(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for e, err := range log.List(ctx, "") {
+		if err == nil && e.Source == events.SourceFailedResult {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d recovered events in the log, want 1", n)
+	}
 }
