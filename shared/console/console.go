@@ -18,8 +18,8 @@ import (
 	"github.com/yuin/goldmark"
 
 	"github.com/dingfn/dingfn/shared/dingtalktest"
-	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/schedule"

@@ -118,8 +118,8 @@ type sse struct {
 	// last is the latest data of each event name read so far: a view is
 	// sent again only when it changes, so a wait must start from it.
 	last map[string][]byte
-	mu     sync.Mutex
-	raw    bytes.Buffer
+	mu   sync.Mutex
+	raw  bytes.Buffer
 }
 
 type sseEvent struct {
