@@ -63,8 +63,8 @@ func browser(t *testing.T) context.Context {
 func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
-		t.Fatalf("waiting for %s: %v\npage: %.3000s", what, err, html)
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("waiting for %s: %v\nthe page reads:\n%.6000s", what, err, page)
 	}
 }
 
@@ -116,6 +116,13 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	waitFor(t, ctx, "the replay's answer", text(".toast", "replayed"))
 	waitFor(t, ctx, "the replayed event done", `[...document.querySelectorAll('#event-log tbody tr[data-type="user_add_org"]')].every(r => r.querySelector(".status").textContent === "done")`)
+
+	// Sync now: the tick runs and its report replaces the timer's.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#sync-now"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the console's sync tick", text("#sync-last h3", "console")+` && `+text(`#sync-steps [data-step="directory"] .status`, "done"))
+	waitFor(t, ctx, "token health", `document.querySelectorAll('#tokens tbody tr').length === 2 && [...document.querySelectorAll('#tokens tbody .status')].every(s => s.textContent === "ok")`)
 
 	// The notice form.
 	if err := chromedp.Do(ctx,

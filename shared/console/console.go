@@ -23,6 +23,7 @@ import (
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/schedule"
+	"github.com/dingfn/dingfn/shared/token"
 )
 
 //go:embed static
@@ -39,6 +40,9 @@ type Sources struct {
 	// Sync runs the sync tick's steps for "sync now"; nil hides the
 	// button (the mirror's status is still shown).
 	Sync SyncRunner
+	// Tokens is the app's token cache, for token health (never the
+	// values); nil hides it.
+	Tokens *token.Provider
 	// Events is the event log: listed live, with a replay button; nil
 	// hides it.
 	Events *events.Service

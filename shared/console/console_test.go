@@ -158,8 +158,32 @@ func TestSessionViewsActionsAndNoSecrets(t *testing.T) {
 		t.Errorf("robot message rendered as %+v", m)
 	}
 
+	// Token health: both credentials stored and fresh, with who fetched
+	// them.
+	var tv console.TokensView
+	if err := json.Unmarshal(get("/console/api/tokens"), &tv); err != nil {
+		t.Fatal(err)
+	}
+	if len(tv.Tokens) != 2 {
+		t.Fatalf("tokens %+v", tv)
+	}
+	for _, tk := range tv.Tokens {
+		if !tk.Stored || tk.Health != console.HealthOK || tk.FetchedBy == "" || tk.ExpiresInS <= 0 || tk.AgeS < 0 {
+			t.Errorf("token %+v", tk)
+		}
+	}
+
+	// Sync now: the tick's steps run under their leases and the stream
+	// shows the console's tick.
+	post("/console/api/sync", `{}`, http.StatusAccepted)
+	stream.until(t, ctx, "sync", func(b []byte) bool {
+		var v console.SyncView
+		_ = json.Unmarshal(b, &v)
+		return !v.Running && v.Last != nil && v.Last.Trigger == "console" && v.Last.OK && len(v.Last.Steps) > 0
+	})
+
 	// Every view once more by GET.
-	for _, v := range []string{"overview", "org?source=mirror", "org?source=simulator", "sync", "notices", "robots", "approvals"} {
+	for _, v := range []string{"overview", "org?source=mirror", "org?source=simulator", "events", "sync", "tokens", "notices", "robots", "approvals"} {
 		get("/console/api/" + v)
 	}
 
@@ -217,7 +241,8 @@ func TestBadRequests(t *testing.T) {
 		{"bad msgtype", "/console/api/notices", `{"userids":["lisi"],"msgtype":"oa","content":"x"}`, nil, 400, "invalid_request", "msgtype"},
 		{"no recipients", "/console/api/notices", `{"msgtype":"text","content":"x"}`, nil, 400, "invalid_request", ""},
 		{"empty text", "/console/api/notices", `{"userids":["lisi"],"msgtype":"text","content":""}`, nil, 400, "invalid_message", "msg.text.content"},
-		{"no sync runner", "/console/api/sync", `{}`, nil, 501, "not_configured", ""},
+		{"sync with a body", "/console/api/sync", `{"steps":["directory"]}`, nil, 400, "invalid_body", "steps"},
+		{"replay with a bad body", "/console/api/events/x/replay", `{"all":"yes"}`, nil, 400, "invalid_body", "all"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

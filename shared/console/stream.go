@@ -227,6 +227,9 @@ func (c *Console) topics() []Topic {
 		out = append(out, TopicEvents)
 	}
 	out = append(out, TopicSync)
+	if c.src.Tokens != nil {
+		out = append(out, TopicTokens)
+	}
 	if c.src.Notify != nil {
 		out = append(out, TopicNotices)
 	}

@@ -218,6 +218,8 @@ func (c *Console) viewJSON(ctx context.Context, t Topic) ([]byte, error) {
 		v, err = c.eventLog(ctx)
 	case TopicSync:
 		v, err = c.syncView(ctx)
+	case TopicTokens:
+		v, err = c.tokens(ctx)
 	case TopicNotices:
 		v, err = c.notices(ctx)
 	case TopicRobots:

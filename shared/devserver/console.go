@@ -35,7 +35,8 @@ type ConsoleServer struct {
 
 // StartConsole serves the console alone against the configured DingTalk
 // app and store (`dingfn console`): the organisation from the mirror, the
-// event log with its replay button, the sync's status, and the notices in
+// event log with its replay button, the sync's status and "sync now"
+// (under the sync function's leases), token health, and the notices in
 // the store, with the notice form when
 // DINGTALK_AGENT_ID is set; no simulator, and none of the functions. It
 // needs the configuration the sync function needs. Addr, Getenv, Out and
@@ -66,7 +67,12 @@ func StartConsole(ctx context.Context, o Options) (_ *ConsoleServer, err error) 
 			s.Bundle.Close()
 		}
 	}()
-	src := console.Sources{Mirror: directory.NewReader(s.Bundle.Store)}
+	var c *console.Console
+	runner, err := functions.SyncRunner(s.Bundle, functions.SyncOptions{Progress: func(r directory.Report) { c.SyncProgress(r) }})
+	if err != nil {
+		return nil, fmt.Errorf("console: sync: %w", err)
+	}
+	src := console.Sources{Mirror: directory.NewReader(s.Bundle.Store), Sync: runner, Tokens: s.Bundle.Tokens}
 	if cfg.AgentID > 0 {
 		if src.Notify, err = functions.NotifyService(s.Bundle); err != nil {
 			return nil, fmt.Errorf("console: notify: %w", err)
@@ -75,9 +81,10 @@ func StartConsole(ctx context.Context, o Options) (_ *ConsoleServer, err error) 
 	if src.Events, err = functions.Events(s.Bundle, handlers.Register); err != nil {
 		return nil, fmt.Errorf("console: events: %w", err)
 	}
-	if s.Console, err = console.New(src, console.WithLogger(o.Logger)); err != nil {
+	if c, err = console.New(src, console.WithLogger(o.Logger)); err != nil {
 		return nil, err
 	}
+	s.Console = c
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		s.Console.Close()

@@ -202,12 +202,26 @@ func (s *Server) buildConsole(register func(*events.Mux)) error {
 	if err != nil {
 		return fmt.Errorf("devserver: console: %w", err)
 	}
-	c, err := console.New(console.Sources{Mirror: directory.NewReader(s.Bundle.Store), Notify: n, Events: log, Simulator: s.Fake},
-		console.WithLogger(s.logger))
+	// "Sync now" runs the sync function's steps under their leases, so it
+	// never walks beside the timer's tick; the walk reports its progress
+	// to the console.
+	var c *console.Console
+	runner, err := functions.SyncRunner(s.Bundle, functions.SyncOptions{Register: register,
+		Progress: func(r directory.Report) { c.SyncProgress(r) }})
+	if err != nil {
+		return fmt.Errorf("devserver: console: %w", err)
+	}
+	c, err = console.New(console.Sources{Mirror: directory.NewReader(s.Bundle.Store), Notify: n, Events: log,
+		Sync: runner, Tokens: s.Bundle.Tokens, Simulator: s.Fake}, console.WithLogger(s.logger))
 	if err != nil {
 		return err
 	}
 	s.Console = c
+	refresh := s.refresh
+	s.refresh = func(ctx context.Context) (any, error) {
+		defer c.Publish(console.TopicTokens)
+		return refresh(ctx)
+	}
 	tick := s.syncTick
 	s.syncTick = func(ctx context.Context) (any, error) {
 		rep, err := tick(ctx)
