@@ -27,8 +27,8 @@ type TokenView struct {
 	FetchedBy string     `json:"fetched_by,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	// ExpiresInS and AgeS are seconds from now (negative once expired).
-	ExpiresInS int64 `json:"expires_in_s,omitempty"`
-	AgeS       int64 `json:"age_s,omitempty"`
+	ExpiresInS int64 `json:"expires_in_s"`
+	AgeS       int64 `json:"age_s"`
 	// Capped says a ticket's expiry is its 24 h limit; HardExpiresAt is
 	// that limit.
 	Capped        bool       `json:"capped,omitempty"`
