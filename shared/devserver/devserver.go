@@ -254,6 +254,8 @@ func (s *Server) Close() error {
 	defer cancel()
 	err := s.http.Shutdown(ctx)
 	s.wg.Wait()
+	// A sync or drain the console started ends before the store closes.
+	s.Console.Close()
 	err = errors.Join(err, s.Bundle.Close())
 	s.closeFake()
 	return err
