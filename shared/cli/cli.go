@@ -251,6 +251,7 @@ Exit codes:
 		a.syncCommand(),
 		a.directoryCommand(),
 		a.devCommand(),
+		a.consoleCommand(),
 		a.tablestoreFakeCommand(),
 	)
 	root.InitDefaultCompletionCmd()

@@ -32,6 +32,7 @@ func TestRunCommands(t *testing.T) {
 		{name: "unknown", args: []string{"deploy"}, wantErr: `unknown command "deploy"`},
 		{name: "help", args: []string{"help"}, wantOut: "tablestore-fake"},
 		{name: "dev bad flag", args: []string{"dev", "--port", "1"}, wantErr: "flag provided but not defined"},
+		{name: "console without configuration", args: []string{"console"}, wantErr: "DINGTALK_APP_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

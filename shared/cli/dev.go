@@ -17,12 +17,13 @@ func (a *app) devCommand() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "dev [--addr 127.0.0.1:9000] [--simulate]",
-		Short: "Run all four functions locally on one port (simulated DingTalk unless DINGTALK_APP_KEY is set)",
+		Short: "Run all four functions locally on one port, the console at / (simulated DingTalk unless DINGTALK_APP_KEY is set)",
 		Long: `Run callback, notify, sync and token-refresher in one process on one port,
 on the embedded store. Without DINGTALK_APP_KEY (or with --simulate) it
 talks to a simulated DingTalk with a demo organisation and prints
 ready-to-paste curl lines; with the configuration set, to your real app.
-Logs follow DINGFN_LOG_LEVEL and DINGFN_LOG_FORMAT, as in the functions.`,
+The console page at / shows the organisation, the event log, the sync,
+tokens and notices live. Logs follow DINGFN_LOG_LEVEL and DINGFN_LOG_FORMAT, as in the functions.`,
 		Example: `  dingfn dev
   dingfn dev --addr 127.0.0.1:9100 --simulate
   dingfn --env-file dev.env dev`,
@@ -36,6 +37,33 @@ Logs follow DINGFN_LOG_LEVEL and DINGFN_LOG_FORMAT, as in the functions.`,
 	}
 	c.Flags().StringVar(&addr, "addr", devserver.DefaultAddr, "listen address")
 	c.Flags().BoolVar(&simulate, "simulate", false, "use the simulated DingTalk even when DINGTALK_APP_KEY is set")
+	return c
+}
+
+func (a *app) consoleCommand() *cobra.Command {
+	var addr string
+	c := &cobra.Command{
+		Use:   "console [--addr 127.0.0.1:9100]",
+		Short: "Serve the console page against the configured DingTalk app and store",
+		Long: `Serve the console (the page dingfn dev shows at /) alone, against your
+real app and store: the organisation from the directory mirror, the event
+log with its replay button, the sync's status and "sync now", token health
+and the notices of the last day. With DINGTALK_AGENT_ID set its form sends
+real work notices. It needs the configuration the sync function needs;
+replay and sync now run in this process under the deployed sync's leases.
+It listens on this machine only unless --addr says otherwise, and answers
+requests addressed to an IP address or localhost.`,
+		Example: `  dingfn --env-file ~/.config/dingfn/prod.env console
+  dingfn console --addr 127.0.0.1:9200`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return devserver.RunConsole(cmd.Context(), devserver.Options{
+				Addr: addr, Getenv: a.getenv, Out: a.env.Stdout,
+				Logger: platform.NewLogger("console", a.getenv, a.env.Stderr),
+			})
+		},
+	}
+	c.Flags().StringVar(&addr, "addr", devserver.DefaultConsoleAddr, "listen address")
 	return c
 }
 
