@@ -162,6 +162,10 @@ func newWalkBar(a *app, st directory.Status) *walkBar {
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionShowDescriptionAtLineEnd(),
+		// The spinner of an unknown length turns at each department
+		// instead of on the library's own ticker goroutine, which reads
+		// the bar's state without its lock (a data race).
+		progressbar.OptionSetSpinnerChangeInterval(0),
 	)}
 }
 
