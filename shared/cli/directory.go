@@ -20,14 +20,16 @@ var needMirror = []string{"DINGTALK_APP_KEY"}
 
 func (a *app) directoryCommand() *cobra.Command {
 	return group("directory",
-		"Read the directory mirror (通讯录) the sync keeps, without calling DingTalk",
+		"Read the directory mirror (通讯录) the sync keeps, and compare it with DingTalk",
 		`  dingfn directory user wangwu
   dingfn directory dept 1 --members --recursive
-  dingfn directory export --format csv > users.csv`,
+  dingfn directory export --format csv > users.csv
+  dingfn directory diff`,
 		a.directoryUserCommand(),
 		a.directoryDeptCommand(),
 		a.directoryExportCommand(),
 		a.directoryStatusCommand(),
+		a.directoryDiffCommand(),
 	)
 }
 

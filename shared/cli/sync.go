@@ -19,9 +19,9 @@ import (
 var errNotRun = errors.New("sync: not run")
 
 func (a *app) syncCommand() *cobra.Command {
-	var allowMassDelete bool
+	var allowMassDelete, dryRun bool
 	c := &cobra.Command{
-		Use:   "sync [--allow-mass-delete]",
+		Use:   "sync [--dry-run] [--allow-mass-delete]",
 		Short: "Walk the DingTalk organisation into the directory mirror now",
 		Long: `Run the sync function's directory walk now, whether it is due or not, under
 the same store lease as the deployed sync (a walk already running elsewhere
@@ -36,12 +36,24 @@ sync function reports it.
 A complete walk removes the users and departments it did not see, unless
 they are more than DINGFN_SYNC_MAX_DELETE allows: then it removes nothing
 and exits 5. If the organisation really shrank, run it again with
---allow-mass-delete.`,
+--allow-mass-delete.
+
+--dry-run walks DingTalk exactly as the sync does but writes nothing (no
+lease, record, checkpoint or status; only the shared access-token cache
+may be refreshed): it prints how many users and departments a sync would
+create, update and delete — a table on a terminal, the walk's JSON report
+(dry_run: true) otherwise — and exits 5 when the deletion guard would trip.
+It always walks the whole organisation from the root. 'dingfn directory
+diff' lists the records themselves.`,
 		Example: `  dingfn sync
   dingfn sync --json | jq .steps[0].users
+  dingfn sync --dry-run
   dingfn sync --allow-mass-delete`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dryRun {
+				return a.runDryRun(cmd, allowMassDelete)
+			}
 			ctx := cmd.Context()
 			b, err := a.open(ctx, cmd, needApp)
 			if err != nil {
@@ -87,6 +99,7 @@ and exits 5. If the organisation really shrank, run it again with
 		},
 	}
 	c.Flags().BoolVar(&allowMassDelete, "allow-mass-delete", false, "let a complete walk remove more users and departments than DINGFN_SYNC_MAX_DELETE allows")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "walk DingTalk and print what would change, writing nothing")
 	return c
 }
 
@@ -149,6 +162,10 @@ func newWalkBar(a *app, st directory.Status) *walkBar {
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionShowDescriptionAtLineEnd(),
+		// The spinner of an unknown length turns at each department
+		// instead of on the library's own ticker goroutine, which reads
+		// the bar's state without its lock (a data race).
+		progressbar.OptionSetSpinnerChangeInterval(0),
 	)}
 }
 

@@ -168,6 +168,18 @@ type countingStore struct {
 	mu     sync.Mutex
 	writes map[string][]string // table → keys, in order
 	reads  int
+	// tables are every table any call named, so a test can scan them all.
+	tables map[string]bool
+}
+
+// touch records a table a call named.
+func (c *countingStore) touch(table string) {
+	c.mu.Lock()
+	if c.tables == nil {
+		c.tables = map[string]bool{}
+	}
+	c.tables[table] = true
+	c.mu.Unlock()
 }
 
 func (c *countingStore) reset() {
@@ -186,6 +198,7 @@ func (c *countingStore) wrote(table, key string) {
 }
 
 func (c *countingStore) Get(ctx context.Context, table, key string) (store.Item, error) {
+	c.touch(table)
 	c.mu.Lock()
 	c.reads++
 	c.mu.Unlock()
@@ -193,6 +206,7 @@ func (c *countingStore) Get(ctx context.Context, table, key string) (store.Item,
 }
 
 func (c *countingStore) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
+	c.touch(table)
 	c.mu.Lock()
 	c.reads++
 	c.mu.Unlock()
@@ -200,6 +214,7 @@ func (c *countingStore) Scan(ctx context.Context, table string, r store.Range) (
 }
 
 func (c *countingStore) Put(ctx context.Context, table string, it store.Item, cond store.Cond) (int64, error) {
+	c.touch(table)
 	v, err := c.Store.Put(ctx, table, it, cond)
 	if err == nil {
 		c.wrote(table, it.Key)
@@ -208,6 +223,7 @@ func (c *countingStore) Put(ctx context.Context, table string, it store.Item, co
 }
 
 func (c *countingStore) Delete(ctx context.Context, table, key string, cond store.Cond) error {
+	c.touch(table)
 	err := c.Store.Delete(ctx, table, key, cond)
 	if err == nil {
 		c.wrote(table, key)
@@ -216,6 +232,7 @@ func (c *countingStore) Delete(ctx context.Context, table, key string, cond stor
 }
 
 func (c *countingStore) Batch(ctx context.Context, table string, ws []store.Write) error {
+	c.touch(table)
 	err := c.Store.Batch(ctx, table, ws)
 	failed := map[int]bool{}
 	if be, ok := err.(*store.BatchError); ok {
