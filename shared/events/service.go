@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -287,16 +288,20 @@ func (s *Service) Process(ctx context.Context, ev *Event) (Processed, error) {
 	e := s.newEntry(ev, now)
 	// Store calls honour their context (the store contract; otsstore
 	// bounds the SDK's calls itself), so the budget bounds them.
-	dup, err := s.log.insertOne(ctx, e, s.expiry(e))
+	dup, logged, payloadAt, err := s.log.insertOne(ctx, e, s.expiry(e))
 	if err != nil {
 		return Processed{}, fmt.Errorf("events: log %s %s: %w", ev.Type, ev.ID, err)
 	}
 	if dup {
-		s.logger.DebugContext(ctx, "event already logged; acknowledged, not processed again", "id", ev.ID, "type", ev.Type)
+		if s.logger.Enabled(ctx, slog.LevelDebug) { // no arguments built for nothing on the reply path
+			s.logger.DebugContext(ctx, "event already logged; acknowledged, not processed again", "id", ev.ID, "type", ev.Type)
+		}
 		return Processed{Duplicate: true}, nil
 	}
 	if e.Status.Final() {
-		s.logger.DebugContext(ctx, "event logged; no handler", "id", ev.ID, "type", ev.Type)
+		if s.logger.Enabled(ctx, slog.LevelDebug) {
+			s.logger.DebugContext(ctx, "event logged; no handler", "id", ev.ID, "type", ev.Type)
+		}
 		return Processed{Status: e.Status}, nil
 	}
 	// Keep enough of the budget to record the outcome (a read and a
@@ -314,7 +319,7 @@ func (s *Service) Process(ctx context.Context, ev *Event) (Processed, error) {
 	pcancel()
 	// No index row now: the one written with the event, due at the end of
 	// the grace, already leads the drain to it.
-	next, err := s.record(ctx, e.ID, out, false)
+	next, err := s.recordLogged(ctx, e, logged, payloadAt, out)
 	switch {
 	case err != nil:
 		s.logger.WarnContext(ctx, "event outcome not recorded; the drain will process it", "id", ev.ID, "type", ev.Type, "err", err)
@@ -373,7 +378,7 @@ func checkEvent(ev *Event) error {
 	switch {
 	case ev == nil:
 		return errors.New("events: nil event")
-	case !okID.MatchString(ev.ID):
+	case !plainID(ev.ID):
 		return fmt.Errorf("events: event id %q: want 1-128 of [A-Za-z0-9_.-]", ev.ID)
 	case ev.Type == "":
 		return fmt.Errorf("events: event %s has no type", ev.ID)
@@ -457,6 +462,45 @@ func (s *Service) record(ctx context.Context, id string, out map[string]outcome,
 		if err := s.log.putIndex(ctx, &next, rec.ExpiresAt); err != nil {
 			return &next, err
 		}
+	}
+	return &next, nil
+}
+
+// recordLogged is record for Process, which has just logged e as logged
+// (with its payload at logged[payloadAt:]): when the row is still what
+// it wrote, the row need not be decoded to merge the outcome into it.
+// It is still a read and a write conditional on the version read, as in
+// record, so a change by anyone else since is never overwritten; when the
+// row differs, or the write loses to another, record does the merge from
+// the stored row.
+func (s *Service) recordLogged(ctx context.Context, e *Entry, logged []byte, payloadAt int, out map[string]outcome) (*Entry, error) {
+	if payloadAt < 0 {
+		return s.record(ctx, e.ID, out, false)
+	}
+	it, err := s.log.st.Get(ctx, s.log.table, e.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return s.record(ctx, e.ID, out, false) // reports it
+	case err != nil:
+		return nil, fmt.Errorf("record: update %s %q: %w", s.log.table, e.ID, err)
+	case !bytes.Equal(it.Value, logged):
+		return s.record(ctx, e.ID, out, false)
+	}
+	cur := *e
+	// The payload as stored, not the one the handlers were given (which a
+	// handler could have scribbled on).
+	cur.Payload = it.Value[payloadAt : payloadAt+len(e.Payload) : payloadAt+len(e.Payload)]
+	next := s.apply(cur, out)
+	v, err := next.encode()
+	if err != nil {
+		return nil, fmt.Errorf("events: encode %s: %w", e.ID, err)
+	}
+	_, err = s.log.st.Put(ctx, s.log.table, store.Item{Key: e.ID, Value: v, ExpiresAt: s.expiry(&next)}, store.IfVersion(it.Version))
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return s.record(ctx, e.ID, out, false)
+	case err != nil:
+		return nil, fmt.Errorf("record: update %s %q: %w", s.log.table, e.ID, err)
 	}
 	return &next, nil
 }
