@@ -88,7 +88,13 @@ func (e *Entry) encodeAt() (b []byte, at int, err error) {
 			return b, -1, err
 		}
 	}
-	b = make([]byte, 0, 256+len(e.Payload)+128*len(e.Results))
+	// Room for the keys, four times and the strings, so one allocation
+	// does.
+	n := 336 + len(e.ID) + len(e.Type) + len(e.CorpID) + len(e.Source) + len(e.Payload) + len(e.LastError)
+	for name, r := range e.Results {
+		n += 112 + len(name) + len(r.LastError)
+	}
+	b = make([]byte, 0, n)
 	b = append(b, `{"id":`...)
 	b = appendString(b, e.ID)
 	b = append(b, `,"type":`...)

@@ -279,8 +279,11 @@ func (s *Service) Process(ctx context.Context, ev *Event) (Processed, error) {
 		return Processed{}, err
 	}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, s.budget)
-	defer cancel()
+	// The budget's timer starts only if a store call waits on it (see
+	// budgetCtx), or processing runs.
+	bctx := withBudget(ctx, start.Add(s.budget))
+	defer bctx.stop()
+	ctx = bctx
 	now := s.now()
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = now.UTC()
