@@ -10,6 +10,7 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -281,6 +282,7 @@ func (s *Service) Process(ctx context.Context, ev *Event) (Processed, error) {
 	start := time.Now()
 	// The budget's timer starts only if a store call waits on it (see
 	// budgetCtx), or processing runs.
+	parent := ctx
 	bctx := withBudget(ctx, start.Add(s.budget))
 	defer bctx.stop()
 	ctx = bctx
@@ -317,7 +319,9 @@ func (s *Service) Process(ctx context.Context, ev *Event) (Processed, error) {
 		s.kickPending()
 		return Processed{Status: StatusPending}, nil
 	}
-	pctx, pcancel := context.WithDeadline(ctx, procEnd)
+	// procEnd is before the budget's end: the processing context need not
+	// descend from the budget's (whose timer then need not start).
+	pctx, pcancel := context.WithDeadline(parent, procEnd)
 	out := s.run(pctx, e)
 	pcancel()
 	// No index row now: the one written with the event, due at the end of
@@ -397,41 +401,69 @@ type outcome struct {
 	interrupted bool
 }
 
+// outcomes are a run's results, one per handler that ran, by route name
+// in ascending order.
+type outcomes []namedOutcome
+
+type namedOutcome struct {
+	name string
+	outcome
+}
+
 // run calls every handler of e that has not yet succeeded (or died),
 // concurrently, until they return or ctx ends; a handler still running
 // then is interrupted (it is not counted as a failure).
-func (s *Service) run(ctx context.Context, e *Entry) map[string]outcome {
+func (s *Service) run(ctx context.Context, e *Entry) outcomes {
 	var todo []*route
 	for _, r := range s.mux.match(e.Type) {
 		if st := e.Results[r.name].Status; st != StatusDone && st != StatusDead {
 			todo = append(todo, r)
 		}
 	}
-	out := make(map[string]outcome, len(todo))
 	if len(todo) == 0 {
-		return out
+		return nil
 	}
 	ev := e.Event()
-	chans := make([]chan error, len(todo))
-	for i, r := range todo {
-		chans[i] = make(chan error, 1)
-		go func() { chans[i] <- s.call(ctx, r.name, r.h, ev) }()
+	type returned struct {
+		i   int
+		err error
 	}
+	results := make(chan returned, len(todo))
+	out := make(outcomes, len(todo))
 	for i, r := range todo {
-		var err error
+		// Until it returns, a handler counts as interrupted.
+		out[i] = namedOutcome{name: r.name, outcome: outcome{interrupted: true}}
+		go func() { results <- returned{i, s.call(ctx, r.name, r.h, ev)} }()
+	}
+	got := func(r returned) {
+		out[r.i].outcome = outcome{err: r.err, interrupted: r.err != nil && ctx.Err() != nil}
+	}
+	for range todo {
 		select {
-		case err = <-chans[i]:
+		case r := <-results:
+			got(r)
+			continue
 		case <-ctx.Done():
-			// A handler that returned in the meantime still counts.
+		}
+		// A handler that returned in the meantime still counts; the others
+		// are interrupted.
+		for drained := false; !drained; {
 			select {
-			case err = <-chans[i]:
+			case r := <-results:
+				got(r)
 			default:
-				out[r.name] = outcome{err: context.Cause(ctx), interrupted: true}
-				continue
+				drained = true
 			}
 		}
-		out[r.name] = outcome{err: err, interrupted: err != nil && ctx.Err() != nil}
+		cause := context.Cause(ctx)
+		for i := range out {
+			if o := &out[i]; o.interrupted && o.err == nil { // still running
+				o.err = cause
+			}
+		}
+		break
 	}
+	slices.SortFunc(out, func(a, b namedOutcome) int { return strings.Compare(a.name, b.name) })
 	return out
 }
 
@@ -450,7 +482,7 @@ func (s *Service) call(ctx context.Context, name string, h Handler, ev *Event) (
 // record merges a run's outcomes into the event's row (a handler another
 // run finished stays done) and, with index, writes its index row when it
 // is not final. It returns the row as stored.
-func (s *Service) record(ctx context.Context, id string, out map[string]outcome, index bool) (*Entry, error) {
+func (s *Service) record(ctx context.Context, id string, out outcomes, index bool) (*Entry, error) {
 	rec, err := record.Update(ctx, s.log.st, s.log.table, id, func(cur Entry, found bool) (Entry, error) {
 		if !found {
 			return cur, fmt.Errorf("events: %s vanished from the log (expired?)", id)
@@ -476,7 +508,7 @@ func (s *Service) record(ctx context.Context, id string, out map[string]outcome,
 // record, so a change by anyone else since is never overwritten; when the
 // row differs, or the write loses to another, record does the merge from
 // the stored row.
-func (s *Service) recordLogged(ctx context.Context, e *Entry, logged []byte, payloadAt int, out map[string]outcome) (*Entry, error) {
+func (s *Service) recordLogged(ctx context.Context, e *Entry, logged []byte, payloadAt int, out outcomes) (*Entry, error) {
 	if payloadAt < 0 {
 		return s.record(ctx, e.ID, out, false)
 	}
@@ -509,7 +541,7 @@ func (s *Service) recordLogged(ctx context.Context, e *Entry, logged []byte, pay
 }
 
 // apply computes an event's row after a run.
-func (s *Service) apply(cur Entry, out map[string]outcome) Entry {
+func (s *Service) apply(cur Entry, out outcomes) Entry {
 	now := s.now().UTC()
 	next := cur
 	next.Results = maps.Clone(cur.Results)
@@ -519,8 +551,8 @@ func (s *Service) apply(cur Entry, out map[string]outcome) Entry {
 	next.Attempts++
 	next.UpdatedAt = now
 	var firstErr string
-	for _, name := range slices.Sorted(maps.Keys(out)) {
-		o := out[name]
+	for _, o := range out {
+		name := o.name
 		res := next.Results[name]
 		if res.Status == StatusDone {
 			continue
