@@ -177,8 +177,8 @@ func appendString(b []byte, s string) []byte {
 // DueKey is the key of the index row saying that event id is due at t:
 // DuePrefix + Unix milliseconds in 15 digits + "/" + id.
 func DueKey(t time.Time, id string) string {
-	b := make([]byte, 0, len(DuePrefix)+16+len(id))
-	b = append(b, DuePrefix...)
+	var buf [160]byte // ids are at most 128 bytes: one allocation, the string's
+	b := append(buf[:0], DuePrefix...)
 	ms := max(t.UnixMilli(), 0)
 	for n := digits(ms); n < 15; n++ {
 		b = append(b, '0')
@@ -234,7 +234,7 @@ func (r indexRow) encode() []byte {
 		v, _ := json.Marshal(r)
 		return v
 	}
-	b := make([]byte, 0, 48+len(r.ID))
+	b := make([]byte, 0, 64+len(r.ID))
 	b = appendString(append(b, `{"id":`...), r.ID)
 	b = appendTime(append(b, `,"due_at":`...), r.DueAt)
 	return append(b, '}')
