@@ -177,7 +177,7 @@ func appendString(b []byte, s string) []byte {
 // DueKey is the key of the index row saying that event id is due at t:
 // DuePrefix + Unix milliseconds in 15 digits + "/" + id.
 func DueKey(t time.Time, id string) string {
-	var buf [160]byte // ids are at most 128 bytes: one allocation, the string's
+	var buf [160]byte // for ids of up to 128 bytes, the one allocation is the string
 	b := append(buf[:0], DuePrefix...)
 	ms := max(t.UnixMilli(), 0)
 	for n := digits(ms); n < 15; n++ {

@@ -280,8 +280,8 @@ func (s *Service) Process(ctx context.Context, ev *Event) (Processed, error) {
 		return Processed{}, err
 	}
 	start := time.Now()
-	// The budget's timer starts only if a store call waits on it (see
-	// budgetCtx), or processing runs.
+	// The budget bounds the store calls; its timer starts only if one of
+	// them waits on it (see budgetCtx).
 	parent := ctx
 	bctx := withBudget(ctx, start.Add(s.budget))
 	defer bctx.stop()
