@@ -5,10 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -26,9 +24,22 @@ var idFieldBytes = func() [][]byte {
 	return out
 }()
 
-// okID is what an eventId may look like to be used as the log id as it is;
-// anything else is hashed, so ids stay short, printable store keys.
-var okID = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+// plainID reports whether an eventId may be used as the log id as it is:
+// 1-128 of [A-Za-z0-9_.-]. Anything else is hashed, so ids stay short,
+// printable store keys.
+func plainID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // EventID returns the log id of an event: DingTalk's eventId when the
 // payload has one (hashed if it is not 1-128 of [A-Za-z0-9_.-]), else a
@@ -51,24 +62,27 @@ var okID = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 // compacted payload when it has none.
 func EventID(eventID, typ, corpID string, payload []byte, t time.Time) string {
 	if eventID != "" {
-		if okID.MatchString(eventID) {
+		if plainID(eventID) {
 			return eventID
 		}
 		return "ev-" + digest("dingfn-event-id/1\n"+eventID)
 	}
-	var b strings.Builder
-	b.Grow(128 + len(typ) + len(corpID))
-	b.WriteString("dingfn-event/1\n")
-	b.WriteString(typ)
-	b.WriteByte('\n')
-	b.WriteString(corpID)
-	b.WriteByte('\n')
-	for _, f := range identity(payload) {
-		b.WriteString(f)
-		b.WriteByte('\n')
+	// On the callback's reply path: the hashed text is built in buffers
+	// on the stack, without a string per field.
+	var textBuf, fieldBuf [512]byte
+	var spanBuf [8]span
+	fields, lines := identityLines(fieldBuf[:0], spanBuf[:0], payload)
+	b := append(textBuf[:0], "dingfn-event/1\n"...)
+	b = append(b, typ...)
+	b = append(b, '\n')
+	b = append(b, corpID...)
+	b = append(b, '\n')
+	for _, l := range lines {
+		b = append(b, fields[l.lo:l.hi]...)
+		b = append(b, '\n')
 	}
 	if !t.IsZero() {
-		b.WriteString(strconv.FormatInt(t.UnixMilli(), 10))
+		b = strconv.AppendInt(b, t.UnixMilli(), 10)
 	} else {
 		var c bytes.Buffer
 		if json.Compact(&c, payload) != nil {
@@ -76,34 +90,60 @@ func EventID(eventID, typ, corpID string, payload []byte, t time.Time) string {
 			c.Write(payload)
 		}
 		sum := sha256.Sum256(c.Bytes())
-		b.WriteString("payload:" + hex.EncodeToString(sum[:]))
+		b = append(b, "payload:"...)
+		b = hex.AppendEncode(b, sum[:])
 	}
-	return "ev-" + digest(b.String())
+	return "ev-" + digestOf(b)
 }
 
-func digest(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:16])
+// digest is the first 32 hex digits of the SHA-256 of s.
+func digest(s string) string { return digestOf([]byte(s)) }
+
+// digestOf is digest of b.
+func digestOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	var h [32]byte
+	hex.Encode(h[:], sum[:16])
+	return string(h[:])
 }
+
+// span is a part buf[lo:hi] of a buffer.
+type span struct{ lo, hi int }
 
 // identity returns "name=v1,v2" for each id field of payload, sorted by
-// name. It walks the payload's top-level keys itself (the callback has
+// name (see identityLines).
+func identity(payload []byte) []string {
+	buf, lines := identityLines(nil, nil, payload)
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = string(buf[l.lo:l.hi])
+	}
+	return out
+}
+
+// identityLines appends "name=v1,v2" for each id field of payload to buf
+// and returns buf and where each line is in it, sorted, without
+// duplicates (two spellings of one key, userId and UserId, give the same
+// line). It walks the payload's top-level keys itself (the callback has
 // already validated it): on the reply path a reflective decode of the
 // whole payload cost more than the log write.
-func identity(payload []byte) []string {
-	var out []string
+func identityLines(buf []byte, lines []span, payload []byte) ([]byte, []span) {
 	members(payload, func(key, value []byte) {
 		for _, name := range idFieldBytes {
 			if bytes.EqualFold(key, name) {
-				out = append(out, string(name)+"="+strings.Join(values(value), ","))
+				lo := len(buf)
+				buf = append(buf, name...)
+				buf = append(buf, '=')
+				buf = appendValues(buf, value)
+				lines = append(lines, span{lo, len(buf)})
 				return
 			}
 		}
 	})
-	slices.Sort(out)
-	// Two spellings of one key (userId and UserId) would give the field
-	// twice; keep one.
-	return slices.Compact(out)
+	line := func(l span) []byte { return buf[l.lo:l.hi] }
+	slices.SortFunc(lines, func(a, b span) int { return bytes.Compare(line(a), line(b)) })
+	lines = slices.CompactFunc(lines, func(a, b span) bool { return bytes.Equal(line(a), line(b)) })
+	return buf, lines
 }
 
 // members calls f with each top-level key (unquoted) and raw value of the
@@ -206,28 +246,65 @@ func skipValue(b []byte, i int) int {
 	}
 }
 
-// values renders a scalar or an array of scalars, sorted: strings
-// unquoted, anything else compacted.
-func values(v json.RawMessage) []string {
-	var out []string
+// appendValues appends the values of v, a scalar or an array of
+// scalars, rendered by scalar, sorted and joined by ",".
+func appendValues(buf []byte, v json.RawMessage) []byte {
+	var elemBuf [8][]byte
+	elems := elemBuf[:0]
 	if len(v) > 0 && v[0] == '[' {
 		i := skipSpace(v, 1)
 		for i < len(v) && v[i] != ']' {
 			end := skipValue(v, i)
 			if end < 0 {
-				return fallbackValues(v)
+				elems = elems[:0]
+				for _, s := range fallbackValues(v) {
+					elems = append(elems, []byte(s))
+				}
+				break
 			}
-			out = append(out, scalar(v[i:end]))
+			elems = append(elems, scalarBytes(v[i:end]))
 			i = skipSpace(v, end)
 			if i < len(v) && v[i] == ',' {
 				i = skipSpace(v, i+1)
 			}
 		}
 	} else {
-		out = []string{scalar(v)}
+		elems = append(elems, scalarBytes(v))
 	}
-	slices.Sort(out)
-	return out
+	slices.SortFunc(elems, bytes.Compare)
+	for i, e := range elems {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, e...)
+	}
+	return buf
+}
+
+// scalarBytes is scalar without a copy for what is its own rendering: a
+// string without escapes (its contents), a number, true or false.
+func scalarBytes(e []byte) []byte {
+	if len(e) >= 2 && e[0] == '"' && e[len(e)-1] == '"' && bytes.IndexByte(e, '\\') < 0 {
+		return e[1 : len(e)-1]
+	}
+	if number(e) || string(e) == "true" || string(e) == "false" {
+		return e
+	}
+	return []byte(scalar(e))
+}
+
+// number reports whether e is made of the characters of a JSON number
+// only; json.Compact leaves such a token as it is, valid or not.
+func number(e []byte) bool {
+	if len(e) == 0 {
+		return false
+	}
+	for _, c := range e {
+		if !('0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
+			return false
+		}
+	}
+	return true
 }
 
 // scalar renders one value: a string without escapes as it is, anything
@@ -247,7 +324,7 @@ func scalar(e []byte) string {
 	return string(e)
 }
 
-// fallbackValues is values for what the quick walk could not read.
+// fallbackValues is appendValues for what the quick walk could not read.
 func fallbackValues(v json.RawMessage) []string {
 	var arr []json.RawMessage
 	if json.Unmarshal(v, &arr) != nil {

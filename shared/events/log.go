@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,17 +65,36 @@ func (e *Entry) Event() *Event {
 		Source: e.Source, Payload: e.Payload, Attempt: e.Attempts + 1}
 }
 
-// encode is json.Marshal(e), written out by hand for a new entry: the
-// log write is on the callback's reply path, where encoding/json's
-// reflection and its re-validation of the payload (which the callback has
-// just parsed) cost more than the store write itself. Entries with
-// results, errors or unusual times go through encoding/json.
+// encode is json.Marshal(e), written out by hand: the log write and the
+// outcome of inline processing are on the callback's reply path, where
+// encoding/json's reflection and its re-validation of the payload (which
+// the callback has just parsed) cost more than the store write itself.
+// Entries with unusual times go through encoding/json.
 func (e *Entry) encode() ([]byte, error) {
-	if len(e.Results) > 0 || e.LastError != "" || len(e.Payload) == 0 ||
-		!plainTime(e.ReceivedAt) || !plainTime(e.EventTime) || !plainTime(e.NextAttemptAt) || !plainTime(e.UpdatedAt) {
-		return json.Marshal(e)
+	b, _, err := e.encodeAt()
+	return b, err
+}
+
+// encodeAt is encode, and where the payload is in the encoding: b[at :
+// at+len(e.Payload)], or at = -1 when encoding/json wrote it (compacted).
+func (e *Entry) encodeAt() (b []byte, at int, err error) {
+	if len(e.Payload) == 0 || !plainTime(e.ReceivedAt) || !plainTime(e.EventTime) || !plainTime(e.NextAttemptAt) || !plainTime(e.UpdatedAt) {
+		b, err = json.Marshal(e)
+		return b, -1, err
 	}
-	b := make([]byte, 0, 256+len(e.Payload))
+	for _, r := range e.Results {
+		if !plainTime(r.At) {
+			b, err = json.Marshal(e)
+			return b, -1, err
+		}
+	}
+	// Room for the keys, four times and the strings, so one allocation
+	// does.
+	n := 336 + len(e.ID) + len(e.Type) + len(e.CorpID) + len(e.Source) + len(e.Payload) + len(e.LastError)
+	for name, r := range e.Results {
+		n += 112 + len(name) + len(r.LastError)
+	}
+	b = make([]byte, 0, n)
 	b = append(b, `{"id":`...)
 	b = appendString(b, e.ID)
 	b = append(b, `,"type":`...)
@@ -90,15 +110,44 @@ func (e *Entry) encode() ([]byte, error) {
 	b = append(b, `,"source":`...)
 	b = appendString(b, e.Source)
 	b = append(b, `,"payload":`...)
+	at = len(b)
 	b = append(b, e.Payload...)
 	b = append(b, `,"status":`...)
 	b = appendString(b, string(e.Status))
 	b = strconv.AppendInt(append(b, `,"attempts":`...), int64(e.Attempts), 10)
+	if e.LastError != "" {
+		b = append(b, `,"last_error":`...)
+		b = appendString(b, e.LastError)
+	}
 	if !e.NextAttemptAt.IsZero() {
 		b = appendTime(append(b, `,"next_attempt_at":`...), e.NextAttemptAt)
 	}
+	if len(e.Results) > 0 {
+		var nameBuf [4]string
+		names := nameBuf[:0]
+		for name := range e.Results {
+			names = append(names, name)
+		}
+		slices.Sort(names) // as encoding/json orders a map
+		b = append(b, `,"results":{`...)
+		for i, name := range names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			r := e.Results[name]
+			b = append(appendString(b, name), `:{"status":`...)
+			b = appendString(b, string(r.Status))
+			b = strconv.AppendInt(append(b, `,"attempts":`...), int64(r.Attempts), 10)
+			if r.LastError != "" {
+				b = append(b, `,"last_error":`...)
+				b = appendString(b, r.LastError)
+			}
+			b = append(appendTime(append(b, `,"at":`...), r.At), '}')
+		}
+		b = append(b, '}')
+	}
 	b = appendTime(append(b, `,"updated_at":`...), e.UpdatedAt)
-	return append(b, '}'), nil
+	return append(b, '}'), at, nil
 }
 
 // plainTime reports whether t encodes as time.Time.MarshalJSON would with
@@ -128,7 +177,24 @@ func appendString(b []byte, s string) []byte {
 // DueKey is the key of the index row saying that event id is due at t:
 // DuePrefix + Unix milliseconds in 15 digits + "/" + id.
 func DueKey(t time.Time, id string) string {
-	return DuePrefix + fmt.Sprintf("%015d", max(t.UnixMilli(), 0)) + "/" + id
+	var buf [160]byte // for ids of up to 128 bytes, the one allocation is the string
+	b := append(buf[:0], DuePrefix...)
+	ms := max(t.UnixMilli(), 0)
+	for n := digits(ms); n < 15; n++ {
+		b = append(b, '0')
+	}
+	b = strconv.AppendInt(b, ms, 10)
+	b = append(b, '/')
+	return string(append(b, id...))
+}
+
+// digits is the number of decimal digits of n >= 0.
+func digits(n int64) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
 }
 
 // parseDueKey splits an index key; ok is false for a malformed one.
@@ -158,8 +224,20 @@ type logTable struct {
 }
 
 func (l logTable) indexWrite(e *Entry, expires time.Time) store.Write {
-	v, _ := json.Marshal(indexRow{ID: e.ID, DueAt: e.NextAttemptAt.UTC()})
-	return store.Write{Item: store.Item{Key: DueKey(e.NextAttemptAt, e.ID), Value: v, ExpiresAt: expires}}
+	return store.Write{Item: store.Item{Key: DueKey(e.NextAttemptAt, e.ID), Value: indexRow{ID: e.ID, DueAt: e.NextAttemptAt.UTC()}.encode(), ExpiresAt: expires}}
+}
+
+// encode is json.Marshal(r), by hand where it can: the callback writes an
+// index row with every event a handler wants.
+func (r indexRow) encode() []byte {
+	if !plainTime(r.DueAt) {
+		v, _ := json.Marshal(r)
+		return v
+	}
+	b := make([]byte, 0, 64+len(r.ID))
+	b = appendString(append(b, `{"id":`...), r.ID)
+	b = appendTime(append(b, `,"due_at":`...), r.DueAt)
+	return append(b, '}')
 }
 
 // insert logs new entries in one batch: each event row if absent, with
@@ -220,14 +298,39 @@ func (l logTable) insert(ctx context.Context, entries []*Entry, expires []time.T
 	return dup, nil
 }
 
-// insertOne is insert of one entry, without the slices.
-func (l logTable) insertOne(ctx context.Context, e *Entry, expires time.Time) (dup bool, err error) {
-	es, xs := [1]*Entry{e}, [1]time.Time{expires}
-	d, err := l.insert(ctx, es[:], xs[:])
+// insertOne is insert of one entry, without its slices and map (it is on
+// the callback's reply path). It also returns the row as written, with
+// the payload at logged[at:] (at is -1 when encoding/json wrote it), so
+// that Process can record the outcome without decoding the row again.
+func (l logTable) insertOne(ctx context.Context, e *Entry, expires time.Time) (dup bool, logged []byte, at int, err error) {
+	logged, at, err = e.encodeAt()
 	if err != nil {
-		return false, err
+		return false, nil, -1, fmt.Errorf("events: encode %s: %w", e.ID, err)
 	}
-	return d[0], nil
+	row := store.Item{Key: e.ID, Value: logged, ExpiresAt: expires}
+	if e.Status.Final() {
+		// One final entry: a plain conditional put.
+		_, err = l.st.Put(ctx, l.table, row, store.IfAbsent)
+	} else {
+		writes := []store.Write{l.indexWrite(e, expires), {Item: row, Cond: store.IfAbsent}}
+		err = l.st.Batch(ctx, l.table, writes)
+		var be *store.BatchError
+		if errors.As(err, &be) {
+			err = nil // the index row alone failing does not count
+			for _, f := range be.Failed {
+				if f.Index == 1 {
+					err = f.Err
+				}
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return true, logged, at, nil
+	case err != nil:
+		return false, nil, -1, fmt.Errorf("events: log %s: %w", e.ID, err)
+	}
+	return false, logged, at, nil
 }
 
 // get reads one event row.

@@ -2,7 +2,10 @@ package events
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +21,15 @@ func TestEncodeIsMarshal(t *testing.T) {
 		{ID: "e1", Type: "user_add_org", ReceivedAt: time.Unix(1, 0).UTC(), Source: SourcePush, Payload: json.RawMessage(`{"EventType":"user_add_org","UserId":["u1"]}`), Status: StatusPending, NextAttemptAt: time.Unix(60, 0).UTC()},
 		{ID: "e2", Type: "x", Payload: json.RawMessage(`{ "a" : "\"payload\":null," }`), Status: StatusDone, LastError: `"payload":null,`},
 		{ID: "e3", Type: "x", Status: StatusDone},
+		// The outcome of inline processing: results, errors to escape.
+		{ID: "e4", Type: "user_add_org", CorpID: "dingCorp", ReceivedAt: time.Unix(1, 5).UTC(), EventTime: time.UnixMilli(1772442000123).UTC(), Source: SourcePush,
+			Payload: json.RawMessage(`{"EventType":"user_add_org"}`), Status: StatusFailed, Attempts: 2, LastError: "b: <html> & \"quotes\" 失败\n",
+			NextAttemptAt: time.Unix(120, 0).UTC(), UpdatedAt: time.Unix(61, 0).UTC(),
+			Results: map[string]Result{
+				"b": {Status: StatusFailed, Attempts: 2, LastError: "<html> & \"quotes\" 失败\n", At: time.Unix(61, 0).UTC()},
+				"a": {Status: StatusDone, At: time.Unix(61, 0).UTC()},
+				"é": {Status: StatusPending, LastError: "interrupted", At: time.Unix(61, 1).UTC()},
+			}},
 	} {
 		got, err := e.encode()
 		if err != nil {
@@ -31,6 +43,12 @@ func TestEncodeIsMarshal(t *testing.T) {
 		again, _ := json.Marshal(back)
 		if string(again) != string(want) {
 			t.Errorf("%s: encode gives %s\nwant %s", e.ID, got, want)
+		}
+		// With a compact payload (encoding/json compacts a RawMessage) the
+		// bytes are the same too.
+		var c bytes.Buffer
+		if json.Compact(&c, e.Payload) == nil && c.String() == string(e.Payload) && string(got) != string(want) {
+			t.Errorf("%s: encode gives %s\nwant the bytes %s", e.ID, got, want)
 		}
 	}
 }
@@ -113,5 +131,30 @@ func FuzzIdentity(f *testing.F) {
 		if got, want := identity(b), identityByMap(b); !slices.Equal(got, want) {
 			t.Fatalf("identity(%s) = %q, want %q", b, got, want)
 		}
+		// EventID hashes the documented text, built here the obvious way.
+		text := "dingfn-event/1\nuser_add_org\ndingA\n"
+		for _, f := range identityByMap(b) {
+			text += f + "\n"
+		}
+		sum := sha256.Sum256([]byte(text + "1700000000123"))
+		if got, want := EventID("", "user_add_org", "dingA", b, time.UnixMilli(1700000000123)), "ev-"+hex.EncodeToString(sum[:16]); got != want {
+			t.Fatalf("EventID of %s = %s, want %s (the hash of %q)", b, got, want, text)
+		}
 	})
+}
+
+// TestIndexRowEncoding: the index row's key and value are what the
+// documented formats (fmt's %015d, encoding/json) give.
+func TestIndexRowEncoding(t *testing.T) {
+	t.Parallel()
+	for _, at := range []time.Time{time.UnixMilli(1772442000123), time.Unix(0, 0), time.UnixMilli(-5), time.UnixMilli(1234567890123456789), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if got, want := DueKey(at, "ev-1"), DuePrefix+fmt.Sprintf("%015d", max(at.UnixMilli(), 0))+"/ev-1"; got != want {
+			t.Errorf("DueKey(%v) = %q, want %q", at, got, want)
+		}
+		r := indexRow{ID: "ev-\"1\"", DueAt: at.UTC()}
+		want, _ := json.Marshal(r) // nil past year 9999, as before
+		if got := r.encode(); string(got) != string(want) {
+			t.Errorf("index row %s, want %s", got, want)
+		}
+	}
 }

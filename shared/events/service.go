@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -278,8 +280,12 @@ func (s *Service) Process(ctx context.Context, ev *Event) (Processed, error) {
 		return Processed{}, err
 	}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, s.budget)
-	defer cancel()
+	// The budget bounds the store calls; its timer starts only if one of
+	// them waits on it (see budgetCtx).
+	parent := ctx
+	bctx := withBudget(ctx, start.Add(s.budget))
+	defer bctx.stop()
+	ctx = bctx
 	now := s.now()
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = now.UTC()
@@ -287,16 +293,20 @@ func (s *Service) Process(ctx context.Context, ev *Event) (Processed, error) {
 	e := s.newEntry(ev, now)
 	// Store calls honour their context (the store contract; otsstore
 	// bounds the SDK's calls itself), so the budget bounds them.
-	dup, err := s.log.insertOne(ctx, e, s.expiry(e))
+	dup, logged, payloadAt, err := s.log.insertOne(ctx, e, s.expiry(e))
 	if err != nil {
 		return Processed{}, fmt.Errorf("events: log %s %s: %w", ev.Type, ev.ID, err)
 	}
 	if dup {
-		s.logger.DebugContext(ctx, "event already logged; acknowledged, not processed again", "id", ev.ID, "type", ev.Type)
+		if s.logger.Enabled(ctx, slog.LevelDebug) { // no arguments built for nothing on the reply path
+			s.logger.DebugContext(ctx, "event already logged; acknowledged, not processed again", "id", ev.ID, "type", ev.Type)
+		}
 		return Processed{Duplicate: true}, nil
 	}
 	if e.Status.Final() {
-		s.logger.DebugContext(ctx, "event logged; no handler", "id", ev.ID, "type", ev.Type)
+		if s.logger.Enabled(ctx, slog.LevelDebug) {
+			s.logger.DebugContext(ctx, "event logged; no handler", "id", ev.ID, "type", ev.Type)
+		}
 		return Processed{Status: e.Status}, nil
 	}
 	// Keep enough of the budget to record the outcome (a read and a
@@ -309,12 +319,14 @@ func (s *Service) Process(ctx context.Context, ev *Event) (Processed, error) {
 		s.kickPending()
 		return Processed{Status: StatusPending}, nil
 	}
-	pctx, pcancel := context.WithDeadline(ctx, procEnd)
+	// procEnd is before the budget's end: the processing context need not
+	// descend from the budget's (whose timer then need not start).
+	pctx, pcancel := context.WithDeadline(parent, procEnd)
 	out := s.run(pctx, e)
 	pcancel()
 	// No index row now: the one written with the event, due at the end of
 	// the grace, already leads the drain to it.
-	next, err := s.record(ctx, e.ID, out, false)
+	next, err := s.recordLogged(ctx, e, logged, payloadAt, out)
 	switch {
 	case err != nil:
 		s.logger.WarnContext(ctx, "event outcome not recorded; the drain will process it", "id", ev.ID, "type", ev.Type, "err", err)
@@ -373,7 +385,7 @@ func checkEvent(ev *Event) error {
 	switch {
 	case ev == nil:
 		return errors.New("events: nil event")
-	case !okID.MatchString(ev.ID):
+	case !plainID(ev.ID):
 		return fmt.Errorf("events: event id %q: want 1-128 of [A-Za-z0-9_.-]", ev.ID)
 	case ev.Type == "":
 		return fmt.Errorf("events: event %s has no type", ev.ID)
@@ -389,41 +401,69 @@ type outcome struct {
 	interrupted bool
 }
 
+// outcomes are a run's results, one per handler that ran, by route name
+// in ascending order.
+type outcomes []namedOutcome
+
+type namedOutcome struct {
+	name string
+	outcome
+}
+
 // run calls every handler of e that has not yet succeeded (or died),
 // concurrently, until they return or ctx ends; a handler still running
 // then is interrupted (it is not counted as a failure).
-func (s *Service) run(ctx context.Context, e *Entry) map[string]outcome {
+func (s *Service) run(ctx context.Context, e *Entry) outcomes {
 	var todo []*route
 	for _, r := range s.mux.match(e.Type) {
 		if st := e.Results[r.name].Status; st != StatusDone && st != StatusDead {
 			todo = append(todo, r)
 		}
 	}
-	out := make(map[string]outcome, len(todo))
 	if len(todo) == 0 {
-		return out
+		return nil
 	}
 	ev := e.Event()
-	chans := make([]chan error, len(todo))
-	for i, r := range todo {
-		chans[i] = make(chan error, 1)
-		go func() { chans[i] <- s.call(ctx, r.name, r.h, ev) }()
+	type returned struct {
+		i   int
+		err error
 	}
+	results := make(chan returned, len(todo))
+	out := make(outcomes, len(todo))
 	for i, r := range todo {
-		var err error
+		// Until it returns, a handler counts as interrupted.
+		out[i] = namedOutcome{name: r.name, outcome: outcome{interrupted: true}}
+		go func() { results <- returned{i, s.call(ctx, r.name, r.h, ev)} }()
+	}
+	got := func(r returned) {
+		out[r.i].outcome = outcome{err: r.err, interrupted: r.err != nil && ctx.Err() != nil}
+	}
+	for range todo {
 		select {
-		case err = <-chans[i]:
+		case r := <-results:
+			got(r)
+			continue
 		case <-ctx.Done():
-			// A handler that returned in the meantime still counts.
+		}
+		// A handler that returned in the meantime still counts; the others
+		// are interrupted.
+		for drained := false; !drained; {
 			select {
-			case err = <-chans[i]:
+			case r := <-results:
+				got(r)
 			default:
-				out[r.name] = outcome{err: context.Cause(ctx), interrupted: true}
-				continue
+				drained = true
 			}
 		}
-		out[r.name] = outcome{err: err, interrupted: err != nil && ctx.Err() != nil}
+		cause := context.Cause(ctx)
+		for i := range out {
+			if o := &out[i]; o.interrupted && o.err == nil { // still running
+				o.err = cause
+			}
+		}
+		break
 	}
+	slices.SortFunc(out, func(a, b namedOutcome) int { return strings.Compare(a.name, b.name) })
 	return out
 }
 
@@ -442,7 +482,7 @@ func (s *Service) call(ctx context.Context, name string, h Handler, ev *Event) (
 // record merges a run's outcomes into the event's row (a handler another
 // run finished stays done) and, with index, writes its index row when it
 // is not final. It returns the row as stored.
-func (s *Service) record(ctx context.Context, id string, out map[string]outcome, index bool) (*Entry, error) {
+func (s *Service) record(ctx context.Context, id string, out outcomes, index bool) (*Entry, error) {
 	rec, err := record.Update(ctx, s.log.st, s.log.table, id, func(cur Entry, found bool) (Entry, error) {
 		if !found {
 			return cur, fmt.Errorf("events: %s vanished from the log (expired?)", id)
@@ -461,8 +501,47 @@ func (s *Service) record(ctx context.Context, id string, out map[string]outcome,
 	return &next, nil
 }
 
+// recordLogged is record for Process, which has just logged e as logged
+// (with its payload at logged[payloadAt:]): when the row is still what
+// it wrote, the row need not be decoded to merge the outcome into it.
+// It is still a read and a write conditional on the version read, as in
+// record, so a change by anyone else since is never overwritten; when the
+// row differs, or the write loses to another, record does the merge from
+// the stored row.
+func (s *Service) recordLogged(ctx context.Context, e *Entry, logged []byte, payloadAt int, out outcomes) (*Entry, error) {
+	if payloadAt < 0 {
+		return s.record(ctx, e.ID, out, false)
+	}
+	it, err := s.log.st.Get(ctx, s.log.table, e.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return s.record(ctx, e.ID, out, false) // reports it
+	case err != nil:
+		return nil, fmt.Errorf("record: update %s %q: %w", s.log.table, e.ID, err)
+	case !bytes.Equal(it.Value, logged):
+		return s.record(ctx, e.ID, out, false)
+	}
+	cur := *e
+	// The payload as stored, not the one the handlers were given (which a
+	// handler could have scribbled on).
+	cur.Payload = it.Value[payloadAt : payloadAt+len(e.Payload) : payloadAt+len(e.Payload)]
+	next := s.apply(cur, out)
+	v, err := next.encode()
+	if err != nil {
+		return nil, fmt.Errorf("events: encode %s: %w", e.ID, err)
+	}
+	_, err = s.log.st.Put(ctx, s.log.table, store.Item{Key: e.ID, Value: v, ExpiresAt: s.expiry(&next)}, store.IfVersion(it.Version))
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return s.record(ctx, e.ID, out, false)
+	case err != nil:
+		return nil, fmt.Errorf("record: update %s %q: %w", s.log.table, e.ID, err)
+	}
+	return &next, nil
+}
+
 // apply computes an event's row after a run.
-func (s *Service) apply(cur Entry, out map[string]outcome) Entry {
+func (s *Service) apply(cur Entry, out outcomes) Entry {
 	now := s.now().UTC()
 	next := cur
 	next.Results = maps.Clone(cur.Results)
@@ -472,8 +551,8 @@ func (s *Service) apply(cur Entry, out map[string]outcome) Entry {
 	next.Attempts++
 	next.UpdatedAt = now
 	var firstErr string
-	for _, name := range slices.Sorted(maps.Keys(out)) {
-		o := out[name]
+	for _, o := range out {
+		name := o.name
 		res := next.Results[name]
 		if res.Status == StatusDone {
 			continue

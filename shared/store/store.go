@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"math"
-	"regexp"
 	"time"
 	"unicode/utf8"
 )
@@ -330,27 +329,43 @@ type Clock func() time.Time
 // backend is given another prefix (DINGFN_TABLE_PREFIX).
 const DefaultTablePrefix = "dingfn_"
 
-var (
-	tableRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-	prefixRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
-)
-
 // CheckTable returns an error matching ErrInvalid unless table is a valid
-// logical table name.
+// logical table name: [a-z][a-z0-9_]{0,63}. Every backend checks the
+// name on every call, so it is a loop rather than a regular expression.
 func CheckTable(table string) error {
-	if !tableRE.MatchString(table) {
+	if !validName(table, false) {
 		return fmt.Errorf("%w: table name %q must match [a-z][a-z0-9_]{0,63}", ErrInvalid, table)
 	}
 	return nil
 }
 
 // CheckPrefix returns an error matching ErrInvalid unless prefix can start
-// a Tablestore table name; "" is allowed.
+// a Tablestore table name ([A-Za-z_][A-Za-z0-9_]{0,63}); "" is allowed.
 func CheckPrefix(prefix string) error {
-	if prefix != "" && !prefixRE.MatchString(prefix) {
+	if prefix != "" && !validName(prefix, true) {
 		return fmt.Errorf("%w: table prefix %q must be letters, digits and underscores, not starting with a digit", ErrInvalid, prefix)
 	}
 	return nil
+}
+
+// validName reports whether s is 1-64 of lower-case letters, digits and
+// underscores starting with a letter (a table name) or, with prefix,
+// 1-64 of letters, digits and underscores not starting with a digit.
+func validName(s string, prefix bool) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+		case prefix && ('A' <= c && c <= 'Z' || c == '_'):
+		case i > 0 && ('0' <= c && c <= '9' || c == '_'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // CheckKey returns an error matching ErrInvalid unless key is a valid key.
