@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dingfn/dingfn/shared/dingcrypto"
@@ -177,4 +178,23 @@ func (rc *receiver) reject(w http.ResponseWriter, r *http.Request, status int, c
 	}
 	rc.logger.WarnContext(r.Context(), "chatbot message refused", attrs...)
 	httpapi.WriteError(w, r, status, code, message)
+}
+
+// Path is the callback function's path for robot messages: set the robot's
+// message URL (消息接收地址) to the callback's URL + "/robot".
+const Path = "/robot"
+
+// Route returns the callback function's handler: a request whose path is
+// Path, or ends in it (the function behind a prefix, as under `dingfn
+// dev`'s /callback), goes to robot; every other path to push, so the
+// event push keeps whatever URL it was registered with.
+func Route(push, robot http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.TrimSuffix(r.URL.Path, "/")
+		if p == Path || strings.HasSuffix(p, Path) {
+			robot.ServeHTTP(w, r)
+			return
+		}
+		push.ServeHTTP(w, r)
+	})
 }

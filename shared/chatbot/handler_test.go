@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,11 +254,10 @@ func TestFastReplyInBodyAndRedelivery(t *testing.T) {
 // the drain's run answers through the session webhook.
 func TestSlowReplyThroughWebhook(t *testing.T) {
 	t.Parallel()
-	attempts := 0
+	var attempts atomic.Int32
 	e := newEnv(t, func(m *events.Mux, _ store.Store) {
 		chatbot.HandleFunc(m, "slow", func(ctx context.Context, msg *chatbot.Message, reply chatbot.ReplyFunc) error {
-			attempts++
-			if attempts == 1 {
+			if attempts.Add(1) == 1 {
 				<-ctx.Done() // the answer takes longer than the request may
 				return ctx.Err()
 			}
