@@ -86,13 +86,14 @@ func CallbackWith(register func(*events.Mux)) func(*bundle.Bundle) (http.Handler
 }
 
 // NotifyService builds notify's service: work notices as the app's agent
-// (DINGTALK_AGENT_ID), the robots of DINGFN_ROBOTS, dd.config signing when
+// (DINGTALK_AGENT_ID), messages as the app's robot (DINGTALK_ROBOT_CODE),
+// the group robots of DINGFN_ROBOTS, dd.config signing when
 // DINGTALK_CORP_ID is set, and directory reads from the mirror. The
 // command line calls it directly.
 func NotifyService(b *bundle.Bundle) (*notify.Service, error) {
 	cfg := b.Config
 	opts := []notify.Option{
-		notify.WithRobots(cfg.Robots), notify.WithLogger(b.Logger),
+		notify.WithRobots(cfg.Robots), notify.WithRobotCode(cfg.RobotCode), notify.WithLogger(b.Logger),
 		notify.WithDirectory(notify.MirrorDirectory(directory.NewReader(b.Store))),
 	}
 	if cfg.CorpID != "" && cfg.AgentID > 0 {
