@@ -174,7 +174,9 @@ func (b *body) close() *dingtalk.RobotMessage {
 	return b.msg
 }
 
-func withBody(ctx context.Context, b *body) context.Context { return context.WithValue(ctx, bodyKey, b) }
+func withBody(ctx context.Context, b *body) context.Context {
+	return context.WithValue(ctx, bodyKey, b)
+}
 
 func bodyFrom(ctx context.Context) *body {
 	b, _ := ctx.Value(bodyKey).(*body)

@@ -157,8 +157,8 @@ type Config struct {
 	// default the app key).
 	RobotCode string
 	OAPIURL   string
-	APIURL           string
-	Store            Store
+	APIURL    string
+	Store     Store
 	// NotifyAPIKeys are NOTIFY_API_KEYS' entries as configured (key or
 	// name=key); NotifyKeys is the same list parsed, for authentication.
 	NotifyAPIKeys []string

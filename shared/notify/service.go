@@ -136,9 +136,9 @@ type Service struct {
 	robotCode    string
 	botPerMinute int
 	retention    time.Duration
-	claimTTL  time.Duration
-	sendTO    time.Duration
-	idem      *idempotency
+	claimTTL     time.Duration
+	sendTO       time.Duration
+	idem         *idempotency
 
 	// crash, set by tests, stops the work at the named point as a killed
 	// process would: no further write of any kind.
