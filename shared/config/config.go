@@ -145,6 +145,7 @@ type Store struct {
 
 // Config is the validated configuration of one function.
 type Config struct {
+	// Function is the function loaded for, or LoadFor's caller name.
 	Function         Function
 	AppKey           string
 	AppSecret        string
@@ -225,7 +226,30 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 	if fn != Dev && !slices.Contains(all, fn) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownFunction, fn)
 	}
-	l := loader{fn: fn, getenv: getenv}
+	return load(&loader{fn: fn, getenv: getenv})
+}
+
+// LoadFor reads and validates the configuration as Load does, for a caller
+// that is not one of the functions, such as a command of the operator
+// command line: only the variables named in needs are required (the store's
+// are still required when the store is Tablestore), and every problem names
+// who. Each name must be in the contract table.
+func LoadFor(who string, needs []string, getenv func(string) string) (*Config, error) {
+	if who == "" {
+		return nil, errors.New("config: LoadFor: empty caller name")
+	}
+	l := &loader{fn: Function(who), getenv: getenv, needs: map[string]bool{}}
+	for _, n := range needs {
+		if !slices.ContainsFunc(vars, func(v Var) bool { return v.Name == n }) {
+			return nil, fmt.Errorf("config: LoadFor: %s is not in the contract table", n)
+		}
+		l.needs[n] = true
+	}
+	return load(l)
+}
+
+func load(l *loader) (*Config, error) {
+	fn := l.fn
 	c := &Config{Function: fn}
 
 	c.AppKey = l.str("DINGTALK_APP_KEY")
@@ -398,9 +422,19 @@ func parseDays(v string) (time.Duration, error) {
 }
 
 type loader struct {
-	fn       Function
-	getenv   func(string) string
+	fn     Function
+	getenv func(string) string
+	// needs, when not nil, replaces the table's NeededBy (LoadFor).
+	needs    map[string]bool
 	problems []Problem
+}
+
+// required reports whether the caller must have the variable set.
+func (l *loader) required(name string) bool {
+	if l.needs != nil {
+		return l.needs[name]
+	}
+	return lookupVar(name).Needs(l.fn)
 }
 
 func (l *loader) fail(name, reason string) {
@@ -420,7 +454,7 @@ func lookupVar(name string) Var {
 // it is empty.
 func (l *loader) str(name string) string {
 	s := strings.TrimSpace(l.getenv(name))
-	if s == "" && lookupVar(name).Needs(l.fn) {
+	if s == "" && l.required(name) {
 		l.fail(name, fmt.Sprintf("is not set (%s needs %s)", l.fn, lookupVar(name).Doc))
 	}
 	return s

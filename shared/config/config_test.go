@@ -226,6 +226,33 @@ func TestEveryVarIsDocumented(t *testing.T) {
 	}
 }
 
+// A command of the operator command line needs only its own variables, and
+// a missing one is named with the command that needs it.
+func TestLoadFor(t *testing.T) {
+	needs := []string{"DINGTALK_APP_KEY", "DINGTALK_APP_SECRET", "DINGTALK_CALLBACK_TOKEN"}
+	c, err := LoadFor("dingfn callback register", needs, env(map[string]string{
+		"DINGTALK_APP_KEY": "k", "DINGTALK_APP_SECRET": "s", "DINGTALK_CALLBACK_TOKEN": "tok123",
+	}))
+	require.NoError(t, err, "NOTIFY_API_KEYS, the corp id and the agent id are not needed")
+	assert.Equal(t, Function("dingfn callback register"), c.Function)
+
+	_, err = LoadFor("dingfn callback register", needs, env(map[string]string{"DINGTALK_APP_KEY": "k", "DINGTALK_APP_SECRET": "s"}))
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	require.Len(t, ce.Problems, 1)
+	assert.Equal(t, "DINGTALK_CALLBACK_TOKEN", ce.Problems[0].Var)
+	assert.Contains(t, ce.Problems[0].Reason, "dingfn callback register needs")
+
+	// Malformed values are still problems, needed or not.
+	_, err = LoadFor("dingfn token status", []string{"DINGTALK_APP_KEY"}, env(map[string]string{"DINGTALK_APP_KEY": "k", "DINGTALK_AGENT_ID": "x"}))
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "DINGTALK_AGENT_ID", ce.Problems[0].Var)
+
+	_, err = LoadFor("dingfn x", []string{"NOT_A_VARIABLE"}, env(nil))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "NOT_A_VARIABLE")
+}
+
 func TestEventVariables(t *testing.T) {
 	c, err := Load(Callback, env(full()))
 	require.NoError(t, err)

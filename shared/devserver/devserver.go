@@ -20,14 +20,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/console"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/functions"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/platform"
+	steps "github.com/dingfn/dingfn/shared/schedule"
 )
 
 // Defaults of `dingfn dev`.
@@ -40,6 +44,8 @@ const (
 	// SimulatorStore is the bolt file of simulated sessions; it is emptied at
 	// each start because the simulated DingTalk issues new tokens each time.
 	SimulatorStore = ".dingfn/simulate.db"
+	// SimulatorRobot names the group robot of a simulated session.
+	SimulatorRobot = "demo"
 )
 
 // Options configure Start.
@@ -74,6 +80,8 @@ type Server struct {
 	Fake *dingtalktest.Server
 	// NotifyAPIKey is the bearer key generated for a simulated session.
 	NotifyAPIKey string
+	// Console is the page at /.
+	Console *console.Console
 
 	http   *http.Server
 	logger *slog.Logger
@@ -134,12 +142,18 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		s.Bundle.Close()
 		return nil, err
 	}
+	if err := s.buildConsole(o.EventHandlers); err != nil {
+		s.Bundle.Close()
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 	}
+	// The console's streams never go idle: end them when shutting down.
+	s.http.RegisterOnShutdown(s.Console.Close)
 	go func() { s.serveCh <- s.http.Serve(ln) }()
 
 	tctx, cancel := context.WithCancel(context.Background())
@@ -173,6 +187,51 @@ func (s *Server) build(register func(*events.Mux)) error {
 	return nil
 }
 
+// buildConsole makes the console over the bundle's feature packages and,
+// when simulating, the simulated DingTalk; the sync timer's ticks report
+// to it.
+func (s *Server) buildConsole(register func(*events.Mux)) error {
+	n, err := functions.NotifyService(s.Bundle)
+	if err != nil {
+		return fmt.Errorf("devserver: console: %w", err)
+	}
+	if register == nil {
+		register = handlers.Register
+	}
+	log, err := functions.Events(s.Bundle, register)
+	if err != nil {
+		return fmt.Errorf("devserver: console: %w", err)
+	}
+	// "Sync now" runs the sync function's steps under their leases, so it
+	// never walks beside the timer's tick; the walk reports its progress
+	// to the console.
+	var c *console.Console
+	runner, err := functions.SyncRunner(s.Bundle, functions.SyncOptions{Register: register,
+		Progress: func(r directory.Report) { c.SyncProgress(r) }})
+	if err != nil {
+		return fmt.Errorf("devserver: console: %w", err)
+	}
+	c, err = console.New(console.Sources{Mirror: directory.NewReader(s.Bundle.Store), Notify: n, Events: log,
+		Sync: runner, Tokens: s.Bundle.Tokens, Simulator: s.Fake}, console.WithLogger(s.logger))
+	if err != nil {
+		return err
+	}
+	s.Console = c
+	refresh := s.refresh
+	s.refresh = func(ctx context.Context) (any, error) {
+		defer c.Publish(console.TopicTokens)
+		return refresh(ctx)
+	}
+	tick := s.syncTick
+	s.syncTick = func(ctx context.Context) (any, error) {
+		rep, err := tick(ctx)
+		r, _ := rep.(*steps.Report)
+		c.RecordSync(r, err)
+		return rep, err
+	}
+	return nil
+}
+
 // Run starts the server and blocks until ctx is done, then shuts down.
 func Run(ctx context.Context, o Options) error {
 	s, err := Start(ctx, o)
@@ -195,6 +254,8 @@ func (s *Server) Close() error {
 	defer cancel()
 	err := s.http.Shutdown(ctx)
 	s.wg.Wait()
+	// A sync or drain the console started ends before the store closes.
+	s.Console.Close()
 	err = errors.Join(err, s.Bundle.Close())
 	s.closeFake()
 	return err
@@ -218,8 +279,10 @@ func period(d, def time.Duration) time.Duration {
 // the fake.
 func (s *Server) simulate(getenv func(string) string) (func(string) string, error) {
 	token, aesKey, apiKey := dingcrypto.RandomAlnum(24), dingcrypto.RandomAlnum(dingcrypto.KeyLength), dingcrypto.RandomAlnum(32)
+	robot := dingcrypto.RandomAlnum(32)
 	s.Fake = dingtalktest.NewServer(
 		dingtalktest.WithDemoOrg(),
+		dingtalktest.WithRobot(robot, dingtalktest.RobotConfig{}),
 		dingtalktest.WithEventSubscription(token, aesKey),
 		dingtalktest.WithAutoEvents(s.URL+"/callback"),
 		dingtalktest.WithMaxRecordedCalls(10000),
@@ -236,6 +299,7 @@ func (s *Server) simulate(getenv func(string) string) (func(string) string, erro
 		"DINGTALK_OAPI_URL":           s.Fake.URL,
 		"DINGTALK_API_URL":            s.Fake.URL,
 		"NOTIFY_API_KEYS":             apiKey,
+		"DINGFN_ROBOTS":               SimulatorRobot + "=" + robot,
 	}
 	if getenv("DINGFN_STORE") == "" && getenv("TABLESTORE_ENDPOINT") == "" {
 		if err := os.MkdirAll(filepath.Dir(SimulatorStore), 0o700); err != nil {
@@ -256,10 +320,16 @@ func (s *Server) simulate(getenv func(string) string) (func(string) string, erro
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/callback", s.callback)
-	mux.Handle("/callback/", s.callback)
+	// An event pushed to the callback changes the event log and the
+	// mirror; a request to notify, the notices and robot messages: the
+	// console's open pages look again at once.
+	callback := s.Console.Watch(s.callback, console.TopicEvents, console.TopicMirror, console.TopicApprovals)
+	mux.Handle("/callback", callback)
+	mux.Handle("/callback/", callback)
 	// notify's API is /v1/… on its own URL; here it lives under /notify.
-	mux.Handle("/notify/", http.StripPrefix("/notify", s.notify))
+	mux.Handle("/notify/", s.Console.Watch(http.StripPrefix("/notify", s.notify), console.TopicNotices, console.TopicRobots))
+	mux.Handle(console.PagePattern, s.Console)
+	mux.Handle(console.Prefix, s.Console)
 	only(mux, http.MethodPost, "/timers/sync", s.timerHandler(s.syncTick))
 	only(mux, http.MethodPost, "/timers/token-refresher", s.timerHandler(s.refresh))
 	only(mux, http.MethodGet, "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -270,7 +340,7 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, http.StatusNotFound, "not_found", fmt.Sprintf(
-			"no route for %s %s; routes: /callback, /notify, POST /timers/sync, POST /timers/token-refresher, POST /simulator/push, GET /healthz",
+			"no route for %s %s; routes: / (the console), /callback, /notify, POST /timers/sync, POST /timers/token-refresher, POST /simulator/push, GET /healthz",
 			r.Method, r.URL.Path))
 	})
 	return mux
@@ -383,6 +453,7 @@ dingfn dev — all four functions on %s
   %s
   store: %s %s
 
+  console           %s/   (open it in a browser)
   callback          %s/callback
   notify            %s/notify/v1/…  (GET /notify/v1/openapi.json)
   sync              POST %s/timers/sync            (%s)
@@ -390,13 +461,15 @@ dingfn dev — all four functions on %s
 
 Try:
   curl -s -X POST %s/timers/token-refresher
-`, s.URL, mode, s.Bundle.Config.Store.Kind, s.Bundle.Config.Store.Path, s.URL, s.URL, s.URL, schedule(s.syncEvery), s.URL, schedule(s.refreshEvery), s.URL)
+`, s.URL, mode, s.Bundle.Config.Store.Kind, s.Bundle.Config.Store.Path, s.URL, s.URL, s.URL, s.URL, schedule(s.syncEvery), s.URL, schedule(s.refreshEvery), s.URL)
 	if s.Fake != nil {
 		fmt.Fprintf(w, `  curl -s -X POST %s/simulator/push -d '{"EventType":"check_url"}'
   curl -s -X POST %s/simulator/push -d '{"EventType":"user_add_org","UserId":["wangwu"],"CorpId":"%s"}'
   curl -s -X POST %s/notify/v1/notices -H 'Authorization: Bearer %s' \
        -d '{"userids":["lisi"],"msg":{"msgtype":"text","text":{"content":"你好"}}}'
-`, s.URL, s.URL, s.Fake.CorpID(), s.URL, s.NotifyAPIKey)
+  curl -s -X POST %s/notify/v1/robots/%s/messages -H 'Authorization: Bearer %s' \
+       -d '{"msgtype":"markdown","markdown":{"title":"发布","text":"### v1.4 已上线\n- 修复登录"}}'
+`, s.URL, s.URL, s.Fake.CorpID(), s.URL, s.NotifyAPIKey, s.URL, SimulatorRobot, s.NotifyAPIKey)
 	}
 	fmt.Fprintln(w)
 }

@@ -48,6 +48,7 @@ type Syncer struct {
 	backoff         time.Duration
 	maxBackoff      time.Duration
 	sleep           func(ctx context.Context, d time.Duration) error
+	progress        func(Report)
 }
 
 // SyncOption configures a Syncer.
@@ -86,6 +87,20 @@ func WithCheckpointEvery(d time.Duration) SyncOption {
 			return fmt.Errorf("directory: WithCheckpointEvery: %v is not positive", d)
 		}
 		s.checkpointEvery = d
+		return nil
+	}
+}
+
+// WithProgress makes every run call f with its report so far (the
+// walk's counts, this run's API calls and duration) after each department
+// it finishes, from the run's goroutine; f must return quickly. `dingfn
+// sync` draws its progress bar from it.
+func WithProgress(f func(Report)) SyncOption {
+	return func(s *Syncer) error {
+		if f == nil {
+			return errors.New("directory: WithProgress: nil function")
+		}
+		s.progress = f
 		return nil
 	}
 }

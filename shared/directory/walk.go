@@ -265,6 +265,9 @@ func (r *run) walk(ctx context.Context) (bool, error) {
 			r.hidden++
 			r.mu.Unlock()
 		}
+		if r.s.progress != nil {
+			r.s.progress(*r.report(r.runStart, nil))
+		}
 		if r.w.now().Sub(r.lastSave) >= r.s.checkpointEvery && len(r.cp.Queue) > 0 {
 			if err := r.checkpoint(ctx); err != nil {
 				return false, err

@@ -129,36 +129,64 @@ func Sync(b *bundle.Bundle) (platform.TimerFunc, error) { return SyncWith(handle
 // SyncWith is Sync with register's handlers instead of package handlers'.
 func SyncWith(register func(*events.Mux)) func(*bundle.Bundle) (platform.TimerFunc, error) {
 	return func(b *bundle.Bundle) (platform.TimerFunc, error) {
-		w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
-		if err != nil {
-			return nil, err
-		}
-		walk, err := directory.NewSyncer(w, directory.WithInterval(b.Config.SyncInterval), directory.WithMaxDelete(b.Config.SyncMaxDelete))
-		if err != nil {
-			return nil, err
-		}
-		// The notices step sends the work-notice parts waiting for
-		// DingTalk's per-minute budget; each notice names its agent, so
-		// sync needs no DINGTALK_AGENT_ID.
-		n, err := NotifyService(b)
-		if err != nil {
-			return nil, err
-		}
-		log, err := Events(b, register)
-		if err != nil {
-			return nil, err
-		}
-		var failed events.FailedResults
-		if b.Config.RecoversFailedPushes() {
-			failed = b.Client.Callback
-		}
-		steps := append([]schedule.Step{walk.Step(false), n.Step()}, log.Steps(failed, b.Config.EventRecoverEvery)...)
-		r, err := schedule.New(b.Store, steps, schedule.WithLogger(b.Logger))
+		r, err := SyncRunner(b, SyncOptions{Register: register})
 		if err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) (any, error) { return r.Tick(ctx) }, nil
 	}
+}
+
+// SyncOptions are what a caller changes from the timer's sync: the event
+// handlers, and for a manual run (`dingfn sync`) the deletion guard and a
+// progress report.
+type SyncOptions struct {
+	// Register adds your event handlers; nil means package handlers'.
+	Register func(*events.Mux)
+	// AllowMassDelete lets a complete directory walk remove more than the
+	// deletion guard allows (`dingfn sync --allow-mass-delete`).
+	AllowMassDelete bool
+	// Progress, when set, receives the directory walk's report so far
+	// after each department (directory.WithProgress).
+	Progress func(directory.Report)
+}
+
+// SyncRunner builds the sync function's schedule runner, as Sync does, with
+// o applied: `dingfn sync` runs its directory step with RunNow, under the
+// same lease as the deployed function, so the two never walk at once.
+func SyncRunner(b *bundle.Bundle, o SyncOptions) (*schedule.Runner, error) {
+	if o.Register == nil {
+		o.Register = handlers.Register
+	}
+	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
+	if err != nil {
+		return nil, err
+	}
+	opts := []directory.SyncOption{directory.WithInterval(b.Config.SyncInterval), directory.WithMaxDelete(b.Config.SyncMaxDelete)}
+	if o.Progress != nil {
+		opts = append(opts, directory.WithProgress(o.Progress))
+	}
+	walk, err := directory.NewSyncer(w, opts...)
+	if err != nil {
+		return nil, err
+	}
+	// The notices step sends the work-notice parts waiting for DingTalk's
+	// per-minute budget; each notice names its agent, so sync needs no
+	// DINGTALK_AGENT_ID.
+	n, err := NotifyService(b)
+	if err != nil {
+		return nil, err
+	}
+	log, err := Events(b, o.Register)
+	if err != nil {
+		return nil, err
+	}
+	var failed events.FailedResults
+	if b.Config.RecoversFailedPushes() {
+		failed = b.Client.Callback
+	}
+	steps := append([]schedule.Step{walk.Step(o.AllowMassDelete), n.Step()}, log.Steps(failed, b.Config.EventRecoverEvery)...)
+	return schedule.New(b.Store, steps, schedule.WithLogger(b.Logger))
 }
 
 // TokenRefresher builds the token-refresher function's tick: the app's

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -132,6 +133,21 @@ func (r *Robots) lookup(name string) (robot, bool) {
 		return robot{}, false
 	}
 	return r.list[i], true
+}
+
+// NameFor returns the name of the robot whose webhook access token is
+// accessToken, so that a message seen at the webhook (the simulated
+// DingTalk's robot messages) can be labelled without showing the token.
+func (r *Robots) NameFor(accessToken string) (string, bool) {
+	if r == nil || accessToken == "" {
+		return "", false
+	}
+	for _, b := range r.list {
+		if subtle.ConstantTimeCompare([]byte(b.hook.AccessToken), []byte(accessToken)) == 1 {
+			return b.name, true
+		}
+	}
+	return "", false
 }
 
 // robotKey names a robot's budget row by its token's hash, so two names
