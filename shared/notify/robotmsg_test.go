@@ -157,6 +157,9 @@ func TestRobotMessageBudget(t *testing.T) {
 	if st.Status != notify.StatusSent || st.Progress.Sent != 3 || len(e.fake.ChatbotSends()) != 3 {
 		t.Errorf("after the tick: %+v", st)
 	}
+	if list, err := tick.RecentNotices(context.Background(), time.Time{}, 10); err != nil || len(list) != 0 {
+		t.Errorf("robot messages listed as notices: %+v, %v", list, err)
+	}
 }
 
 // TestRobotMessageUnknownOutcome: a call that may have reached DingTalk
