@@ -72,6 +72,7 @@ var vars = []Var{
 	{Name: "DINGTALK_CALLBACK_TOKEN", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "callback signing token"},
 	{Name: "DINGTALK_CALLBACK_AES_KEY", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "the 43-character EncodingAESKey"},
 	{Name: "DINGTALK_CALLBACK_OWNER_KEY", UsedBy: []Function{Callback, Sync}, Default: "DINGTALK_APP_KEY", Doc: "receiver id inside encrypted messages: the app key for console subscriptions, the corp id for register_call_back, the suite key for ISV apps; sync recovers failed pushes when it is the corp id"},
+	{Name: "DINGTALK_ROBOT_CODE", UsedBy: []Function{Notify}, Default: "DINGTALK_APP_KEY", Doc: "the app robot's robotCode (机器人 in the developer console) that POST /v1/robot/messages sends as"},
 	{Name: "DINGTALK_OAPI_URL", UsedBy: all, Default: dingtalk.DefaultOAPIBaseURL, Doc: "old API base"},
 	{Name: "DINGTALK_API_URL", UsedBy: all, Default: dingtalk.DefaultAPIBaseURL, Doc: "new API base"},
 	{Name: "DINGFN_STORE", UsedBy: all, Default: "tablestore when TABLESTORE_ENDPOINT is set, else bolt:.dingfn/dingfn.db", Doc: "`tablestore`, `bolt:PATH`, `memory` or `redis://[user[:password]@]host:port/db` (`rediss://` for TLS)"},
@@ -153,9 +154,12 @@ type Config struct {
 	CallbackToken    string
 	CallbackAESKey   string
 	CallbackOwnerKey string
-	OAPIURL          string
-	APIURL           string
-	Store            Store
+	// RobotCode is the app robot notify sends as (DINGTALK_ROBOT_CODE,
+	// default the app key).
+	RobotCode string
+	OAPIURL   string
+	APIURL    string
+	Store     Store
 	// NotifyAPIKeys are NOTIFY_API_KEYS' entries as configured (key or
 	// name=key); NotifyKeys is the same list parsed, for authentication.
 	NotifyAPIKeys []string
@@ -263,6 +267,13 @@ func load(l *loader) (*Config, error) {
 	c.CallbackOwnerKey = l.str("DINGTALK_CALLBACK_OWNER_KEY")
 	if c.CallbackOwnerKey == "" {
 		c.CallbackOwnerKey = c.AppKey
+	}
+	c.RobotCode = l.str("DINGTALK_ROBOT_CODE")
+	if c.RobotCode == "" {
+		c.RobotCode = c.AppKey
+	}
+	if strings.ContainsAny(c.RobotCode, " \t\r\n,") {
+		l.fail("DINGTALK_ROBOT_CODE", "must be the robot's code as the developer console shows it, without spaces or commas")
 	}
 	c.OAPIURL = l.baseURL("DINGTALK_OAPI_URL")
 	c.APIURL = l.baseURL("DINGTALK_API_URL")

@@ -403,3 +403,19 @@ func TestListsAreCopies(t *testing.T) {
 		t.Errorf("%s no longer needed by callback after a caller changed its copy", again[0].Name)
 	}
 }
+
+func TestRobotCode(t *testing.T) {
+	m := full()
+	c, err := Load(Notify, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, "dingappkey", c.RobotCode, "the robot code defaults to the app key")
+	m["DINGTALK_ROBOT_CODE"] = "dingrobotcode01"
+	c, err = Load(Notify, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, "dingrobotcode01", c.RobotCode)
+	m["DINGTALK_ROBOT_CODE"] = "two codes,here"
+	_, err = Load(Notify, env(m))
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), "DINGTALK_ROBOT_CODE")
+}

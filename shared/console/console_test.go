@@ -158,6 +158,32 @@ func TestSessionViewsActionsAndNoSecrets(t *testing.T) {
 		t.Errorf("robot message rendered as %+v", m)
 	}
 
+	// The app robot: a message to it in the simulated group is answered
+	// (the event log shows it, without its session webhook), and one sent
+	// as it through notify shows among the robot messages.
+	code, b = do(t, http.MethodPost, s.URL+"/simulator/robot", `{"text":"谁是 李四","group":true}`)
+	if code != http.StatusOK || !bytes.Contains(b, []byte("**李四**")) {
+		t.Fatalf("simulator robot message: %d %s", code, b)
+	}
+	evs := stream.until(t, ctx, "events", func(b []byte) bool { return bytes.Contains(b, []byte(`"chatbot_message"`)) })
+	if bytes.Contains(evs, []byte("session=")) || !bytes.Contains(evs, []byte(`"sessionWebhook":"REDACTED"`)) {
+		t.Errorf("the event log view shows the session webhook: %.600s", evs)
+	}
+	code, b = do(t, http.MethodPost, s.URL+"/notify/v1/robot/messages",
+		`{"open_conversation_id":"`+s.ChatGroup+`","msg":{"msgKey":"sampleMarkdown","msgParam":{"title":"维护","text":"### 今晚 22:00"}}}`,
+		"Authorization", "Bearer "+s.NotifyAPIKey)
+	if code != http.StatusAccepted {
+		t.Fatalf("app robot message: %d %s", code, b)
+	}
+	robots = stream.until(t, ctx, "robots", func(b []byte) bool { return bytes.Contains(b, []byte("22:00")) })
+	rv = console.RobotsView{}
+	if err := json.Unmarshal(robots, &rv); err != nil {
+		t.Fatal(err)
+	}
+	if m := rv.Messages[0]; m.Robot != "app robot, in "+devserver.SimulatorGroup || m.Title != "维护" || !strings.Contains(m.HTML, "<h3>今晚 22:00</h3>") {
+		t.Errorf("app robot message rendered as %+v", m)
+	}
+
 	// Token health: both credentials stored and fresh, with who fetched
 	// them.
 	var tv console.TokensView

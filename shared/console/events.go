@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dingfn/dingfn/shared/chatbot"
 	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/redact"
@@ -97,6 +98,14 @@ func eventView(e *events.Entry) EventView {
 	slices.SortFunc(v.Handlers, func(a, b HandlerView) int { return strings.Compare(a.Name, b.Name) })
 	if len(v.Payload) == 0 {
 		v.Payload = json.RawMessage("{}")
+	}
+	// A robot message's session webhook is a credential while it lives.
+	if e.Type == chatbot.EventType {
+		if red := json.RawMessage(redact.String(string(v.Payload))); json.Valid(red) {
+			v.Payload = red
+		} else {
+			v.Payload = json.RawMessage("{}")
+		}
 	}
 	v.Subject = subject(e.Event())
 	return v

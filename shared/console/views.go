@@ -165,8 +165,9 @@ const NoticeWindow = 24 * time.Hour
 // MaxNotices is the longest notice list.
 const MaxNotices = 50
 
-// RobotsView lists the messages the simulated DingTalk's group robots
-// received.
+// RobotsView lists, newest first, the messages the simulated DingTalk's
+// group robots received and the app robot's: its replies through session
+// webhooks and what notify sent as it.
 type RobotsView struct {
 	Messages []RobotMessageView `json:"messages"`
 }
@@ -427,27 +428,57 @@ func (c *Console) notices(ctx context.Context) (*NoticesView, error) {
 }
 
 func (c *Console) robots() *RobotsView {
-	msgs := c.src.Simulator.RobotMessages("")
-	if len(msgs) > MaxRobotMessages {
-		msgs = msgs[len(msgs)-MaxRobotMessages:]
-	}
-	v := &RobotsView{Messages: make([]RobotMessageView, 0, len(msgs))}
+	fake := c.src.Simulator
+	msgs := fake.RobotMessages("")
 	var names interface {
 		NameFor(string) (string, bool)
 	}
 	if c.src.Notify != nil {
 		names = c.src.Notify.Robots()
 	}
-	for i := len(msgs) - 1; i >= 0; i-- {
-		m := msgs[i]
+	all := make([]RobotMessageView, 0, len(msgs))
+	for _, m := range msgs {
 		rv := RobotMessageView{Time: m.Time, MsgType: m.MsgType}
 		if names != nil {
 			rv.Robot, _ = names.NameFor(m.Token)
 		}
 		rv.Title, rv.HTML = c.renderRobot(m.MsgType, m.Body)
-		v.Messages = append(v.Messages, rv)
+		all = append(all, rv)
 	}
-	return v
+	// The app robot's side of its conversations: replies to what people
+	// wrote it (through the session webhook) and messages notify sent as
+	// it. Replies given in the HTTP answer are in the event log's view.
+	groups := map[string]string{}
+	for _, g := range fake.ChatGroups() {
+		groups[g.ConversationID] = g.Title
+	}
+	for _, r := range fake.SessionReplies() {
+		where := "one to one"
+		if t, ok := groups[r.ConversationID]; ok {
+			where = t
+		}
+		rv := RobotMessageView{Robot: "app robot, reply in " + where, Time: r.Time, MsgType: r.MsgType}
+		rv.Title, rv.HTML = c.renderRobot(r.MsgType, r.Body)
+		all = append(all, rv)
+	}
+	for _, m := range fake.ChatbotSends() {
+		where := fmt.Sprintf("to %d people", len(m.UserIDs))
+		if m.ConversationID != "" {
+			where = "in " + groups[m.ConversationID]
+		}
+		rv := RobotMessageView{Robot: "app robot, " + where, Time: m.Time, MsgType: m.MsgKey}
+		if m.MsgParam["text"] != "" {
+			rv.Title, rv.HTML = m.MsgParam["title"], c.markdown(m.MsgParam["text"])
+		} else {
+			rv.HTML = paragraph(m.MsgParam["content"])
+		}
+		all = append(all, rv)
+	}
+	slices.SortStableFunc(all, func(a, b RobotMessageView) int { return b.Time.Compare(a.Time) })
+	if len(all) > MaxRobotMessages {
+		all = all[:MaxRobotMessages]
+	}
+	return &RobotsView{Messages: all}
 }
 
 // renderRobot renders a robot message body as the group shows it.

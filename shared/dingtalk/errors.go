@@ -123,7 +123,17 @@ var (
 		410100: true, // robot throttled for 10 minutes
 		660026: true, // robot per-minute cap [obs]
 	}
-	quotaCodes = map[int]bool{90020: true}
+	// rateLimitedDotted are the app robot's dotted throttling codes (HTTP
+	// 400 on the new API): sending too fast, per robot or per token, and
+	// too many groups or people at once.
+	rateLimitedDotted = map[string]bool{
+		"send.too.fast": true, "send.byToken.tooFast": true, "toomuch.msg": true,
+		"too.many.group": true, "too.many.people": true,
+	}
+	// sessionGoneDotted say a received message's session can no longer be
+	// answered.
+	sessionGoneDotted = map[string]bool{"session.expired": true, "session.notExisted": true}
+	quotaCodes        = map[int]bool{90020: true}
 	// notFoundCodes say the user or department asked for does not exist.
 	// Out-of-scope answers (50004, 60011) are deliberately not here: an
 	// app whose contact scope was narrowed must not conclude that people
@@ -174,7 +184,9 @@ func IsTokenInvalid(err error) bool {
 
 // IsRateLimited reports whether DingTalk rejected the call for calling too
 // often (90018, 90002, 90001–90006, 41047/41048, the robot's 410100; the new
-// API's 403 Forbidden.AccessDenied.Qps*/Qpm* and 429; the per-IP block).
+// API's 403 Forbidden.AccessDenied.Qps*/Qpm* and 429, the app robot's
+// send.too.fast, send.byToken.tooFast, toomuch.msg and too.many.*; the
+// per-IP block).
 // The call was not executed, so it is safe to send again after a pause.
 // 43004 is a Content-Type error, not a rate limit.
 func IsRateLimited(err error) bool {
@@ -182,11 +194,20 @@ func IsRateLimited(err error) bool {
 	if !ok {
 		return false
 	}
-	if e.hasCode(rateLimitedCodes) || e.HTTPStatus == http.StatusTooManyRequests || e.Code == codePunish {
+	if e.hasCode(rateLimitedCodes) || e.HTTPStatus == http.StatusTooManyRequests || e.Code == codePunish || rateLimitedDotted[e.Code] {
 		return true
 	}
 	return strings.HasPrefix(e.Code, "Forbidden.AccessDenied.Qps") ||
 		strings.HasPrefix(e.Code, "Forbidden.AccessDenied.Qpm")
+}
+
+// IsSessionGone reports whether DingTalk refused a reply because the
+// received message's session has expired or does not exist
+// (session.expired, session.notExisted): the message can no longer be
+// answered through it.
+func IsSessionGone(err error) bool {
+	e, ok := asError(err)
+	return ok && sessionGoneDotted[e.Code]
 }
 
 // IsQuotaExhausted reports whether the organisation's monthly API quota is
@@ -265,7 +286,7 @@ func IsOutOfScope(err error) bool {
 }
 
 // IsTransient reports whether err is a failure that may pass by itself:
-// "system busy" (-1), a 5xx reply, the new API's system.busy/systemError,
+// "system busy" (-1), a 5xx reply, the new API's system.busy/systemError/system.error,
 // a timeout or another transport error. It does not say the call was not
 // executed: for a 5xx or a transport error the outcome is unknown.
 func IsTransient(err error) bool {
@@ -281,7 +302,7 @@ func IsTransient(err error) bool {
 		return true
 	}
 	switch e.Code {
-	case "system.busy", "systemError", "ServiceUnavailable":
+	case "system.busy", "systemError", "system.error", "ServiceUnavailable":
 		return true
 	}
 	return false

@@ -35,6 +35,11 @@ func TestPredicates(t *testing.T) {
 		{"429", &Error{HTTPStatus: 429, Code: "Throttling"}, false, true, false, false},
 		{"per-IP block", &Error{Code: codePunish}, false, true, false, false},
 		{"43004 is Content-Type, not a rate limit", &Error{ErrCode: 43004}, false, false, false, false},
+		{"robot send.too.fast", &Error{HTTPStatus: 400, Code: "send.too.fast"}, false, true, false, false},
+		{"robot send.byToken.tooFast", &Error{HTTPStatus: 400, Code: "send.byToken.tooFast"}, false, true, false, false},
+		{"robot too.many.people", &Error{HTTPStatus: 400, Code: "too.many.people"}, false, true, false, false},
+		{"robot invalidParameter is not a rate limit", &Error{HTTPStatus: 400, Code: "invalidParameter.userIds.overMax"}, false, false, false, false},
+		{"robot system.error", &Error{HTTPStatus: 500, Code: "system.error"}, false, false, true, false},
 		{"90020 quota", &Error{ErrCode: 90020}, false, false, false, true},
 		{"403 quota", &Error{HTTPStatus: 403, Code: "Forbidden.AccessDenied.ApiCountLimitForOrg"}, false, false, false, true},
 		{"-1 busy", &Error{ErrCode: -1}, false, false, true, false},
@@ -64,6 +69,34 @@ func TestPredicates(t *testing.T) {
 				t.Errorf("IsQuotaExhausted = %v, want %v", got, tt.quota)
 			}
 		})
+	}
+}
+
+func TestRobotCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code                          string
+		invalid, sessionGone, limited bool
+	}{
+		{"invalidParameter.robotCode.notExsit", true, false, false},
+		{"invalid.openConversationId", true, false, false},
+		{"processQueryKey.expireTime", true, false, false},
+		{"session.expired", true, true, false},
+		{"session.notExisted", true, true, false},
+		{"send.too.fast", false, false, true},
+		{"toomuch.msg", false, false, true},
+	}
+	for _, tt := range tests {
+		err := fmt.Errorf("send: %w", &Error{API: "v1.0/robot/groupMessages/send", HTTPStatus: 400, Code: tt.code})
+		if got := IsInvalidArgument(err); got != tt.invalid {
+			t.Errorf("%s: IsInvalidArgument = %v", tt.code, got)
+		}
+		if got := IsSessionGone(err); got != tt.sessionGone {
+			t.Errorf("%s: IsSessionGone = %v", tt.code, got)
+		}
+		if got := IsRateLimited(err); got != tt.limited {
+			t.Errorf("%s: IsRateLimited = %v", tt.code, got)
+		}
 	}
 }
 

@@ -68,6 +68,7 @@ type Server struct {
 	faults      []*faultRule
 	notices     noticeState
 	robots      map[string]*robotState
+	chatbot     chatbotState
 	processes   processState
 	callback    callbackState
 	ext         extState
@@ -94,6 +95,7 @@ type config struct {
 	qpsPerAPI            map[string]int
 	monthlyQuota         int
 	robots               map[string]RobotConfig
+	robotCode            string
 	eventToken, eventKey string
 	listener             net.Listener
 	maxCalls             int
@@ -332,6 +334,10 @@ func NewServer(opts ...Option) *Server {
 	if len(dir.ids()) > 0 {
 		s.ext.seed(dir.ids()[0])
 	}
+	if c.robotCode == "" {
+		c.robotCode = c.appKey
+	}
+	s.chatbot.init(c.robotCode)
 	for tok, rc := range c.robots {
 		s.robots[tok] = &robotState{cfg: rc}
 	}

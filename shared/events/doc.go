@@ -84,4 +84,7 @@
 // (RegisterContacts) and approval instances into the approvals table
 // (RegisterApprovals); RegisterForwards posts events, signed, to your
 // URLs. Build puts them together with your own (package handlers).
+// WithHandlerContext lets a feature hand its handlers what they need
+// beyond the event, inline and in the drain alike: package chatbot's chat
+// handlers get their session-webhook sender that way.
 package events

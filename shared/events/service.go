@@ -75,6 +75,7 @@ type Service struct {
 	eventTimeout time.Duration
 	workers      int
 	onPending    func()
+	handlerCtx   []func(context.Context) context.Context
 
 	// drainMu serialises this process's drains (the timer's and an
 	// immediate one); the schedule's lease keeps other processes out.
@@ -192,6 +193,20 @@ func WithDrain(eventTimeout time.Duration, workers int) Option {
 			return fmt.Errorf("events: WithDrain(%v, %d): want a positive timeout and at least one worker", eventTimeout, workers)
 		}
 		s.eventTimeout, s.workers = eventTimeout, workers
+		return nil
+	}
+}
+
+// WithHandlerContext adds f to what prepares the context every handler
+// runs with, inline and in the drain alike. A feature uses it to hand its
+// handlers what they need beyond the event (the chatbot's reply channel,
+// say) without each handler being wired to it. Options apply in order.
+func WithHandlerContext(f func(context.Context) context.Context) Option {
+	return func(s *Service) error {
+		if f == nil {
+			return errors.New("events: WithHandlerContext: nil function")
+		}
+		s.handlerCtx = append(s.handlerCtx, f)
 		return nil
 	}
 }
@@ -424,6 +439,9 @@ func (s *Service) run(ctx context.Context, e *Entry) outcomes {
 		return nil
 	}
 	ev := e.Event()
+	for _, f := range s.handlerCtx {
+		ctx = f(ctx)
+	}
 	type returned struct {
 		i   int
 		err error

@@ -404,3 +404,40 @@ func TestProcessOtherSources(t *testing.T) {
 		}
 	}
 }
+
+type ctxKey struct{}
+
+// TestHandlerContext: WithHandlerContext's values reach handlers inline
+// and in the drain, on top of the caller's context.
+func TestHandlerContext(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	var fail bool
+	e := newEnv(t, backends()[0], events.WithHandlerContext(func(ctx context.Context) context.Context {
+		return context.WithValue(ctx, ctxKey{}, "from the service")
+	}))
+	e.mux.HandleFunc("robot_message", func(ctx context.Context, ev *events.Event) error {
+		v, _ := ctx.Value(ctxKey{}).(string)
+		seen[fmt.Sprintf("attempt %d: %s", ev.Attempt, v)] = true
+		if fail {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	fail = true
+	ev := &events.Event{ID: "robot-msg02", Type: "robot_message", Source: "robot", Payload: []byte(`{"msgId":"msg02"}`)}
+	if p, err := e.svc.Process(e.ctx, ev); err != nil || p.Status != events.StatusFailed {
+		t.Fatalf("Process = %+v, %v", p, err)
+	}
+	fail = false
+	e.clock.Advance(time.Hour)
+	if rep := e.drain(); rep.Done != 1 {
+		t.Fatalf("drain = %+v", rep)
+	}
+	if !seen["attempt 1: from the service"] || !seen["attempt 2: from the service"] || len(seen) != 2 {
+		t.Errorf("handler saw %v", seen)
+	}
+	if _, err := events.New(e.st, e.mux, events.WithHandlerContext(nil)); err == nil {
+		t.Error("a nil function was accepted")
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/bundle"
 	"github.com/dingfn/dingfn/shared/callback"
+	"github.com/dingfn/dingfn/shared/chatbot"
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/directory"
@@ -45,13 +46,18 @@ func Events(b *bundle.Bundle, register func(*events.Mux)) (*events.Service, erro
 		Forward: cfg.ForwardRules, ForwardSecret: cfg.ForwardSecret,
 		// `dingfn dev` keeps running after a reply: drain at once there.
 		DrainAtOnce: cfg.Function == config.Dev,
-	})
+	},
+		// Chat handlers' replies that miss the HTTP answer leave through
+		// the message's session webhook, inline or from the drain.
+		chatbot.Replies(b.Client.Chatbot, nil))
 }
 
-// Callback builds the callback function with your event handlers (package
-// handlers): DingTalk's encrypted event push, verified and answered with
-// the subscription's token and AES key (DINGTALK_CALLBACK_*) within its
-// timestamp window (DINGFN_CALLBACK_MAX_SKEW), each event logged and
+// Callback builds the callback function with your event and chat handlers
+// (package handlers): DingTalk's encrypted event push on every path,
+// verified and answered with the subscription's token and AES key
+// (DINGTALK_CALLBACK_*) within its timestamp window
+// (DINGFN_CALLBACK_MAX_SKEW), and the app robot's messages on /robot,
+// verified with the app secret; each event and message logged and
 // processed by the event log.
 func Callback(b *bundle.Bundle) (http.Handler, error) { return CallbackWith(handlers.Register)(b) }
 
@@ -67,18 +73,27 @@ func CallbackWith(register func(*events.Mux)) func(*bundle.Bundle) (http.Handler
 		if err != nil {
 			return nil, err
 		}
-		return callback.NewHandler(c, log, callback.WithLogger(b.Logger), callback.WithMaxClockSkew(b.Config.CallbackMaxSkew))
+		push, err := callback.NewHandler(c, log, callback.WithLogger(b.Logger), callback.WithMaxClockSkew(b.Config.CallbackMaxSkew))
+		if err != nil {
+			return nil, err
+		}
+		robot, err := chatbot.NewHandler(b.Config.AppSecret, log, chatbot.WithLogger(b.Logger))
+		if err != nil {
+			return nil, err
+		}
+		return chatbot.Route(push, robot), nil
 	}
 }
 
 // NotifyService builds notify's service: work notices as the app's agent
-// (DINGTALK_AGENT_ID), the robots of DINGFN_ROBOTS, dd.config signing when
+// (DINGTALK_AGENT_ID), messages as the app's robot (DINGTALK_ROBOT_CODE),
+// the group robots of DINGFN_ROBOTS, dd.config signing when
 // DINGTALK_CORP_ID is set, and directory reads from the mirror. The
 // command line calls it directly.
 func NotifyService(b *bundle.Bundle) (*notify.Service, error) {
 	cfg := b.Config
 	opts := []notify.Option{
-		notify.WithRobots(cfg.Robots), notify.WithLogger(b.Logger),
+		notify.WithRobots(cfg.Robots), notify.WithRobotCode(cfg.RobotCode), notify.WithLogger(b.Logger),
 		notify.WithDirectory(notify.MirrorDirectory(directory.NewReader(b.Store))),
 	}
 	if cfg.CorpID != "" && cfg.AgentID > 0 {

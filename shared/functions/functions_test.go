@@ -8,11 +8,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dingfn/dingfn/shared/approvals"
 	"github.com/dingfn/dingfn/shared/bundle"
+	"github.com/dingfn/dingfn/shared/chatbot"
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
@@ -256,5 +258,67 @@ func TestEventsWiring(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d recovered events in the log, want 1", n)
+	}
+}
+
+// TestChatbotWiring: the callback function answers the event push on any
+// path and the robot's messages on /robot; a chat handler too slow for the
+// request is finished by the drain, which replies through the session
+// webhook: the callback's and the drain's event logs both carry the
+// chatbot's replies.
+func TestChatbotWiring(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ding := dingtalktest.NewServer(dingtalktest.WithDemoOrg(), dingtalktest.WithEventSubscription(callbackToken, callbackKey))
+	t.Cleanup(ding.Close)
+	b := open(t, ding, config.Callback)
+	var slowRuns atomic.Int32
+	register := func(m *events.Mux) {
+		chatbot.HandleFunc(m, "helpdesk", func(ctx context.Context, msg *chatbot.Message, reply chatbot.ReplyFunc) error {
+			if msg.PlainText() == "slow" && slowRuns.Add(1) == 1 {
+				<-ctx.Done() // longer than the request may take
+				return ctx.Err()
+			}
+			return reply(ctx, dingtalk.RobotText("re: "+msg.PlainText()))
+		})
+	}
+	h, err := functions.CallbackWith(register)(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"", "/", "/callback"} {
+		if err := ding.PushEvent(ctx, srv.URL+path, []byte(`{"EventType":"check_url"}`)); err != nil {
+			t.Errorf("push to %q: %v", path, err)
+		}
+	}
+	d, err := ding.PostChatbotMessage(ctx, srv.URL+"/robot", dingtalktest.ChatMessage{From: "lisi", Text: "fast"})
+	if err != nil || !strings.Contains(string(d.Reply), "re: fast") {
+		t.Fatalf("fast message: %+v, %v", d, err)
+	}
+	d, err = ding.PostChatbotMessage(ctx, srv.URL+"/robot", dingtalktest.ChatMessage{From: "lisi", Text: "slow"})
+	if err != nil || strings.Contains(string(d.Reply), "re: slow") {
+		t.Fatalf("slow message answered at once: %+v, %v", d, err)
+	}
+	log, err := functions.Events(b, register)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := log.DrainNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	replies := ding.SessionReplies()
+	if len(replies) != 1 || replies[0].Text() != "re: slow" {
+		t.Errorf("session replies %+v, want the slow answer", replies)
+	}
+	// A robot message is not an encrypted push, nor the other way round.
+	res, err := http.Post(srv.URL+"/robot", "application/json", strings.NewReader(`{"encrypt":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned POST /robot: %d, want 401", res.StatusCode)
 	}
 }

@@ -25,6 +25,9 @@ type Notifier interface {
 	Notice(ctx context.Context, id string, o StatusOptions) (NoticeStatus, error)
 	Recall(ctx context.Context, id string) (RecallResult, error)
 	SendRobot(ctx context.Context, name string, msg *dingtalk.RobotMessage, idempotencyKey string) (RobotAnswer, error)
+	SendRobotMessage(ctx context.Context, req RobotMessageRequest) (RobotMessageAnswer, error)
+	RobotMessage(ctx context.Context, id string, o StatusOptions) (RobotMessageStatus, error)
+	RecallRobotMessage(ctx context.Context, id string) (RobotRecallResult, error)
 }
 
 var (
@@ -55,6 +58,18 @@ func (l local) Recall(ctx context.Context, id string) (RecallResult, error) {
 
 func (l local) SendRobot(ctx context.Context, name string, msg *dingtalk.RobotMessage, key string) (RobotAnswer, error) {
 	return l.s.SendRobot(ctx, l.caller, name, msg, key)
+}
+
+func (l local) SendRobotMessage(ctx context.Context, req RobotMessageRequest) (RobotMessageAnswer, error) {
+	return l.s.SendRobotMessage(ctx, l.caller, req)
+}
+
+func (l local) RobotMessage(ctx context.Context, id string, o StatusOptions) (RobotMessageStatus, error) {
+	return l.s.RobotMessage(ctx, id, o)
+}
+
+func (l local) RecallRobotMessage(ctx context.Context, id string) (RobotRecallResult, error) {
+	return l.s.RecallRobotMessage(ctx, id)
 }
 
 // Client calls a deployed notify's API. Failures the API answers are
@@ -144,6 +159,13 @@ func (c *Client) SendNotice(ctx context.Context, req NoticeRequest) (NoticeAnswe
 
 // Notice is GET /v1/notices/{id}.
 func (c *Client) Notice(ctx context.Context, id string, o StatusOptions) (NoticeStatus, error) {
+	var st NoticeStatus
+	_, err := c.do(ctx, http.MethodGet, "/v1/notices/"+url.PathEscape(id), o.query(), nil, nil, &st)
+	return st, err
+}
+
+// query is o as the status endpoints' query string.
+func (o StatusOptions) query() url.Values {
 	q := url.Values{}
 	if o.FromPart > 0 {
 		q.Set("from_part", strconv.Itoa(o.FromPart))
@@ -151,9 +173,29 @@ func (c *Client) Notice(ctx context.Context, id string, o StatusOptions) (Notice
 	if o.NoDingTalk {
 		q.Set("dingtalk", "false")
 	}
-	var st NoticeStatus
-	_, err := c.do(ctx, http.MethodGet, "/v1/notices/"+url.PathEscape(id), q, nil, nil, &st)
+	return q
+}
+
+// SendRobotMessage is POST /v1/robot/messages.
+func (c *Client) SendRobotMessage(ctx context.Context, req RobotMessageRequest) (RobotMessageAnswer, error) {
+	var a RobotMessageAnswer
+	h, err := c.do(ctx, http.MethodPost, "/v1/robot/messages", nil, req, nil, &a)
+	a.Replayed = err == nil && h.Get(ReplayedHeader) == "true"
+	return a, err
+}
+
+// RobotMessage is GET /v1/robot/messages/{id}.
+func (c *Client) RobotMessage(ctx context.Context, id string, o StatusOptions) (RobotMessageStatus, error) {
+	var st RobotMessageStatus
+	_, err := c.do(ctx, http.MethodGet, "/v1/robot/messages/"+url.PathEscape(id), o.query(), nil, nil, &st)
 	return st, err
+}
+
+// RecallRobotMessage is DELETE /v1/robot/messages/{id}.
+func (c *Client) RecallRobotMessage(ctx context.Context, id string) (RobotRecallResult, error) {
+	var r RobotRecallResult
+	_, err := c.do(ctx, http.MethodDelete, "/v1/robot/messages/"+url.PathEscape(id), nil, nil, nil, &r)
+	return r, err
 }
 
 // Recall is DELETE /v1/notices/{id}.

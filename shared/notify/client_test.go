@@ -15,7 +15,7 @@ import (
 // through the deployed API's client give the same answers and errors.
 func TestNotifiers(t *testing.T) {
 	e := robotEnv(t, memory)
-	s := e.instance()
+	s := e.instance(notify.WithRobotCode(e.fake.RobotCode()))
 	srv := httptest.NewServer(e.handler(s))
 	defer srv.Close()
 	remote, err := notify.NewClient(srv.URL, testKey, srv.Client())
@@ -45,6 +45,20 @@ func TestNotifiers(t *testing.T) {
 			}
 			if _, err := n.SendRobot(ctx, "ops", dingtalk.RobotText("hello from "+name), ""); err != nil {
 				t.Errorf("robot: %v", err)
+			}
+			bm := notify.RobotMessageRequest{UserIDs: ids, Msg: dingtalk.BotTextMessage("hello from " + name), IdempotencyKey: "bot-key-" + name}
+			ba, err := n.SendRobotMessage(ctx, bm)
+			if err != nil || ba.Status != notify.StatusSent || len(ba.ProcessQueryKeys) != 1 {
+				t.Fatalf("robot message: %+v %v", ba, err)
+			}
+			if again, err := n.SendRobotMessage(ctx, bm); err != nil || !again.Replayed || again.ID != ba.ID {
+				t.Errorf("robot message replay: %+v %v", again, err)
+			}
+			if st, err := n.RobotMessage(ctx, ba.ID, notify.StatusOptions{}); err != nil || len(st.Result.Unread) != 2 {
+				t.Errorf("robot message status: %+v %v", st, err)
+			}
+			if r, err := n.RecallRobotMessage(ctx, ba.ID); err != nil || len(r.RecalledKeys) != 1 {
+				t.Errorf("robot message recall: %+v %v", r, err)
 			}
 			_, err = n.Notice(ctx, "nzzzzzzzzzzzzzzzzzzzzzzzz", notify.StatusOptions{})
 			var ne *notify.Error

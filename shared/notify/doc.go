@@ -1,7 +1,8 @@
 // Package notify is the HTTP API dingfn's users call, and the service
 // behind it: DingTalk work notices (工作通知) with batching, idempotency and
-// delivery status; group-robot (自定义机器人) messages; dd.config
-// signatures; login-code exchange; directory reads from the mirror.
+// delivery status; messages as the app's robot (企业机器人) with the same
+// model; group-robot (自定义机器人) messages; dd.config signatures;
+// login-code exchange; directory reads from the mirror.
 //
 // [Service] is usable from Go (the command line calls it directly);
 // [Handler] is its /v1 HTTP API on a net/http.ServeMux, authenticated by
@@ -37,6 +38,15 @@
 // silently, from a per-day record of what each person was sent
 // (DailyTable).
 //
+// # The app's robot
+//
+// A robot message (SendRobotMessage, POST /v1/robot/messages) is a record
+// of kind KindRobotMessage in the same table, with the same parts, claims,
+// outcomes and due list: one part per DingTalk call (20 userids one to
+// one, or the one group), drawing on the robot's 6 000 messages a minute,
+// counted in LimitsTable. Its status reads DingTalk's read state, its
+// recall recalls every sent call.
+//
 // # Idempotency
 //
 // A request with an Idempotency-Key claims the key (IfAbsent) together
@@ -47,8 +57,7 @@
 // key, which finishes the same notice: the parts already sent are never
 // sent again. The model (idempotency rows of IdempotencyTable, scoped by
 // endpoint and caller) is shared by every endpoint that creates
-// something: notices and robot messages now, the app robot's messages
-// later.
+// something: notices, group-robot messages and the app robot's messages.
 //
 // # Tables
 //

@@ -52,6 +52,9 @@ func Handler(s *Service, keys *httpapi.Keys) http.Handler {
 		{http.MethodGet, "/v1/notices/{id}", h.getNotice, false},
 		{http.MethodDelete, "/v1/notices/{id}", h.deleteNotice, false},
 		{http.MethodPost, "/v1/robots/{name}/messages", h.postRobot, false},
+		{http.MethodPost, "/v1/robot/messages", h.postRobotMessage, false},
+		{http.MethodGet, "/v1/robot/messages/{id}", h.getRobotMessage, false},
+		{http.MethodDelete, "/v1/robot/messages/{id}", h.deleteRobotMessage, false},
 		{http.MethodPost, "/v1/jsapi/config", h.postJSAPI, false},
 		{http.MethodPost, "/v1/login", h.postLogin, false},
 		{http.MethodGet, "/v1/users", h.getUsers, false},
@@ -159,14 +162,14 @@ func (h *handler) postNotice(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusAccepted, a)
 }
 
-func (h *handler) getNotice(w http.ResponseWriter, r *http.Request) {
+// statusOptions reads ?from_part= and ?dingtalk=.
+func statusOptions(r *http.Request) (StatusOptions, error) {
 	var o StatusOptions
 	q := r.URL.Query()
 	if v := q.Get("from_part"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			h.fail(w, r, invalid("from_part", "format", "from_part must be a part number from 1, got %q", truncate(v, 20)))
-			return
+			return o, invalid("from_part", "format", "from_part must be a part number from 1, got %q", truncate(v, 20))
 		}
 		o.FromPart = n
 	}
@@ -175,7 +178,15 @@ func (h *handler) getNotice(w http.ResponseWriter, r *http.Request) {
 	case "false":
 		o.NoDingTalk = true
 	default:
-		h.fail(w, r, invalid("dingtalk", "format", "dingtalk must be true or false, got %q", truncate(v, 20)))
+		return o, invalid("dingtalk", "format", "dingtalk must be true or false, got %q", truncate(v, 20))
+	}
+	return o, nil
+}
+
+func (h *handler) getNotice(w http.ResponseWriter, r *http.Request) {
+	o, err := statusOptions(r)
+	if err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	st, err := h.s.Notice(r.Context(), r.PathValue("id"), o)
@@ -214,6 +225,52 @@ func (h *handler) postRobot(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(ReplayedHeader, "true")
 	}
 	httpapi.WriteJSON(w, http.StatusOK, a)
+}
+
+func (h *handler) postRobotMessage(w http.ResponseWriter, r *http.Request) {
+	var req RobotMessageRequest
+	if httpapi.DecodeJSON(w, r, &req, MaxNoticeBody) != nil {
+		return
+	}
+	key, err := idempotencyKey(r, req.IdempotencyKey)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	req.IdempotencyKey = key
+	a, err := h.s.SendRobotMessage(r.Context(), httpapi.Caller(r.Context()), req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if a.Replayed {
+		w.Header().Set(ReplayedHeader, "true")
+	}
+	w.Header().Set("Location", "/v1/robot/messages/"+a.ID)
+	httpapi.WriteJSON(w, http.StatusAccepted, a)
+}
+
+func (h *handler) getRobotMessage(w http.ResponseWriter, r *http.Request) {
+	o, err := statusOptions(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	st, err := h.s.RobotMessage(r.Context(), r.PathValue("id"), o)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, st)
+}
+
+func (h *handler) deleteRobotMessage(w http.ResponseWriter, r *http.Request) {
+	res, err := h.s.RecallRobotMessage(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, res)
 }
 
 func (h *handler) postJSAPI(w http.ResponseWriter, r *http.Request) {

@@ -41,8 +41,8 @@ type idemRow struct {
 // effect. One request claims the key (IfAbsent); the others with the same
 // key and body wait for its answer and return it; a claim whose owner
 // died is taken over (IfVersion) by the next request, which finishes the
-// same resource. It knows nothing of notices, so any endpoint (robot
-// messages, issue 15's app-robot messages) uses it the same way:
+// same resource. It knows nothing of notices, so any endpoint (group-robot
+// messages, the app robot's messages) uses it the same way:
 //
 //	c, err := idem.begin(ctx, scope, caller, key, hash, newID)
 //	if c.replay != nil { answer c.replay }   // the first answer

@@ -35,7 +35,7 @@ type NoticeSummary struct {
 // maxTitle is the longest Title of a NoticeSummary, in characters.
 const maxTitle = 80
 
-// RecentNotices lists the notices the store still keeps (DefaultRetention)
+// RecentNotices lists the work notices the store still keeps (DefaultRetention)
 // created at or after since, newest first, at most limit of them. It reads
 // the whole notices table, so it is for an operator's page, not a hot path.
 func (s *Service) RecentNotices(ctx context.Context, since time.Time, limit int) ([]NoticeSummary, error) {
@@ -60,7 +60,8 @@ func (s *Service) RecentNotices(ctx context.Context, since time.Time, limit int)
 		if err := json.Unmarshal(it.Value, &n); err != nil {
 			return nil, fmt.Errorf("notify: %w: notice %q: %w", record.ErrMalformed, it.Key, err)
 		}
-		if !n.CreatedAt.Before(since) {
+		// The app robot's messages share the table; they are not notices.
+		if !n.CreatedAt.Before(since) && n.Kind == "" {
 			rows[n.ID] = n
 		}
 	}

@@ -124,12 +124,25 @@ type NoticeAnswer struct {
 	Replayed bool `json:"-"`
 }
 
-// noticeRow is a notice as stored (NoticesTable, key: id).
+// KindRobotMessage marks an app-robot message in NoticesTable; a work
+// notice has no kind.
+const KindRobotMessage = "robot_message"
+
+// noticeRow is a notice as stored (NoticesTable, key: id), or an app-robot
+// message (Kind KindRobotMessage), which shares its parts, claims and due
+// list.
 type noticeRow struct {
-	ID        string    `json:"id"`
-	Caller    string    `json:"caller"`
-	AgentID   int64     `json:"agent_id"`
-	CreatedAt time.Time `json:"created_at"`
+	ID string `json:"id"`
+	// Kind is "" for a work notice, KindRobotMessage for a robot message,
+	// which names its robot (RobotCode) and, for a group, the conversation
+	// (ConversationID, CoolAppCode) instead of an agent.
+	Kind           string    `json:"kind,omitempty"`
+	RobotCode      string    `json:"robot_code,omitempty"`
+	ConversationID string    `json:"open_conversation_id,omitempty"`
+	CoolAppCode    string    `json:"cool_app_code,omitempty"`
+	Caller         string    `json:"caller"`
+	AgentID        int64     `json:"agent_id"`
+	CreatedAt      time.Time `json:"created_at"`
 	// Msg is the message as validated; MsgHash its SHA-256.
 	Msg     json.RawMessage `json:"msg"`
 	MsgHash string          `json:"msg_hash"`
@@ -151,18 +164,28 @@ type partRow struct {
 	UserIDs []string `json:"userids,omitempty"`
 	DeptIDs []int64  `json:"dept_ids,omitempty"`
 	ToAll   bool     `json:"to_all,omitempty"`
-	// Charge is what the part counts against the per-minute recipient
-	// budget: its people, as far as they are known.
+	// ConversationID is a robot message's group (one call); UserIDs its
+	// people otherwise.
+	ConversationID string `json:"open_conversation_id,omitempty"`
+	// Charge is what the part counts against the per-minute budget: its
+	// people, as far as they are known (a robot's group message is 1).
 	Charge       int       `json:"charge"`
 	State        string    `json:"state"`
 	Attempts     int       `json:"attempts,omitempty"`
 	ClaimedBy    string    `json:"claimed_by,omitempty"`
 	ClaimedUntil time.Time `json:"claimed_until,omitzero"`
 	TaskID       int64     `json:"task_id,omitempty"`
-	SentAt       time.Time `json:"sent_at,omitzero"`
-	Error        string    `json:"error,omitempty"`
-	ErrCode      int       `json:"dingtalk_errcode,omitempty"`
-	RecalledAt   time.Time `json:"recalled_at,omitzero"`
+	// ProcessQueryKey names a sent robot-message part at DingTalk; the
+	// userids DingTalk did not know, or held back, are listed.
+	ProcessQueryKey string    `json:"process_query_key,omitempty"`
+	InvalidUserIDs  []string  `json:"invalid_userids,omitempty"`
+	FlowControlled  []string  `json:"flow_controlled_userids,omitempty"`
+	SentAt          time.Time `json:"sent_at,omitzero"`
+	Error           string    `json:"error,omitempty"`
+	ErrCode         int       `json:"dingtalk_errcode,omitempty"`
+	// Code is the new API's error code of a failed robot-message part.
+	Code       string    `json:"dingtalk_code,omitempty"`
+	RecalledAt time.Time `json:"recalled_at,omitzero"`
 }
 
 func partKey(id string, n int) string { return fmt.Sprintf("%s/%04d", id, n) }
@@ -254,50 +277,22 @@ func (s *Service) SendNotice(ctx context.Context, caller string, req NoticeReque
 	if err != nil {
 		return NoticeAnswer{}, AsError(err)
 	}
-	var c claim
-	id := ""
-	if key != "" {
-		if c, err = s.idem.begin(ctx, "notices", caller, key, hash, s.newNoticeID); err != nil {
-			return NoticeAnswer{}, AsError(err)
-		}
-		if c.replay != nil {
-			var a NoticeAnswer
-			if err := json.Unmarshal(c.replay.Answer, &a); err != nil {
-				return NoticeAnswer{}, AsError(fmt.Errorf("notify: stored answer: %w", err))
-			}
-			a.Replayed = true
-			return a, nil
-		}
-		id = c.row.Resource
-	} else {
-		id = s.newNoticeID()
-	}
-	if s.crashed("claimed", 0) {
-		return NoticeAnswer{}, errCrashed
-	}
-	n, parts, err := s.ensureNotice(ctx, id, caller, key, req, c.takenOver)
+	job, err := s.submit(ctx, submission{scope: "notices", caller: caller, key: key, hash: hash, newID: s.newNoticeID,
+		plan: func(id string) (noticeRow, []partRow, error) { return s.planNotice(ctx, id, caller, key, req) }})
 	if err != nil {
-		if errors.Is(err, errCrashed) {
-			return NoticeAnswer{}, err
-		}
-		if key != "" && !c.takenOver {
-			// Nothing was sent: the key may be used again.
-			if rerr := s.idem.release(context.WithoutCancel(ctx), c); rerr != nil {
-				s.log.WarnContext(ctx, "notify: release idempotency key", "err", rerr)
-			}
-		}
-		return NoticeAnswer{}, AsError(err)
+		return NoticeAnswer{}, err
 	}
-	parts, err = s.sendRound(ctx, &n, parts)
-	if err != nil {
-		if errors.Is(err, errCrashed) {
-			return NoticeAnswer{}, err
+	if job.replay != nil {
+		var a NoticeAnswer
+		if err := json.Unmarshal(job.replay.Answer, &a); err != nil {
+			return NoticeAnswer{}, AsError(fmt.Errorf("notify: stored answer: %w", err))
 		}
-		return NoticeAnswer{}, AsError(err)
+		a.Replayed = true
+		return a, nil
 	}
-	a := s.answer(n, parts)
+	a := s.answer(job.n, job.parts)
 	if key != "" {
-		rp, err := s.idem.finish(context.WithoutCancel(ctx), c, http.StatusAccepted, a)
+		rp, err := s.idem.finish(context.WithoutCancel(ctx), job.claim, http.StatusAccepted, a)
 		if err != nil {
 			return NoticeAnswer{}, AsError(err)
 		}
@@ -307,13 +302,83 @@ func (s *Service) SendNotice(ctx context.Context, caller string, req NoticeReque
 			a = first
 		}
 	}
-	s.log.InfoContext(ctx, "notify: notice", "id", a.ID, "status", a.Status, "parts", n.Parts, "sent", len(a.TaskIDs), "caller", caller)
+	s.log.InfoContext(ctx, "notify: notice", "id", a.ID, "status", a.Status, "parts", job.n.Parts, "sent", len(a.TaskIDs), "caller", caller)
 	return a, nil
 }
 
-// ensureNotice loads notice id when a taken-over request already recorded
-// it, and otherwise plans and records it and its parts.
-func (s *Service) ensureNotice(ctx context.Context, id, caller, key string, req NoticeRequest, takenOver bool) (noticeRow, []partRow, error) {
+// submission is one request that records a notice-like record, its parts
+// (one DingTalk call each) and sends them: a work notice or an app-robot
+// message. Both share the idempotency claim, the record-before-send order,
+// the per-part claims and SendDue.
+type submission struct {
+	// scope, caller, key and hash key the idempotency claim (no key: no
+	// claim).
+	scope, caller, key, hash string
+	// newID names a new record.
+	newID func() string
+	// plan builds the record and its parts for id, before anything is
+	// written.
+	plan func(id string) (noticeRow, []partRow, error)
+}
+
+// submitted is what submit did: the record and its parts as they stand
+// after the first round of sending, and the claim to finish; or, for a
+// key answered before, the first answer.
+type submitted struct {
+	n      noticeRow
+	parts  []partRow
+	claim  claim
+	replay *replay
+}
+
+// submit claims the idempotency key (or finds its first answer), records
+// the plan (or loads what a taken-over request recorded) and sends a
+// round. Its errors are *Error.
+func (s *Service) submit(ctx context.Context, sub submission) (submitted, error) {
+	var c claim
+	var err error
+	id := ""
+	if sub.key != "" {
+		if c, err = s.idem.begin(ctx, sub.scope, sub.caller, sub.key, sub.hash, sub.newID); err != nil {
+			return submitted{}, AsError(err)
+		}
+		if c.replay != nil {
+			return submitted{replay: c.replay}, nil
+		}
+		id = c.row.Resource
+	} else {
+		id = sub.newID()
+	}
+	if s.crashed("claimed", 0) {
+		return submitted{}, errCrashed
+	}
+	n, parts, err := s.ensure(ctx, id, c.takenOver, sub.plan)
+	if err != nil {
+		if errors.Is(err, errCrashed) {
+			return submitted{}, err
+		}
+		if sub.key != "" && !c.takenOver {
+			// Nothing was sent: the key may be used again.
+			if rerr := s.idem.release(context.WithoutCancel(ctx), c); rerr != nil {
+				s.log.WarnContext(ctx, "notify: release idempotency key", "err", rerr)
+			}
+		}
+		return submitted{}, AsError(err)
+	}
+	parts, err = s.sendRound(ctx, &n, parts)
+	if err != nil {
+		if errors.Is(err, errCrashed) {
+			return submitted{}, err
+		}
+		return submitted{}, AsError(err)
+	}
+	return submitted{n: n, parts: parts, claim: c}, nil
+}
+
+// ensure loads record id when a taken-over request already recorded it,
+// and otherwise records plan's record and parts: the parts first, then
+// the due row, then the record, so a record that exists has every part.
+func (s *Service) ensure(ctx context.Context, id string, takenOver bool, plan func(id string) (noticeRow, []partRow, error)) (noticeRow, []partRow, error) {
 	if takenOver {
 		n, parts, err := s.loadNotice(ctx, id)
 		if err == nil {
@@ -324,6 +389,37 @@ func (s *Service) ensureNotice(ctx context.Context, id, caller, key string, req 
 		}
 		// The owner died before recording anything, so nothing was sent.
 	}
+	n, parts, err := plan(id)
+	if err != nil {
+		return noticeRow{}, nil, err
+	}
+	expires := n.CreatedAt.Add(s.retention)
+	writes := make([]store.Write, 0, len(parts))
+	for _, p := range parts {
+		b, err := json.Marshal(p)
+		if err != nil {
+			return noticeRow{}, nil, fmt.Errorf("notify: encode part: %w", err)
+		}
+		writes = append(writes, store.Write{Item: store.Item{Key: partKey(id, p.N), Value: b, ExpiresAt: expires}})
+	}
+	if err := s.st.Batch(ctx, NoticesTable, writes); err != nil {
+		return noticeRow{}, nil, fmt.Errorf("notify: record parts of %s: %w", id, err)
+	}
+	if s.crashed("parts-recorded", 0) {
+		return noticeRow{}, nil, errCrashed
+	}
+	if err := s.markDue(ctx, id, expires); err != nil {
+		return noticeRow{}, nil, err
+	}
+	if _, err := record.Put(ctx, s.st, NoticesTable, id, n, store.Always, expires); err != nil {
+		return noticeRow{}, nil, fmt.Errorf("notify: record %s: %w", id, err)
+	}
+	return n, parts, nil
+}
+
+// planNotice builds a work notice's record and parts, and records what
+// each person is sent today (for the duplicate and daily-cap warnings).
+func (s *Service) planNotice(ctx context.Context, id, caller, key string, req NoticeRequest) (noticeRow, []partRow, error) {
 	msg, err := json.Marshal(req.Msg)
 	if err != nil {
 		return noticeRow{}, nil, fmt.Errorf("notify: encode message: %w", err)
@@ -353,28 +449,6 @@ func (s *Service) ensureNotice(ctx context.Context, id, caller, key string, req 
 	n.Warnings = warnings
 	if n.Warnings == nil {
 		n.Warnings = []Warning{}
-	}
-	expires := now.Add(s.retention)
-	writes := make([]store.Write, 0, len(parts))
-	for _, p := range parts {
-		b, err := json.Marshal(p)
-		if err != nil {
-			return noticeRow{}, nil, fmt.Errorf("notify: encode part: %w", err)
-		}
-		writes = append(writes, store.Write{Item: store.Item{Key: partKey(id, p.N), Value: b, ExpiresAt: expires}})
-	}
-	if err := s.st.Batch(ctx, NoticesTable, writes); err != nil {
-		return noticeRow{}, nil, fmt.Errorf("notify: record parts of %s: %w", id, err)
-	}
-	if s.crashed("parts-recorded", 0) {
-		return noticeRow{}, nil, errCrashed
-	}
-	if err := s.markDue(ctx, id, expires); err != nil {
-		return noticeRow{}, nil, err
-	}
-	// The notice row comes last: a notice that exists has all its parts.
-	if _, err := record.Put(ctx, s.st, NoticesTable, id, n, store.Always, expires); err != nil {
-		return noticeRow{}, nil, fmt.Errorf("notify: record notice %s: %w", id, err)
 	}
 	return n, parts, nil
 }

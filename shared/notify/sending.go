@@ -27,6 +27,15 @@ var errStopRound = errors.New("notify: DingTalk is refusing calls for now")
 
 func budgetKey(agentID int64) string { return "notice_recipients/" + strconv.FormatInt(agentID, 10) }
 
+// budget is the per-minute budget a record's parts draw on: the agent's
+// work-notice recipients, or the robot's messages.
+func (s *Service) budget(n *noticeRow) (key string, perMinute int) {
+	if n.Kind == KindRobotMessage {
+		return "chatbot/" + n.RobotCode, s.botPerMinute
+	}
+	return budgetKey(n.AgentID), s.perMinute
+}
+
 // sendRound settles abandoned parts and sends pending ones, in order, as
 // far as the per-minute recipient budget and ctx's deadline allow. It
 // returns the parts as they now stand and, when nothing is left to send
@@ -60,7 +69,8 @@ func (s *Service) sendRound(ctx context.Context, n *noticeRow, parts []partRow) 
 				want += p.Charge
 			}
 		}
-		granted, _, err := take(ctx, s.st, LimitsTable, budgetKey(n.AgentID), s.now(), time.Minute, s.perMinute, want, parts[next].Charge)
+		key, perMinute := s.budget(n)
+		granted, _, err := take(ctx, s.st, LimitsTable, key, s.now(), time.Minute, perMinute, want, parts[next].Charge)
 		if err != nil {
 			return parts, err
 		}
@@ -172,16 +182,10 @@ func (s *Service) sendPart(ctx context.Context, n *noticeRow, p partRow) (partRo
 	if s.crashed("claimed-part", p.N) {
 		return claimed, errCrashed
 	}
-	var msg dingtalk.Message
-	if err := json.Unmarshal(n.Msg, &msg); err != nil {
-		return claimed, fmt.Errorf("notify: stored message of %s: %w", n.ID, err)
-	}
 	// The send is not cut short by the caller hanging up: once it has
 	// started, its answer must be recorded.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.sendTO)
-	task, sendErr := s.dt.Message.Send(sctx, &dingtalk.WorkNotice{
-		AgentID: n.AgentID, UserIDList: claimed.UserIDs, DeptIDList: claimed.DeptIDs, ToAllUser: claimed.ToAll, Msg: &msg,
-	})
+	sent, sendErr := s.sendCall(sctx, n, claimed)
 	cancel()
 	if s.crashed("sent-part", p.N) {
 		return claimed, errCrashed
@@ -191,10 +195,11 @@ func (s *Service) sendPart(ctx context.Context, n *noticeRow, p partRow) (partRo
 	out, _, err := s.updatePart(context.WithoutCancel(ctx), n.ID, p.N, func(p *partRow) bool {
 		retry = false
 		p.ClaimedBy, p.ClaimedUntil = "", time.Time{}
-		p.Error, p.ErrCode = "", 0
+		p.Error, p.ErrCode, p.Code = "", 0, ""
 		switch {
 		case sendErr == nil:
-			p.State, p.TaskID, p.SentAt = PartSent, task, now
+			p.State, p.SentAt = PartSent, now
+			p.TaskID, p.ProcessQueryKey, p.InvalidUserIDs, p.FlowControlled = sent.taskID, sent.queryKey, sent.invalid, sent.held
 			return true
 		case dingtalk.MaybeSent(sendErr):
 			p.State = PartUnknown
@@ -205,7 +210,7 @@ func (s *Service) sendPart(ctx context.Context, n *noticeRow, p partRow) (partRo
 		}
 		p.Error = sendErr.Error()
 		if de, ok := errors.AsType[*dingtalk.Error](sendErr); ok {
-			p.ErrCode = de.ErrCode
+			p.ErrCode, p.Code = de.ErrCode, de.Code
 		}
 		return true
 	})
@@ -225,6 +230,45 @@ func (s *Service) sendPart(ctx context.Context, n *noticeRow, p partRow) (partRo
 		return out, errCrashed
 	}
 	return out, nil
+}
+
+// sentCall is what DingTalk answered a part's send with.
+type sentCall struct {
+	taskID        int64
+	queryKey      string
+	invalid, held []string
+}
+
+// sendCall makes a part's one DingTalk call: a work notice as the agent,
+// or a robot message to the part's people or group.
+func (s *Service) sendCall(ctx context.Context, n *noticeRow, p partRow) (sentCall, error) {
+	if n.Kind == KindRobotMessage {
+		var msg dingtalk.BotMessage
+		if err := json.Unmarshal(n.Msg, &msg); err != nil {
+			return sentCall{}, fmt.Errorf("notify: stored message of %s: %w", n.ID, err)
+		}
+		if p.ConversationID != "" {
+			var opts []dingtalk.GroupOption
+			if n.CoolAppCode != "" {
+				opts = append(opts, dingtalk.WithCoolAppCode(n.CoolAppCode))
+			}
+			key, err := s.dt.Chatbot.SendToGroup(ctx, n.RobotCode, p.ConversationID, &msg, opts...)
+			return sentCall{queryKey: key}, err
+		}
+		res, err := s.dt.Chatbot.SendToUsers(ctx, n.RobotCode, p.UserIDs, &msg)
+		if err != nil {
+			return sentCall{}, err
+		}
+		return sentCall{queryKey: res.ProcessQueryKey, invalid: res.InvalidStaffIDs, held: res.FlowControlledStaffIDs}, nil
+	}
+	var msg dingtalk.Message
+	if err := json.Unmarshal(n.Msg, &msg); err != nil {
+		return sentCall{}, fmt.Errorf("notify: stored message of %s: %w", n.ID, err)
+	}
+	task, err := s.dt.Message.Send(ctx, &dingtalk.WorkNotice{
+		AgentID: n.AgentID, UserIDList: p.UserIDs, DeptIDList: p.DeptIDs, ToAllUser: p.ToAll, Msg: &msg,
+	})
+	return sentCall{taskID: task}, err
 }
 
 // passing reports whether DingTalk refused a send for a reason that may

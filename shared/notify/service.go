@@ -82,12 +82,16 @@ const (
 // client: (4 + 1) × (3 + 1) = 20 calls in any second, within AppQPS.
 var InstanceRateLimit = dingtalk.RateLimit{Limit: 3, Burst: 1}
 
-// noticeAPIs are the work-notice APIs, by the client's API names.
+// noticeAPIs are the APIs the sync tick's notices step calls as well as
+// notify (work notices and the app robot's messages), by the client's API
+// names.
 var noticeAPIs = []string{
 	"topapi/message/corpconversation/asyncsend_v2",
 	"topapi/message/corpconversation/getsendprogress",
 	"topapi/message/corpconversation/getsendresult",
 	"topapi/message/corpconversation/recall",
+	"v1.0/robot/oToMessages/batchSend",
+	"v1.0/robot/groupMessages/send",
 }
 
 // ClientOptions returns the DingTalk client options of a process that
@@ -127,10 +131,14 @@ type Service struct {
 	log       *slog.Logger
 	holder    string
 	perMinute int
-	retention time.Duration
-	claimTTL  time.Duration
-	sendTO    time.Duration
-	idem      *idempotency
+	// robotCode is the app robot robot messages are sent as;
+	// botPerMinute its messages a minute.
+	robotCode    string
+	botPerMinute int
+	retention    time.Duration
+	claimTTL     time.Duration
+	sendTO       time.Duration
+	idem         *idempotency
 
 	// crash, set by tests, stops the work at the named point as a killed
 	// process would: no further write of any kind.
@@ -143,6 +151,13 @@ type Option func(*Service) error
 // WithRobots sets the group robots (DINGFN_ROBOTS).
 func WithRobots(r *Robots) Option {
 	return func(s *Service) error { s.robots = r; return nil }
+}
+
+// WithRobotCode sets the app robot that POST /v1/robot/messages sends as
+// (DINGTALK_ROBOT_CODE, whose default is the app key). Without it robot
+// messages answer 501.
+func WithRobotCode(code string) Option {
+	return func(s *Service) error { s.robotCode = code; return nil }
 }
 
 // WithDirectory sets the directory mirror that directory reads and
@@ -204,6 +219,18 @@ func WithRecipientsPerMinute(n int) Option {
 	}
 }
 
+// WithRobotMessagesPerMinute lowers the app robot's messages a minute
+// below DingTalk's 6 000, for a robot that other senders share.
+func WithRobotMessagesPerMinute(n int) Option {
+	return func(s *Service) error {
+		if n < dingtalk.MaxChatbotUsers || n > dingtalk.MaxChatbotMessagesPerMinute {
+			return fmt.Errorf("notify: WithRobotMessagesPerMinute: %d is not within %d..%d", n, dingtalk.MaxChatbotUsers, dingtalk.MaxChatbotMessagesPerMinute)
+		}
+		s.botPerMinute = n
+		return nil
+	}
+}
+
 // WithClaimTTL sets how long an instance may take to finish a request or
 // a part before others take over (default DefaultClaimTTL).
 func WithClaimTTL(d time.Duration) Option {
@@ -241,7 +268,7 @@ func New(st store.Store, client *dingtalk.Client, agentID int64, opts ...Option)
 	}
 	s := &Service{
 		st: st, dt: client, agentID: agentID, now: time.Now, log: slog.New(slog.DiscardHandler),
-		holder: lease.HolderID(), perMinute: DefaultRecipientsPerMinute, retention: DefaultRetention,
+		holder: lease.HolderID(), perMinute: DefaultRecipientsPerMinute, botPerMinute: dingtalk.MaxChatbotMessagesPerMinute, retention: DefaultRetention,
 		claimTTL: DefaultClaimTTL, sendTO: DefaultSendTimeout, robots: &Robots{},
 	}
 	for _, o := range opts {
@@ -272,13 +299,19 @@ var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // newNoticeID returns a new notice id: "n" and 24 base32 characters that
 // sort by creation time (48 bits of milliseconds, 72 random bits).
-func (s *Service) newNoticeID() string {
+func (s *Service) newNoticeID() string { return s.newID('n') }
+
+// newRobotMessageID returns a new robot message id: "r" and 24 base32
+// characters, as a notice's.
+func (s *Service) newRobotMessageID() string { return s.newID('r') }
+
+func (s *Service) newID(prefix byte) string {
 	var b [15]byte
 	var ms [8]byte
 	binary.BigEndian.PutUint64(ms[:], uint64(s.now().UnixMilli()))
 	copy(b[:6], ms[2:])
 	_, _ = rand.Read(b[6:])
-	return "n" + strings.ToLower(idEncoding.EncodeToString(b[:]))
+	return string(prefix) + strings.ToLower(idEncoding.EncodeToString(b[:]))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -266,8 +266,11 @@ func (s *Service) getNotice(ctx context.Context, id string) (noticeRow, []partRo
 	return n, parts, nil
 }
 
-func validNoticeID(id string) bool {
-	if len(id) != 25 || id[0] != 'n' {
+func validNoticeID(id string) bool { return validID(id, 'n') }
+
+// validID reports whether id is one newID made with prefix.
+func validID(id string, prefix byte) bool {
+	if len(id) != 25 || id[0] != prefix {
 		return false
 	}
 	for _, c := range id[1:] {

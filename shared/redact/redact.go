@@ -67,6 +67,10 @@ var secrets = [...]secret{
 	{name: "tmp_auth_code"},
 	{name: "auth_code"},
 	{name: "code", queryOnly: true},
+	// A received robot message's session webhook: its session is the
+	// credential (…/robot/sendBySession?session=…).
+	{name: "session"},
+	{name: "session_webhook"},
 }
 
 // normalize folds a name to the form the list is compared in: lower case,

@@ -92,6 +92,7 @@ func TestQueryAndURL(t *testing.T) {
 		{"https://h/robot/send?access_token=t&timestamp=1&sign=a%2Bb", "https://h/robot/send?access_token=REDACTED&timestamp=1&sign=REDACTED"},
 		{"https://h/x?tmp_auth_code=c&Access%5FToken=t&flag", "https://h/x?tmp_auth_code=REDACTED&Access%5FToken=REDACTED&flag"},
 		{"https://user:pw@h/x?userid=u", "https://user:REDACTED@h/x?userid=u"},
+		{"https://oapi.dingtalk.com/robot/sendBySession?session=s1", "https://oapi.dingtalk.com/robot/sendBySession?session=REDACTED"},
 		{"https://h/v1.0/oauth2/accessToken", "https://h/v1.0/oauth2/accessToken"},
 	}
 	for _, tt := range tests {
