@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/record"
 )
@@ -211,6 +212,24 @@ func (p partRow) effectiveState(now time.Time) string {
 	return p.State
 }
 
+// sentTime is when the part was sent, or nil before.
+func (p partRow) sentTime() *time.Time {
+	if p.SentAt.IsZero() {
+		return nil
+	}
+	t := p.SentAt
+	return &t
+}
+
+// errorText is the part's error for its status in state: an abandoned
+// claim's when the part records none.
+func (p partRow) errorText(state string, k *recordKind) string {
+	if p.Error == "" && state == PartUnknown {
+		return "the instance sending this " + k.call + " stopped before recording DingTalk's answer"
+	}
+	return p.Error
+}
+
 // checkNotice validates a request before anything is recorded or sent.
 func checkNotice(req *NoticeRequest) error {
 	if req.Msg == nil {
@@ -231,22 +250,40 @@ func checkNotice(req *NoticeRequest) error {
 	case len(req.DeptIDs) > MaxRequestDeptIDs:
 		return invalid("dept_ids", "max_count", "%d department ids, more than %d in one request", len(req.DeptIDs), MaxRequestDeptIDs)
 	}
-	for i, id := range req.UserIDs {
-		if id == "" || len(id) > MaxUserIDLength || strings.ContainsAny(id, ", \t\r\n") {
-			return invalid(fmt.Sprintf("userids[%d]", i), "format", "userids[%d] %q is not a userid (1 to %d characters, no commas or spaces)", i, truncate(id, 80), MaxUserIDLength)
-		}
-	}
 	for i, d := range req.DeptIDs {
 		if d <= 0 {
 			return invalid(fmt.Sprintf("dept_ids[%d]", i), "format", "dept_ids[%d] %d is not a department id (1 is the whole organisation)", i, d)
 		}
 	}
-	if req.IdempotencyKey != "" {
-		if err := checkIdempotencyKey(req.IdempotencyKey, "idempotency_key"); err != nil {
-			return err
+	return checkUsersAndKey(req.UserIDs, req.IdempotencyKey)
+}
+
+// checkUsersAndKey checks what both kinds of request carry alike: the
+// userids, and the idempotency key given in the body.
+func checkUsersAndKey(userIDs []string, key string) error {
+	for i, id := range userIDs {
+		if id == "" || len(id) > MaxUserIDLength || strings.ContainsAny(id, ", \t\r\n") {
+			return invalid(fmt.Sprintf("userids[%d]", i), "format", "userids[%d] %q is not a userid (1 to %d characters, no commas or spaces)", i, truncate(id, 80), MaxUserIDLength)
 		}
 	}
+	if key != "" {
+		return checkIdempotencyKey(key, "idempotency_key")
+	}
 	return nil
+}
+
+// dedupe returns ids without repeats, in their order, and the repeats.
+func dedupe(ids []string) (unique, repeated []string) {
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			repeated = append(repeated, id)
+			continue
+		}
+		seen[id] = true
+		unique = append(unique, id)
+	}
+	return unique, repeated
 }
 
 func truncate(s string, n int) string {
@@ -271,38 +308,104 @@ func (s *Service) SendNotice(ctx context.Context, caller string, req NoticeReque
 		return NoticeAnswer{}, AsError(err)
 	}
 	key := req.IdempotencyKey
-	canon := req
-	canon.IdempotencyKey = ""
+	req.IdempotencyKey = "" // the canonical request, which the key's hash is of
+	return send(ctx, s, workNotices, caller, key, req,
+		func(id string) (noticeRow, []partRow, error) { return s.planNotice(ctx, id, caller, key, req) }, s.answer)
+}
+
+// recordKind is what differs between the two kinds of record
+// NoticesTable holds, work notices and the app robot's messages;
+// submitting, loading, sending, counting and recalling them is one code
+// over it.
+type recordKind struct {
+	// kind is noticeRow.Kind; prefix starts the ids (see Service.newID);
+	// scope scopes the idempotency keys.
+	kind   string
+	prefix byte
+	scope  string
+	// noun names one in messages and logs; kept starts the 404's note on
+	// retention; what names one in the recall's refusal.
+	noun, kept, what string
+	// recallWindow is how long after sending DingTalk recalls a part;
+	// handle is what DingTalk recalls a sent part by.
+	recallWindow time.Duration
+	handle       string
+	// call is what one part is called in its status.
+	call string
+}
+
+var (
+	workNotices = &recordKind{prefix: 'n', scope: "notices", noun: "notice", kept: "notices are kept",
+		what: "a work notice", recallWindow: recallWindow, handle: "task id", call: "part"}
+	robotMessages = &recordKind{kind: KindRobotMessage, prefix: 'r', scope: "robot_messages", noun: "robot message", kept: "they are kept",
+		what: "a robot message", recallWindow: dingtalk.ChatbotRecallWindow, handle: "key", call: "call"}
+)
+
+// sendAnswer is what a send answers: NoticeAnswer or RobotMessageAnswer.
+type sendAnswer interface {
+	// summary is the answer's id and status, and how many DingTalk calls
+	// were made, for the log.
+	summary() (id, status string, calls int)
+}
+
+// replayable is a pointer to an answer, which a replay marks.
+type replayable[A sendAnswer] interface {
+	*A
+	setReplayed()
+}
+
+func sameID[A sendAnswer](a, b A) bool {
+	ida, _, _ := a.summary()
+	idb, _, _ := b.summary()
+	return ida == idb
+}
+
+func (a NoticeAnswer) summary() (string, string, int) { return a.ID, a.Status, len(a.TaskIDs) }
+func (a *NoticeAnswer) setReplayed()                  { a.Replayed = true }
+func (a RobotMessageAnswer) summary() (string, string, int) {
+	return a.ID, a.Status, len(a.ProcessQueryKeys)
+}
+func (a *RobotMessageAnswer) setReplayed() { a.Replayed = true }
+
+// send is SendNotice and SendRobotMessage once the request is valid: it
+// submits canon (the request without its key) as a record of kind k for
+// caller, and answers with build's account of the record and its parts,
+// which is the key's answer from then on; or, for a key answered before,
+// with that first answer.
+func send[A sendAnswer, P replayable[A]](ctx context.Context, s *Service, k *recordKind, caller, key string, canon any,
+	plan func(id string) (noticeRow, []partRow, error), build func(noticeRow, []partRow) A) (A, error) {
+	var zero A
+	ctx = httpapi.WithCaller(ctx, caller)
 	hash, err := requestHash(canon)
 	if err != nil {
-		return NoticeAnswer{}, AsError(err)
+		return zero, AsError(err)
 	}
-	job, err := s.submit(ctx, submission{scope: "notices", caller: caller, key: key, hash: hash, newID: s.newNoticeID,
-		plan: func(id string) (noticeRow, []partRow, error) { return s.planNotice(ctx, id, caller, key, req) }})
+	job, err := s.submit(ctx, submission{scope: k.scope, caller: caller, key: key, hash: hash,
+		newID: func() string { return s.newID(k.prefix) }, plan: plan})
 	if err != nil {
-		return NoticeAnswer{}, err
+		return zero, err
 	}
 	if job.replay != nil {
-		var a NoticeAnswer
+		var a A
 		if err := json.Unmarshal(job.replay.Answer, &a); err != nil {
-			return NoticeAnswer{}, AsError(fmt.Errorf("notify: stored answer: %w", err))
+			return zero, AsError(fmt.Errorf("notify: stored answer: %w", err))
 		}
-		a.Replayed = true
+		P(&a).setReplayed()
 		return a, nil
 	}
-	a := s.answer(job.n, job.parts)
+	a := build(job.n, job.parts)
 	if key != "" {
 		rp, err := s.idem.finish(context.WithoutCancel(ctx), job.claim, http.StatusAccepted, a)
 		if err != nil {
-			return NoticeAnswer{}, AsError(err)
+			return zero, AsError(err)
 		}
-		var first NoticeAnswer
-		if err := json.Unmarshal(rp.Answer, &first); err == nil && first.ID == a.ID {
-			first.Replayed = false
+		var first A
+		if err := json.Unmarshal(rp.Answer, &first); err == nil && sameID(first, a) {
 			a = first
 		}
 	}
-	s.log.InfoContext(ctx, "notify: notice", "id", a.ID, "status", a.Status, "parts", job.n.Parts, "sent", len(a.TaskIDs), "caller", caller)
+	id, status, calls := a.summary()
+	s.log.InfoContext(ctx, "notify: "+k.noun, "id", id, "status", status, "parts", job.n.Parts, "sent", calls)
 	return a, nil
 }
 
@@ -482,16 +585,7 @@ const maxCountedDepts = dingtalk.MaxNoticeDepts
 // ids by 20, to_all as one call. Each part's Charge is its people, from
 // the directory mirror for departments when it knows them.
 func (s *Service) plan(ctx context.Context, id string, req NoticeRequest) (parts []partRow, users []string, warnings []Warning, err error) {
-	seen := make(map[string]bool, len(req.UserIDs))
-	var dups []string
-	for _, u := range req.UserIDs {
-		if seen[u] {
-			dups = append(dups, u)
-			continue
-		}
-		seen[u] = true
-		users = append(users, u)
-	}
+	users, dups := dedupe(req.UserIDs)
 	if len(dups) > 0 {
 		warnings = append(warnings, warnUsers(WarnDuplicateUserIDs, fmt.Sprintf("%d userids were named more than once; each person is sent the notice once", len(dups)), dups))
 	}
