@@ -354,12 +354,6 @@ type replayable[A sendAnswer] interface {
 	setReplayed()
 }
 
-func sameID[A sendAnswer](a, b A) bool {
-	ida, _, _ := a.summary()
-	idb, _, _ := b.summary()
-	return ida == idb
-}
-
 func (a NoticeAnswer) summary() (string, string, int) { return a.ID, a.Status, len(a.TaskIDs) }
 func (a *NoticeAnswer) setReplayed()                  { a.Replayed = true }
 func (a RobotMessageAnswer) summary() (string, string, int) {
@@ -367,11 +361,14 @@ func (a RobotMessageAnswer) summary() (string, string, int) {
 }
 func (a *RobotMessageAnswer) setReplayed() { a.Replayed = true }
 
-// send is SendNotice and SendRobotMessage once the request is valid: it
-// submits canon (the request without its key) as a record of kind k for
-// caller, and answers with build's account of the record and its parts,
-// which is the key's answer from then on; or, for a key answered before,
-// with that first answer.
+// send is SendNotice and SendRobotMessage once the request is valid. It
+// claims the idempotency key of canon (the request without its key) for
+// caller, or returns the key's first answer; records plan's record of
+// kind k and its parts, or loads what a taken-over request recorded;
+// sends a round; and answers with build's account of the record, which
+// becomes the key's answer. A work notice and a robot message share the
+// claim, the record-before-send order, the per-part claims and SendDue.
+// Its errors are *Error.
 func send[A sendAnswer, P replayable[A]](ctx context.Context, s *Service, k *recordKind, caller, key string, canon any,
 	plan func(id string) (noticeRow, []partRow, error), build func(noticeRow, []partRow) A) (A, error) {
 	var zero A
@@ -380,102 +377,59 @@ func send[A sendAnswer, P replayable[A]](ctx context.Context, s *Service, k *rec
 	if err != nil {
 		return zero, AsError(err)
 	}
-	job, err := s.submit(ctx, submission{scope: k.scope, caller: caller, key: key, hash: hash,
-		newID: func() string { return s.newID(k.prefix) }, plan: plan})
-	if err != nil {
+	newID := func() string { return s.newID(k.prefix) }
+	var c claim
+	id := ""
+	if key != "" {
+		if c, err = s.idem.begin(ctx, k.scope, caller, key, hash, newID); err != nil {
+			return zero, AsError(err)
+		}
+		if c.replay != nil {
+			var a A
+			if err := json.Unmarshal(c.replay.Answer, &a); err != nil {
+				return zero, AsError(fmt.Errorf("notify: stored answer: %w", err))
+			}
+			P(&a).setReplayed()
+			return a, nil
+		}
+		id = c.row.Resource
+	} else {
+		id = newID()
+	}
+	if s.crashed("claimed", 0) {
+		return zero, errCrashed
+	}
+	n, parts, err := s.ensure(ctx, id, c.takenOver, plan)
+	if err == nil {
+		parts, err = s.sendRound(ctx, &n, parts)
+	} else if key != "" && !c.takenOver && !errors.Is(err, errCrashed) {
+		// Nothing was sent: the key may be used again.
+		if rerr := s.idem.release(context.WithoutCancel(ctx), c); rerr != nil {
+			s.log.WarnContext(ctx, "notify: release idempotency key", "err", rerr)
+		}
+	}
+	if errors.Is(err, errCrashed) {
 		return zero, err
 	}
-	if job.replay != nil {
-		var a A
-		if err := json.Unmarshal(job.replay.Answer, &a); err != nil {
-			return zero, AsError(fmt.Errorf("notify: stored answer: %w", err))
-		}
-		P(&a).setReplayed()
-		return a, nil
+	if err != nil {
+		return zero, AsError(err)
 	}
-	a := build(job.n, job.parts)
+	a := build(n, parts)
 	if key != "" {
-		rp, err := s.idem.finish(context.WithoutCancel(ctx), job.claim, http.StatusAccepted, a)
+		rp, err := s.idem.finish(context.WithoutCancel(ctx), c, http.StatusAccepted, a)
 		if err != nil {
 			return zero, AsError(err)
 		}
 		var first A
-		if err := json.Unmarshal(rp.Answer, &first); err == nil && sameID(first, a) {
-			a = first
-		}
-	}
-	id, status, calls := a.summary()
-	s.log.InfoContext(ctx, "notify: "+k.noun, "id", id, "status", status, "parts", job.n.Parts, "sent", calls)
-	return a, nil
-}
-
-// submission is one request that records a notice-like record, its parts
-// (one DingTalk call each) and sends them: a work notice or an app-robot
-// message. Both share the idempotency claim, the record-before-send order,
-// the per-part claims and SendDue.
-type submission struct {
-	// scope, caller, key and hash key the idempotency claim (no key: no
-	// claim).
-	scope, caller, key, hash string
-	// newID names a new record.
-	newID func() string
-	// plan builds the record and its parts for id, before anything is
-	// written.
-	plan func(id string) (noticeRow, []partRow, error)
-}
-
-// submitted is what submit did: the record and its parts as they stand
-// after the first round of sending, and the claim to finish; or, for a
-// key answered before, the first answer.
-type submitted struct {
-	n      noticeRow
-	parts  []partRow
-	claim  claim
-	replay *replay
-}
-
-// submit claims the idempotency key (or finds its first answer), records
-// the plan (or loads what a taken-over request recorded) and sends a
-// round. Its errors are *Error.
-func (s *Service) submit(ctx context.Context, sub submission) (submitted, error) {
-	var c claim
-	var err error
-	id := ""
-	if sub.key != "" {
-		if c, err = s.idem.begin(ctx, sub.scope, sub.caller, sub.key, sub.hash, sub.newID); err != nil {
-			return submitted{}, AsError(err)
-		}
-		if c.replay != nil {
-			return submitted{replay: c.replay}, nil
-		}
-		id = c.row.Resource
-	} else {
-		id = sub.newID()
-	}
-	if s.crashed("claimed", 0) {
-		return submitted{}, errCrashed
-	}
-	n, parts, err := s.ensure(ctx, id, c.takenOver, sub.plan)
-	if err != nil {
-		if errors.Is(err, errCrashed) {
-			return submitted{}, err
-		}
-		if sub.key != "" && !c.takenOver {
-			// Nothing was sent: the key may be used again.
-			if rerr := s.idem.release(context.WithoutCancel(ctx), c); rerr != nil {
-				s.log.WarnContext(ctx, "notify: release idempotency key", "err", rerr)
+		if json.Unmarshal(rp.Answer, &first) == nil {
+			if firstID, _, _ := first.summary(); firstID == id {
+				a = first
 			}
 		}
-		return submitted{}, AsError(err)
 	}
-	parts, err = s.sendRound(ctx, &n, parts)
-	if err != nil {
-		if errors.Is(err, errCrashed) {
-			return submitted{}, err
-		}
-		return submitted{}, AsError(err)
-	}
-	return submitted{n: n, parts: parts, claim: c}, nil
+	_, status, calls := a.summary()
+	s.log.InfoContext(ctx, "notify: "+k.noun, "id", id, "status", status, "parts", n.Parts, "sent", calls)
+	return a, nil
 }
 
 // ensure loads record id when a taken-over request already recorded it,
