@@ -392,6 +392,37 @@ func CheckItem(item Item) error {
 	return nil
 }
 
+// CheckRow is what every backend's Get and Delete check first: ctx's
+// error when it is done, else an error matching ErrInvalid for an invalid
+// table or key.
+func CheckRow(ctx context.Context, table, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := CheckTable(table); err != nil {
+		return err
+	}
+	return CheckKey(key)
+}
+
+// CheckScan is what every backend's Scan does first: it returns ctx's
+// error when it is done, an error matching ErrInvalid for an invalid table
+// or limit, and otherwise r's page limit and the bounds of its next page
+// (see Bounds; empty: no key can match, so the page is empty).
+func CheckScan(ctx context.Context, table string, r Range) (limit int, lo, hi string, empty bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, "", "", false, err
+	}
+	if err := CheckTable(table); err != nil {
+		return 0, "", "", false, err
+	}
+	if limit, err = r.PageLimit(); err != nil {
+		return 0, "", "", false, err
+	}
+	lo, hi, empty = r.Bounds()
+	return limit, lo, hi, empty, nil
+}
+
 // CheckWrite returns an error matching ErrInvalid unless w can be applied:
 // a delete needs a valid key, a put a storable item.
 func CheckWrite(w Write) error {

@@ -754,19 +754,9 @@ func (s *Store) batchChunk(ctx context.Context, table string, writes []store.Wri
 // rows are dropped after reading, so pages can be short or empty; the
 // cursor is the service's NextStartPrimaryKey, "" when it has none.
 func (s *Store) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
-	if err := store.CheckTable(table); err != nil {
+	limit, lo, hi, empty, err := store.CheckScan(ctx, table, r)
+	if err != nil || empty {
 		return store.Page{}, err
-	}
-	limit, err := r.PageLimit()
-	if err != nil {
-		return store.Page{}, err
-	}
-	if err := ctx.Err(); err != nil {
-		return store.Page{}, err
-	}
-	lo, hi, empty := r.Bounds()
-	if empty {
-		return store.Page{}, nil
 	}
 	start, end := &tablestore.PrimaryKey{}, &tablestore.PrimaryKey{}
 	if lo == "" {
