@@ -123,6 +123,33 @@ type BatchError struct {
 	Failed []RowError
 }
 
+// CheckWrites checks every write of a batch with CheckWrite: failed[i] is
+// write i's error, nil for a valid one. A backend that applies the valid
+// writes in parts records their failures in it too, and reports them with
+// BatchErrorOf.
+func CheckWrites(writes []Write) (failed []error) {
+	failed = make([]error, len(writes))
+	for i, w := range writes {
+		failed[i] = CheckWrite(w)
+	}
+	return failed
+}
+
+// BatchErrorOf is the BatchError of a batch whose write i failed with
+// failed[i] (nil: applied), or nil when every write applied.
+func BatchErrorOf(writes []Write, failed []error) *BatchError {
+	var be BatchError
+	for i, err := range failed {
+		if err != nil {
+			be.Failed = append(be.Failed, RowError{Index: i, Key: writes[i].Item.Key, Err: err})
+		}
+	}
+	if len(be.Failed) == 0 {
+		return nil
+	}
+	return &be
+}
+
 // RowError is one failed write of a batch. Index is the position in the
 // slice passed to Batch.
 type RowError struct {

@@ -334,13 +334,13 @@ type chunk struct {
 	size int
 }
 
-// split groups the valid writes, in order, into script calls of at most
+// split groups the valid writes (no failure yet), in order, into script calls of at most
 // maxChunkRows rows and about maxChunkBytes.
-func split(writes []store.Write, valid []bool) []chunk {
+func split(writes []store.Write, failed []error) []chunk {
 	var chunks []chunk
 	var cur chunk
 	for i, w := range writes {
-		if !valid[i] {
+		if failed[i] != nil {
 			continue
 		}
 		n := 2*len(w.Item.Key) + rowOverhead
@@ -371,13 +371,8 @@ func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) e
 	if err := store.CheckTable(table); err != nil {
 		return err
 	}
-	failed := make([]error, len(writes))
-	valid := make([]bool, len(writes))
-	for i, w := range writes {
-		err := store.CheckWrite(w)
-		failed[i], valid[i] = err, err == nil
-	}
-	chunks := split(writes, valid)
+	failed := store.CheckWrites(writes)
+	chunks := split(writes, failed)
 	for start := 0; start < len(chunks); {
 		end, size := start, 0
 		for end < len(chunks) && (end == start || size+chunks[end].size <= maxPipelineBytes) {
@@ -387,14 +382,8 @@ func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) e
 		s.batchPipeline(ctx, table, writes, chunks[start:end], failed)
 		start = end
 	}
-	var be store.BatchError
-	for i, err := range failed {
-		if err != nil {
-			be.Failed = append(be.Failed, store.RowError{Index: i, Key: writes[i].Item.Key, Err: err})
-		}
-	}
-	if len(be.Failed) > 0 {
-		return fmt.Errorf("redisstore: batch %s: %w", s.TableName(table), &be)
+	if be := store.BatchErrorOf(writes, failed); be != nil {
+		return fmt.Errorf("redisstore: batch %s: %w", s.TableName(table), be)
 	}
 	return nil
 }
