@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aliyun/fc-runtime-go-sdk/fc"
-	"github.com/aws/aws-lambda-go/lambda"
 	"golang.org/x/net/netutil"
 )
 
@@ -67,16 +65,14 @@ func ServeHTTP(name string, h http.Handler) {
 	logger := Logger(name)
 	slog.SetDefault(logger)
 	h = instrument(logger, h)
-	switch Detect(os.Getenv) {
-	case FC:
-		fc.Start(func(ctx context.Context, event []byte) (json.RawMessage, error) {
-			fcRole.adopt(ctx)
-			return platformHTTP(ctx, logger, ServeFCHTTPEvent, h, event)
+	switch rt := Detect(os.Getenv); rt {
+	case FC, Lambda:
+		serve := httpEventServer(rt)
+		err := start(rt, func(ctx context.Context, event []byte) (json.RawMessage, error) {
+			return platformHTTP(ctx, logger, serve, h, event)
 		})
-	case Lambda:
-		lambda.StartWithOptions(func(ctx context.Context, event json.RawMessage) (json.RawMessage, error) {
-			return platformHTTP(ctx, logger, ServeLambdaHTTPEvent, h, event)
-		})
+		logger.Error("cannot serve", slog.String("runtime", string(rt)), slog.String("error", Redact(err.Error())))
+		os.Exit(1)
 	default:
 		ctx, stop := interruptContext()
 		defer stop()
@@ -84,13 +80,10 @@ func ServeHTTP(name string, h http.Handler) {
 			logger.Error("local server failed", slog.String("error", Redact(err.Error())))
 			os.Exit(1)
 		}
-		return
 	}
-	// The SDKs' Start functions only come back through log.Fatal; be sure.
-	os.Exit(1)
 }
 
-func platformHTTP(ctx context.Context, logger *slog.Logger, serve func(context.Context, http.Handler, []byte) ([]byte, error), h http.Handler, event []byte) (json.RawMessage, error) {
+func platformHTTP(ctx context.Context, logger *slog.Logger, serve httpEventFunc, h http.Handler, event []byte) (json.RawMessage, error) {
 	out, err := serve(ctx, h, event)
 	if err != nil {
 		ctx = withRequestInfo(ctx, platformInvocationID(ctx), "")

@@ -14,9 +14,7 @@ import (
 	"time"
 
 	fcevents "github.com/aliyun/fc-runtime-go-sdk/events"
-	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	lambdaevents "github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 )
 
 // TimerFunc is one tick of a timer function. The report it returns is
@@ -141,23 +139,19 @@ func (e *TimerError) Unwrap() error { return e.err }
 func RunTimer(name string, fn TimerFunc) {
 	logger := Logger(name)
 	slog.SetDefault(logger)
-	switch Detect(os.Getenv) {
-	case FC:
-		fc.Start(func(ctx context.Context, event []byte) (json.RawMessage, error) {
-			fcRole.adopt(ctx)
+	switch rt := Detect(os.Getenv); rt {
+	case FC, Lambda:
+		err := start(rt, func(ctx context.Context, event []byte) (json.RawMessage, error) {
 			return timerInvocation(ctx, logger, fn, event)
 		})
-	case Lambda:
-		lambda.StartWithOptions(func(ctx context.Context, event json.RawMessage) (json.RawMessage, error) {
-			return timerInvocation(ctx, logger, fn, event)
-		})
+		logger.Error("cannot run", slog.String("runtime", string(rt)), slog.String("error", Redact(err.Error())))
+		os.Exit(1)
 	default:
 		ctx, stop := interruptContext()
 		code := runLocalTimer(ctx, name, logger, fn, os.Args[1:], os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
 	}
-	os.Exit(1)
 }
 
 func timerInvocation(ctx context.Context, logger *slog.Logger, fn TimerFunc, event []byte) (json.RawMessage, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"math"
-	"regexp"
 	"time"
 	"unicode/utf8"
 )
@@ -330,15 +329,10 @@ type Clock func() time.Time
 // backend is given another prefix (DINGFN_TABLE_PREFIX).
 const DefaultTablePrefix = "dingfn_"
 
-var (
-	tableRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-	prefixRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
-)
-
 // CheckTable returns an error matching ErrInvalid unless table is a valid
 // logical table name.
 func CheckTable(table string) error {
-	if !tableRE.MatchString(table) {
+	if !isTableName(table) {
 		return fmt.Errorf("%w: table name %q must match [a-z][a-z0-9_]{0,63}", ErrInvalid, table)
 	}
 	return nil
@@ -347,10 +341,38 @@ func CheckTable(table string) error {
 // CheckPrefix returns an error matching ErrInvalid unless prefix can start
 // a Tablestore table name; "" is allowed.
 func CheckPrefix(prefix string) error {
-	if prefix != "" && !prefixRE.MatchString(prefix) {
+	if prefix != "" && !isPrefix(prefix) {
 		return fmt.Errorf("%w: table prefix %q must be letters, digits and underscores, not starting with a digit", ErrInvalid, prefix)
 	}
 	return nil
+}
+
+// isTableName reports whether s matches [a-z][a-z0-9_]{0,63}. The
+// checks are written out rather than compiled regexps: they run on every
+// store call, and package-level regexps are compiled at every cold start.
+func isTableName(s string) bool {
+	if len(s) == 0 || len(s) > 64 || !('a' <= s[0] && s[0] <= 'z') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// isPrefix reports whether s matches [A-Za-z_][A-Za-z0-9_]{0,63}.
+func isPrefix(s string) bool {
+	if len(s) == 0 || len(s) > 64 || '0' <= s[0] && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckKey returns an error matching ErrInvalid unless key is a valid key.
