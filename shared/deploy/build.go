@@ -55,25 +55,24 @@ type GoBuild struct {
 // a build does not depend on the builder's GOAMD64/GOARM64.
 var archLevel = map[string]string{"amd64": "GOAMD64=v1", "arm64": "GOARM64=v8.0"}
 
-// GoBuild returns the command the Makefile runs to build package pkg (a
-// path such as ./functions/callback) into out for p, linking stores.
-// Builds are reproducible: no cgo, no file paths (-trimpath), no VCS
-// stamp, no build id, stripped, fixed instruction-set level.
-func (p Platform) GoBuild(pkg, out string, stores []string) GoBuild {
-	return p.GoBuildArch(p.GoArch(), pkg, out, stores)
+// GoBuild returns the command the Makefile runs to build pkgs (paths
+// such as ./functions/callback) for p, linking stores, into out: the
+// executable's path for one package, a directory ending in a slash for
+// several. Builds are reproducible: no cgo, no file paths (-trimpath), no
+// VCS stamp, no build id, stripped, fixed instruction-set level.
+func (p Platform) GoBuild(out string, stores []string, pkgs ...string) GoBuild {
+	return p.GoBuildArch(p.GoArch(), out, stores, pkgs...)
 }
 
 // GoBuildArch is GoBuild for another architecture, with every other flag
 // the same: what the benchmarks run on this machine to time an artifact's
 // start-up.
-func (p Platform) GoBuildArch(goarch, pkg, out string, stores []string) GoBuild {
+func (p Platform) GoBuildArch(goarch, out string, stores []string, pkgs ...string) GoBuild {
 	env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + goarch}
 	if lvl, ok := archLevel[goarch]; ok {
 		env = append(env, lvl)
 	}
-	return GoBuild{
-		Env: env,
-		Args: []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid=",
-			"-tags", strings.Join(p.Tags(stores), ","), "-o", out, pkg},
-	}
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid=",
+		"-tags", strings.Join(p.Tags(stores), ","), "-o", out}
+	return GoBuild{Env: env, Args: append(args, pkgs...)}
 }

@@ -166,7 +166,7 @@ func checkFlags(t *testing.T, b goBuild, goarch, out, pkg string, lambda bool) {
 	}
 	// The command is exactly the one shared/deploy describes, which the
 	// benchmarks build with.
-	want := p.GoBuild(pkg, out, deploy.DefaultStores())
+	want := p.GoBuild(out, deploy.DefaultStores(), pkg)
 	got := []string{}
 	for _, kv := range want.Env {
 		k, _, _ := strings.Cut(kv, "=")
@@ -379,7 +379,7 @@ func TestArtifactsLinkOnlyWhatTheyRun(t *testing.T) {
 	} {
 		for _, f := range deploy.Bundle() {
 			t.Run(fmt.Sprintf("%s/%s", c.p, f.Name), func(t *testing.T) {
-				deps := goListDeps(t, c.p.GoBuild("./functions/"+string(f.Name), "out", deploy.DefaultStores()))
+				deps := goListDeps(t, c.p.GoBuild("out", deploy.DefaultStores(), "./functions/"+string(f.Name)))
 				for _, pkg := range slices.Concat(forbiddenEverywhere, c.forbidden) {
 					if slices.Contains(deps, pkg) {
 						t.Errorf("links %s", pkg)
@@ -394,7 +394,7 @@ func TestArtifactsLinkOnlyWhatTheyRun(t *testing.T) {
 		}
 	}
 	t.Run("STORES=redis", func(t *testing.T) {
-		deps := goListDeps(t, deploy.Lambda.GoBuild("./functions/callback", "out", []string{"redis"}))
+		deps := goListDeps(t, deploy.Lambda.GoBuild("out", []string{"redis"}, "./functions/callback"))
 		if !slices.Contains(deps, "github.com/redis/go-redis/v9") || slices.Contains(deps, modulePath+"/shared/store/otsstore") {
 			t.Error("a Redis-only build must link go-redis and not the Tablestore store")
 		}

@@ -9,10 +9,10 @@ import (
 )
 
 // The build tags that make a binary for one platform. A binary built with
-// one of them links that platform's runtime client and not the other's
-// (the Makefile builds every deployed artifact so); a binary built with
-// neither, such as `go run ./functions/callback`, links both. Local mode
-// is in every build.
+// one of them links that platform's runtime client and not the other's,
+// nor local mode (the Makefile builds every deployed artifact so); a
+// binary built with neither, such as `go run ./functions/callback`, links
+// both platforms and local mode.
 const (
 	TagFC     = "dingfn.fc"
 	TagLambda = "dingfn.lambda"
@@ -39,11 +39,14 @@ func httpEventServer(rt Runtime) httpEventFunc {
 	return nil
 }
 
-// Runtimes returns the runtimes this binary can run in: Local always, FC
-// unless it was built with TagLambda, Lambda unless it was built with
-// TagFC.
+// Runtimes returns the runtimes this binary can run in: FC unless it was
+// built with TagLambda, Lambda unless it was built with TagFC, and Local
+// unless it was built with either.
 func Runtimes() []Runtime {
-	rts := []Runtime{Local}
+	var rts []Runtime
+	if localBuilt {
+		rts = append(rts, Local)
+	}
 	if fcLinked {
 		rts = append(rts, FC)
 	}
@@ -72,4 +75,15 @@ func start(rt Runtime, invoke invokeFunc) error {
 	}
 	// The SDKs' Start functions only come back through log.Fatal.
 	return fmt.Errorf("the %s runtime loop returned", rt)
+}
+
+// errNoLocal is the error of a platform build started outside its
+// platform.
+func errNoLocal(name string) error {
+	built := TagFC
+	if lambdaLinked {
+		built = TagLambda
+	}
+	return fmt.Errorf("this binary was built for one platform (-tags %s) and runs only under its runtime (%s or %s set); to run %s locally, build it without platform tags: go run ./functions/%s",
+		built, envFCRuntimeAPI, envLambdaRuntimeAPI, name, name)
 }

@@ -65,21 +65,24 @@ func ServeHTTP(name string, h http.Handler) {
 	logger := Logger(name)
 	slog.SetDefault(logger)
 	h = instrument(logger, h)
-	switch rt := Detect(os.Getenv); rt {
-	case FC, Lambda:
+	switch rt := Detect(os.Getenv); {
+	case rt == FC || rt == Lambda:
 		serve := httpEventServer(rt)
 		err := start(rt, func(ctx context.Context, event []byte) (json.RawMessage, error) {
 			return platformHTTP(ctx, logger, serve, h, event)
 		})
 		logger.Error("cannot serve", slog.String("runtime", string(rt)), slog.String("error", Redact(err.Error())))
 		os.Exit(1)
-	default:
+	case localBuilt:
 		ctx, stop := interruptContext()
 		defer stop()
 		if err := serveLocal(ctx, logger, h, os.Getenv(envHost), os.Getenv(envPort), localHooks{}); err != nil {
 			logger.Error("local server failed", slog.String("error", Redact(err.Error())))
 			os.Exit(1)
 		}
+	default:
+		logger.Error("cannot serve", slog.String("runtime", string(Local)), slog.String("error", errNoLocal(name).Error()))
+		os.Exit(1)
 	}
 }
 

@@ -139,18 +139,21 @@ func (e *TimerError) Unwrap() error { return e.err }
 func RunTimer(name string, fn TimerFunc) {
 	logger := Logger(name)
 	slog.SetDefault(logger)
-	switch rt := Detect(os.Getenv); rt {
-	case FC, Lambda:
+	switch rt := Detect(os.Getenv); {
+	case rt == FC || rt == Lambda:
 		err := start(rt, func(ctx context.Context, event []byte) (json.RawMessage, error) {
 			return timerInvocation(ctx, logger, fn, event)
 		})
 		logger.Error("cannot run", slog.String("runtime", string(rt)), slog.String("error", Redact(err.Error())))
 		os.Exit(1)
-	default:
+	case localBuilt:
 		ctx, stop := interruptContext()
 		code := runLocalTimer(ctx, name, logger, fn, os.Args[1:], os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
+	default:
+		logger.Error("cannot run", slog.String("runtime", string(Local)), slog.String("error", errNoLocal(name).Error()))
+		os.Exit(1)
 	}
 }
 
