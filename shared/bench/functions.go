@@ -275,6 +275,11 @@ func timeStarts(ctx context.Context, env *Env, p deploy.Platform, bins map[strin
 			payload, check := invocation(p, name, ding.AppKey())
 			cctx, cancel := context.WithTimeout(ctx, time.Minute)
 			defer cancel()
+			// The last function's pending poll must be gone, or it could
+			// take this invocation with it.
+			if err := fake.WaitIdle(cctx); err != nil {
+				return startSample{}, err
+			}
 			t0 := time.Now()
 			proc, err := runtimetest.StartProcess(vars, bin)
 			if err != nil {

@@ -293,6 +293,10 @@ type FakeFC struct {
 	stop    chan struct{}
 	// closeOnce guards stop.
 	closeOnce sync.Once
+	// polls counts the …/invocation/next requests waiting for an
+	// invocation; pollsChanged is closed (and replaced) when one ends.
+	polls        int
+	pollsChanged chan struct{}
 }
 
 type invocation struct {
@@ -319,7 +323,7 @@ func NewFakeFC(t testing.TB) *FakeFC {
 // NewFakeFCServer starts a fake runtime API on loopback; the caller
 // closes it.
 func NewFakeFCServer() *FakeFC {
-	f := &FakeFC{queue: make(chan invocation), results: map[string]chan Result{}, stop: make(chan struct{})}
+	f := &FakeFC{queue: make(chan invocation), results: map[string]chan Result{}, stop: make(chan struct{}), pollsChanged: make(chan struct{})}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	return f
 }
@@ -339,6 +343,16 @@ func (f *FakeFC) serve(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 		http.NotFound(w, r)
 	case r.Method == http.MethodGet && rest == "next":
+		f.mu.Lock()
+		f.polls++
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			f.polls--
+			close(f.pollsChanged)
+			f.pollsChanged = make(chan struct{})
+			f.mu.Unlock()
+		}()
 		select {
 		case inv := <-f.queue:
 			h := w.Header()
@@ -366,6 +380,27 @@ func (f *FakeFC) serve(w http.ResponseWriter, r *http.Request) {
 		ch <- Result{Kind: kind, Body: body, Header: r.Header.Clone()}
 	default:
 		http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusBadRequest)
+	}
+}
+
+// WaitIdle returns once no function is polling for an invocation, or
+// with ctx's error. A killed function's pending poll ends when the server
+// sees its connection close; until then an invocation could be handed to
+// it and lost, so whoever runs functions one after another on one fake
+// waits for the last one's poll to end before starting the next.
+func (f *FakeFC) WaitIdle(ctx context.Context) error {
+	for {
+		f.mu.Lock()
+		n, changed := f.polls, f.pollsChanged
+		f.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("%d function(s) still polling: %w", n, ctx.Err())
+		}
 	}
 }
 
