@@ -119,6 +119,7 @@ FUZZ_TARGETS := \
 	shared/dingcrypto:FuzzDecrypt \
 	shared/dingtalktest:FuzzRequests \
 	shared/httpapi:FuzzDecodeJSON \
+	shared/platform:FuzzEventDecoding \
 	shared/redact:FuzzString \
 	shared/store/tablestoretest:FuzzDispatch \
 	shared/store/tablestoretest/internal/plainbuf:FuzzDecodeRows

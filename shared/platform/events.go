@@ -10,10 +10,11 @@ import (
 // events.HTTPTriggerEvent, HTTPTriggerResponse and TimerEvent,
 // aws-lambda-go's events.APIGatewayV2HTTPRequest,
 // LambdaFunctionURLResponse and EventBridgeEvent; the tests decode the
-// recorded payloads with both) with only the fields the adapter uses:
-// encoding/json builds its decoder for a struct type at the type's first
-// use, which is every cold start, and for the SDKs' types, dozens of
-// fields nobody reads, that was a tenth of a function's start-up.
+// recorded payloads with both) with only the fields the adapter uses, and
+// they decode and encode member by member (see members): encoding/json
+// builds its decoder for a struct type at the type's first use, which is
+// every cold start, and for the SDKs' types, dozens of fields nobody
+// reads, that was a tenth of a function's start-up.
 
 // fcTriggerEvent is an FC 3.0 HTTP trigger event. Every field is optional;
 // timeEpoch is a string of milliseconds.
@@ -96,4 +97,75 @@ type eventBridgeEvent struct {
 	Time      time.Time       `json:"time"`
 	Resources []string        `json:"resources"`
 	Detail    json.RawMessage `json:"detail"`
+}
+
+// UnmarshalJSON decodes an FC HTTP trigger event (see members).
+func (e *fcTriggerEvent) UnmarshalJSON(b []byte) error {
+	rc, h := &e.RequestContext, &e.RequestContext.HTTP
+	return members{
+		"rawPath":         &e.RawPath,
+		"body":            &e.Body,
+		"isBase64Encoded": &e.IsBase64Encoded,
+		"headers":         &e.Headers,
+		"queryParameters": &e.QueryParameters,
+		"requestContext": members{
+			"domainName": &rc.DomainName,
+			"requestId":  &rc.RequestID,
+			"timeEpoch":  &rc.TimeEpoch,
+			"http": members{
+				"method":    &h.Method,
+				"path":      &h.Path,
+				"protocol":  &h.Protocol,
+				"sourceIp":  &h.SourceIP,
+				"userAgent": &h.UserAgent,
+			},
+		},
+	}.unmarshal(b)
+}
+
+// UnmarshalJSON decodes a Lambda payload format 2.0 event (see members).
+func (e *lambdaHTTPEvent) UnmarshalJSON(b []byte) error {
+	rc, h := &e.RequestContext, &e.RequestContext.HTTP
+	return members{
+		"httpMethod":            &e.HTTPMethod,
+		"rawPath":               &e.RawPath,
+		"rawQueryString":        &e.RawQueryString,
+		"cookies":               &e.Cookies,
+		"headers":               &e.Headers,
+		"queryStringParameters": &e.QueryStringParameters,
+		"body":                  &e.Body,
+		"isBase64Encoded":       &e.IsBase64Encoded,
+		"requestContext": members{
+			"domainName": &rc.DomainName,
+			"requestId":  &rc.RequestID,
+			"stage":      &rc.Stage,
+			"timeEpoch":  &rc.TimeEpoch,
+			"http": members{
+				"method":   &h.Method,
+				"path":     &h.Path,
+				"protocol": &h.Protocol,
+				"sourceIp": &h.SourceIP,
+			},
+		},
+	}.unmarshal(b)
+}
+
+// UnmarshalJSON decodes an FC timer event (see members).
+func (e *fcTimerEvent) UnmarshalJSON(b []byte) error {
+	return members{"triggerTime": &e.TriggerTime, "triggerName": &e.TriggerName, "payload": &e.Payload}.unmarshal(b)
+}
+
+// UnmarshalJSON decodes an EventBridge scheduled event (see members).
+func (e *eventBridgeEvent) UnmarshalJSON(b []byte) error {
+	return members{"id": &e.ID, "time": &e.Time, "resources": &e.Resources, "detail": &e.Detail}.unmarshal(b)
+}
+
+// MarshalJSON encodes the response (see members).
+func (r fcHTTPResponse) MarshalJSON() ([]byte, error) {
+	return marshalMembers("statusCode", r.StatusCode, "headers", r.Headers, "isBase64Encoded", r.IsBase64Encoded, "body", r.Body)
+}
+
+// MarshalJSON encodes the response (see members).
+func (r lambdaHTTPResponse) MarshalJSON() ([]byte, error) {
+	return marshalMembers("statusCode", r.StatusCode, "headers", r.Headers, "body", r.Body, "isBase64Encoded", r.IsBase64Encoded, "cookies", r.Cookies)
 }

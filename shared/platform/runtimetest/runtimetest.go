@@ -293,10 +293,10 @@ type FakeFC struct {
 	stop    chan struct{}
 	// closeOnce guards stop.
 	closeOnce sync.Once
-	// polls counts the …/invocation/next requests waiting for an
-	// invocation; pollsChanged is closed (and replaced) when one ends.
-	polls        int
-	pollsChanged chan struct{}
+	// conns counts the functions' open connections; connsChanged is
+	// closed (and replaced) when one closes.
+	conns        int
+	connsChanged chan struct{}
 }
 
 type invocation struct {
@@ -323,9 +323,24 @@ func NewFakeFC(t testing.TB) *FakeFC {
 // NewFakeFCServer starts a fake runtime API on loopback; the caller
 // closes it.
 func NewFakeFCServer() *FakeFC {
-	f := &FakeFC{queue: make(chan invocation), results: map[string]chan Result{}, stop: make(chan struct{}), pollsChanged: make(chan struct{})}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	f := &FakeFC{queue: make(chan invocation), results: map[string]chan Result{}, stop: make(chan struct{}), connsChanged: make(chan struct{})}
+	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.Server.Config.ConnState = f.connState
+	f.Server.Start()
 	return f
+}
+
+func (f *FakeFC) connState(_ net.Conn, st http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch st {
+	case http.StateNew:
+		f.conns++
+	case http.StateClosed, http.StateHijacked:
+		f.conns--
+		close(f.connsChanged)
+		f.connsChanged = make(chan struct{})
+	}
 }
 
 // Close ends the functions' pending polls and shuts the server down.
@@ -343,16 +358,6 @@ func (f *FakeFC) serve(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 		http.NotFound(w, r)
 	case r.Method == http.MethodGet && rest == "next":
-		f.mu.Lock()
-		f.polls++
-		f.mu.Unlock()
-		defer func() {
-			f.mu.Lock()
-			f.polls--
-			close(f.pollsChanged)
-			f.pollsChanged = make(chan struct{})
-			f.mu.Unlock()
-		}()
 		select {
 		case inv := <-f.queue:
 			h := w.Header()
@@ -383,15 +388,16 @@ func (f *FakeFC) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// WaitIdle returns once no function is polling for an invocation, or
-// with ctx's error. A killed function's pending poll ends when the server
-// sees its connection close; until then an invocation could be handed to
-// it and lost, so whoever runs functions one after another on one fake
-// waits for the last one's poll to end before starting the next.
+// WaitIdle returns once no function has a connection open, or with ctx's
+// error. A killed function's last poll for an invocation may still reach
+// the fake, and be waiting for one, after the process is gone; an
+// invocation handed to it is lost. Whoever runs functions one after
+// another on one fake waits, after stopping one, until the server has
+// closed all its connections before starting the next.
 func (f *FakeFC) WaitIdle(ctx context.Context) error {
 	for {
 		f.mu.Lock()
-		n, changed := f.polls, f.pollsChanged
+		n, changed := f.conns, f.connsChanged
 		f.mu.Unlock()
 		if n == 0 {
 			return nil
@@ -399,7 +405,7 @@ func (f *FakeFC) WaitIdle(ctx context.Context) error {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("%d function(s) still polling: %w", n, ctx.Err())
+			return fmt.Errorf("%d function connection(s) still open: %w", n, ctx.Err())
 		}
 	}
 }
