@@ -118,9 +118,11 @@ FUZZ_TARGETS := \
 	shared/callback:FuzzHandler \
 	shared/dingcrypto:FuzzDecrypt \
 	shared/dingtalktest:FuzzRequests \
+	shared/events:FuzzIdentity \
 	shared/httpapi:FuzzDecodeJSON \
 	shared/platform:FuzzEventDecoding \
 	shared/redact:FuzzString \
+	shared/store:FuzzCheckNames \
 	shared/store/tablestoretest:FuzzDispatch \
 	shared/store/tablestoretest/internal/plainbuf:FuzzDecodeRows
 fuzz:

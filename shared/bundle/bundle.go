@@ -21,6 +21,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/backend"
@@ -99,7 +100,10 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 8
 	var tokens *token.Provider
-	client, err := dingtalk.NewClient(cfg.AppKey, cfg.AppSecret,
+	// notify's limits hold across instances: its work-notice calls at a
+	// share of the app's QPS, its robots counted in the store.
+	notifyOpts := notify.ClientOptions(cfg.Function == config.Notify)
+	client, err := dingtalk.NewClient(cfg.AppKey, cfg.AppSecret, append(notifyOpts,
 		dingtalk.WithBaseURLs(cfg.OAPIURL, cfg.APIURL),
 		dingtalk.WithHTTPClient(&http.Client{Timeout: dingtalkTimeout, Transport: transport}),
 		dingtalk.WithLogger(logger),
@@ -113,7 +117,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 			tokens = p
 			return p, nil
 		}),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("bundle: dingtalk client: %w", err)
 	}

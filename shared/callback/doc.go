@@ -10,6 +10,11 @@
 // and again after 30 s, which is why a Dispatcher error is answered with a
 // 5xx rather than "success": the event is not lost, DingTalk sends it again.
 //
+// The push's timestamp must lie within DefaultMaxClockSkew (5 min) of the
+// handler's clock unless WithMaxClockSkew says otherwise, which bounds
+// replays of a captured push; inside the window the event log's dedupe
+// (package events) acknowledges a replay without acting on it twice.
+//
 // Bad requests are answered with a 4xx and dingfn's JSON error body
 // {"error":"<code>","message":"<text>","request_id":…} (httpapi.WriteError);
 // nothing is dispatched, and the

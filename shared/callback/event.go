@@ -39,7 +39,8 @@ type Dispatcher interface {
 
 // LogDispatcher returns a Dispatcher that only logs each event's type,
 // corp and id at info level — never the payload, which holds personal data.
-// It stands in until events are recorded and processed. A nil logger
+// The functions dispatch to the event log (package events) instead; this
+// one is for tests and tools that only need the protocol. A nil logger
 // discards them.
 func LogDispatcher(logger *slog.Logger) Dispatcher {
 	if logger == nil {

@@ -45,11 +45,19 @@ func WithMaxBody(n int64) Option {
 	}
 }
 
+// DefaultMaxClockSkew is the timestamp window of a push unless
+// WithMaxClockSkew says otherwise (DINGFN_CALLBACK_MAX_SKEW): DingTalk
+// retries a failed push after 10 s and again 30 s later, and clocks
+// drift; five minutes accepts both with room to spare, and is far shorter
+// than the event log's retention, so every replay inside the window is
+// caught by the log's dedupe.
+const DefaultMaxClockSkew = 5 * time.Minute
+
 // WithMaxClockSkew rejects, with 401, pushes whose timestamp parameter is
-// further than d from the handler's clock, to bound replays of captured
-// requests. DingTalk documents no window and sends both seconds and
-// milliseconds, so the check is off unless asked for; d should be well
-// above DingTalk's retry delays (10 s, 30 s). d <= 0 disables it.
+// further than d from the handler's clock (seconds and milliseconds are
+// both read, as DingTalk sends both), to bound replays of captured
+// requests. The default is DefaultMaxClockSkew; d <= 0 disables the
+// check.
 func WithMaxClockSkew(d time.Duration) Option {
 	return func(h *handler) error {
 		h.maxSkew = d
@@ -85,7 +93,7 @@ func NewHandler(c *dingcrypto.Crypto, d Dispatcher, opts ...Option) (http.Handle
 	if c == nil || d == nil {
 		return nil, errors.New("callback: NewHandler: nil Crypto or Dispatcher")
 	}
-	h := &handler{crypto: c, dispatch: d, logger: slog.New(slog.DiscardHandler), maxBody: DefaultMaxBody, now: time.Now}
+	h := &handler{crypto: c, dispatch: d, logger: slog.New(slog.DiscardHandler), maxBody: DefaultMaxBody, maxSkew: DefaultMaxClockSkew, now: time.Now}
 	for _, o := range opts {
 		if err := o(h); err != nil {
 			return nil, fmt.Errorf("callback: %w", err)

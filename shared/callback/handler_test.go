@@ -510,7 +510,14 @@ func TestOfficialPushes(t *testing.T) {
 				q := url.Values{sp.sig: {v.MsgSignature}, sp.ts: {v.Timestamp}, "nonce": {v.Nonce}}
 				body, _ := json.Marshal(map[string]string{"encrypt": v.Encrypt})
 				disp := &recorder{}
-				h := mustHandler(t, c, disp, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+				// The handler's clock reads the push's own time: the
+				// published pushes are years old, and the timestamp window
+				// is on by default.
+				sent, err := dingcrypto.ParseTimestamp(v.Timestamp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h := mustHandler(t, c, disp, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), WithClock(func() time.Time { return sent }))
 				w := serve(h, httptest.NewRequest(http.MethodPost, "/?"+q.Encode(), bytes.NewReader(body)))
 				ev, err := ParseEvent([]byte(v.ExpectedMsg))
 				if err != nil {
@@ -526,5 +533,43 @@ func TestOfficialPushes(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestMaxClockSkewDefault: the window is on unless turned off, and reads
+// timestamps in seconds and in milliseconds.
+func TestMaxClockSkewDefault(t *testing.T) {
+	t.Parallel()
+	const event = `{"EventType":"org_change","CorpId":"ding1"}`
+	sentAt := time.Unix(1772442000, 0)
+	for _, tt := range []struct {
+		name   string
+		ts     string
+		clock  time.Time
+		opts   []Option
+		status int
+	}{
+		{"seconds, DingTalk's last retry", "1772442000", sentAt.Add(40 * time.Second), nil, 200},
+		{"milliseconds, DingTalk's last retry", "1772442000000", sentAt.Add(40 * time.Second), nil, 200},
+		{"seconds, six minutes late", "1772442000", sentAt.Add(6 * time.Minute), nil, 401},
+		{"milliseconds, six minutes early", "1772442000000", sentAt.Add(-6 * time.Minute), nil, 401},
+		{"window off", "1772442000", sentAt.Add(24 * time.Hour), []Option{WithMaxClockSkew(0)}, 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := setup(t, append([]Option{WithClock(func() time.Time { return tt.clock })}, tt.opts...)...)
+			env, err := f.crypto.Encrypt([]byte(event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := url.Values{"msg_signature": {dingcrypto.Sign(testToken, tt.ts, env.Nonce, env.Encrypt)}, "timestamp": {tt.ts}, "nonce": {env.Nonce}}
+			body, _ := json.Marshal(map[string]string{"encrypt": env.Encrypt})
+			w := serve(f.handler, httptest.NewRequest(http.MethodPost, "/callback?"+q.Encode(), bytes.NewReader(body)))
+			if w.Code != tt.status {
+				t.Fatalf("status = %d, want %d; body %s", w.Code, tt.status, w.Body)
+			}
+			if n := len(f.disp.got()); (tt.status == 200) != (n == 1) {
+				t.Errorf("dispatched %d events", n)
+			}
+		})
 	}
 }

@@ -18,9 +18,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dingfn/dingfn/shared/callback"
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/httpapi"
+	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/backend"
 )
@@ -64,10 +67,11 @@ var vars = []Var{
 	{Name: "DINGTALK_APP_KEY", NeededBy: all, UsedBy: all, Doc: "the internal app's AppKey (Client ID)"},
 	{Name: "DINGTALK_APP_SECRET", NeededBy: all, UsedBy: all, Secret: true, Doc: "the internal app's AppSecret (Client Secret)"},
 	{Name: "DINGTALK_AGENT_ID", NeededBy: []Function{Notify}, UsedBy: []Function{Notify, TokenRefresher}, Doc: "agent id for work notices (工作通知) and dd.config"},
-	{Name: "DINGTALK_CORP_ID", NeededBy: []Function{Callback, Sync}, UsedBy: []Function{Callback, Sync, TokenRefresher}, Doc: "the organisation's corp id (dingxxxx)"},
+	{Name: "DINGTALK_CORP_ID", NeededBy: []Function{Callback, Sync}, UsedBy: []Function{Callback, Notify, Sync, TokenRefresher}, Doc: "the organisation's corp id (dingxxxx); notify signs dd.config with it"},
 	{Name: "DINGTALK_CALLBACK_TOKEN", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "callback signing token"},
 	{Name: "DINGTALK_CALLBACK_AES_KEY", NeededBy: []Function{Callback}, UsedBy: []Function{Callback}, Secret: true, Doc: "the 43-character EncodingAESKey"},
-	{Name: "DINGTALK_CALLBACK_OWNER_KEY", UsedBy: []Function{Callback}, Default: "DINGTALK_APP_KEY", Doc: "receiver id inside encrypted messages: the app key for console subscriptions, the corp id for register_call_back, the suite key for ISV apps"},
+	{Name: "DINGTALK_CALLBACK_OWNER_KEY", UsedBy: []Function{Callback, Sync}, Default: "DINGTALK_APP_KEY", Doc: "receiver id inside encrypted messages: the app key for console subscriptions, the corp id for register_call_back, the suite key for ISV apps; sync recovers failed pushes when it is the corp id"},
+	{Name: "DINGTALK_ROBOT_CODE", UsedBy: []Function{Notify}, Default: "DINGTALK_APP_KEY", Doc: "the app robot's robotCode (机器人 in the developer console) that POST /v1/robot/messages sends as"},
 	{Name: "DINGTALK_OAPI_URL", UsedBy: all, Default: dingtalk.DefaultOAPIBaseURL, Doc: "old API base"},
 	{Name: "DINGTALK_API_URL", UsedBy: all, Default: dingtalk.DefaultAPIBaseURL, Doc: "new API base"},
 	{Name: "DINGFN_STORE", UsedBy: all, Default: "tablestore when TABLESTORE_ENDPOINT is set, else bolt:.dingfn/dingfn.db", Doc: "`tablestore`, `bolt:PATH`, `memory` or `redis://[user[:password]@]host:port/db` (`rediss://` for TLS)"},
@@ -79,6 +83,13 @@ var vars = []Var{
 	{Name: "ALIBABA_CLOUD_SECURITY_TOKEN", UsedBy: all, Secret: true, Doc: "STS token, when the credentials are temporary"},
 	{Name: "DINGFN_TABLE_PREFIX", UsedBy: all, Default: store.DefaultTablePrefix, Doc: "table name prefix, so several deployments can share one instance deliberately"},
 	{Name: "NOTIFY_API_KEYS", NeededBy: []Function{Notify}, UsedBy: []Function{Notify}, Secret: true, Doc: "comma-separated bearer keys accepted by notify, each `key` or `name=key` (the name is logged as the caller)"},
+	{Name: "DINGFN_CALLBACK_MAX_SKEW", UsedBy: []Function{Callback}, Default: "5m", Doc: "how far a push's timestamp may be from the callback's clock (seconds or milliseconds, as DingTalk sends both): a Go duration; 0 turns the check off"},
+	{Name: "DINGFN_EVENT_RETENTION", UsedBy: []Function{Callback, Sync}, Default: "30d", Doc: "how long the event log keeps events: days (30d) or a Go duration, at least 1h and longer than DINGFN_CALLBACK_MAX_SKEW"},
+	{Name: "DINGFN_EVENT_MAX_ATTEMPTS", UsedBy: []Function{Callback, Sync}, Default: strconv.Itoa(events.DefaultMaxAttempts), Doc: "how many times a handler (or forwarding target) may fail on an event before the event is dead"},
+	{Name: "DINGFN_EVENT_RECOVER_EVERY", UsedBy: []Function{Sync}, Default: "15m", Doc: "how often the sync tick fetches the pushes DingTalk gave up on (get_call_back_failed_result, which counts against the monthly API quota), when the callback is registered with register_call_back (DINGTALK_CALLBACK_OWNER_KEY is the corp id): a Go duration; 0 turns it off"},
+	{Name: "DINGFN_FORWARD_URLS", UsedBy: []Function{Callback, Sync}, Secret: true, Doc: "comma-separated `pattern=url` rules: events matching the pattern (a type, a prefix ending in *, or *) are posted, signed, to the URL (https, or http to a loopback address); a secret because webhook URLs often carry one"},
+	{Name: "DINGFN_FORWARD_SECRET", UsedBy: []Function{Callback, Sync}, Secret: true, Doc: "the HMAC-SHA256 key of forwarded events' X-Dingfn-Signature, at least 16 characters; needed with DINGFN_FORWARD_URLS"},
+	{Name: "DINGFN_ROBOTS", UsedBy: []Function{Notify}, Secret: true, Doc: "group robots notify may send through: comma-separated `name=access_token` or `name=access_token:signing_secret` (加签), the name being the {name} of POST /v1/robots/{name}/messages"},
 	{Name: "DINGFN_SYNC_INTERVAL", UsedBy: []Function{Sync}, Default: "30m", Doc: "how long after a complete directory walk the next one starts: a Go duration; any positive value is honoured (1s walks at every tick)"},
 	{Name: "DINGFN_SYNC_MAX_DELETE", UsedBy: []Function{Sync}, Default: directory.DefaultDeleteLimit.String(), Doc: "the most users and departments one directory walk may remove: a count (500) or a share of the mirror (10%); never below 20. A walk that would remove more removes nothing and fails"},
 	{Name: "PORT", Default: "9000", Doc: "listen port in local mode"},
@@ -133,6 +144,7 @@ type Store struct {
 
 // Config is the validated configuration of one function.
 type Config struct {
+	// Function is the function loaded for, or LoadFor's caller name.
 	Function         Function
 	AppKey           string
 	AppSecret        string
@@ -141,16 +153,34 @@ type Config struct {
 	CallbackToken    string
 	CallbackAESKey   string
 	CallbackOwnerKey string
-	OAPIURL          string
-	APIURL           string
-	Store            Store
+	// RobotCode is the app robot notify sends as (DINGTALK_ROBOT_CODE,
+	// default the app key).
+	RobotCode string
+	OAPIURL   string
+	APIURL    string
+	Store     Store
 	// NotifyAPIKeys are NOTIFY_API_KEYS' entries as configured (key or
 	// name=key); NotifyKeys is the same list parsed, for authentication.
 	NotifyAPIKeys []string
 	NotifyKeys    *httpapi.Keys
+	// Robots are DINGFN_ROBOTS parsed: the group robots notify sends
+	// through, by name.
+	Robots *notify.Robots
 	// Host and Port are the local-mode listen address.
 	Host string
 	Port int
+	// CallbackMaxSkew is the callback's timestamp window; 0 turns it off.
+	CallbackMaxSkew time.Duration
+	// EventRetention is how long the event log keeps events.
+	EventRetention time.Duration
+	// EventMaxAttempts is how many times a handler may fail on an event.
+	EventMaxAttempts int
+	// EventRecoverEvery is how often the sync tick fetches failed pushes;
+	// see RecoversFailedPushes.
+	EventRecoverEvery time.Duration
+	// ForwardRules and ForwardSecret configure forwarding.
+	ForwardRules  []events.ForwardRule
+	ForwardSecret string
 	// SyncInterval is how long after a complete directory walk the next
 	// one starts.
 	SyncInterval time.Duration
@@ -224,7 +254,30 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 	if fn != Dev && !slices.Contains(all, fn) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownFunction, fn)
 	}
-	l := loader{fn: fn, getenv: getenv}
+	return load(&loader{fn: fn, getenv: getenv})
+}
+
+// LoadFor reads and validates the configuration as Load does, for a caller
+// that is not one of the functions, such as a command of the operator
+// command line: only the variables named in needs are required (the store's
+// are still required when the store is Tablestore), and every problem names
+// who. Each name must be in the contract table.
+func LoadFor(who string, needs []string, getenv func(string) string) (*Config, error) {
+	if who == "" {
+		return nil, errors.New("config: LoadFor: empty caller name")
+	}
+	l := &loader{fn: Function(who), getenv: getenv, needs: map[string]bool{}}
+	for _, n := range needs {
+		if !slices.ContainsFunc(vars, func(v Var) bool { return v.Name == n }) {
+			return nil, fmt.Errorf("config: LoadFor: %s is not in the contract table", n)
+		}
+		l.needs[n] = true
+	}
+	return load(l)
+}
+
+func load(l *loader) (*Config, error) {
+	fn := l.fn
 	c := &Config{Function: fn}
 
 	c.AppKey = l.str("DINGTALK_APP_KEY")
@@ -242,6 +295,13 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 	c.CallbackOwnerKey = l.str("DINGTALK_CALLBACK_OWNER_KEY")
 	if c.CallbackOwnerKey == "" {
 		c.CallbackOwnerKey = c.AppKey
+	}
+	c.RobotCode = l.str("DINGTALK_ROBOT_CODE")
+	if c.RobotCode == "" {
+		c.RobotCode = c.AppKey
+	}
+	if strings.ContainsAny(c.RobotCode, " \t\r\n,") {
+		l.fail("DINGTALK_ROBOT_CODE", "must be the robot's code as the developer console shows it, without spaces or commas")
 	}
 	c.OAPIURL = l.baseURL("DINGTALK_OAPI_URL")
 	c.APIURL = l.baseURL("DINGTALK_API_URL")
@@ -261,6 +321,13 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 			}
 		}
 	}
+	robots, err := notify.ParseRobots(l.str("DINGFN_ROBOTS"))
+	if re, ok := errors.AsType[*notify.RobotsError](err); ok {
+		for _, p := range re.Problems {
+			l.fail("DINGFN_ROBOTS", p)
+		}
+	}
+	c.Robots = robots
 	c.Host = lookupVar("DINGFN_HOST").Default
 	if h := strings.TrimSpace(l.getenv("DINGFN_HOST")); h != "" {
 		if net.ParseIP(h) == nil && !isHostname(h) {
@@ -288,16 +355,114 @@ func Load(fn Function, getenv func(string) string) (*Config, error) {
 			c.Port = n
 		}
 	}
+	l.events(c)
 	if len(l.problems) > 0 {
 		return nil, &Error{Function: fn, Problems: l.problems}
 	}
 	return c, nil
 }
 
+// events reads the event log's and forwarding's variables.
+func (l *loader) events(c *Config) {
+	c.CallbackMaxSkew = callback.DefaultMaxClockSkew
+	if v := strings.TrimSpace(l.getenv("DINGFN_CALLBACK_MAX_SKEW")); v != "" {
+		d, err := time.ParseDuration(v)
+		if v == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 {
+			l.fail("DINGFN_CALLBACK_MAX_SKEW", fmt.Sprintf("must be a Go duration such as 5m, or 0 to turn the check off, got %q", v))
+		} else {
+			c.CallbackMaxSkew = d
+		}
+	}
+	c.EventRetention = events.DefaultRetention
+	if v := strings.TrimSpace(l.getenv("DINGFN_EVENT_RETENTION")); v != "" {
+		d, err := parseDays(v)
+		switch {
+		case err != nil:
+			l.fail("DINGFN_EVENT_RETENTION", fmt.Sprintf("must be days (30d) or a Go duration (720h), got %q", v))
+		case d < time.Hour:
+			l.fail("DINGFN_EVENT_RETENTION", fmt.Sprintf("must be at least 1h, got %q", v))
+		default:
+			c.EventRetention = d
+		}
+	}
+	if c.CallbackMaxSkew >= c.EventRetention {
+		l.fail("DINGFN_EVENT_RETENTION", fmt.Sprintf("must be longer than DINGFN_CALLBACK_MAX_SKEW (%v), or a replay inside the window could outlive its log row", c.CallbackMaxSkew))
+	}
+	c.EventMaxAttempts = events.DefaultMaxAttempts
+	if v := strings.TrimSpace(l.getenv("DINGFN_EVENT_MAX_ATTEMPTS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			l.fail("DINGFN_EVENT_MAX_ATTEMPTS", fmt.Sprintf("must be a whole number from 1 to 100, got %q", v))
+		} else {
+			c.EventMaxAttempts = n
+		}
+	}
+	c.EventRecoverEvery = 15 * time.Minute
+	if v := strings.TrimSpace(l.getenv("DINGFN_EVENT_RECOVER_EVERY")); v != "" {
+		d, err := time.ParseDuration(v)
+		if v == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 || (d > 0 && d < time.Minute) {
+			l.fail("DINGFN_EVENT_RECOVER_EVERY", fmt.Sprintf("must be a Go duration of at least 1m (the tick's period), or 0 to turn recovery off, got %q", v))
+		} else {
+			c.EventRecoverEvery = d
+		}
+	}
+	// Both are secrets: problems never quote their values.
+	rules, err := events.ParseForwardRules(l.getenv("DINGFN_FORWARD_URLS"))
+	if fe, ok := errors.AsType[*events.ForwardRulesError](err); ok {
+		for _, p := range fe.Problems {
+			l.fail("DINGFN_FORWARD_URLS", p)
+		}
+	}
+	c.ForwardRules = rules
+	c.ForwardSecret = strings.TrimSpace(l.getenv("DINGFN_FORWARD_SECRET"))
+	switch {
+	case len(rules) > 0 && c.ForwardSecret == "":
+		l.fail("DINGFN_FORWARD_SECRET", "is not set (DINGFN_FORWARD_URLS forwards events, signed with it)")
+	case c.ForwardSecret != "" && len(c.ForwardSecret) < events.MinForwardSecretLen:
+		l.fail("DINGFN_FORWARD_SECRET", fmt.Sprintf("must be at least %d characters, got %d", events.MinForwardSecretLen, len(c.ForwardSecret)))
+	}
+}
+
+// RecoversFailedPushes reports whether the sync tick fetches the pushes
+// DingTalk gave up on: only a callback registered with register_call_back
+// (whose owner key is the corp id) has them, and each fetch counts against
+// the app's monthly API quota.
+func (c *Config) RecoversFailedPushes() bool {
+	return c.EventRecoverEvery > 0 && c.CorpID != "" && c.CallbackOwnerKey == c.CorpID
+}
+
+// parseDays reads "30d" (whole days) or a Go duration.
+func parseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("bad day count %q", n)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
+}
+
 type loader struct {
-	fn       Function
-	getenv   func(string) string
+	fn     Function
+	getenv func(string) string
+	// needs, when not nil, replaces the table's NeededBy (LoadFor).
+	needs    map[string]bool
 	problems []Problem
+}
+
+// required reports whether the caller must have the variable set.
+func (l *loader) required(name string) bool {
+	if l.needs != nil {
+		return l.needs[name]
+	}
+	return lookupVar(name).Needs(l.fn)
 }
 
 func (l *loader) fail(name, reason string) {
@@ -317,7 +482,7 @@ func lookupVar(name string) Var {
 // it is empty.
 func (l *loader) str(name string) string {
 	s := strings.TrimSpace(l.getenv(name))
-	if s == "" && lookupVar(name).Needs(l.fn) {
+	if s == "" && l.required(name) {
 		l.fail(name, fmt.Sprintf("is not set (%s needs %s)", l.fn, lookupVar(name).Doc))
 	}
 	return s
@@ -462,6 +627,14 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("table_prefix", c.Store.TablePrefix),
 		slog.Int("notify_api_keys", len(c.NotifyAPIKeys)),
 		slog.Any("notify_callers", c.NotifyKeys),
+		slog.Duration("callback_max_skew", c.CallbackMaxSkew),
+		slog.Duration("event_retention", c.EventRetention),
+		slog.Int("event_max_attempts", c.EventMaxAttempts),
+		slog.Duration("event_recover_every", c.EventRecoverEvery),
+		slog.Bool("recovers_failed_pushes", c.RecoversFailedPushes()),
+		slog.Int("forward_rules", len(c.ForwardRules)),
+		slog.String("forward_secret", present(c.ForwardSecret)),
+		slog.Any("robots", c.Robots),
 		slog.Duration("sync_interval", c.SyncInterval),
 		slog.String("sync_max_delete", c.SyncMaxDelete.String()),
 	)

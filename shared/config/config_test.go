@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -224,6 +226,118 @@ func TestEveryVarIsDocumented(t *testing.T) {
 	}
 }
 
+// A command of the operator command line needs only its own variables, and
+// a missing one is named with the command that needs it.
+func TestLoadFor(t *testing.T) {
+	needs := []string{"DINGTALK_APP_KEY", "DINGTALK_APP_SECRET", "DINGTALK_CALLBACK_TOKEN"}
+	c, err := LoadFor("dingfn callback register", needs, env(map[string]string{
+		"DINGTALK_APP_KEY": "k", "DINGTALK_APP_SECRET": "s", "DINGTALK_CALLBACK_TOKEN": "tok123",
+	}))
+	require.NoError(t, err, "NOTIFY_API_KEYS, the corp id and the agent id are not needed")
+	assert.Equal(t, Function("dingfn callback register"), c.Function)
+
+	_, err = LoadFor("dingfn callback register", needs, env(map[string]string{"DINGTALK_APP_KEY": "k", "DINGTALK_APP_SECRET": "s"}))
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	require.Len(t, ce.Problems, 1)
+	assert.Equal(t, "DINGTALK_CALLBACK_TOKEN", ce.Problems[0].Var)
+	assert.Contains(t, ce.Problems[0].Reason, "dingfn callback register needs")
+
+	// Malformed values are still problems, needed or not.
+	_, err = LoadFor("dingfn token status", []string{"DINGTALK_APP_KEY"}, env(map[string]string{"DINGTALK_APP_KEY": "k", "DINGTALK_AGENT_ID": "x"}))
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "DINGTALK_AGENT_ID", ce.Problems[0].Var)
+
+	_, err = LoadFor("dingfn x", []string{"NOT_A_VARIABLE"}, env(nil))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "NOT_A_VARIABLE")
+}
+
+func TestEventVariables(t *testing.T) {
+	c, err := Load(Callback, env(full()))
+	require.NoError(t, err)
+	assert.Equal(t, 5*time.Minute, c.CallbackMaxSkew, "the timestamp window is on by default")
+	assert.Equal(t, 30*24*time.Hour, c.EventRetention)
+	assert.Equal(t, 8, c.EventMaxAttempts)
+	assert.Empty(t, c.ForwardRules)
+	assert.Equal(t, 15*time.Minute, c.EventRecoverEvery)
+	assert.False(t, c.RecoversFailedPushes(), "a console subscription (owner key = app key) has no failed pushes to fetch")
+
+	m := full()
+	m["DINGFN_CALLBACK_MAX_SKEW"] = "0"
+	m["DINGFN_EVENT_RETENTION"] = "7d"
+	m["DINGFN_EVENT_MAX_ATTEMPTS"] = "3"
+	m["DINGFN_FORWARD_URLS"] = "user_*=https://hooks.example.com/x/SECRETPATH, *=http://127.0.0.1:8080/all"
+	m["DINGFN_FORWARD_SECRET"] = "forward-secret-0123456789"
+	m["DINGTALK_CALLBACK_OWNER_KEY"] = "dingcorp"
+	m["DINGFN_EVENT_RECOVER_EVERY"] = "1h"
+	c, err = Load(Sync, env(m))
+	require.NoError(t, err)
+	assert.Zero(t, c.CallbackMaxSkew)
+	assert.Equal(t, 7*24*time.Hour, c.EventRetention)
+	assert.Equal(t, 3, c.EventMaxAttempts)
+	assert.Equal(t, time.Hour, c.EventRecoverEvery)
+	assert.True(t, c.RecoversFailedPushes(), "register_call_back (owner key = corp id)")
+	require.Len(t, c.ForwardRules, 2)
+	assert.Equal(t, "user_*", c.ForwardRules[0].Pattern)
+	logged := fmt.Sprint(c.LogValue())
+	assert.NotContains(t, logged, "SECRETPATH")
+	assert.NotContains(t, logged, "forward-secret-0123456789")
+}
+
+func TestEventVariablesMalformed(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		set  map[string]string
+		key  string
+		want string
+	}{
+		{"skew text", map[string]string{"DINGFN_CALLBACK_MAX_SKEW": "soon"}, "DINGFN_CALLBACK_MAX_SKEW", "Go duration"},
+		{"skew negative", map[string]string{"DINGFN_CALLBACK_MAX_SKEW": "-1m"}, "DINGFN_CALLBACK_MAX_SKEW", "Go duration"},
+		{"retention short", map[string]string{"DINGFN_EVENT_RETENTION": "10m"}, "DINGFN_EVENT_RETENTION", "at least 1h"},
+		{"retention text", map[string]string{"DINGFN_EVENT_RETENTION": "a month"}, "DINGFN_EVENT_RETENTION", "days (30d)"},
+		{"retention inside the window", map[string]string{"DINGFN_EVENT_RETENTION": "2h", "DINGFN_CALLBACK_MAX_SKEW": "3h"}, "DINGFN_EVENT_RETENTION", "longer than DINGFN_CALLBACK_MAX_SKEW"},
+		{"attempts zero", map[string]string{"DINGFN_EVENT_MAX_ATTEMPTS": "0"}, "DINGFN_EVENT_MAX_ATTEMPTS", "1 to 100"},
+		{"recovery every second", map[string]string{"DINGFN_EVENT_RECOVER_EVERY": "1s"}, "DINGFN_EVENT_RECOVER_EVERY", "at least 1m"},
+		{"forward http", map[string]string{"DINGFN_FORWARD_URLS": "*=http://hooks.example.com/SECRETPATH", "DINGFN_FORWARD_SECRET": "forward-secret-0123456789"}, "DINGFN_FORWARD_URLS", "loopback"},
+		{"forward no secret", map[string]string{"DINGFN_FORWARD_URLS": "*=https://hooks.example.com/SECRETPATH"}, "DINGFN_FORWARD_SECRET", "is not set"},
+		{"forward short secret", map[string]string{"DINGFN_FORWARD_URLS": "*=https://hooks.example.com/SECRETPATH", "DINGFN_FORWARD_SECRET": "SHORTSECRET"}, "DINGFN_FORWARD_SECRET", "at least 16"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := full()
+			maps.Copy(m, tt.set)
+			_, err := Load(Dev, env(m))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.key)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "SECRETPATH", "errors never echo the forwarding URLs")
+			assert.NotContains(t, err.Error(), "SHORTSECRET")
+		})
+	}
+}
+func TestRobots(t *testing.T) {
+	m := full()
+	m["DINGFN_ROBOTS"] = "ops=robot-token-value-1:SECrobot-secret-value, alerts=robot-token-value-2"
+	c, err := Load(Notify, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ops", "alerts"}, c.Robots.Names())
+	s := c.LogValue().String()
+	assert.Contains(t, s, "alerts")
+	for _, secret := range []string{"robot-token-value-1", "SECrobot-secret-value", "robot-token-value-2"} {
+		assert.NotContains(t, s, secret, "robots are logged by name only")
+	}
+	m["DINGFN_ROBOTS"] = "ops=robot-token-value-1,ops=robot-token-value-2,Bad=robot-token-value-3"
+	_, err = Load(Notify, env(m))
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), "DINGFN_ROBOTS")
+	assert.NotContains(t, err.Error(), "robot-token-value", "errors never echo a robot's token")
+	delete(m, "DINGFN_ROBOTS")
+	c, err = Load(Notify, env(m))
+	require.NoError(t, err)
+	assert.Zero(t, c.Robots.Len(), "robots are optional")
+}
+
 func TestRedisStore(t *testing.T) {
 	const pw = "made-up-redis-password"
 	t.Run("URL", func(t *testing.T) {
@@ -288,4 +402,20 @@ func TestListsAreCopies(t *testing.T) {
 	if !again[0].Needs(Callback) {
 		t.Errorf("%s no longer needed by callback after a caller changed its copy", again[0].Name)
 	}
+}
+
+func TestRobotCode(t *testing.T) {
+	m := full()
+	c, err := Load(Notify, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, "dingappkey", c.RobotCode, "the robot code defaults to the app key")
+	m["DINGTALK_ROBOT_CODE"] = "dingrobotcode01"
+	c, err = Load(Notify, env(m))
+	require.NoError(t, err)
+	assert.Equal(t, "dingrobotcode01", c.RobotCode)
+	m["DINGTALK_ROBOT_CODE"] = "two codes,here"
+	_, err = Load(Notify, env(m))
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), "DINGTALK_ROBOT_CODE")
 }

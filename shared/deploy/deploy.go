@@ -10,6 +10,7 @@ import (
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/store"
 )
@@ -110,6 +111,10 @@ type Function struct {
 	FCCPU      float64
 	// LambdaMemoryMB sizes the Lambda function; CPU scales with it.
 	LambdaMemoryMB int
+	// MaxInstances caps how many instances run at once (FC
+	// concurrencyConfig.reservedConcurrency, Lambda
+	// ReservedConcurrentExecutions); zero leaves the platform's default.
+	MaxInstances int
 }
 
 // bundle is the description. Numbers are chosen, not derived; the reasons
@@ -143,6 +148,10 @@ var bundle = []Function{
 		Timeout:    29 * time.Second,
 		FCMemoryMB: 512, FCCPU: 0.35,
 		LambdaMemoryMB: 256,
+		// DingTalk's per-app QPS is shared by every instance; each
+		// instance's client stays at notify.InstanceRateLimit, so the
+		// number of instances bounds the app's total rate.
+		MaxInstances: notify.MaxInstances,
 	},
 	{
 		Name:        config.Sync,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/deploy"
+	"github.com/dingfn/dingfn/shared/notify"
 )
 
 // callbackDeadline is how long DingTalk waits for the encrypted success.
@@ -350,5 +351,22 @@ func TestFallback(t *testing.T) {
 		if d, ok := deploy.Fallback(v); name == "DINGFN_STORE" && d != "tablestore" || name != "DINGFN_STORE" && ok {
 			t.Errorf("Fallback(%s) = %q, %v", name, d, ok)
 		}
+	}
+}
+
+// TestNotifyStaysUnderTheAppLimit: DingTalk's QPS limit is per app, so
+// the client-side limits of every process sending work notices (notify's
+// instances and the sync tick's notices step) added up must stay within it.
+func TestNotifyStaysUnderTheAppLimit(t *testing.T) {
+	f, ok := deploy.Lookup(config.Notify)
+	if !ok {
+		t.Fatal("no notify")
+	}
+	lim := notify.InstanceRateLimit
+	perSecond := float64(lim.Limit) + float64(lim.Burst)
+	senders := f.MaxInstances + 1 // the sync tick's notices step
+	if f.MaxInstances < 1 || float64(senders)*perSecond > notify.AppQPS {
+		t.Errorf("%d senders × (%v/s + burst %d) = %v calls in a second, over DingTalk's %d per app",
+			senders, lim.Limit, lim.Burst, float64(senders)*perSecond, notify.AppQPS)
 	}
 }

@@ -48,20 +48,23 @@ type sAction struct {
 
 // fcProps are the fc3 component's function properties s.yaml sets.
 type fcProps struct {
-	Region               string            `yaml:"region"`
-	FunctionName         string            `yaml:"functionName"`
-	Description          string            `yaml:"description"`
-	Runtime              string            `yaml:"runtime"`
-	Code                 string            `yaml:"code"`
-	Handler              string            `yaml:"handler"`
-	Role                 string            `yaml:"role"`
-	InternetAccess       *bool             `yaml:"internetAccess"`
-	CPU                  float64           `yaml:"cpu"`
-	MemorySize           int               `yaml:"memorySize"`
-	DiskSize             int               `yaml:"diskSize"`
-	Timeout              int               `yaml:"timeout"`
-	LogConfig            any               `yaml:"logConfig"`
-	AsyncInvokeConfig    *fcAsyncConfig    `yaml:"asyncInvokeConfig"`
+	Region            string         `yaml:"region"`
+	FunctionName      string         `yaml:"functionName"`
+	Description       string         `yaml:"description"`
+	Runtime           string         `yaml:"runtime"`
+	Code              string         `yaml:"code"`
+	Handler           string         `yaml:"handler"`
+	Role              string         `yaml:"role"`
+	InternetAccess    *bool          `yaml:"internetAccess"`
+	CPU               float64        `yaml:"cpu"`
+	MemorySize        int            `yaml:"memorySize"`
+	DiskSize          int            `yaml:"diskSize"`
+	Timeout           int            `yaml:"timeout"`
+	LogConfig         any            `yaml:"logConfig"`
+	AsyncInvokeConfig *fcAsyncConfig `yaml:"asyncInvokeConfig"`
+	ConcurrencyConfig *struct {
+		ReservedConcurrency int `yaml:"reservedConcurrency"`
+	} `yaml:"concurrencyConfig"`
 	EnvironmentVariables map[string]string `yaml:"environmentVariables"`
 	Triggers             []fcTrigger       `yaml:"triggers"`
 }
@@ -311,6 +314,13 @@ func TestSYAML(t *testing.T) {
 			}
 			if p.LogConfig == nil {
 				t.Error("no logConfig: FC keeps no logs without one")
+			}
+			reserved := 0
+			if p.ConcurrencyConfig != nil {
+				reserved = p.ConcurrencyConfig.ReservedConcurrency
+			}
+			if reserved != f.MaxInstances {
+				t.Errorf("concurrencyConfig.reservedConcurrency = %d, want %d", reserved, f.MaxInstances)
 			}
 			checkFCEnv(t, f, p.EnvironmentVariables)
 			checkFCTriggers(t, f, p)

@@ -117,6 +117,9 @@ func TestTemplate(t *testing.T) {
 			if str(fn.Description) == "" {
 				t.Error("no Description")
 			}
+			if got := ptrVal(fn.ReservedConcurrentExecutions); (f.MaxInstances == 0 && got != nil) || (f.MaxInstances != 0 && (got == nil || *fn.ReservedConcurrentExecutions != f.MaxInstances)) {
+				t.Errorf("ReservedConcurrentExecutions = %v, want %d", got, f.MaxInstances)
+			}
 			// EventBridge invokes asynchronously; Lambda's defaults (2
 			// retries, six hours) would let stale runs overlap new ones.
 			e := fn.EventInvokeConfig

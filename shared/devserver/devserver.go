@@ -20,13 +20,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/bundle"
+	"github.com/dingfn/dingfn/shared/chatbot"
 	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/console"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/functions"
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/platform"
+	steps "github.com/dingfn/dingfn/shared/schedule"
 )
 
 // Defaults of `dingfn dev`.
@@ -39,6 +45,11 @@ const (
 	// SimulatorStore is the bolt file of simulated sessions; it is emptied at
 	// each start because the simulated DingTalk issues new tokens each time.
 	SimulatorStore = ".dingfn/simulate.db"
+	// SimulatorRobot names the group robot of a simulated session.
+	SimulatorRobot = "demo"
+	// SimulatorGroup is the title of the simulated group conversation the
+	// app robot is in.
+	SimulatorGroup = "钉峰科技全员群"
 )
 
 // Options configure Start.
@@ -57,6 +68,11 @@ type Options struct {
 	// SyncEvery and RefreshEvery are the timer periods; zero means the
 	// default, negative disables the timer (it still runs on demand).
 	SyncEvery, RefreshEvery time.Duration
+	// EventHandlers, when set, registers the event and chat handlers
+	// instead of package handlers' Register (which the deployed callback
+	// and sync functions use) and the simulated session's who-is robot;
+	// for tests.
+	EventHandlers func(*events.Mux)
 }
 
 // Server is a running `dingfn dev`.
@@ -69,6 +85,11 @@ type Server struct {
 	Fake *dingtalktest.Server
 	// NotifyAPIKey is the bearer key generated for a simulated session.
 	NotifyAPIKey string
+	// ChatGroup is the simulated group conversation (everyone and the
+	// app robot) of POST /simulator/robot and robot messages.
+	ChatGroup string
+	// Console is the page at /.
+	Console *console.Console
 
 	http   *http.Server
 	logger *slog.Logger
@@ -125,7 +146,12 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.Bundle, err = bundle.Open(ctx, cfg, o.Logger); err != nil {
 		return nil, err
 	}
-	if err := s.build(); err != nil {
+	register := s.handlers(o.EventHandlers)
+	if err := s.build(register); err != nil {
+		s.Bundle.Close()
+		return nil, err
+	}
+	if err := s.buildConsole(register); err != nil {
 		s.Bundle.Close()
 		return nil, err
 	}
@@ -135,6 +161,8 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 	}
+	// The console's streams never go idle: end them when shutting down.
+	s.http.RegisterOnShutdown(s.Console.Close)
 	go func() { s.serveCh <- s.http.Serve(ln) }()
 
 	tctx, cancel := context.WithCancel(context.Background())
@@ -145,20 +173,90 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	return s, nil
 }
 
-// build makes the four functions with the builders their mains use.
-func (s *Server) build() error {
+// DemoChatHandler is the route name of the who-is robot of a simulated
+// session (chatbot.RouteName of it is in the event log).
+const DemoChatHandler = "whois-demo"
+
+// handlers returns the event and chat handlers: register when set, else
+// package handlers' Register and, in a simulated session, the who-is
+// robot answering from the directory mirror, so that the simulator's
+// robot messages get an answer.
+func (s *Server) handlers(register func(*events.Mux)) func(*events.Mux) {
+	if register != nil {
+		return register
+	}
+	register = handlers.Register
+	if s.Fake == nil {
+		return register
+	}
+	mirror := directory.NewReader(s.Bundle.Store)
+	return func(m *events.Mux) {
+		register(m)
+		chatbot.Handle(m, DemoChatHandler, chatbot.WhoIs(mirror))
+	}
+}
+
+// build makes the four functions with the builders their mains use, with
+// register's event handlers.
+func (s *Server) build(register func(*events.Mux)) error {
+	callbackOf, syncOf := functions.CallbackWith(register), functions.SyncWith(register)
 	var err error
-	if s.callback, err = functions.Callback(s.Bundle); err != nil {
+	if s.callback, err = callbackOf(s.Bundle); err != nil {
 		return fmt.Errorf("devserver: callback: %w", err)
 	}
 	if s.notify, err = functions.Notify(s.Bundle); err != nil {
 		return fmt.Errorf("devserver: notify: %w", err)
 	}
-	if s.syncTick, err = functions.Sync(s.Bundle); err != nil {
+	if s.syncTick, err = syncOf(s.Bundle); err != nil {
 		return fmt.Errorf("devserver: sync: %w", err)
 	}
 	if s.refresh, err = functions.TokenRefresher(s.Bundle); err != nil {
 		return fmt.Errorf("devserver: token-refresher: %w", err)
+	}
+	return nil
+}
+
+// buildConsole makes the console over the bundle's feature packages and,
+// when simulating, the simulated DingTalk; the sync timer's ticks report
+// to it.
+func (s *Server) buildConsole(register func(*events.Mux)) error {
+	n, err := functions.NotifyService(s.Bundle)
+	if err != nil {
+		return fmt.Errorf("devserver: console: %w", err)
+	}
+	if register == nil {
+		register = handlers.Register
+	}
+	log, err := functions.Events(s.Bundle, register)
+	if err != nil {
+		return fmt.Errorf("devserver: console: %w", err)
+	}
+	// "Sync now" runs the sync function's steps under their leases, so it
+	// never walks beside the timer's tick; the walk reports its progress
+	// to the console.
+	var c *console.Console
+	runner, err := functions.SyncRunner(s.Bundle, functions.SyncOptions{Register: register,
+		Progress: func(r directory.Report) { c.SyncProgress(r) }})
+	if err != nil {
+		return fmt.Errorf("devserver: console: %w", err)
+	}
+	c, err = console.New(console.Sources{Mirror: directory.NewReader(s.Bundle.Store), Notify: n, Events: log,
+		Sync: runner, Tokens: s.Bundle.Tokens, Simulator: s.Fake}, console.WithLogger(s.logger))
+	if err != nil {
+		return err
+	}
+	s.Console = c
+	refresh := s.refresh
+	s.refresh = func(ctx context.Context) (any, error) {
+		defer c.Publish(console.TopicTokens)
+		return refresh(ctx)
+	}
+	tick := s.syncTick
+	s.syncTick = func(ctx context.Context) (any, error) {
+		rep, err := tick(ctx)
+		r, _ := rep.(*steps.Report)
+		c.RecordSync(r, err)
+		return rep, err
 	}
 	return nil
 }
@@ -185,6 +283,8 @@ func (s *Server) Close() error {
 	defer cancel()
 	err := s.http.Shutdown(ctx)
 	s.wg.Wait()
+	// A sync or drain the console started ends before the store closes.
+	s.Console.Close()
 	err = errors.Join(err, s.Bundle.Close())
 	s.closeFake()
 	return err
@@ -208,12 +308,19 @@ func period(d, def time.Duration) time.Duration {
 // the fake.
 func (s *Server) simulate(getenv func(string) string) (func(string) string, error) {
 	token, aesKey, apiKey := dingcrypto.RandomAlnum(24), dingcrypto.RandomAlnum(dingcrypto.KeyLength), dingcrypto.RandomAlnum(32)
+	robot := dingcrypto.RandomAlnum(32)
 	s.Fake = dingtalktest.NewServer(
 		dingtalktest.WithDemoOrg(),
+		dingtalktest.WithRobot(robot, dingtalktest.RobotConfig{}),
 		dingtalktest.WithEventSubscription(token, aesKey),
 		dingtalktest.WithAutoEvents(s.URL+"/callback"),
 		dingtalktest.WithMaxRecordedCalls(10000),
 	)
+	var everyone []string
+	for _, u := range s.Fake.Org().Users {
+		everyone = append(everyone, u.UserID)
+	}
+	s.ChatGroup = s.Fake.AddChatGroup(SimulatorGroup, everyone...)
 	s.NotifyAPIKey = apiKey
 	overlay := map[string]string{
 		"DINGTALK_APP_KEY":            s.Fake.AppKey(),
@@ -226,6 +333,7 @@ func (s *Server) simulate(getenv func(string) string) (func(string) string, erro
 		"DINGTALK_OAPI_URL":           s.Fake.URL,
 		"DINGTALK_API_URL":            s.Fake.URL,
 		"NOTIFY_API_KEYS":             apiKey,
+		"DINGFN_ROBOTS":               SimulatorRobot + "=" + robot,
 	}
 	if getenv("DINGFN_STORE") == "" && getenv("TABLESTORE_ENDPOINT") == "" {
 		if err := os.MkdirAll(filepath.Dir(SimulatorStore), 0o700); err != nil {
@@ -246,10 +354,16 @@ func (s *Server) simulate(getenv func(string) string) (func(string) string, erro
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/callback", s.callback)
-	mux.Handle("/callback/", s.callback)
-	mux.Handle("/notify", s.notify)
-	mux.Handle("/notify/", s.notify)
+	// An event pushed to the callback changes the event log and the
+	// mirror; a request to notify, the notices and robot messages: the
+	// console's open pages look again at once.
+	callback := s.Console.Watch(s.callback, console.TopicEvents, console.TopicMirror, console.TopicApprovals)
+	mux.Handle("/callback", callback)
+	mux.Handle("/callback/", callback)
+	// notify's API is /v1/… on its own URL; here it lives under /notify.
+	mux.Handle("/notify/", s.Console.Watch(http.StripPrefix("/notify", s.notify), console.TopicNotices, console.TopicRobots))
+	mux.Handle(console.PagePattern, s.Console)
+	mux.Handle(console.Prefix, s.Console)
 	only(mux, http.MethodPost, "/timers/sync", s.timerHandler(s.syncTick))
 	only(mux, http.MethodPost, "/timers/token-refresher", s.timerHandler(s.refresh))
 	only(mux, http.MethodGet, "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -257,10 +371,11 @@ func (s *Server) routes() http.Handler {
 	}))
 	if s.Fake != nil {
 		only(mux, http.MethodPost, "/simulator/push", http.HandlerFunc(s.push))
+		only(mux, http.MethodPost, "/simulator/robot", s.Console.Watch(http.HandlerFunc(s.robotMessage), console.TopicEvents, console.TopicRobots))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, http.StatusNotFound, "not_found", fmt.Sprintf(
-			"no route for %s %s; routes: /callback, /notify, POST /timers/sync, POST /timers/token-refresher, POST /simulator/push, GET /healthz",
+			"no route for %s %s; routes: / (the console), /callback (robot messages: /callback/robot), /notify, POST /timers/sync, POST /timers/token-refresher, POST /simulator/push, POST /simulator/robot, GET /healthz",
 			r.Method, r.URL.Path))
 	})
 	return mux
@@ -315,6 +430,64 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "message": "callback answered with a correctly signed encrypted success"})
+}
+
+// simulatedMessage is the body of POST /simulator/robot.
+type simulatedMessage struct {
+	// Text is what the person writes to the robot.
+	Text string `json:"text"`
+	// From is the sender's userid (default: the demo organisation's
+	// first person).
+	From string `json:"from,omitempty"`
+	// Group sends it in the simulated group, @-mentioning the robot (and
+	// the people of At); otherwise one to one.
+	Group bool     `json:"group,omitempty"`
+	At    []string `json:"at,omitempty"`
+	// MsgID repeats an earlier message's id: DingTalk delivering it again.
+	MsgID string `json:"msg_id,omitempty"`
+}
+
+// robotMessage makes the simulated DingTalk post a message to the app
+// robot's URL (/callback/robot), signed as DingTalk signs it, and shows
+// what came back: the reply in the HTTP answer, and the replies already
+// posted to the message's session webhook.
+func (s *Server) robotMessage(w http.ResponseWriter, r *http.Request) {
+	var m simulatedMessage
+	if httpapi.DecodeJSON(w, r, &m, 64<<10) != nil {
+		return
+	}
+	if strings.TrimSpace(m.Text) == "" {
+		httpapi.WriteErrorBody(w, r, http.StatusBadRequest, httpapi.ErrorBody{Error: "invalid_request", Field: "text", Rule: "required",
+			Message: `text is what the person writes to the robot, e.g. {"text":"谁是 李四","group":true}`})
+		return
+	}
+	if m.From == "" {
+		m.From = s.Fake.Org().Users[0].UserID
+	}
+	cm := dingtalktest.ChatMessage{From: m.From, Text: m.Text, AtUserIDs: m.At, MsgID: m.MsgID}
+	if m.Group {
+		cm.ConversationID = s.ChatGroup
+	}
+	d, err := s.Fake.PostChatbotMessage(r.Context(), s.URL+"/callback"+chatbot.Path, cm)
+	if err != nil {
+		httpapi.WriteError(w, r, http.StatusBadGateway, "post_failed", platform.Redact(err.Error()))
+		return
+	}
+	var sent struct {
+		MsgID string `json:"msgId"`
+	}
+	_ = json.Unmarshal(d.Payload, &sent)
+	out := map[string]any{"ok": true, "msg_id": sent.MsgID, "reply": json.RawMessage(d.Reply), "session_replies": []json.RawMessage{}}
+	var replies []json.RawMessage
+	for _, sr := range s.Fake.SessionReplies() {
+		if sr.MsgID == sent.MsgID {
+			replies = append(replies, sr.Body)
+		}
+	}
+	if replies != nil {
+		out["session_replies"] = replies
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 // every runs fn on a period until ctx ends; first runs it at once.
@@ -373,19 +546,26 @@ dingfn dev — all four functions on %s
   %s
   store: %s %s
 
-  callback          %s/callback
-  notify            %s/notify
+  console           %s/   (open it in a browser)
+  callback          %s/callback   (robot messages: %s/callback/robot)
+  notify            %s/notify/v1/…  (GET /notify/v1/openapi.json)
   sync              POST %s/timers/sync            (%s)
   token-refresher   POST %s/timers/token-refresher (%s)
 
 Try:
   curl -s -X POST %s/timers/token-refresher
-`, s.URL, mode, s.Bundle.Config.Store.Kind, s.Bundle.Config.Store.Path, s.URL, s.URL, s.URL, schedule(s.syncEvery), s.URL, schedule(s.refreshEvery), s.URL)
+`, s.URL, mode, s.Bundle.Config.Store.Kind, s.Bundle.Config.Store.Path, s.URL, s.URL, s.URL, s.URL, s.URL, schedule(s.syncEvery), s.URL, schedule(s.refreshEvery), s.URL)
 	if s.Fake != nil {
 		fmt.Fprintf(w, `  curl -s -X POST %s/simulator/push -d '{"EventType":"check_url"}'
   curl -s -X POST %s/simulator/push -d '{"EventType":"user_add_org","UserId":["wangwu"],"CorpId":"%s"}'
-  curl -s -X POST %s/notify -H 'Authorization: Bearer %s'
-`, s.URL, s.URL, s.Fake.CorpID(), s.URL, s.NotifyAPIKey)
+  curl -s -X POST %s/notify/v1/notices -H 'Authorization: Bearer %s' \
+       -d '{"userids":["lisi"],"msg":{"msgtype":"text","text":{"content":"你好"}}}'
+  curl -s -X POST %s/notify/v1/robots/%s/messages -H 'Authorization: Bearer %s' \
+       -d '{"msgtype":"markdown","markdown":{"title":"发布","text":"### v1.4 已上线\n- 修复登录"}}'
+  curl -s -X POST %s/simulator/robot -d '{"text":"谁是 李四","group":true}'
+  curl -s -X POST %s/notify/v1/robot/messages -H 'Authorization: Bearer %s' \
+       -d '{"open_conversation_id":"%s","msg":{"msgKey":"sampleText","msgParam":{"content":"今晚 22:00 维护"}}}'
+`, s.URL, s.URL, s.Fake.CorpID(), s.URL, s.NotifyAPIKey, s.URL, SimulatorRobot, s.NotifyAPIKey, s.URL, s.URL, s.NotifyAPIKey, s.ChatGroup)
 	}
 	fmt.Fprintln(w)
 }

@@ -9,12 +9,18 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dingfn/dingfn/shared/chatbot"
+	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/events"
+	"github.com/dingfn/dingfn/shared/functions"
 )
 
 func start(t *testing.T) (*Server, *bytes.Buffer) {
@@ -95,10 +101,14 @@ func TestSimulatedSession(t *testing.T) {
 		assert.NotEmpty(t, m["error"])
 	})
 
-	t.Run("unlanded functions answer 501, never a fake success", func(t *testing.T) {
-		code, m := post(t, s.URL+"/notify", `{}`, "Authorization", "Bearer "+s.NotifyAPIKey)
-		assert.Equal(t, http.StatusNotImplemented, code)
-		assert.Contains(t, m["message"], "notify")
+	t.Run("notify sends a work notice through the simulator", func(t *testing.T) {
+		code, m := post(t, s.URL+"/notify/v1/notices", `{"userids":["lisi"],"msg":{"msgtype":"text","text":{"content":"你好"}}}`, "Authorization", "Bearer "+s.NotifyAPIKey)
+		require.Equal(t, http.StatusAccepted, code, "%v", m)
+		assert.Equal(t, "sent", m["status"])
+		assert.Len(t, s.Fake.NoticesDeliveredTo("lisi"), 1)
+		code, m = post(t, s.URL+"/notify/v1/notices", `{}`, "Authorization", "Bearer "+s.NotifyAPIKey)
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Equal(t, "invalid_message", m["error"])
 	})
 
 	t.Run("sync on demand mirrors the simulated organisation", func(t *testing.T) {
@@ -106,20 +116,64 @@ func TestSimulatedSession(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, "report %v", rep)
 		assert.Equal(t, true, rep["ok"])
 		steps, _ := rep["steps"].([]any)
-		require.Len(t, steps, 1)
+		require.Len(t, steps, 4, "the directory walk, the notices step, the event drain and purge (no recovery: a console subscription)")
+		for i, name := range []string{"events-drain", "events-purge"} {
+			ev, _ := steps[2+i].(map[string]any)
+			assert.Equal(t, name, ev["step"])
+			assert.Equal(t, true, ev["ok"])
+		}
 		step, _ := steps[0].(map[string]any)
 		assert.Equal(t, "directory", step["step"])
 		assert.Equal(t, true, step["complete"])
+		notices, _ := steps[1].(map[string]any)
+		assert.Equal(t, "notices", notices["step"])
+		assert.Equal(t, true, notices["ok"])
 		u, err := directory.NewReader(s.Bundle.Store).User(context.Background(), "wangwu")
 		require.NoError(t, err)
 		assert.Equal(t, "王五五", u.Name, "the rename made earlier in this session")
 	})
 
-	t.Run("notify checks its key before its 501", func(t *testing.T) {
-		code, m := post(t, s.URL+"/notify", `{}`)
+	t.Run("the simulator posts a robot message and shows the reply", func(t *testing.T) {
+		// The mirror was filled by the sync above; the who-is robot of a
+		// simulated session answers from it, in the HTTP answer.
+		code, m := post(t, s.URL+"/simulator/robot", `{"text":"谁是 李四","group":true,"from":"wangwu"}`)
+		require.Equal(t, http.StatusOK, code, "%v", m)
+		reply, _ := m["reply"].(map[string]any)
+		require.Equal(t, "markdown", reply["msgtype"], "%v", m)
+		md, _ := reply["markdown"].(map[string]any)
+		assert.Contains(t, md["text"], "**李四**")
+		assert.Contains(t, md["text"], "@wangwu", "in a group the answer @-mentions the asker")
+		id, _ := m["msg_id"].(string)
+		require.NotEmpty(t, id)
+		assert.Empty(t, m["session_replies"])
+		// DingTalk delivering it again: acknowledged, not answered twice.
+		code, m = post(t, s.URL+"/simulator/robot", `{"text":"谁是 李四","group":true,"from":"wangwu","msg_id":"`+id+`"}`)
+		require.Equal(t, http.StatusOK, code, "%v", m)
+		reply, _ = m["reply"].(map[string]any)
+		assert.Equal(t, "empty", reply["msgtype"])
+		code, m = post(t, s.URL+"/simulator/robot", `{"group":true}`)
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Equal(t, "text", m["field"])
+		code, m = post(t, s.URL+"/callback/robot", `{"msgtype":"text"}`)
+		assert.Equal(t, http.StatusUnauthorized, code, "an unsigned robot message: %v", m)
+		assert.Equal(t, "missing_signature", m["error"])
+	})
+
+	t.Run("notify sends as the app robot into the simulated group", func(t *testing.T) {
+		code, m := post(t, s.URL+"/notify/v1/robot/messages", `{"open_conversation_id":"`+s.ChatGroup+`","msg":{"msgKey":"sampleText","msgParam":{"content":"今晚维护"}}}`,
+			"Authorization", "Bearer "+s.NotifyAPIKey)
+		require.Equal(t, http.StatusAccepted, code, "%v", m)
+		assert.Equal(t, "sent", m["status"])
+		sends := s.Fake.ChatbotSends()
+		require.NotEmpty(t, sends)
+		assert.Equal(t, s.ChatGroup, sends[len(sends)-1].ConversationID)
+	})
+
+	t.Run("notify checks its key first", func(t *testing.T) {
+		code, m := post(t, s.URL+"/notify/v1/notices", `{}`)
 		assert.Equal(t, http.StatusUnauthorized, code)
 		assert.Equal(t, "unauthorized", m["error"])
-		code, _ = post(t, s.URL+"/notify", `{}`, "Authorization", "Bearer wrong-key-0123456789abcdef")
+		code, _ = post(t, s.URL+"/notify/v1/notices", `{}`, "Authorization", "Bearer wrong-key-0123456789abcdef")
 		assert.Equal(t, http.StatusUnauthorized, code)
 	})
 
@@ -128,6 +182,7 @@ func TestSimulatedSession(t *testing.T) {
 			{http.MethodGet, "/timers/sync", "POST"},
 			{http.MethodGet, "/timers/token-refresher", "POST"},
 			{http.MethodGet, "/simulator/push", "POST"},
+			{http.MethodGet, "/simulator/robot", "POST"},
 			{http.MethodDelete, "/timers/sync", "POST"},
 			{http.MethodPost, "/healthz", "GET, HEAD"},
 		}
@@ -166,4 +221,95 @@ func TestRealModeNeedsConfiguration(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "DINGTALK_APP_SECRET", "the message names the missing variable")
 	assert.Contains(t, err.Error(), "dev")
+}
+
+// TestEventsDrainedAtOnce: in `dingfn dev` an event the callback leaves
+// unfinished (here a handler slower than the callback's budget) is
+// drained right away, not at the next sync tick, and runs through the
+// handlers given in Options.
+func TestEventsDrainedAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DINGFN_STORE": "bolt:" + filepath.Join(dir, "dev.db")}
+	calls := make(chan int32, 4)
+	var n atomic.Int32
+	s, err := Start(context.Background(), Options{
+		Addr: "127.0.0.1:0", Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler),
+		SyncEvery: -1, RefreshEvery: -1,
+		EventHandlers: func(m *events.Mux) {
+			m.HandleFunc("user_add_org", func(ctx context.Context, ev *events.Event) error {
+				k := n.Add(1)
+				calls <- k
+				if k == 1 {
+					<-ctx.Done() // slower than the callback's budget
+					return ctx.Err()
+				}
+				return nil
+			})
+		},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	code, m := post(t, s.URL+"/simulator/push", `{"EventType":"user_add_org","UserId":["wangwu"],"TimeStamp":1772442000000,"CorpId":"`+s.Fake.CorpID()+`"}`)
+	require.Equal(t, http.StatusOK, code, "%v", m)
+	for want := int32(1); want <= 2; want++ {
+		select {
+		case got := <-calls:
+			require.Equal(t, want, got)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("handler call %d never came: the unfinished event was not drained at once", want)
+		}
+	}
+	ev, err := events.NewEvent([]byte(`{"EventType":"user_add_org","UserId":["wangwu"],"TimeStamp":1772442000000,"CorpId":"`+s.Fake.CorpID()+`"}`), events.SourcePush, time.Now())
+	require.NoError(t, err)
+	// Drains hold the drain's lease: this one starts once the immediate
+	// one is over.
+	log, err := functions.Events(s.Bundle, nil)
+	require.NoError(t, err)
+	require.NoError(t, log.DrainNow(context.Background()))
+	e, err := log.Get(context.Background(), ev.ID)
+	require.NoError(t, err)
+	assert.Equal(t, events.StatusDone, e.Status)
+	assert.Equal(t, 2, e.Attempts)
+}
+
+// TestChatRepliesDrainedAtOnce: in `dingfn dev` a chat handler slower than
+// the request is finished by the immediate drain, whose reply goes
+// through the message's session webhook.
+func TestChatRepliesDrainedAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DINGFN_STORE": "bolt:" + filepath.Join(dir, "dev.db")}
+	replied := make(chan error, 1)
+	var n atomic.Int32
+	s, err := Start(context.Background(), Options{
+		Addr: "127.0.0.1:0", Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler),
+		SyncEvery: -1, RefreshEvery: -1,
+		EventHandlers: func(m *events.Mux) {
+			chatbot.HandleFunc(m, "slow", func(ctx context.Context, msg *chatbot.Message, reply chatbot.ReplyFunc) error {
+				if n.Add(1) == 1 {
+					<-ctx.Done() // slower than the request may take
+					return ctx.Err()
+				}
+				err := reply(ctx, dingtalk.RobotText("慢慢来："+msg.PlainText()))
+				replied <- err
+				return err
+			})
+		},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	code, m := post(t, s.URL+"/simulator/robot", `{"text":"查一下"}`)
+	require.Equal(t, http.StatusOK, code, "%v", m)
+	reply, _ := m["reply"].(map[string]any)
+	assert.Equal(t, "empty", reply["msgtype"], "nothing in time for the HTTP answer")
+	select {
+	case err := <-replied:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the drain never answered the message")
+	}
+	var texts []string
+	for _, r := range s.Fake.SessionReplies() {
+		texts = append(texts, r.Text())
+	}
+	assert.Contains(t, texts, "慢慢来：查一下")
 }

@@ -223,6 +223,13 @@ func DefaultRegistry() *Registry {
 	r.mustRegister(epMsgProgress, "corp.message.corpconversation.getsendprogress")
 	r.mustRegister(epMsgResult, "corp.message.corpconversation.getsendresult")
 	r.mustRegister(epMsgRecall)
+	// The app robot. The session webhook is not callable by name: its
+	// session comes from a received message.
+	r.mustRegister(epBotSendUsers)
+	r.mustRegister(epBotSendGroup)
+	r.mustRegister(epBotRecallUsers)
+	r.mustRegister(epBotRecallGroup)
+	r.mustRegister(epBotReadStatus)
 	// Approvals: TOP names go to the historical topapi endpoints, which
 	// take the same snake_case parameters; the typed service uses /v1.0.
 	r.mustRegister(epTopProcCreate, "smartwork.bpms.processinstance.create")

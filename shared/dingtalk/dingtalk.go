@@ -59,6 +59,7 @@ type Client struct {
 	Contact    *ContactService
 	Message    *MessageService
 	Robot      *RobotService
+	Chatbot    *ChatbotService
 	Process    *ProcessService
 	Callback   *CallbackService
 	Attendance *AttendanceService
@@ -273,6 +274,7 @@ func NewClient(appKey, appSecret string, opts ...Option) (*Client, error) {
 	c.Contact = (*ContactService)(&c.common)
 	c.Message = (*MessageService)(&c.common)
 	c.Robot = (*RobotService)(&c.common)
+	c.Chatbot = (*ChatbotService)(&c.common)
 	c.Process = (*ProcessService)(&c.common)
 	c.Callback = (*CallbackService)(&c.common)
 	c.Attendance = (*AttendanceService)(&c.common)

@@ -123,7 +123,17 @@ var (
 		410100: true, // robot throttled for 10 minutes
 		660026: true, // robot per-minute cap [obs]
 	}
-	quotaCodes = map[int]bool{90020: true}
+	// rateLimitedDotted are the app robot's dotted throttling codes (HTTP
+	// 400 on the new API): sending too fast, per robot or per token, and
+	// too many groups or people at once.
+	rateLimitedDotted = map[string]bool{
+		"send.too.fast": true, "send.byToken.tooFast": true, "toomuch.msg": true,
+		"too.many.group": true, "too.many.people": true,
+	}
+	// sessionGoneDotted say a received message's session can no longer be
+	// answered.
+	sessionGoneDotted = map[string]bool{"session.expired": true, "session.notExisted": true}
+	quotaCodes        = map[int]bool{90020: true}
 	// notFoundCodes say the user or department asked for does not exist.
 	// Out-of-scope answers (50004, 60011) are deliberately not here: an
 	// app whose contact scope was narrowed must not conclude that people
@@ -131,6 +141,16 @@ var (
 	notFoundCodes = map[int]bool{
 		60121: true, // 找不到该用户
 		60003: true, // 部门不存在
+	}
+	// invalidArgumentCodes say the request itself was wrong: a missing or
+	// malformed parameter, an unknown one-time code.
+	invalidArgumentCodes = map[int]bool{
+		40035:  true, // 缺少参数 / 不合法的参数
+		400002: true, // 无效的参数
+		40078:  true, // 不存在的临时授权码 (a 免登 code used twice or expired)
+		40009:  true, // 不合法的部门id
+		40068:  true, // 不合法的偏移量
+		40069:  true, // 不合法的分页大小
 	}
 	outOfScopeCodes = map[int]bool{50004: true} // 部门不在权限范围内
 )
@@ -164,7 +184,9 @@ func IsTokenInvalid(err error) bool {
 
 // IsRateLimited reports whether DingTalk rejected the call for calling too
 // often (90018, 90002, 90001–90006, 41047/41048, the robot's 410100; the new
-// API's 403 Forbidden.AccessDenied.Qps*/Qpm* and 429; the per-IP block).
+// API's 403 Forbidden.AccessDenied.Qps*/Qpm* and 429, the app robot's
+// send.too.fast, send.byToken.tooFast, toomuch.msg and too.many.*; the
+// per-IP block).
 // The call was not executed, so it is safe to send again after a pause.
 // 43004 is a Content-Type error, not a rate limit.
 func IsRateLimited(err error) bool {
@@ -172,11 +194,20 @@ func IsRateLimited(err error) bool {
 	if !ok {
 		return false
 	}
-	if e.hasCode(rateLimitedCodes) || e.HTTPStatus == http.StatusTooManyRequests || e.Code == codePunish {
+	if e.hasCode(rateLimitedCodes) || e.HTTPStatus == http.StatusTooManyRequests || e.Code == codePunish || rateLimitedDotted[e.Code] {
 		return true
 	}
 	return strings.HasPrefix(e.Code, "Forbidden.AccessDenied.Qps") ||
 		strings.HasPrefix(e.Code, "Forbidden.AccessDenied.Qpm")
+}
+
+// IsSessionGone reports whether DingTalk refused a reply because the
+// received message's session has expired or does not exist
+// (session.expired, session.notExisted): the message can no longer be
+// answered through it.
+func IsSessionGone(err error) bool {
+	e, ok := asError(err)
+	return ok && sessionGoneDotted[e.Code]
 }
 
 // IsQuotaExhausted reports whether the organisation's monthly API quota is
@@ -198,6 +229,53 @@ func IsNotFound(err error) bool {
 	return ok && e.hasCode(notFoundCodes)
 }
 
+// IsInvalidArgument reports whether DingTalk refused the call because of
+// what it was asked: a missing or malformed parameter (40035, 400002), an
+// unknown or used one-time code (40078), a bad id or page (40009, 40068,
+// 40069); on the new API a 400 other than a token or rate-limit answer.
+// Sending the same request again cannot succeed.
+func IsInvalidArgument(err error) bool {
+	e, ok := asError(err)
+	if !ok {
+		return false
+	}
+	if e.hasCode(invalidArgumentCodes) {
+		return true
+	}
+	return e.Code != "" && e.HTTPStatus == http.StatusBadRequest && !IsTokenInvalid(e) && !IsRateLimited(e) && !IsTransient(e)
+}
+
+// MaybeSent reports whether a call that failed with err may nevertheless
+// have been carried out by DingTalk: the request left the client and no
+// answer said it was refused. That is a transport failure after the
+// connection was made (a timeout, a dropped connection), a 5xx reply or
+// gateway page, and the caller's context ending while the call was under
+// way (the client cannot tell then whether the request had left). A call
+// that creates or sends something, such as a work notice, must not be
+// sent again automatically after such a failure; every other failure
+// (an errcode, a rate limit, a token that could not be had, a refused
+// connection) means it was not carried out.
+func MaybeSent(err error) bool {
+	if err == nil {
+		return false
+	}
+	if _, ok := errors.AsType[*tokenSourceError](err); ok {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	e, ok := asError(err)
+	if !ok {
+		var ne net.Error
+		return errors.As(err, &ne) && ne.Timeout()
+	}
+	if e.transport {
+		return !e.notSent()
+	}
+	return e.HTTPStatus >= 500
+}
+
 // IsOutOfScope reports whether DingTalk refused a contact read because the
 // department lies outside the app's contact scope (通讯录权限范围, 50004):
 // the record exists, the app may not see it. A directory walk skips such a
@@ -208,7 +286,7 @@ func IsOutOfScope(err error) bool {
 }
 
 // IsTransient reports whether err is a failure that may pass by itself:
-// "system busy" (-1), a 5xx reply, the new API's system.busy/systemError,
+// "system busy" (-1), a 5xx reply, the new API's system.busy/systemError/system.error,
 // a timeout or another transport error. It does not say the call was not
 // executed: for a 5xx or a transport error the outcome is unknown.
 func IsTransient(err error) bool {
@@ -224,7 +302,7 @@ func IsTransient(err error) bool {
 		return true
 	}
 	switch e.Code {
-	case "system.busy", "systemError", "ServiceUnavailable":
+	case "system.busy", "systemError", "system.error", "ServiceUnavailable":
 		return true
 	}
 	return false

@@ -35,6 +35,11 @@ func TestPredicates(t *testing.T) {
 		{"429", &Error{HTTPStatus: 429, Code: "Throttling"}, false, true, false, false},
 		{"per-IP block", &Error{Code: codePunish}, false, true, false, false},
 		{"43004 is Content-Type, not a rate limit", &Error{ErrCode: 43004}, false, false, false, false},
+		{"robot send.too.fast", &Error{HTTPStatus: 400, Code: "send.too.fast"}, false, true, false, false},
+		{"robot send.byToken.tooFast", &Error{HTTPStatus: 400, Code: "send.byToken.tooFast"}, false, true, false, false},
+		{"robot too.many.people", &Error{HTTPStatus: 400, Code: "too.many.people"}, false, true, false, false},
+		{"robot invalidParameter is not a rate limit", &Error{HTTPStatus: 400, Code: "invalidParameter.userIds.overMax"}, false, false, false, false},
+		{"robot system.error", &Error{HTTPStatus: 500, Code: "system.error"}, false, false, true, false},
 		{"90020 quota", &Error{ErrCode: 90020}, false, false, false, true},
 		{"403 quota", &Error{HTTPStatus: 403, Code: "Forbidden.AccessDenied.ApiCountLimitForOrg"}, false, false, false, true},
 		{"-1 busy", &Error{ErrCode: -1}, false, false, true, false},
@@ -64,6 +69,34 @@ func TestPredicates(t *testing.T) {
 				t.Errorf("IsQuotaExhausted = %v, want %v", got, tt.quota)
 			}
 		})
+	}
+}
+
+func TestRobotCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code                          string
+		invalid, sessionGone, limited bool
+	}{
+		{"invalidParameter.robotCode.notExsit", true, false, false},
+		{"invalid.openConversationId", true, false, false},
+		{"processQueryKey.expireTime", true, false, false},
+		{"session.expired", true, true, false},
+		{"session.notExisted", true, true, false},
+		{"send.too.fast", false, false, true},
+		{"toomuch.msg", false, false, true},
+	}
+	for _, tt := range tests {
+		err := fmt.Errorf("send: %w", &Error{API: "v1.0/robot/groupMessages/send", HTTPStatus: 400, Code: tt.code})
+		if got := IsInvalidArgument(err); got != tt.invalid {
+			t.Errorf("%s: IsInvalidArgument = %v", tt.code, got)
+		}
+		if got := IsSessionGone(err); got != tt.sessionGone {
+			t.Errorf("%s: IsSessionGone = %v", tt.code, got)
+		}
+		if got := IsRateLimited(err); got != tt.limited {
+			t.Errorf("%s: IsRateLimited = %v", tt.code, got)
+		}
 	}
 }
 
@@ -190,6 +223,48 @@ func TestErrorDecoding(t *testing.T) {
 			tt.check(t, de)
 			if strings.Contains(err.Error(), testToken) || strings.Contains(de.URL, testToken) {
 				t.Errorf("error leaks the token: %v / %s", err, de.URL)
+			}
+		})
+	}
+}
+
+func TestOutcomePredicates(t *testing.T) {
+	t.Parallel()
+	dial := &net.OpError{Op: "dial", Err: errors.New("connection refused")}
+	read := &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}
+	tests := []struct {
+		name                         string
+		err                          error
+		notFound, invalid, maybeSent bool
+	}{
+		{"60121 user", &Error{ErrCode: 60121}, true, false, false},
+		{"60003 department", &Error{ErrCode: 60003}, true, false, false},
+		{"60011 out of scope is not not-found", &Error{ErrCode: 88, SubCode: "60011"}, false, false, false},
+		{"40035 missing parameter", &Error{ErrCode: 40035}, false, true, false},
+		{"400002 invalid parameter", &Error{ErrCode: 400002}, false, true, false},
+		{"40078 used code", &Error{ErrCode: 40078}, false, true, false},
+		{"new API 400 invalidAuthCode", &Error{HTTPStatus: 400, Code: "invalidAuthCode"}, false, true, false},
+		{"new API 400 InvalidAuthentication is a token problem", &Error{HTTPStatus: 400, Code: "InvalidAuthentication"}, false, false, false},
+		{"rate limited was not carried out", &Error{ErrCode: 90018}, false, false, false},
+		{"busy envelope was not carried out", &Error{ErrCode: -1, HTTPStatus: 200}, false, false, false},
+		{"502 gateway page may have been", &Error{HTTPStatus: 502}, false, false, true},
+		{"connection reset after sending", &Error{Err: read, transport: true}, false, false, true},
+		{"refused connection was not sent", &Error{Err: dial, transport: true}, false, false, false},
+		{"context ended during the call", fmt.Errorf("x: %w", context.DeadlineExceeded), false, false, true},
+		{"token source failure was not sent", &tokenSourceError{api: "a", err: &Error{Err: read, transport: true}}, false, false, false},
+		{"validation error was not sent", &ValidationError{Field: "msg"}, false, false, false},
+		{"nil", nil, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsNotFound(tt.err); got != tt.notFound {
+				t.Errorf("IsNotFound = %v, want %v", got, tt.notFound)
+			}
+			if got := IsInvalidArgument(tt.err); got != tt.invalid {
+				t.Errorf("IsInvalidArgument = %v, want %v", got, tt.invalid)
+			}
+			if got := MaybeSent(tt.err); got != tt.maybeSent {
+				t.Errorf("MaybeSent = %v, want %v", got, tt.maybeSent)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -44,9 +45,55 @@ type callbackState struct {
 	client        *http.Client
 }
 
-func (c *callbackState) init(token, key string) {
+func (c *callbackState) init(token, key string, client *http.Client) {
 	c.token, c.aesKey = token, key
-	c.client = &http.Client{Timeout: 10 * time.Second}
+	c.client = client
+	if c.client == nil {
+		c.client = &http.Client{Timeout: 10 * time.Second}
+	}
+}
+
+// WithPushClient sends the fake's pushes (PushEvent, DeliverEvent, the
+// automatic events and register_call_back's check_url) through c instead
+// of a loopback HTTP client. With HandlerTransport, the push runs the
+// receiving handler on the caller's goroutine, so a testing/synctest
+// bubble runs DingTalk, the callback and its timing on one fake clock.
+func WithPushClient(c *http.Client) Option {
+	return func(cfg *config) error {
+		if c == nil {
+			return fmt.Errorf("dingtalktest: WithPushClient: nil client")
+		}
+		cfg.pushClient = c
+		return nil
+	}
+}
+
+// HandlerTransport returns an http.RoundTripper that serves every request
+// with h on the calling goroutine, without a network round trip: the
+// request's context, timers and clock are the caller's. Pair it with
+// WithPushClient to push to a callback handler in process.
+func HandlerTransport(h http.Handler) http.RoundTripper { return handlerTransport{h} }
+
+type handlerTransport struct{ h http.Handler }
+
+// RoundTrip serves req with the handler.
+func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	in := req.Clone(req.Context())
+	if req.Body == nil {
+		in.Body = http.NoBody
+	}
+	in.RequestURI = req.URL.RequestURI()
+	if in.RemoteAddr == "" {
+		in.RemoteAddr = "203.119.0.1:40000" // one of DingTalk's push sources
+	}
+	w := httptest.NewRecorder()
+	t.h.ServeHTTP(w, in)
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	resp := w.Result()
+	resp.Request = req
+	return resp, nil
 }
 
 // EventSubscription returns the console subscription's token and
@@ -240,7 +287,8 @@ func (s *Server) PushEvent(ctx context.Context, url string, event any) error {
 // DeliverEvent pushes event like PushEvent, retrying as DingTalk does
 // (DeliveryAttempts pushes in all, without the real 10 s and 30 s waits),
 // and when every attempt fails queues it for get_call_back_failed_result
-// under the event's EventType, with the data DingTalk puts there: userid
+// under the event's EventType, at the event's own time (EventTime or
+// TimeStamp), with the data DingTalk puts there: userid
 // for user events, deptid for department events, bpmsCallBackData for
 // approvals, roleLabelChange for role events, callbackData otherwise. It
 // returns the last push error, or nil once an attempt succeeded.
@@ -269,10 +317,42 @@ func (s *Server) DeliverEvent(ctx context.Context, url string, event map[string]
 		data = map[string]any{"callbackData": event}
 	}
 	s.mu.Lock()
-	now := s.now()
+	at := s.now()
 	s.mu.Unlock()
-	s.AddFailedEvent(tag, now, data)
+	if t, ok := eventTime(event); ok {
+		at = t
+	}
+	s.AddFailedEvent(tag, at, data)
 	return err
+}
+
+// eventTime is an event's own time, EventTime or else TimeStamp (a number
+// or a numeric string, in milliseconds), which DingTalk reports as the
+// failed record's event_time.
+func eventTime(event map[string]any) (time.Time, bool) {
+	for _, k := range []string{"EventTime", "TimeStamp"} {
+		var ms int64
+		switch v := event[k].(type) {
+		case int64:
+			ms = v
+		case int:
+			ms = int64(v)
+		case float64:
+			ms = int64(v)
+		case string, json.Number:
+			n, err := strconv.ParseInt(fmt.Sprint(v), 10, 64)
+			if err != nil {
+				continue
+			}
+			ms = n
+		default:
+			continue
+		}
+		if ms > 0 {
+			return time.UnixMilli(ms), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // ErrBadCallbackReply is wrapped by PushEvent's error when the endpoint

@@ -2,6 +2,7 @@ package dingtalktest
 
 import (
 	"cmp"
+	"math"
 	"net/http"
 	"time"
 )
@@ -91,7 +92,15 @@ type Fault struct {
 	// Times is how many matching calls the fault answers; 0 means every
 	// call until ClearFaults.
 	Times int
-	// Delay bounds a FaultSlow wait in real time (0: no bound).
+	// Share, between 0 and 1, makes the fault answer that fraction of the
+	// matching calls, spread evenly and deterministically (with 0.3, the
+	// 4th, 7th, 10th, … calls: 3 in every 10); the others pass to the next
+	// rule. 0 means every matching call.
+	Share float64
+	// Delay bounds a FaultSlow wait (0: no bound). A fault with Delay
+	// alone (no Release, no Waiting) waits only on a timer and the
+	// request's context, so inside a testing/synctest bubble (through
+	// Transport) the delay passes on the bubble's clock.
 	Delay time.Duration
 	// Release ends a FaultSlow wait when closed.
 	Release <-chan struct{}
@@ -109,7 +118,8 @@ type Fault struct {
 }
 
 type faultRule struct {
-	api string
+	api  string
+	seen int // matching calls offered to a Share rule
 	Fault
 }
 
@@ -135,6 +145,12 @@ func (s *Server) takeFault(api string) *Fault {
 	for i, r := range s.faults {
 		if r.api != "" && r.api != api {
 			continue
+		}
+		if r.Share > 0 {
+			r.seen++
+			if math.Floor(float64(r.seen)*r.Share) == math.Floor(float64(r.seen-1)*r.Share) {
+				continue
+			}
 		}
 		f := r.Fault
 		if r.Times > 0 {
@@ -214,6 +230,17 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ge
 		dropConn(w)
 		return reply{}, true
 	case FaultSlow:
+		if f.Delay > 0 && f.Release == nil && f.Waiting == nil {
+			t := time.NewTimer(f.Delay)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				s.record(idx, reply{}, f.Kind)
+				return reply{}, true
+			}
+			return reply{}, false
+		}
 		var timer <-chan time.Time
 		if f.Delay > 0 {
 			t := time.NewTimer(f.Delay)

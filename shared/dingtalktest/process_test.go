@@ -243,3 +243,30 @@ func TestNewAPIMissingBody(t *testing.T) {
 		})
 	}
 }
+
+// StartProcessInstance starts what the create API would, readable through
+// get, and refuses what the API refuses.
+func TestStartProcessInstance(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, WithDemoOrg())
+	p, err := s.StartProcessInstance(ProcessInstance{ProcessCode: "PROC-LEAVE", OriginatorUserID: "wangwu", DeptID: 3,
+		Approvers: []string{"lisi"}, Form: []FormValue{{Name: "请假类型", Value: "年假"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID == "" || p.Status != "RUNNING" || p.Title != "王五提交的审批" {
+		t.Fatalf("started %+v", p)
+	}
+	g := oapiJSON(t, s, "topapi/processinstance/get", s.AccessToken(), map[string]any{"process_instance_id": p.ID})
+	wantErrcode(t, g, 0)
+	if g.str("process_instance", "status") != "RUNNING" {
+		t.Fatalf("get: %s", g.raw)
+	}
+	if _, err := s.StartProcessInstance(ProcessInstance{ProcessCode: "PROC-LEAVE", OriginatorUserID: "nobody", DeptID: 3,
+		Form: []FormValue{{Name: "a", Value: "b"}}}); err == nil {
+		t.Fatal("an unknown originator must be refused")
+	}
+	if n := len(s.ProcessInstances()); n != 1 {
+		t.Fatalf("%d instances after one refused start, want 1", n)
+	}
+}

@@ -56,6 +56,16 @@ func (s *Server) buildRoutes() map[string]route {
 		// Group robot webhook: its own token, no app token, no API quota.
 		"robot/send": {gen: genRobot, methods: post, auth: authNone, fn: s.robotSend},
 
+		// The app robot (企业机器人): its messages on the new API, and the
+		// session webhook of a received message (its session is the
+		// credential).
+		"v1.0/robot/oToMessages/batchSend":   v1(post, counted, s.chatbotSendUsers),
+		"v1.0/robot/groupMessages/send":      v1(post, counted, s.chatbotSendGroup),
+		"v1.0/robot/otoMessages/batchRecall": v1(post, counted, s.chatbotRecallUsers),
+		"v1.0/robot/groupMessages/recall":    v1(post, counted, s.chatbotRecallGroup),
+		"v1.0/robot/oToMessages/readStatus":  v1(get, counted, s.chatbotReadStatus),
+		"robot/sendBySession":                {gen: genRobot, methods: post, auth: authNone, fn: s.sessionSend},
+
 		// Approvals (审批).
 		"topapi/processinstance/create":             old(post, counted, s.processCreate),
 		"topapi/processinstance/get":                old(post, counted, s.processGet),

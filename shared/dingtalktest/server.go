@@ -68,6 +68,7 @@ type Server struct {
 	faults      []*faultRule
 	notices     noticeState
 	robots      map[string]*robotState
+	chatbot     chatbotState
 	processes   processState
 	callback    callbackState
 	ext         extState
@@ -94,10 +95,12 @@ type config struct {
 	qpsPerAPI            map[string]int
 	monthlyQuota         int
 	robots               map[string]RobotConfig
+	robotCode            string
 	eventToken, eventKey string
 	listener             net.Listener
 	maxCalls             int
 	autoEvents           string
+	pushClient           *http.Client
 	ipLimit              *ipLimiter
 }
 
@@ -326,11 +329,15 @@ func NewServer(opts ...Option) *Server {
 	s.quota.limit = c.monthlyQuota
 	s.notices.init()
 	s.processes.init()
-	s.callback.init(c.eventToken, c.eventKey)
+	s.callback.init(c.eventToken, c.eventKey, c.pushClient)
 	s.ext.init()
 	if len(dir.ids()) > 0 {
 		s.ext.seed(dir.ids()[0])
 	}
+	if c.robotCode == "" {
+		c.robotCode = c.appKey
+	}
+	s.chatbot.init(c.robotCode)
 	for tok, rc := range c.robots {
 		s.robots[tok] = &robotState{cfg: rc}
 	}

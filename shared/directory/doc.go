@@ -24,7 +24,12 @@
 //     complete, removes what it did not see — unless that is more than the
 //     deletion guard (DeleteLimit) allows, when it removes nothing and
 //     fails with a *GuardError. Its Step runs it in the sync function's
-//     tick (package schedule).
+//     tick (package schedule). Its Diff is a dry run of the same walk —
+//     one code path whose decisions go to a plan instead of the store —
+//     that writes nothing and returns the users and departments a walk
+//     would create, update or remove, with the fields that changed and
+//     the guard's verdict (`dingfn sync --dry-run`, `dingfn directory
+//     diff`).
 //
 // # Tables
 //

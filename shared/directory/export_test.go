@@ -14,3 +14,6 @@ const (
 
 // SetBackoff shortens the walk's own rate-limit back-off.
 func SetBackoff(s *Syncer, base, max time.Duration) { s.backoff, s.maxBackoff = base, max }
+
+// ChangedFields names the fields two stored records differ in.
+var ChangedFields = changedFields

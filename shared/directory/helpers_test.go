@@ -2,12 +2,13 @@ package directory_test
 
 import (
 	"context"
-	"github.com/dingfn/dingfn/shared/directory"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dingfn/dingfn/shared/directory"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 	"golang.org/x/time/rate"

@@ -48,6 +48,7 @@ type Syncer struct {
 	backoff         time.Duration
 	maxBackoff      time.Duration
 	sleep           func(ctx context.Context, d time.Duration) error
+	progress        func(Report)
 }
 
 // SyncOption configures a Syncer.
@@ -86,6 +87,20 @@ func WithCheckpointEvery(d time.Duration) SyncOption {
 			return fmt.Errorf("directory: WithCheckpointEvery: %v is not positive", d)
 		}
 		s.checkpointEvery = d
+		return nil
+	}
+}
+
+// WithProgress makes every run call f with its report so far (the
+// walk's counts, this run's API calls and duration) after each department
+// it finishes, from the run's goroutine; f must return quickly. `dingfn
+// sync` draws its progress bar from it.
+func WithProgress(f func(Report)) SyncOption {
+	return func(s *Syncer) error {
+		if f == nil {
+			return errors.New("directory: WithProgress: nil function")
+		}
+		s.progress = f
 		return nil
 	}
 }
@@ -167,7 +182,13 @@ type Report struct {
 	DurationMS int64 `json:"duration_ms"`
 	// Guard is the deletion guard's verdict, on a complete walk.
 	Guard *Guard `json:"guard,omitempty"`
-	Error string `json:"error,omitempty"`
+	// DryRun marks the report of a dry run (Syncer.Diff): it wrote
+	// nothing, and its counts are what a run would change. WouldWrite is
+	// the number of mirror rows (users, departments, members, unionids)
+	// the run would write, besides its own status.
+	DryRun     bool   `json:"dry_run,omitempty"`
+	WouldWrite int    `json:"would_write,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 // Run walks until the walk is complete or opts.Deadline passes. A
@@ -186,7 +207,7 @@ func (s *Syncer) Run(ctx context.Context, opts RunOptions) (*Report, error) {
 	if !done {
 		// Save the place even when ctx ended: that is when it matters.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
-		saveErr := r.checkpoint(sctx)
+		saveErr := r.sink.save(sctx, r)
 		cancel()
 		err := errors.Join(walkErr, saveErr)
 		rep := r.report(started, err)
@@ -211,19 +232,12 @@ func (s *Syncer) begin(ctx context.Context, opts RunOptions, started time.Time) 
 	if opts.Fence != 0 && status.Fence > opts.Fence {
 		return nil, fmt.Errorf("directory: a run under a later lease (fence %d) wrote the sync status; this one (fence %d) lost its lease", status.Fence, opts.Fence)
 	}
-	r := &run{
-		s: s, w: s.w, st: s.w.st, opts: opts, runStart: started, lastSave: started,
-		seenUsers: map[string]struct{}{}, seenDepts: map[int64]struct{}{},
-		multi: map[string]map[int64]deptFact{}, written: map[string]bool{},
-		calls: map[string]int{},
-	}
+	r := s.newRun(opts, started, storeSink{})
 	if status.Walk != nil {
 		r.cp, r.resumed = status.Walk, true
 		if err := loadSeen(ctx, s.w.st, r.cp.ID, r.seenUsers, r.seenDepts); err != nil {
 			return nil, err
 		}
-	} else {
-		r.cp = &Checkpoint{ID: walkIDOf(started), StartedAt: started.UTC(), Queue: []int64{dingtalk.RootDepartmentID}}
 	}
 	r.cp.Ticks++
 	r.tot = r.cp.Totals
@@ -231,6 +245,18 @@ func (s *Syncer) begin(ctx context.Context, opts RunOptions, started time.Time) 
 		return nil, err
 	}
 	return r, nil
+}
+
+// newRun prepares a run of a new walk from the root whose decisions go to
+// sk.
+func (s *Syncer) newRun(opts RunOptions, started time.Time, sk sink) *run {
+	return &run{
+		s: s, w: s.w, st: s.w.st, opts: opts, sink: sk, runStart: started, lastSave: started,
+		cp:        &Checkpoint{ID: walkIDOf(started), StartedAt: started.UTC(), Queue: []int64{dingtalk.RootDepartmentID}},
+		seenUsers: map[string]struct{}{}, seenDepts: map[int64]struct{}{},
+		multi: map[string]map[int64]deptFact{}, written: map[string]bool{},
+		calls: map[string]int{},
+	}
 }
 
 // report builds the run's report.
@@ -252,6 +278,7 @@ func (r *run) report(started time.Time, err error) *Report {
 		Users:     t.Users, Departments: t.Departments,
 		APICalls: r.apiCalls, StoreWrites: r.storeWrites, StateWrites: r.stateWrites,
 		Conflicts: r.conflicts, RateLimitWaits: r.rateWaits, OutOfScope: r.hidden,
+		DryRun: r.sink.dry(), WouldWrite: r.wouldWrite,
 		DurationMS: r.s.w.now().Sub(started).Milliseconds(),
 	}
 	if len(r.calls) > 0 {
@@ -270,6 +297,7 @@ func (r *run) report(started time.Time, err error) *Report {
 // within the deletion guard, and records the walk as the last complete one.
 func (r *run) finish(ctx context.Context, allowMassDelete bool) error {
 	plan := r.deletions()
+	r.removal = plan
 	g := Guard{
 		Users: len(plan.users), Departments: len(plan.depts),
 		Mirror: r.mirrorBefore, Setting: r.s.maxDelete.String(),
@@ -287,7 +315,7 @@ func (r *run) finish(ctx context.Context, allowMassDelete bool) error {
 	}
 	r.guard = &g
 	if guardErr == nil {
-		if err := r.remove(ctx, plan); err != nil {
+		if err := r.sink.remove(ctx, r, plan); err != nil {
 			return err
 		}
 	}
@@ -304,6 +332,23 @@ func (r *run) finish(ctx context.Context, allowMassDelete bool) error {
 		summary.Users += g.Users
 		summary.Departments += g.Departments
 	}
+	if err := r.sink.complete(ctx, r, summary); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if guardErr != nil {
+		level = slog.LevelError
+	}
+	r.w.log.LogAttrs(ctx, level, "directory walk complete",
+		slog.String("walk", r.cp.ID), slog.Bool("dry_run", r.sink.dry()),
+		slog.Int("users", summary.Users), slog.Int("departments", summary.Departments),
+		slog.Int("would_remove", removing), slog.Int("limit", g.Limit), slog.Bool("guard_tripped", g.Tripped))
+	return guardErr
+}
+
+// markComplete records a complete walk as the mirror's last one and drops
+// its seen-set.
+func (r *run) markComplete(ctx context.Context, summary *WalkSummary) error {
 	if err := saveStatus(ctx, r.st, r.opts.Fence, func(s *Status) {
 		s.LastComplete, s.Walk = summary, nil
 	}); err != nil {
@@ -314,17 +359,7 @@ func (r *run) finish(ctx context.Context, allowMassDelete bool) error {
 	n, err := dropSeen(ctx, r.st, r.cp.ID)
 	r.stateWrites += n
 	r.storeWrites += n
-	if err != nil {
-		return err
-	}
-	level := slog.LevelInfo
-	if guardErr != nil {
-		level = slog.LevelError
-	}
-	r.w.log.LogAttrs(ctx, level, "directory walk complete",
-		slog.String("walk", r.cp.ID), slog.Int("users", summary.Users), slog.Int("departments", summary.Departments),
-		slog.Int("would_remove", removing), slog.Int("limit", g.Limit), slog.Bool("guard_tripped", g.Tripped))
-	return guardErr
+	return err
 }
 
 // deletionPlan lists what a complete walk did not see.

@@ -24,6 +24,8 @@ type run struct {
 	resumed  bool
 	cp       *Checkpoint
 	idx      *index
+	// sink takes the walk's decisions: the store for Run, a plan for Diff.
+	sink sink
 	// mirrorBefore is the number of current records (users plus
 	// departments) when the run began, which the deletion guard's share
 	// applies to.
@@ -53,6 +55,10 @@ type run struct {
 	conflicts   int
 	hidden      int
 	guard       *Guard
+	// wouldWrite counts the record rows a dry run would have written.
+	wouldWrite int
+	// removal is what the complete walk found unseen (finish).
+	removal deletionPlan
 }
 
 func (r *run) count(f func(*Totals)) {
@@ -265,8 +271,11 @@ func (r *run) walk(ctx context.Context) (bool, error) {
 			r.hidden++
 			r.mu.Unlock()
 		}
+		if r.s.progress != nil {
+			r.s.progress(*r.report(r.runStart, nil))
+		}
 		if r.w.now().Sub(r.lastSave) >= r.s.checkpointEvery && len(r.cp.Queue) > 0 {
-			if err := r.checkpoint(ctx); err != nil {
+			if err := r.sink.save(ctx, r); err != nil {
 				return false, err
 			}
 		}
@@ -340,38 +349,20 @@ func (r *run) listMembers(ctx context.Context, dept int64) (done bool, skip skip
 // applied.
 type staged struct {
 	w rowWrite
+	// rec says what the write does to a user or department, for a dry
+	// run's plan; nil for the rows that follow them (members, unionids).
+	rec *RecordChange
 	// done records the outcome in the index and the counters; err is nil,
 	// or matches store.ErrConflict when another writer won.
 	done func(ctx context.Context, err error) error
 }
 
-// apply writes a page's staged rows.
+// apply hands a page's staged rows to the sink.
 func (r *run) apply(ctx context.Context, ws []staged) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	rows := make([]rowWrite, len(ws))
-	for i, w := range ws {
-		rows[i] = w.w
-	}
-	errs, err := writeRows(ctx, r.st, rows)
-	if err != nil {
-		return fmt.Errorf("directory: write: %w", err)
-	}
-	for i, e := range errs {
-		switch {
-		case e == nil:
-			r.storeWrites++
-		case errors.Is(e, store.ErrConflict):
-			r.conflicts++
-		default:
-			return fmt.Errorf("directory: write %s %s: %w", rows[i].table, rows[i].item.Key, e)
-		}
-		if err := ws[i].done(ctx, e); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.sink.write(ctx, r, ws)
 }
 
 // condFor returns the condition of a write over a row the index knows:
@@ -447,7 +438,11 @@ func (r *run) stageUser(ctx context.Context, item json.RawMessage, dept int64) (
 			return "", nil, err
 		}
 		created := !exists || old.left
-		out = append(out, staged{w: rowWrite{table: UsersTable, item: it, cond: cond}, done: func(ctx context.Context, err error) error {
+		rec := &RecordChange{Kind: KindUser, ID: id, Change: Updated}
+		if created {
+			rec.Change = Created
+		}
+		out = append(out, staged{w: rowWrite{table: UsersTable, item: it, cond: cond}, rec: rec, done: func(ctx context.Context, err error) error {
 			if err != nil {
 				return r.refreshUser(ctx, id)
 			}
@@ -586,7 +581,11 @@ func (r *run) stageDept(ctx context.Context, d Department) error {
 	if err != nil {
 		return err
 	}
-	return r.apply(ctx, []staged{{w: rowWrite{table: DepartmentsTable, item: it, cond: cond}, done: func(ctx context.Context, err error) error {
+	rec := &RecordChange{Kind: KindDepartment, ID: key, Change: Updated}
+	if !exists {
+		rec.Change = Created
+	}
+	return r.apply(ctx, []staged{{w: rowWrite{table: DepartmentsTable, item: it, cond: cond}, rec: rec, done: func(ctx context.Context, err error) error {
 		if err != nil {
 			return r.refreshRow(ctx, DepartmentsTable, d.DeptID, r.idx.depts)
 		}
@@ -621,7 +620,18 @@ func (r *run) stageMembers(ctx context.Context, dept int64) ([]staged, error) {
 	if err != nil {
 		return nil, err
 	}
+	listed := m.UserIDs
 	return []staged{{w: rowWrite{table: MembersTable, item: it, cond: cond}, done: func(ctx context.Context, err error) error {
+		if errors.Is(err, store.ErrConflict) {
+			// A contact event changed the row since the walk read it. The
+			// event fixed its own user, but the users whose rows this walk
+			// has already moved would keep their old membership (their
+			// events find their rows unchanged): rebuild the row from the
+			// user rows instead of dropping the walk's listing.
+			if err := r.w.reconcileMembers(ctx, dept, listed); err != nil {
+				return err
+			}
+		}
 		if err != nil {
 			return r.refreshRow(ctx, MembersTable, dept, r.idx.members)
 		}

@@ -275,6 +275,43 @@ func (w *Writer) editMembers(ctx context.Context, dept int64, userid string, add
 	return nil
 }
 
+// reconcileMembers rewrites the members row of dept from the user rows,
+// the source of truth of membership: of the userids the row lists now and
+// those in listed (a walk's listing of the department), it keeps the
+// current members whose user row names dept. A walk calls it when another
+// writer changed the row between the walk's read and its write.
+func (w *Writer) reconcileMembers(ctx context.Context, dept int64, listed []string) error {
+	_, err := record.Update(ctx, w.st, MembersTable, DeptKey(dept), func(cur Members, found bool) (Members, error) {
+		if !found {
+			return cur, record.ErrNoChange // the department went: nothing to mend
+		}
+		candidates := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(cur.UserIDs), listed...))))
+		var keep []string
+		for _, id := range candidates {
+			u, err := record.Get[User](ctx, w.st, UsersTable, id)
+			switch {
+			case errors.Is(err, store.ErrNotFound), errors.Is(err, record.ErrMalformed):
+				continue
+			case err != nil:
+				return cur, err
+			}
+			if u.Value.LeftAt.IsZero() && slices.Contains(u.Value.DeptIDs, dept) {
+				keep = append(keep, id)
+			}
+		}
+		next := newMembers(dept, keep)
+		if cur.Hash == next.Hash {
+			return cur, record.ErrNoChange
+		}
+		next.ChangedAt = w.now().UTC()
+		return next, nil
+	}, record.WithReplaceMalformed())
+	if err != nil {
+		return fmt.Errorf("directory: members of department %d: %w", dept, err)
+	}
+	return nil
+}
+
 // pointUnionID makes the unionid index map to userid under to, and drops
 // from when it still names userid.
 func (w *Writer) pointUnionID(ctx context.Context, userid, from, to string) error {

@@ -5,14 +5,21 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/dingfn/dingfn/shared/approvals"
 	"github.com/dingfn/dingfn/shared/bundle"
+	"github.com/dingfn/dingfn/shared/chatbot"
 	"github.com/dingfn/dingfn/shared/config"
+	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/directory/directorytest"
+	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/functions"
 	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/token"
@@ -83,8 +90,12 @@ func TestEveryFunction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if code := serve(h, "Bearer "+notifyKey); code != http.StatusNotImplemented {
-			t.Errorf("authenticated request: got %d, want 501 until notify lands", code)
+		r := httptest.NewRequest(http.MethodPost, "/v1/notices", strings.NewReader(`{"userids":["`+ding.Org().Users[0].UserID+`"],"msg":{"msgtype":"text","text":{"content":"hello"}}}`))
+		r.Header.Set("Authorization", "Bearer "+notifyKey)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusAccepted || len(ding.WorkNotices()) != 1 {
+			t.Errorf("a notice: got %d %s, want 202 and one notice at DingTalk", w.Code, w.Body)
 		}
 	})
 	t.Run("sync", func(t *testing.T) {
@@ -151,8 +162,9 @@ func TestCallbackNeedsItsSecrets(t *testing.T) {
 	}
 }
 
-// Until notify lands, its keys are checked before anything else is
-// answered: 401 without a valid key, then 501.
+// notify's keys are checked before anything else is answered: 401
+// without a valid key, then the API's own answer (400 for an empty
+// notice).
 func TestNotifyChecksKeysFirst(t *testing.T) {
 	t.Parallel()
 	ding := dingtalktest.NewServer()
@@ -167,7 +179,7 @@ func TestNotifyChecksKeysFirst(t *testing.T) {
 	}{
 		{"", http.StatusUnauthorized},
 		{"Bearer " + strings.Repeat("x", len(notifyKey)), http.StatusUnauthorized},
-		{"Bearer " + notifyKey, http.StatusNotImplemented},
+		{"Bearer " + notifyKey, http.StatusBadRequest},
 	} {
 		if code := serve(h, tt.auth); code != tt.want {
 			t.Errorf("Authorization %q: got %d, want %d", tt.auth, code, tt.want)
@@ -176,11 +188,137 @@ func TestNotifyChecksKeysFirst(t *testing.T) {
 }
 
 func serve(h http.Handler, auth string) int {
-	r := httptest.NewRequest(http.MethodPost, "/send", strings.NewReader(`{}`))
+	r := httptest.NewRequest(http.MethodPost, "/v1/notices", strings.NewReader(`{}`))
 	if auth != "" {
 		r.Header.Set("Authorization", auth)
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w.Code
+}
+
+// TestEventsWiring: the callback built for the function logs and
+// processes events (an approval lands in the approvals table inline), and
+// the sync tick of a register_call_back deployment (owner key = corp id)
+// recovers failed pushes into the same log, to be drained.
+func TestEventsWiring(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ding := dingtalktest.NewServer(dingtalktest.WithDemoOrg(), dingtalktest.WithEventSubscription(callbackToken, callbackKey))
+	t.Cleanup(ding.Close)
+	b := open(t, ding, config.Dev)
+	h, err := functions.Callback(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	id, err := b.Client.Process.CreateInstance(ctx, &dingtalk.CreateProcessInstanceRequest{
+		OriginatorUserID: "lisi", ProcessCode: "PROC-LEAVE", DeptID: -1,
+		FormComponentValues: []dingtalk.FormComponentValue{{Name: "days", Value: "2"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := ding.ProcessEvent(id, "start")
+	if err := ding.PushEvent(ctx, srv.URL, ev); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	if a, err := approvals.Get(ctx, b.Store, id); err != nil || a.Status != "RUNNING" {
+		t.Errorf("approval after the push: %+v, %v", a, err)
+	}
+
+	// Sync of a register_call_back deployment runs the recovery step.
+	b.Config.CallbackOwnerKey = b.Config.CorpID
+	ding.AddFailedEvent("user_modify_org", time.Now(), map[string]any{"userid": []string{"lisi"}})
+	tick, err := functions.Sync(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := tick(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range rep.(*schedule.Report).Steps {
+		names = append(names, s.Step)
+	}
+	if !slices.Contains(names, events.StepRecover) || !slices.Contains(names, events.StepDrain) || ding.FailedEventCount() != 0 {
+		t.Errorf("steps %v, %d failed pushes left; want the recovery to have fetched them", names, ding.FailedEventCount())
+	}
+	log, err := functions.Events(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for e, err := range log.List(ctx, "") {
+		if err == nil && e.Source == events.SourceFailedResult {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d recovered events in the log, want 1", n)
+	}
+}
+
+// TestChatbotWiring: the callback function answers the event push on any
+// path and the robot's messages on /robot; a chat handler too slow for the
+// request is finished by the drain, which replies through the session
+// webhook: the callback's and the drain's event logs both carry the
+// chatbot's replies.
+func TestChatbotWiring(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ding := dingtalktest.NewServer(dingtalktest.WithDemoOrg(), dingtalktest.WithEventSubscription(callbackToken, callbackKey))
+	t.Cleanup(ding.Close)
+	b := open(t, ding, config.Callback)
+	var slowRuns atomic.Int32
+	register := func(m *events.Mux) {
+		chatbot.HandleFunc(m, "helpdesk", func(ctx context.Context, msg *chatbot.Message, reply chatbot.ReplyFunc) error {
+			if msg.PlainText() == "slow" && slowRuns.Add(1) == 1 {
+				<-ctx.Done() // longer than the request may take
+				return ctx.Err()
+			}
+			return reply(ctx, dingtalk.RobotText("re: "+msg.PlainText()))
+		})
+	}
+	h, err := functions.CallbackWith(register)(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"", "/", "/callback"} {
+		if err := ding.PushEvent(ctx, srv.URL+path, []byte(`{"EventType":"check_url"}`)); err != nil {
+			t.Errorf("push to %q: %v", path, err)
+		}
+	}
+	d, err := ding.PostChatbotMessage(ctx, srv.URL+"/robot", dingtalktest.ChatMessage{From: "lisi", Text: "fast"})
+	if err != nil || !strings.Contains(string(d.Reply), "re: fast") {
+		t.Fatalf("fast message: %+v, %v", d, err)
+	}
+	d, err = ding.PostChatbotMessage(ctx, srv.URL+"/robot", dingtalktest.ChatMessage{From: "lisi", Text: "slow"})
+	if err != nil || strings.Contains(string(d.Reply), "re: slow") {
+		t.Fatalf("slow message answered at once: %+v, %v", d, err)
+	}
+	log, err := functions.Events(b, register)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := log.DrainNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	replies := ding.SessionReplies()
+	if len(replies) != 1 || replies[0].Text() != "re: slow" {
+		t.Errorf("session replies %+v, want the slow answer", replies)
+	}
+	// A robot message is not an encrypted push, nor the other way round.
+	res, err := http.Post(srv.URL+"/robot", "application/json", strings.NewReader(`{"encrypt":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned POST /robot: %d, want 401", res.StatusCode)
+	}
 }

@@ -58,6 +58,7 @@ var secrets = [...]secret{
 	{name: "x_acs_security_token", header: true},
 	{name: "api_key"},
 	{name: "api_keys"},
+	{name: "robots"}, // DINGFN_ROBOTS: robots' webhook tokens and signing secrets
 	{name: "aes_key"},
 	{name: "encoding_aes_key"},
 	{name: "password"},
@@ -67,6 +68,10 @@ var secrets = [...]secret{
 	{name: "tmp_auth_code"},
 	{name: "auth_code"},
 	{name: "code", queryOnly: true},
+	// A received robot message's session webhook: its session is the
+	// credential (…/robot/sendBySession?session=…).
+	{name: "session"},
+	{name: "session_webhook"},
 }
 
 // normalize folds a name to the form the list is compared in: lower case,

@@ -24,6 +24,7 @@ func TestString(t *testing.T) {
 		{"quoted value with a space", `{"secret":"two words","ok":1}`, `{"secret":"REDACTED","ok":1}`},
 		{"escaped quote inside", `{"token":"a\"b c","ok":1}`, `{"token":"REDACTED","ok":1}`},
 		{"environment", "DINGTALK_APP_SECRET=s3 ALIBABA_CLOUD_SECURITY_TOKEN=t4 NOTIFY_API_KEYS=k5,k6 PORT=9000", "DINGTALK_APP_SECRET=REDACTED ALIBABA_CLOUD_SECURITY_TOKEN=REDACTED NOTIFY_API_KEYS=REDACTED PORT=9000"},
+		{"robots", "DINGFN_ROBOTS=ops=t1:SECs1 PORT=9000", "DINGFN_ROBOTS=REDACTED PORT=9000"},
 		{"go struct", "{AccessToken:abc123 ExpireIn:7200}", "{AccessToken:REDACTED ExpireIn:7200}"},
 		{"empty value kept", "access_token=&userid=u1", "access_token=&userid=u1"},
 
@@ -91,6 +92,7 @@ func TestQueryAndURL(t *testing.T) {
 		{"https://h/robot/send?access_token=t&timestamp=1&sign=a%2Bb", "https://h/robot/send?access_token=REDACTED&timestamp=1&sign=REDACTED"},
 		{"https://h/x?tmp_auth_code=c&Access%5FToken=t&flag", "https://h/x?tmp_auth_code=REDACTED&Access%5FToken=REDACTED&flag"},
 		{"https://user:pw@h/x?userid=u", "https://user:REDACTED@h/x?userid=u"},
+		{"https://oapi.dingtalk.com/robot/sendBySession?session=s1", "https://oapi.dingtalk.com/robot/sendBySession?session=REDACTED"},
 		{"https://h/v1.0/oauth2/accessToken", "https://h/v1.0/oauth2/accessToken"},
 	}
 	for _, tt := range tests {

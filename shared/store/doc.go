@@ -95,12 +95,14 @@
 //	dir_unionids     shared/directory  unionid
 //	dir_state        shared/directory  status, walk/<id>/seen/… (an unfinished walk)
 //	schedule         shared/schedule   steps (due times), lease/<step>
+//	events           shared/events     event id (events.Entry), ~due/<ms>/<id> (the drain's index)
+//	approvals        shared/approvals  process instance id (approvals.Approval)
 //
 // The tokens table is shared: on Tablestore and Redis it is always dingfn_tokens,
 // whatever DINGFN_TABLE_PREFIX says (backend.Spec.SharedTables), so every
 // deployment of an app on one instance reads one access token and one jsapi
 // ticket; its keys carry the app key, so different apps never collide.
 //
-// The event log, idempotency keys and sent-message records are tables of
-// the callback and notify packages, documented there.
+// Idempotency keys and sent-message records are tables of the notify
+// package, documented there.
 package store

@@ -330,45 +330,38 @@ type Clock func() time.Time
 const DefaultTablePrefix = "dingfn_"
 
 // CheckTable returns an error matching ErrInvalid unless table is a valid
-// logical table name.
+// logical table name: [a-z][a-z0-9_]{0,63}. Every backend checks the
+// name on every call, so it is a loop rather than a regular expression.
 func CheckTable(table string) error {
-	if !isTableName(table) {
+	if !validName(table, false) {
 		return fmt.Errorf("%w: table name %q must match [a-z][a-z0-9_]{0,63}", ErrInvalid, table)
 	}
 	return nil
 }
 
 // CheckPrefix returns an error matching ErrInvalid unless prefix can start
-// a Tablestore table name; "" is allowed.
+// a Tablestore table name ([A-Za-z_][A-Za-z0-9_]{0,63}); "" is allowed.
 func CheckPrefix(prefix string) error {
-	if prefix != "" && !isPrefix(prefix) {
+	if prefix != "" && !validName(prefix, true) {
 		return fmt.Errorf("%w: table prefix %q must be letters, digits and underscores, not starting with a digit", ErrInvalid, prefix)
 	}
 	return nil
 }
 
-// isTableName reports whether s matches [a-z][a-z0-9_]{0,63}. The
-// checks are written out rather than compiled regexps: they run on every
-// store call, and package-level regexps are compiled at every cold start.
-func isTableName(s string) bool {
-	if len(s) == 0 || len(s) > 64 || !('a' <= s[0] && s[0] <= 'z') {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// isPrefix reports whether s matches [A-Za-z_][A-Za-z0-9_]{0,63}.
-func isPrefix(s string) bool {
-	if len(s) == 0 || len(s) > 64 || '0' <= s[0] && s[0] <= '9' {
+// validName reports whether s is 1-64 of lower-case letters, digits and
+// underscores starting with a letter (a table name) or, with prefix,
+// 1-64 of letters, digits and underscores not starting with a digit.
+func validName(s string, prefix bool) bool {
+	if len(s) == 0 || len(s) > 64 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+		case prefix && ('A' <= c && c <= 'Z' || c == '_'):
+		case i > 0 && ('0' <= c && c <= '9' || c == '_'):
+		default:
 			return false
 		}
 	}

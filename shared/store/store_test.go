@@ -3,7 +3,9 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,4 +153,23 @@ func TestPageFill(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzCheckNames: the hand-written name checks accept exactly what the
+// documented patterns accept.
+func FuzzCheckNames(f *testing.F) {
+	tableRE := regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	prefixRE := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+	for _, s := range []string{"", "events", "dingfn_", "Dingfn_", "_x", "9a", "a9", "a-b", "a\n", "events\n", "é",
+		strings.Repeat("a", 64), strings.Repeat("a", 65), "A", "a_B", "tbl\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := store.CheckTable(s) == nil, tableRE.MatchString(s); got != want {
+			t.Errorf("CheckTable(%q) accepts = %v, want %v", s, got, want)
+		}
+		if got, want := store.CheckPrefix(s) == nil, s == "" || prefixRE.MatchString(s); got != want {
+			t.Errorf("CheckPrefix(%q) accepts = %v, want %v", s, got, want)
+		}
+	})
 }

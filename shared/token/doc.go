@@ -43,9 +43,12 @@
 //
 //	{"kind":"jsapi_ticket","app_key":"dingxxxx","value":"…",
 //	 "fetched_at":"2026-11-30T08:00:00Z","expires_at":"2026-11-30T10:00:00Z",
+//	 "fetched_by":"host/4242/9f2c0a1b3d4e",
 //	 "issued_at":"2026-11-30T02:00:00Z","hard_expires_at":"2026-12-01T02:00:00Z"}
 //
 // issued_at and hard_expires_at appear for jsapi tickets only: DingTalk
 // renews a ticket on every fetch during its validity, but never beyond 24
-// hours after it was first issued.
+// hours after it was first issued. fetched_by names the process that
+// fetched the value (host/pid/random, as in the leases); [Provider.Status]
+// reports all of this without the value, for `dingfn token status`.
 package token

@@ -58,6 +58,10 @@ type Entry struct {
 	// ExpiresAt errs on the early side.
 	FetchedAt time.Time `json:"fetched_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// FetchedBy is the lease holder id (host/pid/random) of the process
+	// that fetched the value, so an operator can tell who refreshed it;
+	// empty for values stored before it was recorded.
+	FetchedBy string `json:"fetched_by,omitempty"`
 	// IssuedAt is when this ticket value was first seen; HardExpiresAt is
 	// IssuedAt plus TicketHardLimit. Both are zero for access tokens.
 	IssuedAt      time.Time `json:"issued_at,omitzero"`

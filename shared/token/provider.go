@@ -651,7 +651,7 @@ func (p *Provider) fetch(ctx context.Context, k Kind, m mode) (Entry, error) {
 	if f.Value == "" || f.ExpiresIn <= 0 {
 		return Entry{}, fmt.Errorf("token: fetch %s for %s: DingTalk returned an empty value or a lifetime of %v", k, p.appKey, f.ExpiresIn)
 	}
-	return Entry{Kind: k, AppKey: p.appKey, Value: f.Value, FetchedAt: start, ExpiresAt: start.Add(f.ExpiresIn)}, nil
+	return Entry{Kind: k, AppKey: p.appKey, Value: f.Value, FetchedAt: start, ExpiresAt: start.Add(f.ExpiresIn), FetchedBy: lease.HolderID()}, nil
 }
 
 // fetchTicket fetches the ticket with the access token m supplies, or the

@@ -18,6 +18,8 @@ type CountingStore struct {
 	mu     sync.Mutex
 	writes map[string][]string // table → keys, in order
 	reads  int
+	// tables are every table any call named.
+	tables map[string]bool
 }
 
 // NewCountingStore wraps st.
@@ -28,6 +30,28 @@ func (c *CountingStore) Reset() {
 	c.mu.Lock()
 	c.writes, c.reads = map[string][]string{}, 0
 	c.mu.Unlock()
+}
+
+// touch records a table a call named.
+func (c *CountingStore) touch(table string) {
+	c.mu.Lock()
+	if c.tables == nil {
+		c.tables = map[string]bool{}
+	}
+	c.tables[table] = true
+	c.mu.Unlock()
+}
+
+// Tables returns every table a call named since the store was wrapped
+// (Reset keeps them), so a test can scan them all.
+func (c *CountingStore) Tables() map[string]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]bool, len(c.tables))
+	for t := range c.tables {
+		out[t] = true
+	}
+	return out
 }
 
 func (c *CountingStore) wrote(table, key string) {
@@ -41,6 +65,7 @@ func (c *CountingStore) wrote(table, key string) {
 
 // Get counts a read.
 func (c *CountingStore) Get(ctx context.Context, table, key string) (store.Item, error) {
+	c.touch(table)
 	c.mu.Lock()
 	c.reads++
 	c.mu.Unlock()
@@ -49,6 +74,7 @@ func (c *CountingStore) Get(ctx context.Context, table, key string) (store.Item,
 
 // Scan counts a read.
 func (c *CountingStore) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
+	c.touch(table)
 	c.mu.Lock()
 	c.reads++
 	c.mu.Unlock()
@@ -57,6 +83,7 @@ func (c *CountingStore) Scan(ctx context.Context, table string, r store.Range) (
 
 // Put records a write that succeeded.
 func (c *CountingStore) Put(ctx context.Context, table string, it store.Item, cond store.Cond) (int64, error) {
+	c.touch(table)
 	v, err := c.Store.Put(ctx, table, it, cond)
 	if err == nil {
 		c.wrote(table, it.Key)
@@ -66,6 +93,7 @@ func (c *CountingStore) Put(ctx context.Context, table string, it store.Item, co
 
 // Delete records a delete that succeeded.
 func (c *CountingStore) Delete(ctx context.Context, table, key string, cond store.Cond) error {
+	c.touch(table)
 	err := c.Store.Delete(ctx, table, key, cond)
 	if err == nil {
 		c.wrote(table, key)
@@ -75,6 +103,7 @@ func (c *CountingStore) Delete(ctx context.Context, table, key string, cond stor
 
 // Batch records the writes of a batch that were applied.
 func (c *CountingStore) Batch(ctx context.Context, table string, ws []store.Write) error {
+	c.touch(table)
 	err := c.Store.Batch(ctx, table, ws)
 	failed := map[int]bool{}
 	if be, ok := err.(*store.BatchError); ok {
