@@ -12,7 +12,8 @@ import (
 )
 
 // Aim is a row's target: the figure at most Max, or exactly Max when
-// Exact (a count that must be right, not merely small).
+// Exact (a count that must be right, not merely small). The zero Aim is
+// none: the row is shown for comparison with its neighbours.
 type Aim struct {
 	Max   float64
 	Exact bool
@@ -28,6 +29,9 @@ func Exactly(n float64) Aim { return Aim{Max: n, Exact: true} }
 
 // String renders the aim as the table shows it: "≤ 1.2", "= 1", "≤ 200 MB".
 func (a Aim) String() string {
+	if a == (Aim{}) {
+		return "—"
+	}
 	op := "≤"
 	if a.Exact {
 		op = "="
@@ -39,8 +43,12 @@ func (a Aim) String() string {
 	return s
 }
 
-// Met reports whether the figure v meets the aim.
+// Met reports whether the figure v meets the aim; every figure meets
+// none.
 func (a Aim) Met(v float64) bool {
+	if a == (Aim{}) {
+		return true
+	}
 	if a.Exact {
 		return v == a.Max
 	}

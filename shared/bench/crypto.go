@@ -24,15 +24,22 @@ var cryptoSizes = []struct {
 	n    int
 }{{"256 B", 256}, {"4 KiB", 4 << 10}, {"64 KiB", 64 << 10}}
 
-// cryptoAim: a message costs at most twice the bare primitives, that is,
-// the callback's crypto runs at no less than half their throughput.
-var cryptoAim = AtMost(2)
+// cryptoAim is issue 7's: at 4 KiB and 64 KiB a message costs at most
+// twice the bare primitives (at least half their throughput). At 256 B the
+// fixed costs (the random prefix and nonce, hex, the envelope) dominate
+// and the row has no aim.
+func cryptoAim(n int) Aim {
+	if n < 4<<10 {
+		return Aim{}
+	}
+	return AtMost(2)
+}
 
 func cryptoMeasurement() Measurement {
 	m := Measurement{Name: "callback crypto"}
 	for _, dir := range []string{"decrypt + verify", "encrypt + sign"} {
 		for _, s := range cryptoSizes {
-			m.Rows = append(m.Rows, Row{Name: fmt.Sprintf("%s, %s message ÷ floor (one AES-256-CBC pass + one SHA-1 over the same bytes)", dir, s.name), Aim: cryptoAim})
+			m.Rows = append(m.Rows, Row{Name: fmt.Sprintf("%s, %s message ÷ floor (one AES-256-CBC pass + one SHA-1 over the same bytes)", dir, s.name), Aim: cryptoAim(s.n)})
 		}
 	}
 	m.Measure = measureCrypto

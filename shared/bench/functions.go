@@ -144,8 +144,13 @@ func measureFunctions(ctx context.Context, env *Env) ([]Figure, error) {
 		case errors.As(err, &skip):
 			startFigs[i], memFigs[i] = Skipped(skip.why), Skipped(skip.why)
 			continue
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
 		case err != nil:
-			return nil, fmt.Errorf("%s: %w", p, err)
+			// The sizes stand without the start-ups.
+			err = fmt.Errorf("%s: %w", p, err)
+			startFigs[i], memFigs[i] = Figure{Err: err}, Figure{Err: err}
+			continue
 		}
 		walls, rss := map[string][]float64{}, map[string][]float64{}
 		for name, ss := range samples {
@@ -415,7 +420,7 @@ func invocation(p deploy.Platform, name, appKey string) ([]byte, func([]byte) er
 			return nil
 		}
 	case string(config.Notify):
-		return httpEvent(p, "/send", nil, `{}`), func(out []byte) error {
+		return httpEvent(p, "/v1/notices", nil, `{}`), func(out []byte) error {
 			status, b, err := httpAnswer(out)
 			if err != nil {
 				return err

@@ -71,7 +71,7 @@ func (f Figure) verdict(a Aim) string {
 	switch {
 	case f.Err != nil:
 		return "error"
-	case f.Skip != "":
+	case f.Skip != "", a == (Aim{}):
 		return "–"
 	case a.Met(f.Value):
 		return "✓"
@@ -109,3 +109,38 @@ func fmtSeconds(s float64) string { return fmtDuration(time.Duration(s * float64
 func fmtMB(n float64) string { return fmt.Sprintf("%.1f MB", n/1e6) }
 
 func fmtMiB(n float64) string { return fmt.Sprintf("%.1f MiB", n/(1<<20)) }
+
+// Result is one row of a report, for --json.
+type Result struct {
+	Measurement string  `json:"measurement"`
+	Row         string  `json:"row"`
+	Aim         string  `json:"aim"`
+	Value       float64 `json:"value"`
+	Text        string  `json:"text,omitempty"`
+	Detail      string  `json:"detail,omitempty"`
+	// Met is whether the figure meets the aim; absent when the row did
+	// not run (Skip) or failed (Error).
+	Met   *bool  `json:"met,omitempty"`
+	Skip  string `json:"skip,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Results lists the report's rows in table order.
+func (r *Report) Results() []Result {
+	var out []Result
+	for _, s := range r.Sections {
+		for i, row := range s.Measurement.Rows {
+			f := s.Figures[i]
+			res := Result{Measurement: s.Measurement.Name, Row: row.Name, Aim: row.Aim.String(), Skip: f.Skip}
+			switch {
+			case f.Err != nil:
+				res.Error = f.Err.Error()
+			case f.Skip == "":
+				met := row.Aim.Met(f.Value)
+				res.Value, res.Text, res.Detail, res.Met = f.Value, f.text(), f.Detail, &met
+			}
+			out = append(out, res)
+		}
+	}
+	return out
+}

@@ -6,6 +6,9 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -455,5 +458,68 @@ func TestMakefileFuzzTargets(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("make fuzz runs %v,\nthe tree has the fuzz targets %v", got, want)
+	}
+}
+
+// TestNoRegexpCompiledAtStart: no package a deployed function links (in
+// this module) compiles a regular expression in a package-level variable,
+// which every cold start of every function would pay for; a validator is
+// written out (see shared/patterntest) or compiles its pattern on first
+// use.
+func TestNoRegexpCompiledAtStart(t *testing.T) {
+	t.Parallel()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	var pkgs []string
+	for _, f := range deploy.Bundle() {
+		b := deploy.FC.GoBuild("out", deploy.DefaultStores(), "./functions/"+string(f.Name))
+		pkgs = append(pkgs, goListDeps(t, b)...)
+	}
+	slices.Sort(pkgs)
+	pkgs = slices.Compact(pkgs)
+	var ours []string
+	for _, p := range pkgs {
+		if strings.HasPrefix(p, modulePath+"/") {
+			ours = append(ours, p)
+		}
+	}
+	cmd := exec.Command(gobin, append([]string{"list", "-tags", strings.Join(deploy.FC.Tags(deploy.DefaultStores()), ","), "-f", "{{.Dir}}{{range .GoFiles}} {{.}}{{end}}"}, ours...)...)
+	cmd.Dir = repoRoot(t)
+	cmd.Env = makeEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	fset := token.NewFileSet()
+	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		for _, name := range fields[1:] {
+			path := filepath.Join(fields[0], name)
+			file, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, decl := range file.Decls {
+				gd, ok := decl.(*ast.GenDecl)
+				if !ok || gd.Tok != token.VAR {
+					continue
+				}
+				ast.Inspect(gd, func(n ast.Node) bool {
+					switch n := n.(type) {
+					case *ast.FuncLit:
+						return false // runs when called, not at start
+					case *ast.CallExpr:
+						if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+							if x, ok := sel.X.(*ast.Ident); ok && x.Name == "regexp" {
+								t.Errorf("%s: a package-level regexp.%s runs at every cold start", fset.Position(n.Pos()), sel.Sel.Name)
+							}
+						}
+					}
+					return true
+				})
+			}
+		}
 	}
 }
