@@ -80,10 +80,10 @@ func start(rt Runtime, invoke invokeFunc) error {
 // errNoLocal is the error of a platform build started outside its
 // platform.
 func errNoLocal(name string) error {
-	built := TagFC
+	built, platform, env := TagFC, "Function Compute", envFCRuntimeAPI
 	if lambdaLinked {
-		built = TagLambda
+		built, platform, env = TagLambda, "Lambda", envLambdaRuntimeAPI
 	}
-	return fmt.Errorf("this binary was built for one platform (-tags %s) and runs only under its runtime (%s or %s set); to run %s locally, build it without platform tags: go run ./functions/%s",
-		built, envFCRuntimeAPI, envLambdaRuntimeAPI, name, name)
+	return fmt.Errorf("this binary was built for %s (-tags %s) and runs only there (%s set); to run %s locally, build it without platform tags: go run ./functions/%s",
+		platform, built, env, name, name)
 }

@@ -63,7 +63,7 @@ func ServeHTTP(name string, h http.Handler) {
 		err := start(rt, func(ctx context.Context, event []byte) (json.RawMessage, error) {
 			return platformHTTP(ctx, logger, serve, h, event)
 		})
-		logger.Error("cannot serve", slog.String("runtime", string(rt)), slog.String("error", Redact(err.Error())))
+		logger.Error("cannot serve", slog.String("error", Redact(err.Error())))
 		os.Exit(1)
 	case localBuilt:
 		ctx, stop := interruptContext()
@@ -73,7 +73,7 @@ func ServeHTTP(name string, h http.Handler) {
 			os.Exit(1)
 		}
 	default:
-		logger.Error("cannot serve", slog.String("runtime", string(Local)), slog.String("error", errNoLocal(name).Error()))
+		logger.Error("cannot serve", slog.String("error", errNoLocal(name).Error()))
 		os.Exit(1)
 	}
 }

@@ -146,7 +146,7 @@ func RunTimer(name string, fn TimerFunc) {
 		err := start(rt, func(ctx context.Context, event []byte) (json.RawMessage, error) {
 			return timerInvocation(ctx, logger, fn, event)
 		})
-		logger.Error("cannot run", slog.String("runtime", string(rt)), slog.String("error", Redact(err.Error())))
+		logger.Error("cannot run", slog.String("error", Redact(err.Error())))
 		os.Exit(1)
 	case localBuilt:
 		ctx, stop := interruptContext()
@@ -154,7 +154,7 @@ func RunTimer(name string, fn TimerFunc) {
 		stop()
 		os.Exit(code)
 	default:
-		logger.Error("cannot run", slog.String("runtime", string(Local)), slog.String("error", errNoLocal(name).Error()))
+		logger.Error("cannot run", slog.String("error", errNoLocal(name).Error()))
 		os.Exit(1)
 	}
 }
