@@ -174,6 +174,11 @@ func (r *Report) Failed() bool {
 // the other. A measurement that fails or is not selected still has its
 // rows in the report, with the error or the reason.
 func Run(ctx context.Context, opts Options) (*Report, error) {
+	return run(ctx, opts, Measurements())
+}
+
+// run is Run over the measurements ms.
+func run(ctx context.Context, opts Options, ms []Measurement) (*Report, error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -186,7 +191,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	defer os.RemoveAll(dir)
 	env := &Env{Options: opts, Dir: dir}
 	rep := &Report{Machine: ThisMachine(), Date: start.UTC(), Options: opts}
-	for _, m := range Measurements() {
+	for _, m := range ms {
 		sec := Section{Measurement: m}
 		t0 := time.Now()
 		switch {
