@@ -29,7 +29,7 @@ type ConsoleServer struct {
 	URL     string
 	Bundle  *bundle.Bundle
 	Console *console.Console
-	http    *http.Server
+	http    *localServer
 	serveCh chan error
 }
 
@@ -94,8 +94,7 @@ func StartConsole(ctx context.Context, o Options) (_ *ConsoleServer, err error) 
 	mux := http.NewServeMux()
 	mux.Handle(console.PagePattern, s.Console)
 	mux.Handle(console.Prefix, s.Console)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
-	s.http.RegisterOnShutdown(s.Console.Close)
+	s.http = newLocalServer(mux, s.Console.Close)
 	go func() { s.serveCh <- s.http.Serve(ln) }()
 	send := "notice form off (set DINGTALK_AGENT_ID to send notices)"
 	if src.Notify != nil {
@@ -110,7 +109,7 @@ func StartConsole(ctx context.Context, o Options) (_ *ConsoleServer, err error) 
 func (s *ConsoleServer) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := s.http.Shutdown(ctx)
+	err := s.http.shutdown(ctx)
 	s.Console.Close()
 	return errors.Join(err, s.Bundle.Close())
 }

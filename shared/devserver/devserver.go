@@ -91,7 +91,7 @@ type Server struct {
 	// Console is the page at /.
 	Console *console.Console
 
-	http   *http.Server
+	http   *localServer
 	logger *slog.Logger
 	// The four functions, built by shared/functions as deployed.
 	callback, notify  http.Handler
@@ -155,14 +155,8 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		s.Bundle.Close()
 		return nil, err
 	}
-	s.http = &http.Server{
-		Handler:           s.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-	}
 	// The console's streams never go idle: end them when shutting down.
-	s.http.RegisterOnShutdown(s.Console.Close)
+	s.http = newLocalServer(s.routes(), s.Console.Close)
 	go func() { s.serveCh <- s.http.Serve(ln) }()
 
 	tctx, cancel := context.WithCancel(context.Background())
@@ -281,7 +275,7 @@ func (s *Server) Close() error {
 	s.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := s.http.Shutdown(ctx)
+	err := s.http.shutdown(ctx)
 	s.wg.Wait()
 	// A sync or drain the console started ends before the store closes.
 	s.Console.Close()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -312,4 +313,31 @@ func TestChatRepliesDrainedAtOnce(t *testing.T) {
 		texts = append(texts, r.Text())
 	}
 	assert.Contains(t, texts, "慢慢来：查一下")
+}
+
+// A connection that never sends a request (a browser's preconnect) must not
+// hold up an interrupted `dingfn dev`: net/http's Shutdown alone waits five
+// seconds for it and then reports a failed shutdown.
+func TestCloseWithASilentConnection(t *testing.T) {
+	env := map[string]string{"DINGFN_STORE": "memory"}
+	s, err := Start(context.Background(), Options{
+		Addr:         "127.0.0.1:0",
+		Getenv:       func(k string) string { return env[k] },
+		Out:          io.Discard,
+		Logger:       slog.New(slog.DiscardHandler),
+		SyncEvery:    -1,
+		RefreshEvery: -1,
+	})
+	require.NoError(t, err)
+	silent, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	require.NoError(t, err)
+	defer silent.Close()
+	// The server accepts connections in order, so once a later request is
+	// answered the silent one has been accepted too.
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(s.URL + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.NoError(t, s.Close(), "closing with a connection that never sent a request")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 // DefaultInterval is DINGFN_SYNC_INTERVAL's default: a complete walk every
@@ -113,7 +114,7 @@ func NewSyncer(w *Writer, opts ...SyncOption) (*Syncer, error) {
 	s := &Syncer{
 		w: w, interval: DefaultInterval, maxDelete: DefaultDeleteLimit,
 		checkpointEvery: DefaultCheckpointEvery, prefetch: defaultPrefetch,
-		backoff: defaultBackoff, maxBackoff: defaultMaxBackoff, sleep: sleepCtx,
+		backoff: defaultBackoff, maxBackoff: defaultMaxBackoff, sleep: wait.Sleep,
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -465,18 +466,6 @@ func (r *run) remove(ctx context.Context, p deletionPlan) error {
 		}
 	}
 	return nil
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // StepName is the directory walk's name in the sync tick, its schedule

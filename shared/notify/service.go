@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
@@ -17,6 +16,7 @@ import (
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/lease"
 	"github.com/dingfn/dingfn/shared/token"
+	"github.com/dingfn/dingfn/shared/wait"
 )
 
 // The store tables notify keeps (logical names; the store prepends
@@ -277,7 +277,7 @@ func New(st store.Store, client *dingtalk.Client, agentID int64, opts ...Option)
 		}
 	}
 	s.idem = &idempotency{st: st, table: IdempotencyTable, now: s.now, holder: s.holder,
-		ttl: DefaultIdempotencyTTL, claimTTL: s.claimTTL, wait: DefaultAnswerWait, pause: sleep}
+		ttl: DefaultIdempotencyTTL, claimTTL: s.claimTTL, wait: DefaultAnswerWait, pause: wait.Sleep}
 	return s, nil
 }
 
@@ -295,7 +295,9 @@ func (s *Service) crashed(point string, part int) bool {
 // errCrashed is what the work returns when a test stops it.
 var errCrashed = errors.New("notify: stopped as if the process had died (test)")
 
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+// idEncoding is base32 with the extended-hex alphabet (0-9, a-v once
+// lowercased), whose order is the bytes' order, so ids sort by time.
+var idEncoding = base32.HexEncoding.WithPadding(base32.NoPadding)
 
 // newNoticeID returns a new notice id: "n" and 24 base32 characters that
 // sort by creation time (48 bits of milliseconds, 72 random bits).
@@ -312,15 +314,4 @@ func (s *Service) newID(prefix byte) string {
 	copy(b[:6], ms[2:])
 	_, _ = rand.Read(b[6:])
 	return string(prefix) + strings.ToLower(idEncoding.EncodeToString(b[:]))
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

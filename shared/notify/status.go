@@ -274,7 +274,7 @@ func validID(id string, prefix byte) bool {
 		return false
 	}
 	for _, c := range id[1:] {
-		if !('a' <= c && c <= 'z' || '2' <= c && c <= '7') {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'v') {
 			return false
 		}
 	}
