@@ -111,7 +111,7 @@ BENCHFLAGS ?=
 bench:
 	$(GO) run ./cmd/dingfn bench $(BENCHFLAGS)
 
-# Every fuzz target, one after the other; CI runs them with FUZZTIME=5s.
+# Every fuzz target, one after the other; CI runs them with FUZZTIME=3s.
 # shared/deploy's tests hold this list to the Fuzz functions in the tree.
 FUZZTIME ?= 1m
 FUZZ_TARGETS := \
