@@ -52,7 +52,7 @@ var benchPlatforms = []deploy.Platform{deploy.FC, deploy.Lambda}
 func functionsMeasurement() Measurement {
 	m := Measurement{Name: "functions", Measure: measureFunctions}
 	for _, p := range benchPlatforms {
-		m.Rows = append(m.Rows, Row{Name: "start-up on " + platformNames[p] + ", exec → first answer: slower HTTP function (callback, notify) ÷ hello world", Aim: startupAim})
+		m.Rows = append(m.Rows, Row{Name: "start-up on " + platformNames[p] + ", exec → first answer, fastest start: slower HTTP function (callback, notify) ÷ hello world", Aim: startupAim})
 	}
 	for _, p := range benchPlatforms {
 		m.Rows = append(m.Rows, Row{Name: "peak RSS at the first answer on " + platformNames[p] + ": largest function ÷ hello world", Aim: memoryAim})
@@ -161,10 +161,14 @@ func measureFunctions(ctx context.Context, env *Env) ([]Figure, error) {
 		}
 		// A timer's first answer is a tick, which reads the store over
 		// the network: work no hello world does, shown but not counted.
-		startFigs[i] = worstRatio(httpFunctions, walls, func(v float64) string { return fmtDuration(time.Duration(v)) })
-		timers := worstRatio(timerFunctions, walls, func(v float64) string { return fmtDuration(time.Duration(v)) })
+		// The fastest start of each: on a machine shared with other jobs
+		// a start's wall time is mostly the neighbours', and the fastest
+		// of several taken in turns is the one they disturbed least.
+		fastest := func(vs []float64) float64 { return slices.Min(vs) }
+		startFigs[i] = worstRatioBy(fastest, httpFunctions, walls, func(v float64) string { return fmtDuration(time.Duration(v)) })
+		timers := worstRatioBy(fastest, timerFunctions, walls, func(v float64) string { return fmtDuration(time.Duration(v)) })
 		if timers.Err == nil {
-			startFigs[i].Detail += "; timers, whose first tick reads the store: " + strings.Split(timers.Detail, ";")[0]
+			startFigs[i].Detail += fmt.Sprintf(" (fastest of %d starts each); timers, whose first tick reads the store: %s", env.reps(3, 15), strings.Split(timers.Detail, ";")[0])
 		}
 		memFigs[i] = worstRatio(fns, rss, fmtMiB)
 	}
@@ -196,7 +200,12 @@ var (
 // worstRatio is the largest median of a function over the hello world's,
 // with every function's ratio in the detail.
 func worstRatio(fns []config.Function, values map[string][]float64, format func(float64) string) Figure {
-	med := func(name string) float64 { return median(values[name]) }
+	return worstRatioBy(median[float64], fns, values, format)
+}
+
+// worstRatioBy is worstRatio with reduce in place of the median.
+func worstRatioBy(reduce func([]float64) float64, fns []config.Function, values map[string][]float64, format func(float64) string) Figure {
+	med := func(name string) float64 { return reduce(values[name]) }
 	hello := med("hello")
 	if hello == 0 {
 		return Figure{Err: errors.New("bench: the hello world measured zero")}
