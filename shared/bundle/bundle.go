@@ -25,7 +25,6 @@ import (
 	"github.com/dingfn/dingfn/shared/platform"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/backend"
-	"github.com/dingfn/dingfn/shared/store/otsstore"
 	"github.com/dingfn/dingfn/shared/token"
 )
 
@@ -35,7 +34,7 @@ type Bundle struct {
 	// Config is the validated configuration of the function (or of
 	// `dingfn dev`, the union of all four).
 	Config *config.Config
-	// Store is the configured backend: Tablestore, bbolt or memory.
+	// Store is the configured backend: Tablestore, Redis, bbolt or memory.
 	Store store.Store
 	// Client is the process's one DingTalk client of the app. Its access
 	// tokens come from Tokens, which fetches them through this same client,
@@ -129,11 +128,11 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 // credentials when the platform has them (role is platform.RoleCredentials:
 // all three values of one rotation at once), and with the configured ones
 // otherwise (before FC's first invocation, on Lambda, locally).
-func storeCredentials(st config.Store, role func() (platform.Credentials, bool)) otsstore.CredentialsFunc {
-	static := otsstore.Credentials{AccessKeyID: st.AccessKeyID, AccessKeySecret: st.AccessKeySecret, SecurityToken: st.SecurityToken}
-	return func() otsstore.Credentials {
+func storeCredentials(st config.Store, role func() (platform.Credentials, bool)) backend.CredentialsFunc {
+	static := backend.Credentials{AccessKeyID: st.AccessKeyID, AccessKeySecret: st.AccessKeySecret, SecurityToken: st.SecurityToken}
+	return func() backend.Credentials {
 		if c, ok := role(); ok {
-			return otsstore.Credentials{AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}
+			return backend.Credentials{AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}
 		}
 		return static
 	}

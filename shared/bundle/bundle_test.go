@@ -14,8 +14,8 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/store/backend"
 	"github.com/dingfn/dingfn/shared/store/boltstore"
-	"github.com/dingfn/dingfn/shared/store/otsstore"
 	"github.com/dingfn/dingfn/shared/token"
 )
 
@@ -29,11 +29,11 @@ func TestStoreCredentials(t *testing.T) {
 		}
 		return *role, true
 	})
-	if got, want := creds(), (otsstore.Credentials{AccessKeyID: "cfg-id", AccessKeySecret: "cfg-secret", SecurityToken: "cfg-sts"}); got != want {
+	if got, want := creds(), (backend.Credentials{AccessKeyID: "cfg-id", AccessKeySecret: "cfg-secret", SecurityToken: "cfg-sts"}); got != want {
 		t.Errorf("without role credentials: got %v, want the configured ones", got)
 	}
 	role = &platform.Credentials{AccessKeyID: "role-id", AccessKeySecret: "role-secret", SecurityToken: "role-sts"}
-	if got, want := creds(), (otsstore.Credentials{AccessKeyID: "role-id", AccessKeySecret: "role-secret", SecurityToken: "role-sts"}); got != want {
+	if got, want := creds(), (backend.Credentials{AccessKeyID: "role-id", AccessKeySecret: "role-secret", SecurityToken: "role-sts"}); got != want {
 		t.Errorf("with role credentials: got %v, want the role's", got)
 	}
 }

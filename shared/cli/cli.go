@@ -253,6 +253,7 @@ Exit codes:
 		a.devCommand(),
 		a.consoleCommand(),
 		a.tablestoreFakeCommand(),
+		a.benchCommand(),
 	)
 	root.InitDefaultCompletionCmd()
 	root.InitDefaultHelpCmd()

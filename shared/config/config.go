@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +25,7 @@ import (
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/store"
-	"github.com/dingfn/dingfn/shared/store/redisstore"
+	"github.com/dingfn/dingfn/shared/store/backend"
 )
 
 // Function names one deployable function of the bundle.
@@ -214,11 +213,40 @@ func (e *Error) Error() string {
 	return strings.TrimSuffix(b.String(), ";")
 }
 
-var (
-	aesKeyRE      = regexp.MustCompile(`^[A-Za-z0-9]{43}$`)
-	tablePrefixRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
-	hostnameRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
-)
+// The value checks are written out rather than package-level regexps,
+// which every cold start would compile (the host name pattern's counted
+// repetition alone was the largest init of a function binary).
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// isAESKey reports whether s is 43 letters and digits (an EncodingAESKey).
+func isAESKey(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAlnum(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isHostname reports whether s matches
+// [A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?.
+func isHostname(s string) bool {
+	if len(s) == 0 || len(s) > 253 || !isAlnum(s[0]) || !isAlnum(s[len(s)-1]) {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if c := s[i]; !isAlnum(c) && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // Load reads and validates the configuration function fn needs. getenv is
 // usually os.Getenv; tests pass a map lookup.
@@ -261,7 +289,7 @@ func load(l *loader) (*Config, error) {
 		l.fail("DINGTALK_CALLBACK_TOKEN", "must not contain white space")
 	}
 	c.CallbackAESKey = l.str("DINGTALK_CALLBACK_AES_KEY")
-	if c.CallbackAESKey != "" && !aesKeyRE.MatchString(c.CallbackAESKey) {
+	if c.CallbackAESKey != "" && !isAESKey(c.CallbackAESKey) {
 		l.fail("DINGTALK_CALLBACK_AES_KEY", fmt.Sprintf("must be exactly 43 letters and digits (the EncodingAESKey), got %d characters", len(c.CallbackAESKey)))
 	}
 	c.CallbackOwnerKey = l.str("DINGTALK_CALLBACK_OWNER_KEY")
@@ -302,7 +330,7 @@ func load(l *loader) (*Config, error) {
 	c.Robots = robots
 	c.Host = lookupVar("DINGFN_HOST").Default
 	if h := strings.TrimSpace(l.getenv("DINGFN_HOST")); h != "" {
-		if net.ParseIP(h) == nil && !hostnameRE.MatchString(h) {
+		if net.ParseIP(h) == nil && !isHostname(h) {
 			l.fail("DINGFN_HOST", fmt.Sprintf("must be an IP address or a host name without a port (0.0.0.0 for every interface), got %q", h))
 		} else {
 			c.Host = h
@@ -512,7 +540,7 @@ func (l *loader) store() Store {
 		TablePrefix:     lookupVar("DINGFN_TABLE_PREFIX").Default,
 	}
 	if p := strings.TrimSpace(l.getenv("DINGFN_TABLE_PREFIX")); p != "" {
-		if !tablePrefixRE.MatchString(p) {
+		if store.CheckPrefix(p) != nil {
 			l.fail("DINGFN_TABLE_PREFIX", fmt.Sprintf("must be letters, digits and underscores, not starting with a digit (a Tablestore table name), got %q", p))
 		}
 		s.TablePrefix = p
@@ -534,16 +562,27 @@ func (l *loader) store() Store {
 	case strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://"):
 		s.Kind, s.URL = StoreRedis, spec
 		s.RedisPassword = strings.TrimSpace(l.getenv("DINGFN_REDIS_PASSWORD"))
-		// The same parser opens the store, so what passes here connects.
-		if _, err := redisstore.ParseURL(s.URL, s.RedisPassword); err != nil {
-			l.fail("DINGFN_STORE", fmt.Sprintf("is not a usable Redis URL: %v", err))
-		}
 	default:
 		got := fmt.Sprintf("got %q", spec)
 		if strings.HasPrefix(spec, "redis") {
 			got = "got a value starting with redis that is not a redis:// or rediss:// URL (not shown: it may hold a password)"
 		}
 		l.fail("DINGFN_STORE", "must be tablestore, bolt:PATH or memory, or a redis://[user[:password]@]host:port/db URL; "+got)
+	}
+	if s.Kind != "" {
+		// The same checks open the store, so what passes here connects
+		// (as far as a URL can tell) and is in this binary.
+		err := backend.Check(backend.Spec{Kind: string(s.Kind), URL: s.URL, Password: s.RedisPassword})
+		switch {
+		case errors.Is(err, backend.ErrNotBuilt) && spec == "":
+			l.fail("DINGFN_STORE", fmt.Sprintf("is not set and TABLESTORE_ENDPOINT is not set either, so the store would be the local default %s:%s, which this binary was built without (it has %s); set DINGFN_STORE, or TABLESTORE_ENDPOINT and the other Tablestore variables",
+				s.Kind, s.Path, strings.Join(backend.Kinds(), ", ")))
+		case errors.Is(err, backend.ErrNotBuilt):
+			l.fail("DINGFN_STORE", fmt.Sprintf("selects the %s store, which this binary was built without (it has %s); choose one of those, or build with the %s store (make STORES=\"tablestore %s\", build tag %s)",
+				s.Kind, strings.Join(backend.Kinds(), ", "), s.Kind, s.Kind, backend.Tag(string(s.Kind))))
+		case err != nil:
+			l.fail("DINGFN_STORE", fmt.Sprintf("is not a usable Redis URL: %v", err))
+		}
 	}
 	if s.Kind == StoreTablestore {
 		for _, kv := range [][2]string{

@@ -5,6 +5,10 @@ import (
 	"debug/buildinfo"
 	"debug/elf"
 	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,7 +134,8 @@ func shellFields(s string) ([]string, error) {
 	return out, nil
 }
 
-// checkFlags asserts what makes an artifact reproducible and deployable.
+// checkFlags asserts what makes an artifact reproducible and deployable,
+// and that it links only what its platform can run.
 func checkFlags(t *testing.T, b goBuild, goarch, out, pkg string, lambda bool) {
 	t.Helper()
 	for k, v := range map[string]string{"CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": goarch} {
@@ -153,8 +158,25 @@ func checkFlags(t *testing.T, b goBuild, goarch, out, pkg string, lambda bool) {
 		t.Errorf("package %q, want %q", got, pkg)
 	}
 	tags, _ := b.flag("-tags")
-	if hasNoRPC := slices.Contains(strings.Split(tags, ","), "lambda.norpc"); hasNoRPC != lambda {
-		t.Errorf("-tags %q: lambda.norpc present = %v, want %v", tags, hasNoRPC, lambda)
+	// Both platforms drop aws-lambda-go's RPC mode; each drops the other
+	// platform's adapter.
+	p := deploy.FC
+	if lambda {
+		p = deploy.Lambda
+	}
+	if want := strings.Join(p.Tags(deploy.DefaultStores()), ","); tags != want {
+		t.Errorf("-tags %q, want %q", tags, want)
+	}
+	// The command is exactly the one shared/deploy describes, which the
+	// benchmarks build with.
+	want := p.GoBuild(out, deploy.DefaultStores(), pkg)
+	got := []string{}
+	for _, kv := range want.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		got = append(got, k+"="+b.env[k])
+	}
+	if !slices.Equal(got, want.Env) || !slices.Equal(append([]string{"build"}, b.args...), want.Args) {
+		t.Errorf("make runs %v go %q, want %v go %q (deploy.Platform.GoBuild)", got, b.args, want.Env, want.Args)
 	}
 }
 
@@ -272,11 +294,11 @@ func TestBuildReproducible(t *testing.T) {
 			t.Error("builds of the same sources differ")
 		}
 	}
-	checkExecutable(t, filepath.Join(a, rel), elf.EM_X86_64, f, "")
+	checkExecutable(t, filepath.Join(a, rel), elf.EM_X86_64, f, strings.Join(deploy.FC.Tags(deploy.DefaultStores()), ","))
 
 	sam := filepath.Join(tmp, "sam")
 	run(f.SAMMakeTarget(), "ARTIFACTS_DIR="+sam)
-	checkExecutable(t, filepath.Join(sam, deploy.LambdaHandler), elf.EM_AARCH64, f, "lambda.norpc")
+	checkExecutable(t, filepath.Join(sam, deploy.LambdaHandler), elf.EM_AARCH64, f, strings.Join(deploy.Lambda.Tags(deploy.DefaultStores()), ","))
 }
 
 func checkExecutable(t *testing.T, path string, machine elf.Machine, f deploy.Function, tags string) {
@@ -312,6 +334,192 @@ func checkExecutable(t *testing.T, path string, machine elf.Machine, f deploy.Fu
 	for k, v := range map[string]string{"-trimpath": "true", "CGO_ENABLED": "0", "GOOS": "linux", "-tags": tags} {
 		if settings[k] != v {
 			t.Errorf("%s: build setting %s=%q, want %q", path, k, settings[k], v)
+		}
+	}
+}
+
+// goListDeps returns the packages `go list -deps` says the build links.
+func goListDeps(t *testing.T, b deploy.GoBuild) []string {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	tags, pkg := "", b.Args[len(b.Args)-1]
+	for i, a := range b.Args {
+		if a == "-tags" {
+			tags = b.Args[i+1]
+		}
+	}
+	cmd := exec.Command(gobin, "list", "-deps", "-tags", tags, pkg)
+	cmd.Dir = repoRoot(t)
+	cmd.Env = append(makeEnv(), b.Env...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestArtifactsLinkOnlyWhatTheyRun lists the packages each deployed
+// artifact links: never the other platform's runtime client, the RPC
+// mode, a store backend outside STORES, or a test-only package.
+func TestArtifactsLinkOnlyWhatTheyRun(t *testing.T) {
+	t.Parallel()
+	forbiddenEverywhere := []string{
+		"net/rpc", "testing", "go.etcd.io/bbolt", "github.com/redis/go-redis/v9", "github.com/alicebob/miniredis/v2",
+		"github.com/yuin/gopher-lua", "github.com/stretchr/testify/assert",
+		modulePath + "/shared/store/boltstore", modulePath + "/shared/store/redisstore",
+		modulePath + "/shared/dingtalktest", modulePath + "/shared/store/tablestoretest", modulePath + "/shared/clocktest",
+	}
+	for _, c := range []struct {
+		p         deploy.Platform
+		forbidden []string
+		required  []string
+	}{
+		{deploy.FC, []string{"github.com/aws/aws-lambda-go/lambda"}, []string{"github.com/aliyun/fc-runtime-go-sdk/fc"}},
+		{deploy.Lambda, []string{"github.com/aliyun/fc-runtime-go-sdk/fc"}, []string{"github.com/aws/aws-lambda-go/lambda"}},
+	} {
+		for _, f := range deploy.Bundle() {
+			t.Run(fmt.Sprintf("%s/%s", c.p, f.Name), func(t *testing.T) {
+				deps := goListDeps(t, c.p.GoBuild("out", deploy.DefaultStores(), "./functions/"+string(f.Name)))
+				for _, pkg := range slices.Concat(forbiddenEverywhere, c.forbidden) {
+					if slices.Contains(deps, pkg) {
+						t.Errorf("links %s", pkg)
+					}
+				}
+				for _, pkg := range append(c.required, modulePath+"/shared/store/otsstore", modulePath+"/shared/store/memstore") {
+					if !slices.Contains(deps, pkg) {
+						t.Errorf("does not link %s", pkg)
+					}
+				}
+			})
+		}
+	}
+	t.Run("STORES=redis", func(t *testing.T) {
+		deps := goListDeps(t, deploy.Lambda.GoBuild("out", []string{"redis"}, "./functions/callback"))
+		if !slices.Contains(deps, "github.com/redis/go-redis/v9") || slices.Contains(deps, modulePath+"/shared/store/otsstore") {
+			t.Error("a Redis-only build must link go-redis and not the Tablestore store")
+		}
+		if slices.Contains(deps, "github.com/alicebob/miniredis/v2") {
+			t.Error("links miniredis, the Redis fake of the tests")
+		}
+	})
+}
+
+// TestMakefileFuzzTargets holds `make fuzz` (which CI runs for a few
+// seconds each) to the fuzz targets in the tree, so a new one is not left
+// out.
+func TestMakefileFuzzTargets(t *testing.T) {
+	cmd := exec.Command(needMake(t), "-n", "--no-print-directory", "fuzz")
+	cmd.Dir = repoRoot(t)
+	cmd.Env = makeEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n fuzz: %v\n%s", err, out)
+	}
+	_, list, ok := strings.Cut(string(out), " in ")
+	list, _, ok2 := strings.Cut(list, ";")
+	if !ok || !ok2 {
+		t.Fatalf("make -n fuzz: no target list in %q", out)
+	}
+	got := strings.Fields(list)
+	var want []string
+	root := repoRoot(t)
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		for line := range strings.SplitSeq(string(b), "\n") {
+			name, ok := strings.CutPrefix(line, "func Fuzz")
+			if !ok || !strings.Contains(name, "(f *testing.F)") {
+				continue
+			}
+			name, _, _ = strings.Cut(name, "(")
+			want = append(want, filepath.ToSlash(rel)+":Fuzz"+name)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("make fuzz runs %v,\nthe tree has the fuzz targets %v", got, want)
+	}
+}
+
+// TestNoRegexpCompiledAtStart: no package a deployed function links (in
+// this module) compiles a regular expression in a package-level variable,
+// which every cold start of every function would pay for; a validator is
+// written out (see shared/patterntest) or compiles its pattern on first
+// use.
+func TestNoRegexpCompiledAtStart(t *testing.T) {
+	t.Parallel()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	var pkgs []string
+	for _, f := range deploy.Bundle() {
+		b := deploy.FC.GoBuild("out", deploy.DefaultStores(), "./functions/"+string(f.Name))
+		pkgs = append(pkgs, goListDeps(t, b)...)
+	}
+	slices.Sort(pkgs)
+	pkgs = slices.Compact(pkgs)
+	var ours []string
+	for _, p := range pkgs {
+		if strings.HasPrefix(p, modulePath+"/") {
+			ours = append(ours, p)
+		}
+	}
+	cmd := exec.Command(gobin, append([]string{"list", "-tags", strings.Join(deploy.FC.Tags(deploy.DefaultStores()), ","), "-f", "{{.Dir}}{{range .GoFiles}} {{.}}{{end}}"}, ours...)...)
+	cmd.Dir = repoRoot(t)
+	cmd.Env = makeEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	fset := token.NewFileSet()
+	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		for _, name := range fields[1:] {
+			path := filepath.Join(fields[0], name)
+			file, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, decl := range file.Decls {
+				gd, ok := decl.(*ast.GenDecl)
+				if !ok || gd.Tok != token.VAR {
+					continue
+				}
+				ast.Inspect(gd, func(n ast.Node) bool {
+					switch n := n.(type) {
+					case *ast.FuncLit:
+						return false // runs when called, not at start
+					case *ast.CallExpr:
+						if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+							if x, ok := sel.X.(*ast.Ident); ok && x.Name == "regexp" {
+								t.Errorf("%s: a package-level regexp.%s runs at every cold start", fset.Position(n.Pos()), sel.Sel.Name)
+							}
+						}
+					}
+					return true
+				})
+			}
 		}
 	}
 }

@@ -26,12 +26,7 @@ type storedRow struct {
 // goes through e.st, which records them) and the mirror's own.
 func (e *env) snapshot() map[string]map[string]storedRow {
 	e.t.Helper()
-	e.st.mu.Lock()
-	tables := maps.Clone(e.st.tables)
-	e.st.mu.Unlock()
-	if tables == nil {
-		tables = map[string]bool{}
-	}
+	tables := e.st.Tables()
 	for _, t := range []string{directory.UsersTable, directory.DepartmentsTable, directory.MembersTable, directory.UnionIDsTable, directory.StateTable} {
 		tables[t] = true
 	}
@@ -53,9 +48,7 @@ func (e *env) snapshot() map[string]map[string]storedRow {
 // (values, versions, expiry), and nothing was written since the last reset.
 func (e *env) wantUntouched(before map[string]map[string]storedRow) {
 	e.t.Helper()
-	e.st.mu.Lock()
-	writes := maps.Clone(e.st.writes)
-	e.st.mu.Unlock()
+	writes := e.st.Writes()
 	if len(writes) != 0 {
 		e.t.Errorf("the dry run wrote %v", writes)
 	}
@@ -75,7 +68,7 @@ func (e *env) wantUntouched(before map[string]map[string]storedRow) {
 // diff runs a dry run on the env's clock, a minute after the last run.
 func (e *env) diff(opts directory.DiffOptions) (*directory.Plan, error) {
 	e.clock.Advance(time.Minute)
-	e.st.reset()
+	e.st.Reset()
 	return e.s.Diff(e.ctx, opts)
 }
 
@@ -202,7 +195,7 @@ func TestDiffPlansWhatTheWalkDoes(t *testing.T) {
 		if !maps.Equal(plan.APICallsByAPI, rep.APICallsByAPI) {
 			t.Errorf("dry run called %v, the walk %v", plan.APICallsByAPI, rep.APICallsByAPI)
 		}
-		writes := e.st.recordWrites()
+		writes := e.st.RecordWrites()
 		for kind, table := range map[directory.Kind]string{directory.KindUser: directory.UsersTable, directory.KindDepartment: directory.DepartmentsTable} {
 			var planned []string
 			for _, c := range plan.Changes {
@@ -303,7 +296,7 @@ func TestDiffStoppedByItsContext(t *testing.T) {
 			}
 		})
 		before := e.snapshot()
-		e.st.reset()
+		e.st.Reset()
 		plan, err := e.s.Diff(ctx, directory.DiffOptions{})
 		if !errors.Is(err, context.Canceled) || plan == nil || plan.Complete || plan.OK || plan.Guard != nil {
 			t.Fatalf("cancelled dry run = %+v, %v; want incomplete with context.Canceled", plan, err)

@@ -123,7 +123,7 @@ func TestEmptyListingsTripTheGuard(t *testing.T) {
 		if rep.OK || !rep.Complete || rep.Guard == nil || !rep.Guard.Tripped || rep.Deleted != 0 {
 			t.Errorf("report = %+v", rep)
 		}
-		if w := e.st.recordWrites(); len(w) != 1 || len(w[directory.MembersTable]) != 1 {
+		if w := e.st.RecordWrites(); len(w) != 1 || len(w[directory.MembersTable]) != 1 {
 			// Only the root's members row, listed empty, changed.
 			t.Errorf("record writes = %v, want only the root's members row", w)
 		}
@@ -221,7 +221,7 @@ func TestNarrowedContactScopeTripsTheGuard(t *testing.T) {
 	if !errors.Is(err, directory.ErrGuardTripped) {
 		t.Fatalf("err = %v, want the guard to trip", err)
 	}
-	if w := e.st.recordWrites(); len(w[directory.UsersTable]) != 0 || len(w[directory.DepartmentsTable]) != 0 {
+	if w := e.st.RecordWrites(); len(w[directory.UsersTable]) != 0 || len(w[directory.DepartmentsTable]) != 0 {
 		t.Errorf("a tripped walk wrote %v", w)
 	}
 	e.fake.SetContactScope()

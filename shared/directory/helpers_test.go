@@ -15,7 +15,6 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/directory/directorytest"
-	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
@@ -27,7 +26,7 @@ type env struct {
 	client *dingtalk.Client
 	api    directory.API // the client, or a wrapper of it a test installs
 	clock  *clocktest.Manual
-	st     *countingStore
+	st     *directorytest.CountingStore
 	w      *directory.Writer
 	s      *directory.Syncer
 }
@@ -51,7 +50,7 @@ func newEnv(t testing.TB, b storetest.Backend, fakeOpts ...dingtalktest.Option) 
 		t.Fatal(err)
 	}
 	e.client, e.api = c, c
-	e.st = &countingStore{Store: b.Open(t, e.clock.Now)}
+	e.st = directorytest.NewCountingStore(b.Open(t, e.clock.Now))
 	e.rebuild()
 	return e
 }
@@ -74,7 +73,7 @@ func (e *env) rebuild(opts ...directory.SyncOption) {
 // last one, and returns its report.
 func (e *env) sync(opts directory.RunOptions) (*directory.Report, error) {
 	e.clock.Advance(time.Minute)
-	e.st.reset()
+	e.st.Reset()
 	return e.s.Run(e.ctx, opts)
 }
 
@@ -104,115 +103,6 @@ func (e *env) wantMirrorsFake() {
 		}
 		e.t.Fatalf("mirror differs from the organisation:\n  %s", strings.Join(diffs, "\n  "))
 	}
-}
-
-// countingStore records the writes that reach the store, by table and
-// key, and counts reads.
-type countingStore struct {
-	store.Store
-	mu     sync.Mutex
-	writes map[string][]string // table → keys, in order
-	reads  int
-	// tables are every table any call named, so a test can scan them all.
-	tables map[string]bool
-}
-
-// touch records a table a call named.
-func (c *countingStore) touch(table string) {
-	c.mu.Lock()
-	if c.tables == nil {
-		c.tables = map[string]bool{}
-	}
-	c.tables[table] = true
-	c.mu.Unlock()
-}
-
-func (c *countingStore) reset() {
-	c.mu.Lock()
-	c.writes, c.reads = map[string][]string{}, 0
-	c.mu.Unlock()
-}
-
-func (c *countingStore) wrote(table, key string) {
-	c.mu.Lock()
-	if c.writes == nil {
-		c.writes = map[string][]string{}
-	}
-	c.writes[table] = append(c.writes[table], key)
-	c.mu.Unlock()
-}
-
-func (c *countingStore) Get(ctx context.Context, table, key string) (store.Item, error) {
-	c.touch(table)
-	c.mu.Lock()
-	c.reads++
-	c.mu.Unlock()
-	return c.Store.Get(ctx, table, key)
-}
-
-func (c *countingStore) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
-	c.touch(table)
-	c.mu.Lock()
-	c.reads++
-	c.mu.Unlock()
-	return c.Store.Scan(ctx, table, r)
-}
-
-func (c *countingStore) Put(ctx context.Context, table string, it store.Item, cond store.Cond) (int64, error) {
-	c.touch(table)
-	v, err := c.Store.Put(ctx, table, it, cond)
-	if err == nil {
-		c.wrote(table, it.Key)
-	}
-	return v, err
-}
-
-func (c *countingStore) Delete(ctx context.Context, table, key string, cond store.Cond) error {
-	c.touch(table)
-	err := c.Store.Delete(ctx, table, key, cond)
-	if err == nil {
-		c.wrote(table, key)
-	}
-	return err
-}
-
-func (c *countingStore) Batch(ctx context.Context, table string, ws []store.Write) error {
-	c.touch(table)
-	err := c.Store.Batch(ctx, table, ws)
-	failed := map[int]bool{}
-	if be, ok := err.(*store.BatchError); ok {
-		for _, f := range be.Failed {
-			failed[f.Index] = true
-		}
-	}
-	if err == nil || len(failed) > 0 {
-		for i, w := range ws {
-			if !failed[i] {
-				c.wrote(table, w.Item.Key)
-			}
-		}
-	}
-	return err
-}
-
-// recordWrites returns the writes to the mirror's record tables (all but
-// the sync's own state), by table.
-func (c *countingStore) recordWrites() map[string][]string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := map[string][]string{}
-	for table, keys := range c.writes {
-		if table != directory.StateTable {
-			out[table] = append([]string(nil), keys...)
-		}
-	}
-	return out
-}
-
-func (c *countingStore) readCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.reads
 }
 
 // hookAPI passes calls through to the real client and runs hook before

@@ -21,7 +21,7 @@ func TestDeadlineMidWalkThenCompletion(t *testing.T) {
 			}
 		})
 		e.clock.Advance(time.Minute)
-		e.st.reset()
+		e.st.Reset()
 		rep, err := e.s.Run(e.ctx, directory.RunOptions{Deadline: e.clock.Now().Add(time.Hour)})
 		if err != nil || !rep.OK || !rep.Partial || rep.Complete {
 			t.Fatalf("first run = %+v, %v; want ok and partial", rep, err)

@@ -50,7 +50,7 @@ func TestWalkMirrorsTheOrganisation(t *testing.T) {
 		// An unchanged organisation: nothing but the sync's own state is
 		// written.
 		rep = e.mustSync()
-		if w := e.st.recordWrites(); len(w) != 0 {
+		if w := e.st.RecordWrites(); len(w) != 0 {
 			t.Errorf("unchanged re-sync wrote records: %v", w)
 		}
 		if rep.Unchanged != users+depts || rep.Created+rep.Updated+rep.Deleted != 0 {
@@ -113,7 +113,7 @@ func TestResyncWritesOnlyWhatChanged(t *testing.T) {
 		wantDepts := []string{directory.DeptKey(newDept.ID), directory.DeptKey(leafB.ID), directory.DeptKey(leaderDept.ID)}
 		wantMembers := []string{directory.DeptKey(moved.DeptIDs[0]), directory.DeptKey(leafA.ID), directory.DeptKey(removed.DeptIDs[0]),
 			directory.DeptKey(leafB.ID), directory.DeptKey(newDept.ID)}
-		writes := e.st.recordWrites()
+		writes := e.st.RecordWrites()
 		for table, want := range map[string][]string{directory.UsersTable: wantUsers, directory.DepartmentsTable: wantDepts, directory.MembersTable: wantMembers} {
 			got := slices.Clone(writes[table])
 			slices.Sort(got)

@@ -71,13 +71,13 @@ func TestTicksFollowTheInterval(t *testing.T) {
 	}
 	for range 29 {
 		e.clock.Advance(time.Minute)
-		e.st.reset()
+		e.st.Reset()
 		rep, err := r.Tick(ctx)
 		if err != nil || rep.Steps[0].Status != schedule.StatusNotDue {
 			t.Fatalf("tick = %+v, %v", rep, err)
 		}
-		if n := e.st.readCount(); n != 1 || len(e.st.writes) != 0 {
-			t.Fatalf("a tick with nothing due: %d reads, writes %v", n, e.st.writes)
+		if n := e.st.Reads(); n != 1 || len(e.st.Writes()) != 0 {
+			t.Fatalf("a tick with nothing due: %d reads, writes %v", n, e.st.Writes())
 		}
 	}
 	e.clock.Advance(time.Minute)

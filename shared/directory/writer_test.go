@@ -73,18 +73,18 @@ func TestSyncUserAndDepartmentFollowChanges(t *testing.T) {
 		// walk finds nothing to write, and re-fetching an unchanged user
 		// writes nothing.
 		rep := e.mustSync()
-		if w := e.st.recordWrites(); len(w) != 0 {
+		if w := e.st.RecordWrites(); len(w) != 0 {
 			t.Errorf("walk after the events wrote %v", w)
 		}
 		if rep.Users.Unchanged != rep.Users.Seen {
 			t.Errorf("walk after the events: %+v", rep.Users)
 		}
-		e.st.reset()
+		e.st.Reset()
 		for _, u := range e.fake.Org().Users[:20] {
 			c, err := w.SyncUser(e.ctx, u.UserID)
 			wantChange("SyncUser unchanged "+u.UserID, c, err, directory.Unchanged)
 		}
-		if w := e.st.recordWrites(); len(w) != 0 {
+		if w := e.st.RecordWrites(); len(w) != 0 {
 			t.Errorf("re-fetching unchanged users wrote %v", w)
 		}
 	})

@@ -232,7 +232,7 @@ type forwarder struct {
 // show a path or query that may hold a secret.
 func ForwardRouteName(rawURL string) string {
 	name := "forward:" + hostOf(rawURL) + "#" + digest(rawURL)[:8]
-	if !nameRE.MatchString(name) {
+	if !isRouteName(name) {
 		name = "forward:" + digest(rawURL)
 	}
 	return name

@@ -3,7 +3,6 @@ package events
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -25,17 +24,45 @@ type HandlerFunc func(ctx context.Context, ev *Event) error
 // HandleEvent calls f.
 func (f HandlerFunc) HandleEvent(ctx context.Context, ev *Event) error { return f(ctx, ev) }
 
-// patternRE is a valid pattern: an event type, a prefix ending in '*', or
-// '*' alone.
-var patternRE = regexp.MustCompile(`^(\*|[A-Za-z0-9_.:-]+\*?)$`)
+// isPattern reports whether p is a valid pattern, (\*|[A-Za-z0-9_.:-]+\*?):
+// an event type, a prefix ending in '*', or '*' alone. The checks are
+// written out: a package-level regexp is compiled at every cold start of
+// every function, and these were the largest init of the bundle.
+func isPattern(p string) bool {
+	if p == "*" {
+		return true
+	}
+	p = strings.TrimSuffix(p, "*")
+	if p == "" {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_.:-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
-// nameRE is a valid route name: printable, no white space.
-var nameRE = regexp.MustCompile(`^[!-~]{1,200}$`)
+// isRouteName reports whether name is a valid route name, [!-~]{1,200}:
+// printable ASCII, no white space.
+func isRouteName(name string) bool {
+	if len(name) == 0 || len(name) > 200 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < '!' || name[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
 
 // CheckPattern returns an error unless p is an event type ("user_add_org"),
 // a prefix ending in '*' ("bpms_*") or '*' (every event).
 func CheckPattern(p string) error {
-	if !patternRE.MatchString(p) {
+	if !isPattern(p) {
 		return fmt.Errorf("events: pattern %q: want an event type, a prefix ending in *, or *", p)
 	}
 	return nil
@@ -98,7 +125,7 @@ func (m *Mux) Route(name string, h Handler, patterns ...string) {
 	if h == nil {
 		panic("events: nil handler for " + name)
 	}
-	if !nameRE.MatchString(name) {
+	if !isRouteName(name) {
 		panic(fmt.Sprintf("events: route name %q: want 1-200 printable characters without spaces", name))
 	}
 	if len(patterns) == 0 {

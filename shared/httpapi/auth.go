@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 )
 
@@ -19,8 +18,20 @@ const MinKeyLength = 16
 // CodeUnauthorized is the error code of Keys.Require's 401.
 const CodeUnauthorized = "unauthorized"
 
-// keyNameRE is what a key's name may be: short, and safe to log as is.
-var keyNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+// isKeyName reports whether s may be a key's name: short, and safe to log
+// as is ([A-Za-z0-9][A-Za-z0-9_.-]{0,63}). Written out, since a
+// package-level regexp is compiled at every cold start.
+func isKeyName(s string) bool {
+	if len(s) == 0 || len(s) > 64 || s[0] == '_' || s[0] == '.' || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Keys is a set of bearer keys an API accepts, each with the caller name
 // logs show for it. Build it with ParseKeys. A nil or empty *Keys accepts
@@ -72,7 +83,7 @@ func ParseKeys(s string) (*Keys, error) {
 			continue
 		}
 		name, key := "", entry
-		if before, after, ok := strings.Cut(entry, "="); ok && keyNameRE.MatchString(strings.TrimSpace(before)) {
+		if before, after, ok := strings.Cut(entry, "="); ok && isKeyName(strings.TrimSpace(before)) {
 			name, key = strings.TrimSpace(before), strings.TrimSpace(after)
 		}
 		// Entries are named by position only: what looks like a name

@@ -52,7 +52,7 @@ type idempotency struct {
 	st     store.Store
 	table  string
 	now    func() time.Time
-	holder string
+	holder func() string // see Service.holder
 	// ttl is how long a key and its answer are remembered; claimTTL how
 	// long an owner has before others may take over; wait how long a
 	// request waits for another's answer.
@@ -102,7 +102,7 @@ func (i *idempotency) begin(ctx context.Context, scope, caller, key, hash string
 	for {
 		now := i.now()
 		row := idemRow{Scope: scope, Caller: caller, Key: key, Hash: hash, Resource: id,
-			Owner: i.holder, OwnerUntil: now.Add(i.claimTTL), CreatedAt: now}
+			Owner: i.holder(), OwnerUntil: now.Add(i.claimTTL), CreatedAt: now}
 		rec, err := record.Put(ctx, i.st, i.table, k, row, store.IfAbsent, now.Add(i.ttl))
 		if err == nil {
 			return claim{row: rec.Value, version: rec.Version}, nil
@@ -127,7 +127,7 @@ func (i *idempotency) begin(ctx context.Context, scope, caller, key, hash string
 		if now.After(cur.Value.OwnerUntil) {
 			// The owner died before answering: take over its resource.
 			next := cur.Value
-			next.Owner, next.OwnerUntil = i.holder, now.Add(i.claimTTL)
+			next.Owner, next.OwnerUntil = i.holder(), now.Add(i.claimTTL)
 			rec, err := record.Put(ctx, i.st, i.table, k, next, store.IfVersion(cur.Version), cur.ExpiresAt)
 			if err == nil {
 				return claim{row: rec.Value, version: rec.Version, takenOver: true}, nil

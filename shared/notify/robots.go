@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -23,8 +22,20 @@ import (
 // minutes after 20 in a minute.
 const RobotMessagesPerMinute = dingtalk.MaxRobotMessagesPerMinute
 
-// robotNameRE is what a robot's name may be: it appears in URLs and logs.
-var robotNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+// isRobotName reports whether name may be a robot's name,
+// [a-z0-9][a-z0-9_-]{0,63}: it appears in URLs and logs. Written out, as
+// a package-level regexp is compiled at every cold start.
+func isRobotName(name string) bool {
+	if len(name) == 0 || len(name) > 64 || name[0] == '_' || name[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Robots is the set of group robots (自定义机器人) notify may send
 // through, by name. Build it with ParseRobots. It never prints a token or
@@ -72,7 +83,7 @@ func ParseRobots(s string) (*Robots, error) {
 		case !ok:
 			problems = append(problems, fmt.Sprintf("entry %d is not name=access_token or name=access_token:secret", n))
 			continue
-		case !robotNameRE.MatchString(name):
+		case !isRobotName(name):
 			problems = append(problems, fmt.Sprintf("entry %d: the name must be 1 to 64 lower-case letters, digits, '-' or '_'", n))
 			continue
 		}

@@ -172,7 +172,7 @@ func (s *Service) sendPart(ctx context.Context, n *noticeRow, p partRow) (partRo
 		if p.State != PartPending {
 			return false
 		}
-		p.State, p.ClaimedBy, p.ClaimedUntil = PartSending, s.holder, until
+		p.State, p.ClaimedBy, p.ClaimedUntil = PartSending, s.holder(), until
 		p.Attempts++
 		return true
 	})

@@ -120,16 +120,19 @@ func ClientOptions(all bool) []dingtalk.Option {
 // concurrent use, and any number of Services (instances) may share one
 // store.
 type Service struct {
-	st        store.Store
-	dt        *dingtalk.Client
-	agentID   int64
-	corpID    string
-	robots    *Robots
-	dir       Directory
-	signer    *token.JSAPISigner
-	now       func() time.Time
-	log       *slog.Logger
-	holder    string
+	st      store.Store
+	dt      *dingtalk.Client
+	agentID int64
+	corpID  string
+	robots  *Robots
+	dir     Directory
+	signer  *token.JSAPISigner
+	now     func() time.Time
+	log     *slog.Logger
+	// holder names this instance in its claims: lease.HolderID, made at
+	// the first claim rather than at start (a random read and the host
+	// name, which most cold starts never need), or WithHolder's id.
+	holder    func() string
 	perMinute int
 	// robotCode is the app robot robot messages are sent as;
 	// botPerMinute its messages a minute.
@@ -201,7 +204,7 @@ func WithHolder(id string) Option {
 		if id == "" {
 			return errors.New("notify: WithHolder: empty id")
 		}
-		s.holder = id
+		s.holder = func() string { return id }
 		return nil
 	}
 }
@@ -268,7 +271,7 @@ func New(st store.Store, client *dingtalk.Client, agentID int64, opts ...Option)
 	}
 	s := &Service{
 		st: st, dt: client, agentID: agentID, now: time.Now, log: slog.New(slog.DiscardHandler),
-		holder: lease.HolderID(), perMinute: DefaultRecipientsPerMinute, botPerMinute: dingtalk.MaxChatbotMessagesPerMinute, retention: DefaultRetention,
+		holder: lease.HolderID, perMinute: DefaultRecipientsPerMinute, botPerMinute: dingtalk.MaxChatbotMessagesPerMinute, retention: DefaultRetention,
 		claimTTL: DefaultClaimTTL, sendTO: DefaultSendTimeout, robots: &Robots{},
 	}
 	for _, o := range opts {

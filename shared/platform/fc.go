@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-
-	"github.com/aliyun/fc-runtime-go-sdk/events"
 )
 
 // ServeFCHTTPEvent serves one Function Compute 3.0 HTTP-trigger invocation:
 // event is the raw event JSON the built-in runtime hands the function
-// (events.HTTPTriggerEvent), the result is the events.HTTPTriggerResponse
-// JSON FC turns back into the HTTP response.
+// (fc-runtime-go-sdk's events.HTTPTriggerEvent), the result is the
+// events.HTTPTriggerResponse JSON FC turns back into the HTTP response.
 //
 // FC differs from Lambda in ways that matter here: query parameters come
 // only as the queryParameters map (repeated names arrive joined by commas,
@@ -21,35 +19,33 @@ import (
 // timeEpoch is a string of milliseconds. A payload that is not an HTTP
 // trigger event yields an *EventError.
 func ServeFCHTTPEvent(ctx context.Context, h http.Handler, event []byte) ([]byte, error) {
-	var ev events.HTTPTriggerEvent
+	var ev fcTriggerEvent
 	if len(event) == 0 {
 		return nil, &EventError{Platform: FC, Reason: "not an HTTP trigger event", Err: errNoEvent}
 	}
 	if err := json.Unmarshal(event, &ev); err != nil {
 		return nil, &EventError{Platform: FC, Reason: "not an HTTP trigger event", Err: err}
 	}
-	rc := ev.TriggerContext
+	rc := ev.RequestContext
 	in := httpInput{
 		platform:  FC,
-		method:    str(rc.Http.Method),
-		path:      str(ev.RawPath),
-		proto:     str(rc.Http.Protocol),
-		host:      str(rc.DomainName),
-		sourceIP:  str(rc.Http.SourceIp),
-		requestID: str(rc.RequestId),
-		body:      str(ev.Body),
-		base64:    ev.IsBase64Encoded != nil && *ev.IsBase64Encoded,
+		method:    rc.HTTP.Method,
+		path:      ev.RawPath,
+		proto:     rc.HTTP.Protocol,
+		host:      rc.DomainName,
+		sourceIP:  rc.HTTP.SourceIP,
+		requestID: rc.RequestID,
+		body:      ev.Body,
+		base64:    ev.IsBase64Encoded,
+		headers:   ev.Headers,
 	}
 	if in.path == "" {
-		in.path = str(rc.Http.Path)
-	}
-	if ev.Headers != nil {
-		in.headers = *ev.Headers
+		in.path = rc.HTTP.Path
 	}
 	if ev.QueryParameters != nil {
-		in.rawQuery = encodeQuery(*ev.QueryParameters)
+		in.rawQuery = encodeQuery(ev.QueryParameters)
 	}
-	if ua := str(rc.Http.UserAgent); ua != "" {
+	if ua := rc.HTTP.UserAgent; ua != "" {
 		if in.headers == nil {
 			in.headers = map[string]string{}
 		}
@@ -63,19 +59,12 @@ func ServeFCHTTPEvent(ctx context.Context, h http.Handler, event []byte) ([]byte
 	}
 	w := serveBuffered(h, r)
 	body, b64 := w.encodedBody()
-	return json.Marshal(events.HTTPTriggerResponse{
+	return json.Marshal(fcHTTPResponse{
 		StatusCode:      w.status,
 		Headers:         flatHeaders(w.header),
 		IsBase64Encoded: b64,
 		Body:            body,
 	})
-}
-
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }
 
 func lookupFold(m map[string]string, key string) (string, bool) {

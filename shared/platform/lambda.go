@@ -5,21 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-
-	"github.com/aws/aws-lambda-go/events"
 )
-
-// lambdaHTTPEvent is the payload format 2.0 shared by Lambda Function URLs
-// and API Gateway HTTP APIs (the HTTP API struct is the superset; Function
-// URLs leave out the stage and route fields).
-type lambdaHTTPEvent struct {
-	events.APIGatewayV2HTTPRequest
-	HTTPMethod string `json:"httpMethod"` // set only by payload format 1.0
-}
 
 // ServeLambdaHTTPEvent serves one Lambda invocation from a Function URL or
 // an API Gateway HTTP API with payload format 2.0: event is the raw event
-// JSON, the result is the response JSON (events.LambdaFunctionURLResponse,
+// JSON, the result is the response JSON (aws-lambda-go's
+// events.LambdaFunctionURLResponse,
 // which HTTP APIs accept as well).
 //
 // Unlike FC, Lambda sends the raw query string (used as is, so repeated
@@ -76,7 +67,7 @@ func ServeLambdaHTTPEvent(ctx context.Context, h http.Handler, event []byte) ([]
 	if cookies == nil {
 		cookies = []string{}
 	}
-	return json.Marshal(events.LambdaFunctionURLResponse{
+	return json.Marshal(lambdaHTTPResponse{
 		StatusCode:      w.status,
 		Headers:         flatHeaders(w.header, "Set-Cookie"),
 		Body:            body,

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	rt "github.com/dingfn/dingfn/shared/platform/internal/runtimetest"
+	rt "github.com/dingfn/dingfn/shared/platform/runtimetest"
 )
 
 func TestMain(m *testing.M) { rt.Main(m) }

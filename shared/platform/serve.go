@@ -3,21 +3,11 @@ package platform
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
-
-	"github.com/aliyun/fc-runtime-go-sdk/fc"
-	"github.com/aws/aws-lambda-go/lambda"
-	"golang.org/x/net/netutil"
 )
 
 // Local server limits. They mirror the platforms (a 6 MB request body is
@@ -67,30 +57,28 @@ func ServeHTTP(name string, h http.Handler) {
 	logger := Logger(name)
 	slog.SetDefault(logger)
 	h = instrument(logger, h)
-	switch Detect(os.Getenv) {
-	case FC:
-		fc.Start(func(ctx context.Context, event []byte) (json.RawMessage, error) {
-			fcRole.adopt(ctx)
-			return platformHTTP(ctx, logger, ServeFCHTTPEvent, h, event)
+	switch rt := Detect(os.Getenv); {
+	case rt == FC || rt == Lambda:
+		serve := httpEventServer(rt)
+		err := start(rt, func(ctx context.Context, event []byte) (json.RawMessage, error) {
+			return platformHTTP(ctx, logger, serve, h, event)
 		})
-	case Lambda:
-		lambda.StartWithOptions(func(ctx context.Context, event json.RawMessage) (json.RawMessage, error) {
-			return platformHTTP(ctx, logger, ServeLambdaHTTPEvent, h, event)
-		})
-	default:
+		logger.Error("cannot serve", slog.String("error", Redact(err.Error())))
+		os.Exit(1)
+	case localBuilt:
 		ctx, stop := interruptContext()
 		defer stop()
 		if err := serveLocal(ctx, logger, h, os.Getenv(envHost), os.Getenv(envPort), localHooks{}); err != nil {
 			logger.Error("local server failed", slog.String("error", Redact(err.Error())))
 			os.Exit(1)
 		}
-		return
+	default:
+		logger.Error("cannot serve", slog.String("error", errNoLocal(name).Error()))
+		os.Exit(1)
 	}
-	// The SDKs' Start functions only come back through log.Fatal; be sure.
-	os.Exit(1)
 }
 
-func platformHTTP(ctx context.Context, logger *slog.Logger, serve func(context.Context, http.Handler, []byte) ([]byte, error), h http.Handler, event []byte) (json.RawMessage, error) {
+func platformHTTP(ctx context.Context, logger *slog.Logger, serve httpEventFunc, h http.Handler, event []byte) (json.RawMessage, error) {
 	out, err := serve(ctx, h, event)
 	if err != nil {
 		ctx = withRequestInfo(ctx, platformInvocationID(ctx), "")
@@ -100,18 +88,6 @@ func platformHTTP(ctx context.Context, logger *slog.Logger, serve func(context.C
 	return out, nil
 }
 
-// interruptContext is cancelled by the first SIGINT or SIGTERM. The
-// signals are caught only until then: a second one ends the process the
-// default way, so an operator is never stuck behind a slow shutdown.
-func interruptContext() (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
-	return ctx, stop
-}
-
 // localHooks let tests observe the local server: ready is told the bound
 // address (tests listen on port 0), shuttingDown runs when the graceful
 // shutdown begins, and maxConns replaces localMaxConns when positive.
@@ -119,64 +95,6 @@ type localHooks struct {
 	ready        func(net.Addr)
 	shuttingDown func()
 	maxConns     int
-}
-
-// serveLocal serves h on host:port (defaults 127.0.0.1 and 9000) until ctx
-// ends, then shuts down gracefully.
-func serveLocal(ctx context.Context, logger *slog.Logger, h http.Handler, host, port string, hooks localHooks) error {
-	host, port = strings.TrimSpace(host), strings.TrimSpace(port)
-	if host == "" {
-		host = defaultHost
-	}
-	if port == "" {
-		port = defaultPort
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("PORT must be a port number 0-65535, got %q", port)
-	}
-	addr := net.JoinHostPort(host, port)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s (DINGFN_HOST, PORT): %w", addr, err)
-	}
-	maxConns := localMaxConns
-	if hooks.maxConns > 0 {
-		maxConns = hooks.maxConns
-	}
-	ln = netutil.LimitListener(ln, maxConns)
-	srv := &http.Server{
-		Handler:           localRequest(http.MaxBytesHandler(h, localMaxBody)),
-		ReadHeaderTimeout: localReadHeaderTimeout,
-		ReadTimeout:       localReadTimeout,
-		WriteTimeout:      localWriteTimeout,
-		IdleTimeout:       localIdleTimeout,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.Int("max_connections", maxConns))
-	if hooks.shuttingDown != nil {
-		srv.RegisterOnShutdown(hooks.shuttingDown)
-	}
-	if hooks.ready != nil {
-		hooks.ready(ln.Addr())
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), localShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
 }
 
 // localRequest gives local requests what the platform adapters give theirs:

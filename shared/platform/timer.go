@@ -5,18 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"runtime/debug"
 	"time"
-
-	fcevents "github.com/aliyun/fc-runtime-go-sdk/events"
-	"github.com/aliyun/fc-runtime-go-sdk/fc"
-	lambdaevents "github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 )
 
 // TimerFunc is one tick of a timer function. The report it returns is
@@ -80,7 +73,7 @@ func ParseTimerEvent(event []byte) Trigger {
 	_, hasTime := keys["triggerTime"]
 	_, hasName := keys["triggerName"]
 	if hasTime || hasName {
-		var ev fcevents.TimerEvent
+		var ev fcTimerEvent
 		if err := json.Unmarshal(trimmed, &ev); err == nil {
 			t := Trigger{Source: SourceFCTimer, Name: str(ev.TriggerName), Payload: str(ev.Payload)}
 			t.Time, _ = time.Parse(time.RFC3339, str(ev.TriggerTime))
@@ -88,7 +81,7 @@ func ParseTimerEvent(event []byte) Trigger {
 		}
 	}
 	if jsonString(keys["source"]) == "aws.events" && jsonString(keys["detail-type"]) == "Scheduled Event" {
-		var ev lambdaevents.EventBridgeEvent
+		var ev eventBridgeEvent
 		if err := json.Unmarshal(trimmed, &ev); err == nil {
 			t := Trigger{Source: SourceEventBridge, Time: ev.Time, ID: ev.ID}
 			if len(ev.Resources) > 0 {
@@ -98,6 +91,13 @@ func ParseTimerEvent(event []byte) Trigger {
 		}
 	}
 	return Trigger{Source: SourceInput, Payload: string(trimmed)}
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 func jsonString(raw json.RawMessage) string {
@@ -141,23 +141,22 @@ func (e *TimerError) Unwrap() error { return e.err }
 func RunTimer(name string, fn TimerFunc) {
 	logger := Logger(name)
 	slog.SetDefault(logger)
-	switch Detect(os.Getenv) {
-	case FC:
-		fc.Start(func(ctx context.Context, event []byte) (json.RawMessage, error) {
-			fcRole.adopt(ctx)
+	switch rt := Detect(os.Getenv); {
+	case rt == FC || rt == Lambda:
+		err := start(rt, func(ctx context.Context, event []byte) (json.RawMessage, error) {
 			return timerInvocation(ctx, logger, fn, event)
 		})
-	case Lambda:
-		lambda.StartWithOptions(func(ctx context.Context, event json.RawMessage) (json.RawMessage, error) {
-			return timerInvocation(ctx, logger, fn, event)
-		})
-	default:
+		logger.Error("cannot run", slog.String("error", Redact(err.Error())))
+		os.Exit(1)
+	case localBuilt:
 		ctx, stop := interruptContext()
 		code := runLocalTimer(ctx, name, logger, fn, os.Args[1:], os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
+	default:
+		logger.Error("cannot run", slog.String("error", errNoLocal(name).Error()))
+		os.Exit(1)
 	}
-	os.Exit(1)
 }
 
 func timerInvocation(ctx context.Context, logger *slog.Logger, fn TimerFunc, event []byte) (json.RawMessage, error) {
@@ -211,78 +210,6 @@ const localTimerGrace = localShutdownTimeout
 // errTickAbandoned is a local tick that outlived its grace after an
 // interrupt.
 var errTickAbandoned = errors.New("the tick did not return after the interrupt")
-
-// runLocalTimer is RunTimer's local mode; it returns the exit status.
-func runLocalTimer(ctx context.Context, name string, logger *slog.Logger, fn TimerFunc, args []string, stdout, stderr io.Writer) int {
-	return runLocalTimerGrace(ctx, name, logger, fn, args, stdout, stderr, localTimerGrace)
-}
-
-// runLocalTimerGrace is runLocalTimer giving an interrupted tick grace to
-// return.
-func runLocalTimerGrace(ctx context.Context, name string, logger *slog.Logger, fn TimerFunc, args []string, stdout, stderr io.Writer, grace time.Duration) int {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	every := fs.Duration("every", 0, "tick now and then on this period (e.g. 10m) until interrupted; default: one tick")
-	payload := fs.String("payload", "", "trigger payload handed to the function")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [-every D] [-payload S]\n\nRuns the %s timer once locally and prints its report as JSON.\n\n", name, name)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", name, fs.Args())
-		fs.Usage()
-		return 2
-	}
-	if *every < 0 {
-		fmt.Fprintf(stderr, "%s: -every must be positive, got %s\n", name, *every)
-		return 2
-	}
-	once := func() error {
-		// The tick's context is ctx's child, so an interrupt cancels it.
-		tctx := withRequestInfo(ctx, newLocalID(), "")
-		tctx = context.WithValue(tctx, triggerKey{}, Trigger{Source: SourceLocal, Time: time.Now().UTC(), Payload: *payload})
-		b, err := awaitTick(ctx, logger, grace, func() (json.RawMessage, error) { return tick(tctx, logger, fn) })
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(stdout, "%s\n", b)
-		return err
-	}
-	if *every == 0 {
-		if err := once(); err != nil {
-			fmt.Fprintf(stderr, "%s: %s\n", name, Redact(err.Error()))
-			return 1
-		}
-		return 0
-	}
-	t := time.NewTicker(*every)
-	defer t.Stop()
-	for {
-		// A failed tick is already logged; keep ticking like a platform
-		// timer would.
-		if err := once(); errors.Is(err, errTickAbandoned) {
-			fmt.Fprintf(stderr, "%s: %s\n", name, err)
-			return 1
-		}
-		// An interrupt wins over a period that elapsed meanwhile (select
-		// alone picks at random when both are ready), so no tick starts
-		// after an interrupt was seen.
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		if ctx.Err() != nil {
-			logger.Info("interrupted; stopping")
-			return 0
-		}
-	}
-}
 
 // awaitTick runs run (one tick) and returns its result. If ctx ends first
 // (an interrupt, which also cancels the tick's context), it waits at most

@@ -14,6 +14,7 @@ package redact
 import (
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // Placeholder replaces every redacted value.
@@ -87,19 +88,22 @@ func normalize(name string) string {
 	}, name)
 }
 
-var byNormalName = func() map[string]secret {
+// byNormalName indexes secrets by normalized name. It and textNames are
+// built on first use, not at start: every function binary links this
+// package, and most cold starts never redact anything.
+var byNormalName = sync.OnceValue(func() map[string]secret {
 	m := make(map[string]secret, len(secrets))
 	for _, s := range secrets {
 		m[normalize(s.name)] = s
 	}
 	return m
-}()
+})
 
 // IsSecretParam reports whether a query parameter named name carries a
 // secret: an exact match of a listed name, in any case and separator
 // style.
 func IsSecretParam(name string) bool {
-	_, ok := byNormalName[normalize(name)]
+	_, ok := byNormalName()[normalize(name)]
 	return ok
 }
 
@@ -139,9 +143,9 @@ func URL(u *url.URL) string {
 	return v.String()
 }
 
-// textNames are the normalized names String looks for: all but the
-// query-only ones; maxTextName is the longest.
-var textNames, maxTextName = func() (map[string]bool, int) {
+// textNames returns the normalized names String looks for, all but the
+// query-only ones, and the length of the longest.
+var textNames = sync.OnceValues(func() (map[string]bool, int) {
 	m, longest := map[string]bool{}, 0
 	for _, s := range secrets {
 		if !s.queryOnly {
@@ -150,7 +154,7 @@ var textNames, maxTextName = func() (map[string]bool, int) {
 		}
 	}
 	return m, longest
-}()
+})
 
 // isIdent reports whether c (ASCII lower-cased) can be part of a name as
 // written: letters, digits, "_" and "-".
@@ -171,10 +175,11 @@ func findName(low []byte, i, j int, scratch *[]byte) int {
 		}
 	}
 	*scratch = norm
+	names, longest := textNames()
 	n := 0
 	for k := i; k < j; k++ {
 		if k == i || low[k-1] == '_' || low[k-1] == '-' {
-			if len(norm)-n <= maxTextName && textNames[string(norm[n:])] {
+			if len(norm)-n <= longest && names[string(norm[n:])] {
 				return k
 			}
 		}
@@ -228,7 +233,7 @@ func secretValue(low []byte, ns, ne int) (start, form int) {
 		if isWord(prev) || prev == '/' || prev == '.' || prev == '-' {
 			return 0, formNone
 		}
-		if byNormalName[normalize(string(low[ns:ne]))].header {
+		if byNormalName()[normalize(string(low[ns:ne]))].header {
 			return skipSpace(low, after+1), formHeader
 		}
 		if after == ne {

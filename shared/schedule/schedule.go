@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -155,7 +154,19 @@ func WithLeaseOptions(opts ...lease.Option) Option {
 	}
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+// isStepName reports whether s matches [a-z0-9][a-z0-9_-]{0,62}; written
+// out, since a package-level regexp is compiled at every cold start.
+func isStepName(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '_' || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // New returns a runner of steps, in the order given, on st.
 func New(st store.Store, steps []Step, opts ...Option) (*Runner, error) {
@@ -169,7 +180,7 @@ func New(st store.Store, steps []Step, opts ...Option) (*Runner, error) {
 	seen := map[string]bool{}
 	for _, s := range steps {
 		switch {
-		case !nameRE.MatchString(s.Name):
+		case !isStepName(s.Name):
 			return nil, fmt.Errorf("schedule: step name %q: use lower case letters, digits, '-' and '_'", s.Name)
 		case seen[s.Name]:
 			return nil, fmt.Errorf("schedule: step %q registered twice", s.Name)

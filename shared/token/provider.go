@@ -57,7 +57,6 @@ type Provider struct {
 	waitMax        time.Duration
 	failureBackoff time.Duration
 	flightTimeout  time.Duration
-	holder         string
 	leaseOpts      []lease.Option
 	// sleep waits between lease checks; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -231,7 +230,6 @@ func New(appKey string, st store.Store, up Upstream, opts ...Option) (*Provider,
 		waitMin:        DefaultWaitMin,
 		waitMax:        DefaultWaitMax,
 		failureBackoff: DefaultFailureBackoff,
-		holder:         lease.HolderID(),
 		sleep:          wait.Sleep,
 	}
 	for _, o := range opts {
@@ -241,7 +239,10 @@ func New(appKey string, st store.Store, up Upstream, opts ...Option) (*Provider,
 	}
 	// A lease outlives a crashed holder by at most its lifetime; its
 	// release after a cancelled refresh is bounded like one upstream call.
-	p.leaseOpts = []lease.Option{lease.WithHolder(p.holder), lease.WithClock(p.now), lease.WithReleaseTimeout(p.fetchTimeout)}
+	// The holder id is the lease package's default, made at the first
+	// lease rather than here: it costs a random read at every cold start
+	// that never refreshes anything.
+	p.leaseOpts = []lease.Option{lease.WithClock(p.now), lease.WithReleaseTimeout(p.fetchTimeout)}
 	// A flight outlives the caller that started it (the others share it),
 	// but not a lease holder that died plus one more full refresh.
 	p.flightTimeout = 2*p.leaseTTL + p.waitMax
@@ -650,7 +651,7 @@ func (p *Provider) fetch(ctx context.Context, k Kind, m mode) (Entry, error) {
 	if f.Value == "" || f.ExpiresIn <= 0 {
 		return Entry{}, fmt.Errorf("token: fetch %s for %s: DingTalk returned an empty value or a lifetime of %v", k, p.appKey, f.ExpiresIn)
 	}
-	return Entry{Kind: k, AppKey: p.appKey, Value: f.Value, FetchedAt: start, ExpiresAt: start.Add(f.ExpiresIn), FetchedBy: p.holder}, nil
+	return Entry{Kind: k, AppKey: p.appKey, Value: f.Value, FetchedAt: start, ExpiresAt: start.Add(f.ExpiresIn), FetchedBy: lease.HolderID()}, nil
 }
 
 // fetchTicket fetches the ticket with the access token m supplies, or the

@@ -2,18 +2,25 @@
 // Tablestore in production, a Redis the team already runs, a bbolt file
 // locally, memory in tests. It takes a plain Spec so that it does not
 // depend on how configuration is read.
+//
+// A binary links only the backends it can be asked to open. A build for a
+// platform (the build tag dingfn.fc or dingfn.lambda, as the Makefile
+// makes every deployed artifact) links the backends named by the tags
+// dingfn.tablestore, dingfn.redis, dingfn.bolt and dingfn.memory (the
+// Makefile's STORES); any other build, such as `go run`, links all four.
+// Kinds lists what a binary has; Check and Open refuse the others with
+// ErrNotBuilt.
 package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/dingfn/dingfn/shared/store"
-	"github.com/dingfn/dingfn/shared/store/boltstore"
-	"github.com/dingfn/dingfn/shared/store/memstore"
-	"github.com/dingfn/dingfn/shared/store/otsstore"
-	"github.com/dingfn/dingfn/shared/store/redisstore"
+	"github.com/dingfn/dingfn/shared/store/redisstore/redisurl"
 )
 
 // The backend kinds, the values of DINGFN_STORE without the bolt path or
@@ -24,6 +31,32 @@ const (
 	Tablestore = "tablestore"
 	Redis      = "redis"
 )
+
+// Tag returns the build tag that puts backend kind into a platform build:
+// "dingfn." + kind.
+func Tag(kind string) string { return "dingfn." + kind }
+
+// ErrNotBuilt is the error of a backend this binary was built without.
+var ErrNotBuilt = errors.New("backend: store not in this build")
+
+// Credentials are the Alibaba Cloud credentials Tablestore requests are
+// signed with.
+type Credentials struct {
+	AccessKeyID     string
+	AccessKeySecret string
+	SecurityToken   string
+}
+
+// String hides the secrets, so that logging Credentials by mistake leaks nothing.
+func (c Credentials) String() string {
+	return fmt.Sprintf("backend.Credentials{AccessKeyID: %q, AccessKeySecret: [redacted], SecurityToken: [redacted]}", c.AccessKeyID)
+}
+
+// GoString keeps %#v from printing the secrets.
+func (c Credentials) GoString() string { return c.String() }
+
+// CredentialsFunc returns the credentials to sign the next request with.
+type CredentialsFunc func() Credentials
 
 // Spec says which store to open; config.Store maps onto it field by field.
 type Spec struct {
@@ -54,7 +87,7 @@ type Spec struct {
 	// every request, so credentials the platform rotates are followed;
 	// AccessKeyID, AccessKeySecret and SecurityToken are then only the
 	// initial values.
-	Credentials otsstore.CredentialsFunc
+	Credentials CredentialsFunc
 	// Clock drives expiry; nil means time.Now.
 	Clock store.Clock
 	// Logger receives the backend's rare operational messages (table
@@ -71,7 +104,7 @@ func (s Spec) String() string {
 	case Tablestore:
 		return fmt.Sprintf("tablestore %s instance %s (prefix %q)", s.Endpoint, s.Instance, s.prefix())
 	case Redis:
-		return fmt.Sprintf("%s (prefix %q)", redisstore.Redact(s.URL), s.prefix())
+		return fmt.Sprintf("%s (prefix %q)", redisurl.Redact(s.URL), s.prefix())
 	default:
 		return fmt.Sprintf("%s (prefix %q)", s.Kind, s.prefix())
 	}
@@ -90,56 +123,77 @@ func (s Spec) prefix() string {
 	return s.TablePrefix
 }
 
+// kind is one backend as this build has it: built says whether its code is
+// linked (constants set by the tagged files); open and check are stubs
+// that are never called when it is not.
+type kind struct {
+	name  string
+	built bool
+	open  func(context.Context, Spec) (store.Store, error)
+	check func(Spec) error
+}
+
+func kinds() []kind {
+	return []kind{
+		{Tablestore, tablestoreBuilt, openTablestore, nil},
+		{Redis, redisBuilt, openRedis, checkRedis},
+		{Bolt, boltBuilt, openBolt, nil},
+		{Memory, memoryBuilt, openMemory, nil},
+	}
+}
+
+// Kinds returns the backend kinds this binary was built with, in the
+// order tablestore, redis, bolt, memory.
+func Kinds() []string {
+	var out []string
+	for _, k := range kinds() {
+		if k.built {
+			out = append(out, k.name)
+		}
+	}
+	return out
+}
+
+// lookup returns spec's backend, or an error matching ErrNotBuilt or
+// store.ErrInvalid.
+func lookup(spec Spec) (kind, error) {
+	for _, k := range kinds() {
+		if k.name != spec.Kind {
+			continue
+		}
+		if !k.built {
+			return kind{}, fmt.Errorf("%w: this binary was built for a platform with the stores %s only; the %s store needs a build with the tag %s (make STORES=\"... %s\")",
+				ErrNotBuilt, strings.Join(Kinds(), ", "), k.name, Tag(k.name), k.name)
+		}
+		return k, nil
+	}
+	return kind{}, fmt.Errorf("backend: %w: store kind %q is not %s, %s, %s or %s", store.ErrInvalid, spec.Kind, Tablestore, Redis, Bolt, Memory)
+}
+
+// Check reports, without opening anything, whether Open could open a
+// store of spec's kind in this binary and, for Redis, whether the URL and
+// password are usable (redisstore.ParseURL). Errors match ErrNotBuilt or
+// store.ErrInvalid, and never show a password.
+func Check(spec Spec) error {
+	k, err := lookup(spec)
+	if err != nil {
+		return err
+	}
+	if k.check != nil {
+		return k.check(spec)
+	}
+	return nil
+}
+
 // Open opens the store spec describes. ctx bounds any I/O done while
 // opening; the returned store outlives it. The caller closes the store.
 func Open(ctx context.Context, spec Spec) (store.Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	switch spec.Kind {
-	case Memory:
-		opts := []memstore.Option{memstore.WithTablePrefix(spec.prefix())}
-		if spec.Clock != nil {
-			opts = append(opts, memstore.WithClock(spec.Clock))
-		}
-		return memstore.New(opts...)
-	case Bolt:
-		opts := []boltstore.Option{boltstore.WithTablePrefix(spec.prefix())}
-		if spec.Clock != nil {
-			opts = append(opts, boltstore.WithClock(spec.Clock))
-		}
-		return boltstore.Open(spec.Path, opts...)
-	case Tablestore:
-		client, err := otsstore.NewClientFunc(spec.Endpoint, spec.Instance, otsstore.Credentials{
-			AccessKeyID:     spec.AccessKeyID,
-			AccessKeySecret: spec.AccessKeySecret,
-			SecurityToken:   spec.SecurityToken,
-		}, spec.Credentials)
-		if err != nil {
-			return nil, err
-		}
-		opts := []otsstore.Option{otsstore.WithTablePrefix(spec.prefix()), otsstore.WithSharedTables(spec.SharedTables...)}
-		if spec.Clock != nil {
-			opts = append(opts, otsstore.WithClock(spec.Clock))
-		}
-		if spec.Logger != nil {
-			opts = append(opts, otsstore.WithLogger(spec.Logger))
-		}
-		return otsstore.New(client, opts...)
-	case Redis:
-		o, err := redisstore.ParseURL(spec.URL, spec.Password)
-		if err != nil {
-			return nil, err
-		}
-		opts := []redisstore.Option{redisstore.WithTablePrefix(spec.prefix()), redisstore.WithSharedTables(spec.SharedTables...)}
-		if spec.Clock != nil {
-			opts = append(opts, redisstore.WithClock(spec.Clock))
-		}
-		if spec.Logger != nil {
-			opts = append(opts, redisstore.WithLogger(spec.Logger))
-		}
-		return redisstore.Open(ctx, o, opts...)
-	default:
-		return nil, fmt.Errorf("backend: %w: store kind %q is not %s, %s, %s or %s", store.ErrInvalid, spec.Kind, Tablestore, Redis, Bolt, Memory)
+	k, err := lookup(spec)
+	if err != nil {
+		return nil, err
 	}
+	return k.open(ctx, spec)
 }

@@ -13,14 +13,18 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/dingfn/dingfn/shared/deploy"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
-	rt "github.com/dingfn/dingfn/shared/platform/internal/runtimetest"
+	rt "github.com/dingfn/dingfn/shared/platform/runtimetest"
 )
 
 func TestMain(m *testing.M) { rt.Main(m) }
@@ -291,6 +295,78 @@ func TestRealFunctions(t *testing.T) {
 			for _, logs := range []string{p.Stderr.String() + p.Stdout.String(), r.Proc.Stderr.String() + r.Proc.Stdout.String()} {
 				if strings.Contains(logs, ding.AppSecret()) {
 					t.Errorf("the app secret is in the %s logs:\n%s", name, logs)
+				}
+			}
+		})
+	}
+}
+
+// platformBinaries builds the callback and the token-refresher as the
+// Makefile builds the FC artifacts (shared/deploy), for this machine's
+// architecture.
+var platformBinaries = sync.OnceValues(func() (map[string]string, error) {
+	root, err := filepath.Abs(filepath.Join("..", "..", "..", ".."))
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(rt.TempRoot(), "fc") + string(filepath.Separator)
+	b := deploy.FC.GoBuildArch(runtime.GOARCH, dir, deploy.DefaultStores(), "./functions/callback", "./functions/token-refresher")
+	cmd := exec.Command(rt.GoTool(), b.Args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), b.Env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go %s: %v\n%s", strings.Join(b.Args, " "), err, out)
+	}
+	return map[string]string{"callback": filepath.Join(dir, "callback"), "token-refresher": filepath.Join(dir, "token-refresher")}, nil
+})
+
+// TestPlatformBuilds runs the FC artifacts: they serve on FC with the
+// stores they link, and stop at once, saying why, with a store or a
+// runtime their build left out.
+func TestPlatformBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the FC artifacts; skipped in -short")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the artifacts are linux executables")
+	}
+	t.Parallel()
+	bins, err := platformBinaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ding := dingtalktest.NewServer()
+	t.Cleanup(ding.Close)
+
+	t.Run("serves on FC", func(t *testing.T) {
+		fake := rt.NewFakeFC(t)
+		p := rt.Start(t, functionEnv(ding, fake.Env()), bins["callback"])
+		q, body, c := signedPush(t, ding.AppKey())
+		_, res := fake.Invoke(t, p, fcEventFor(t, http.MethodPost, "/", q, body))
+		checkCallbackReply(t, res.Body, c)
+	})
+	for _, c := range []struct {
+		name, bin string
+		env       []string
+		want      []string
+	}{
+		{"a store the build left out", "callback", []string{"FC_RUNTIME_API=127.0.0.1:1", "DINGFN_STORE=redis://127.0.0.1:1/0"},
+			[]string{"DINGFN_STORE", "selects the redis store", "dingfn.redis", "tablestore, memory"}},
+		{"the local default store", "callback", []string{"FC_RUNTIME_API=127.0.0.1:1", "DINGFN_STORE="},
+			[]string{"DINGFN_STORE", "bolt:.dingfn/dingfn.db", "TABLESTORE_ENDPOINT"}},
+		{"under Lambda", "callback", []string{"AWS_LAMBDA_RUNTIME_API=127.0.0.1:1"},
+			[]string{"built for the other platform", "dingfn.fc", "lambda"}},
+		{"locally", "token-refresher", nil,
+			[]string{"dingfn.fc", "go run ./functions/token-refresher"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := rt.Start(t, functionEnv(ding, c.env...), bins[c.bin])
+			if code := p.Wait(t, 30*time.Second); code != 1 {
+				t.Fatalf("exit code %d, want 1\nstderr:\n%s", code, p.Stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(p.Stderr.String(), w) {
+					t.Errorf("stderr does not say %q:\n%s", w, p.Stderr)
 				}
 			}
 		})

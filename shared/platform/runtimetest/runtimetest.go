@@ -1,7 +1,12 @@
 // Package runtimetest runs function binaries the way FC and Lambda run
-// them, for tests: a fake of Function Compute's 2020-11-11 runtime API, the
-// AWS Lambda Runtime Interface Emulator, child processes with captured
-// output, and one-time builds.
+// them: a fake of Function Compute's 2020-11-11 runtime API, the AWS
+// Lambda Runtime Interface Emulator, child processes with captured output,
+// and one-time builds.
+//
+// Tests use the functions taking a testing.TB, which fail the test and
+// clean up when it ends; the benchmarks (shared/bench) use the ones
+// returning errors (StartProcess, NewFakeFCServer, FakeFC.Call, LaunchRIE,
+// RIE.Call), whose resources the caller releases.
 package runtimetest
 
 import (
@@ -72,12 +77,12 @@ func Main(m *testing.M) {
 func TempRoot() string { return tempRoot }
 
 // rieBinary installs the emulator once per test binary.
-var rieBinary = sync.OnceValues(func() (string, error) { return installRIE(tempRoot) })
+var rieBinary = sync.OnceValues(func() (string, error) { return InstallRIE(tempRoot) })
 
-// installRIE returns the emulator binary: DINGFN_RIE if set, else a copy
+// InstallRIE returns the emulator binary: DINGFN_RIE if set, else a copy
 // cached in the user cache directory, else one built with go install into
-// tmp (and cached for the next run).
-func installRIE(tmp string) (string, error) {
+// tmp (and cached for the next run), which needs the Go module proxy.
+func InstallRIE(tmp string) (string, error) {
 	if p := os.Getenv("DINGFN_RIE"); p != "" {
 		return p, nil
 	}
@@ -160,17 +165,26 @@ func ChildEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// Start runs name with env; the process is killed when the test ends, and
-// its output is logged if the test failed.
-func Start(t testing.TB, env []string, name string, args ...string) *Process {
-	t.Helper()
+// StartProcess runs name with env; the caller stops it (Stop).
+func StartProcess(env []string, name string, args ...string) (*Process, error) {
 	p := &Process{Cmd: exec.Command(name, args...), Stdout: NewBuffer(), Stderr: NewBuffer(), Done: make(chan struct{})}
 	p.Cmd.Env = env
 	p.Cmd.Stdout, p.Cmd.Stderr = p.Stdout, p.Stderr
 	if err := p.Cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	go func() { p.err = p.Cmd.Wait(); close(p.Done) }()
+	return p, nil
+}
+
+// Start runs name with env; the process is killed when the test ends, and
+// its output is logged if the test failed.
+func Start(t testing.TB, env []string, name string, args ...string) *Process {
+	t.Helper()
+	p, err := StartProcess(env, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		p.Stop()
 		if t.Failed() {
@@ -217,12 +231,20 @@ func (p *Process) Exited() bool {
 // FreePort returns a loopback port that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return port
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // WaitListening retries connecting to addr with a growing delay until it
@@ -269,6 +291,12 @@ type FakeFC struct {
 	results map[string]chan Result
 	seq     atomic.Int64
 	stop    chan struct{}
+	// closeOnce guards stop.
+	closeOnce sync.Once
+	// conns counts the functions' open connections; connsChanged is
+	// closed (and replaced) when one closes.
+	conns        int
+	connsChanged chan struct{}
 }
 
 type invocation struct {
@@ -287,10 +315,38 @@ const fcAPI = "/2020-11-11/runtime/invocation/"
 
 // NewFakeFC starts a fake runtime API on loopback, closed when the test ends.
 func NewFakeFC(t testing.TB) *FakeFC {
-	f := &FakeFC{queue: make(chan invocation), results: map[string]chan Result{}, stop: make(chan struct{})}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(func() { close(f.stop); f.Close() })
+	f := NewFakeFCServer()
+	t.Cleanup(f.Close)
 	return f
+}
+
+// NewFakeFCServer starts a fake runtime API on loopback; the caller
+// closes it.
+func NewFakeFCServer() *FakeFC {
+	f := &FakeFC{queue: make(chan invocation), results: map[string]chan Result{}, stop: make(chan struct{}), connsChanged: make(chan struct{})}
+	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.Server.Config.ConnState = f.connState
+	f.Server.Start()
+	return f
+}
+
+func (f *FakeFC) connState(_ net.Conn, st http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch st {
+	case http.StateNew:
+		f.conns++
+	case http.StateClosed, http.StateHijacked:
+		f.conns--
+		close(f.connsChanged)
+		f.connsChanged = make(chan struct{})
+	}
+}
+
+// Close ends the functions' pending polls and shuts the server down.
+func (f *FakeFC) Close() {
+	f.closeOnce.Do(func() { close(f.stop) })
+	f.Server.Close()
 }
 
 // Env is the FC_RUNTIME_API setting that points a function at the fake.
@@ -332,31 +388,68 @@ func (f *FakeFC) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// WaitIdle returns once no function has a connection open, or with ctx's
+// error. A killed function's last poll for an invocation may still reach
+// the fake, and be waiting for one, after the process is gone; an
+// invocation handed to it is lost. Whoever runs functions one after
+// another on one fake waits, after stopping one, until the server has
+// closed all its connections before starting the next.
+func (f *FakeFC) WaitIdle(ctx context.Context) error {
+	for {
+		f.mu.Lock()
+		n, changed := f.conns, f.connsChanged
+		f.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("%d function connection(s) still open: %w", n, ctx.Err())
+		}
+	}
+}
+
 // Invoke queues one invocation for p and waits for its result.
 func (f *FakeFC) Invoke(t testing.TB, p *Process, payload []byte) (string, Result) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	id, res, err := f.Call(ctx, p, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, res
+}
+
+// Call queues one invocation for p and waits until p posts its result, p
+// exits or ctx ends.
+func (f *FakeFC) Call(ctx context.Context, p *Process, payload []byte) (string, Result, error) {
 	id := fmt.Sprintf("fc-req-%d", f.seq.Add(1))
 	ch := make(chan Result, 1)
 	f.mu.Lock()
 	f.results[id] = ch
 	f.mu.Unlock()
-	timeout := time.After(60 * time.Second)
+	defer func() {
+		f.mu.Lock()
+		delete(f.results, id)
+		f.mu.Unlock()
+	}()
 	select {
 	case f.queue <- invocation{id: id, payload: payload}:
 	case <-p.Done:
-		t.Fatalf("function exited before polling for an invocation")
-	case <-timeout:
-		t.Fatalf("function never polled …/invocation/next")
+		return id, Result{}, errors.New("function exited before polling for an invocation")
+	case <-ctx.Done():
+		return id, Result{}, fmt.Errorf("function never polled …/invocation/next: %w", ctx.Err())
 	}
 	select {
 	case res := <-ch:
-		return id, res
+		return id, res, nil
 	case <-p.Done:
-		t.Fatalf("function exited during invocation %s", id)
-	case <-timeout:
-		t.Fatalf("no result for invocation %s", id)
+		return id, Result{}, fmt.Errorf("function exited during invocation %s", id)
+	case <-ctx.Done():
+		return id, Result{}, fmt.Errorf("no result for invocation %s: %w", id, ctx.Err())
 	}
-	panic("unreachable")
 }
 
 // RIE is one binary running under the Lambda Runtime Interface Emulator.
@@ -375,18 +468,48 @@ func StartRIE(t testing.TB, bin string, env []string) *RIE {
 	if err != nil {
 		t.Skipf("cannot build the Lambda Runtime Interface Emulator (needs the Go module proxy): %v", err)
 	}
-	// FreePort's ports can be taken by another process before the emulator
+	r, err := LaunchRIE(rieBin, bin, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		r.Proc.Stop()
+		if t.Failed() {
+			t.Logf("emulator stdout:\n%s\nstderr:\n%s", r.Proc.Stdout, r.Proc.Stderr)
+		}
+	})
+	return r
+}
+
+// LaunchRIE runs bin under the emulator rieBin (see InstallRIE) with env,
+// on loopback ports of its own, and waits until the emulator accepts
+// connections; the caller stops r.Proc. The emulator starts bin at the
+// first invocation.
+func LaunchRIE(rieBin, bin string, env []string) (*RIE, error) {
+	// freePort's ports can be taken by another process before the emulator
 	// binds them on a busy machine; then it exits at once and we retry.
 	for attempt := 1; ; attempt++ {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
-		apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
-		p := Start(t, env, rieBin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, "--log-level", "error", bin)
-		err := waitListening(p, addr)
-		if err == nil {
-			return &RIE{Proc: p, URL: "http://" + addr + "/2015-03-31/functions/function/invocations"}
+		port, err := freePort()
+		if err != nil {
+			return nil, err
 		}
+		apiPort, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(apiPort))
+		p, err := StartProcess(env, rieBin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, "--log-level", "error", bin)
+		if err != nil {
+			return nil, err
+		}
+		err = waitListening(p, addr)
+		if err == nil {
+			return &RIE{Proc: p, URL: "http://" + addr + "/2015-03-31/functions/function/invocations"}, nil
+		}
+		p.Stop()
 		if !errors.Is(err, errExited) || attempt == 3 {
-			t.Fatalf("Runtime Interface Emulator: %v\nstderr:\n%s", err, p.Stderr)
+			return nil, fmt.Errorf("Runtime Interface Emulator: %v\nstderr:\n%s", err, p.Stderr)
 		}
 	}
 }
@@ -397,15 +520,30 @@ func (r *RIE) Invoke(t testing.TB, payload []byte) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(payload))
-	resp, err := http.DefaultClient.Do(req)
+	body, err := r.Call(ctx, payload)
 	if err != nil {
-		t.Fatalf("invoke through the emulator: %v", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("emulator answered %d: %s", resp.StatusCode, body)
+		t.Fatal(err)
 	}
 	return body
+}
+
+// Call posts one event and returns the function's result.
+func (r *RIE) Call(ctx context.Context, payload []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("invoke through the emulator: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("invoke through the emulator: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("emulator answered %d: %s", resp.StatusCode, body)
+	}
+	return body, nil
 }
