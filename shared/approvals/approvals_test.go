@@ -4,54 +4,18 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
 	"github.com/dingfn/dingfn/shared/approvals"
 	"github.com/dingfn/dingfn/shared/clocktest"
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/store"
-	"github.com/dingfn/dingfn/shared/store/boltstore"
 	"github.com/dingfn/dingfn/shared/store/memstore"
-	"github.com/dingfn/dingfn/shared/store/otsstore"
-	"github.com/dingfn/dingfn/shared/store/redisstore/redistest"
-	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
-
-func backends(t *testing.T) map[string]func(now func() time.Time) store.Store {
-	return map[string]func(now func() time.Time) store.Store{
-		"memory": func(now func() time.Time) store.Store {
-			s, _ := memstore.New(memstore.WithClock(now))
-			return s
-		},
-		"bolt": func(now func() time.Time) store.Store {
-			s, err := boltstore.Open(filepath.Join(t.TempDir(), "a.db"), boltstore.WithClock(now), boltstore.WithNoSync())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		},
-		"redis": func(now func() time.Time) store.Store { return redistest.Open(t, now) },
-		"tablestore": func(now func() time.Time) store.Store {
-			srv := tablestoretest.NewServer()
-			t.Cleanup(srv.Close)
-			cfg := tablestore.NewDefaultTableStoreConfig()
-			cfg.DefaultRetryInterval = 2 * time.Millisecond
-			client := tablestore.NewClientWithConfig(srv.URL, "dingfn-test", "id", "secret", "", cfg)
-			s, err := otsstore.New(client, otsstore.WithClock(now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
-	}
-}
 
 // writes counts conditional writes.
 type writes struct {
@@ -66,61 +30,58 @@ func (w *writes) Put(ctx context.Context, table string, it store.Item, c store.C
 
 func TestSyncStoresTheInstance(t *testing.T) {
 	t.Parallel()
-	for name, open := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			fake := dingtalktest.NewServer(dingtalktest.WithDemoOrg())
-			t.Cleanup(fake.Close)
-			c, err := dingtalk.NewClient(fake.AppKey(), fake.AppSecret(), dingtalk.WithBaseURLs(fake.URL, fake.URL),
-				dingtalk.WithHTTPClient(&http.Client{Transport: fake.Transport()}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			clock := clocktest.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-			st := &writes{Store: open(clock.Now)}
-			w, err := approvals.NewWriter(st, c.Process, clock.Now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			org := fake.Org()
-			id, err := c.Process.CreateInstance(ctx, &dingtalk.CreateProcessInstanceRequest{
-				OriginatorUserID: org.Users[0].UserID, ProcessCode: "PROC-TRIP", DeptID: -1,
-				FormComponentValues: []dingtalk.FormComponentValue{{Name: "目的地", Value: "杭州"}},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ch, err := w.Sync(ctx, id, "PROC-TRIP"); err != nil || ch != approvals.Created {
-				t.Fatalf("Sync = %s, %v", ch, err)
-			}
-			a, err := approvals.Get(ctx, st, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a.ProcessInstanceID != id || a.Status != "RUNNING" || a.OriginatorUserID != org.Users[0].UserID || a.ProcessCode != "PROC-TRIP" ||
-				len(a.FormValues) != 1 || a.FormValues[0].Value != "杭州" || a.Tasks == nil || a.Hash == "" {
-				t.Errorf("stored %+v", a)
-			}
-			st.n.Store(0)
-			clock.Advance(time.Minute)
-			if ch, err := w.Sync(ctx, id, ""); err != nil || ch != approvals.Unchanged || st.n.Load() != 0 {
-				t.Errorf("unchanged Sync = %s, %v, %d writes", ch, err, st.n.Load())
-			}
-			if err := fake.FinishProcessInstance(id, "agree"); err != nil {
-				t.Fatal(err)
-			}
-			if ch, err := w.Sync(ctx, id, ""); err != nil || ch != approvals.Updated {
-				t.Fatalf("Sync after finish = %s, %v", ch, err)
-			}
-			if a, _ := approvals.Get(ctx, st, id); a.Status != "COMPLETED" || a.Result != "agree" || a.ProcessCode != "PROC-TRIP" {
-				t.Errorf("after finish: %+v", a)
-			}
-			if _, err := approvals.Get(ctx, st, "nope"); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("Get(missing) = %v", err)
-			}
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		fake := dingtalktest.NewServer(dingtalktest.WithDemoOrg())
+		t.Cleanup(fake.Close)
+		c, err := dingtalk.NewClient(fake.AppKey(), fake.AppSecret(), dingtalk.WithBaseURLs(fake.URL, fake.URL),
+			dingtalk.WithHTTPClient(&http.Client{Transport: fake.Transport()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock := clocktest.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+		st := &writes{Store: b.Open(t, clock.Now)}
+		w, err := approvals.NewWriter(st, c.Process, clock.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		org := fake.Org()
+		id, err := c.Process.CreateInstance(ctx, &dingtalk.CreateProcessInstanceRequest{
+			OriginatorUserID: org.Users[0].UserID, ProcessCode: "PROC-TRIP", DeptID: -1,
+			FormComponentValues: []dingtalk.FormComponentValue{{Name: "目的地", Value: "杭州"}},
 		})
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch, err := w.Sync(ctx, id, "PROC-TRIP"); err != nil || ch != approvals.Created {
+			t.Fatalf("Sync = %s, %v", ch, err)
+		}
+		a, err := approvals.Get(ctx, st, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.ProcessInstanceID != id || a.Status != "RUNNING" || a.OriginatorUserID != org.Users[0].UserID || a.ProcessCode != "PROC-TRIP" ||
+			len(a.FormValues) != 1 || a.FormValues[0].Value != "杭州" || a.Tasks == nil || a.Hash == "" {
+			t.Errorf("stored %+v", a)
+		}
+		st.n.Store(0)
+		clock.Advance(time.Minute)
+		if ch, err := w.Sync(ctx, id, ""); err != nil || ch != approvals.Unchanged || st.n.Load() != 0 {
+			t.Errorf("unchanged Sync = %s, %v, %d writes", ch, err, st.n.Load())
+		}
+		if err := fake.FinishProcessInstance(id, "agree"); err != nil {
+			t.Fatal(err)
+		}
+		if ch, err := w.Sync(ctx, id, ""); err != nil || ch != approvals.Updated {
+			t.Fatalf("Sync after finish = %s, %v", ch, err)
+		}
+		if a, _ := approvals.Get(ctx, st, id); a.Status != "COMPLETED" || a.Result != "agree" || a.ProcessCode != "PROC-TRIP" {
+			t.Errorf("after finish: %+v", a)
+		}
+		if _, err := approvals.Get(ctx, st, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Get(missing) = %v", err)
+		}
+	})
 }
 
 // heldAPI fetches through the real client, then holds the answer until

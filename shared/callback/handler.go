@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/dingfn/dingfn/shared/dingcrypto"
@@ -106,7 +104,7 @@ func NewHandler(c *dingcrypto.Crypto, d Dispatcher, opts ...Option) (http.Handle
 const (
 	codeMethod           = "method_not_allowed"
 	codeMissingParameter = "missing_parameter"
-	codeTooLarge         = "body_too_large"
+	codeTooLarge         = httpapi.CodeBodyTooLarge // httpapi.ReadBody's
 	codeMalformedBody    = "malformed_body"
 	codeMissingEncrypt   = "missing_encrypt"
 	codeBadSignature     = "bad_signature"
@@ -144,17 +142,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if r.ContentLength > h.maxBody {
-		h.reject(w, r, http.StatusRequestEntityTooLarge, codeTooLarge, "body exceeds "+strconv.FormatInt(h.maxBody, 10)+" bytes", nil)
+	body, err := httpapi.ReadBody(w, r, h.maxBody)
+	if e, ok := errors.AsType[*httpapi.Error](err); ok {
+		h.reject(w, r, e.Status, e.Body.Error, e.Body.Message, nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			h.reject(w, r, http.StatusRequestEntityTooLarge, codeTooLarge, "body exceeds "+strconv.FormatInt(h.maxBody, 10)+" bytes", nil)
-			return
-		}
 		h.reject(w, r, http.StatusBadRequest, codeMalformedBody, "body could not be read", err)
 		return
 	}

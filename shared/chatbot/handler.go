@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -101,7 +99,7 @@ const (
 	codeMissingSignature = "missing_signature"
 	codeBadSignature     = "bad_signature"
 	codeExpired          = "expired_timestamp"
-	codeTooLarge         = "body_too_large"
+	codeTooLarge         = httpapi.CodeBodyTooLarge // httpapi.ReadBody's
 	codeMalformed        = "malformed_message"
 	codeDispatchFailed   = "dispatch_failed"
 )
@@ -132,16 +130,12 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.reject(w, r, http.StatusUnauthorized, codeBadSignature, "the sign header does not match; check DINGTALK_APP_SECRET", err)
 		return
 	}
-	if r.ContentLength > rc.maxBody {
-		rc.reject(w, r, http.StatusRequestEntityTooLarge, codeTooLarge, "body exceeds "+strconv.FormatInt(rc.maxBody, 10)+" bytes", nil)
+	raw, err := httpapi.ReadBody(w, r, rc.maxBody)
+	if e, ok := errors.AsType[*httpapi.Error](err); ok {
+		rc.reject(w, r, e.Status, e.Body.Error, e.Body.Message, nil)
 		return
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rc.maxBody))
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			rc.reject(w, r, http.StatusRequestEntityTooLarge, codeTooLarge, "body exceeds "+strconv.FormatInt(rc.maxBody, 10)+" bytes", nil)
-			return
-		}
 		rc.reject(w, r, http.StatusBadRequest, codeMalformed, "the body could not be read", err)
 		return
 	}

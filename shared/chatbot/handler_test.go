@@ -9,15 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
 	"github.com/dingfn/dingfn/shared/chatbot"
 	"github.com/dingfn/dingfn/shared/clocktest"
@@ -28,53 +25,10 @@ import (
 	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/store"
-	"github.com/dingfn/dingfn/shared/store/boltstore"
-	"github.com/dingfn/dingfn/shared/store/memstore"
-	"github.com/dingfn/dingfn/shared/store/otsstore"
-	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 var epoch = time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
-
-// backend opens the store of a test.
-type backend struct {
-	name string
-	open func(t *testing.T, now func() time.Time) store.Store
-}
-
-func backends() []backend {
-	return []backend{
-		{"memory", func(t *testing.T, now func() time.Time) store.Store {
-			s, err := memstore.New(memstore.WithClock(now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}},
-		{"bolt", func(t *testing.T, now func() time.Time) store.Store {
-			s, err := boltstore.Open(filepath.Join(t.TempDir(), "dingfn.db"), boltstore.WithClock(now), boltstore.WithNoSync())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-		{"tablestore", func(t *testing.T, now func() time.Time) store.Store {
-			srv := tablestoretest.NewServer(tablestoretest.WithClock(now))
-			t.Cleanup(srv.Close)
-			cfg := tablestore.NewDefaultTableStoreConfig()
-			cfg.DefaultRetryInterval = 2 * time.Millisecond
-			cfg.MaxRetryInterval = 8 * time.Millisecond
-			client := tablestore.NewClientWithConfig(srv.URL, "dingfn-test", "test-access-key-id", "test-access-key-secret", "", cfg)
-			s, err := otsstore.New(client, otsstore.WithClock(now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-	}
-}
 
 // env is a robot's message URL on the event log, with the fake DingTalk
 // posting to it, all on one manual clock.
@@ -92,7 +46,7 @@ type env struct {
 
 type envOption struct {
 	budget, reserve time.Duration
-	store           backend
+	store           storetest.Backend
 }
 
 func newEnv(t *testing.T, register func(*events.Mux, store.Store), o envOption) *env {
@@ -101,8 +55,8 @@ func newEnv(t *testing.T, register func(*events.Mux, store.Store), o envOption) 
 		// A generous budget where timing is not the point.
 		o.budget, o.reserve = 20*time.Second, time.Second
 	}
-	if o.store.open == nil {
-		o.store = backends()[0]
+	if o.store.Open == nil {
+		o.store = storetest.Memory()
 	}
 	e := &env{t: t, clk: clocktest.New(epoch), mux: events.NewMux(), logs: &bytes.Buffer{}}
 	e.fake = dingtalktest.NewServer(dingtalktest.WithDemoOrg(), dingtalktest.WithClock(e.clk.Now))
@@ -114,7 +68,7 @@ func newEnv(t *testing.T, register func(*events.Mux, store.Store), o envOption) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := o.store.open(t, e.clk.Now)
+	st := o.store.Open(t, e.clk.Now)
 	register(e.mux, st)
 	e.log, err = events.New(st, e.mux, events.WithClock(e.clk.Now), events.WithBudget(o.budget, o.reserve),
 		chatbot.Replies(client.Chatbot, e.clk.Now))
@@ -218,8 +172,8 @@ func echo(m *events.Mux) {
 // without running the handler or answering again; on every store.
 func TestFastReplyInBodyAndRedelivery(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			runs := 0
 			e := newEnv(t, func(m *events.Mux, _ store.Store) {

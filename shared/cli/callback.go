@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -78,7 +79,7 @@ Default events: ` + strings.Join(DefaultCallbackTags, ", ") + `.`,
 				return err
 			}
 			defer b.Close()
-			cfg := &dingtalk.CallbackConfig{URL: rawURL, Tags: tags, Token: b.Config.CallbackToken, AESKey: b.Config.CallbackAESKey}
+			cfg := configured(b, rawURL, tags)
 			if err := b.Client.Callback.Register(cmd.Context(), cfg); err != nil {
 				return err
 			}
@@ -93,6 +94,12 @@ Default events: ` + strings.Join(DefaultCallbackTags, ", ") + `.`,
 	c.Flags().StringSliceVar(&tags, "tags", DefaultCallbackTags, "event `TAGS` to subscribe to, comma-separated")
 	_ = c.RegisterFlagCompletionFunc("tags", cobra.FixedCompletions(DefaultCallbackTags, cobra.ShellCompDirectiveNoFileComp))
 	return c
+}
+
+// configured is a registration of url and tags with the configured token
+// and AES key, which register and update always send.
+func configured(b *bundle.Bundle, url string, tags []string) *dingtalk.CallbackConfig {
+	return &dingtalk.CallbackConfig{URL: url, Tags: tags, Token: b.Config.CallbackToken, AESKey: b.Config.CallbackAESKey}
 }
 
 // ownerKeyNote reminds that register_call_back pushes are encrypted for
@@ -198,10 +205,7 @@ to rotate them. DingTalk pushes check_url to the URL first.`,
 			if err != nil {
 				return err
 			}
-			cfg := &dingtalk.CallbackConfig{URL: cur.URL, Tags: cur.Tags, Token: b.Config.CallbackToken, AESKey: b.Config.CallbackAESKey}
-			if rawURL != "" {
-				cfg.URL = rawURL
-			}
+			cfg := configured(b, cmp.Or(rawURL, cur.URL), cur.Tags)
 			if cmd.Flags().Changed("tags") {
 				cfg.Tags = tags
 			}
@@ -343,10 +347,7 @@ func (a *app) recordFailed(cmd *cobra.Command) error {
 	now := a.env.Now()
 	list := make([]failedPush, 0, len(tee.seen))
 	for _, f := range tee.seen {
-		p := failedPush{Tag: f.Tag, Data: f.Data}
-		if f.EventTime > 0 {
-			p.EventTime = time.UnixMilli(f.EventTime).UTC()
-		}
+		p := failedPushOf(f)
 		if ev, evErr := events.FailedEvent(f, now); evErr == nil {
 			p.ID = ev.ID
 		}
@@ -396,14 +397,20 @@ func (a *app) fetchFailed(ctx context.Context, b *bundle.Bundle) ([]failedPush, 
 		if err != nil {
 			return list, err
 		}
-		f := failedPush{Tag: ev.Tag, Data: ev.Data}
-		if ev.EventTime > 0 {
-			f.EventTime = time.UnixMilli(ev.EventTime).UTC()
-		}
+		f := failedPushOf(ev)
 		if len(f.Data) == 0 {
 			f.Data = json.RawMessage("null")
 		}
 		list = append(list, f)
 	}
 	return list, nil
+}
+
+// failedPushOf is a push DingTalk gave up on, as printed.
+func failedPushOf(f dingtalk.FailedEvent) failedPush {
+	p := failedPush{Tag: f.Tag, Data: f.Data}
+	if f.EventTime > 0 {
+		p.EventTime = time.UnixMilli(f.EventTime).UTC()
+	}
+	return p
 }

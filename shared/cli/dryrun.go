@@ -9,10 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/functions"
 )
 
 // dryRun walks DingTalk against the mirror without writing
-// (directory.Syncer.Diff), with a progress bar on a terminal. It takes no
+// (directory.Syncer.Diff of the sync's walker, functions.DirectorySyncer),
+// with a progress bar on a terminal. It takes no
 // lease: it writes nothing a walk could collide with. The plan comes with
 // the error too, when the walk stopped early.
 func (a *app) dryRun(cmd *cobra.Command, allowMassDelete bool) (*directory.Plan, error) {
@@ -22,13 +24,7 @@ func (a *app) dryRun(cmd *cobra.Command, allowMassDelete bool) (*directory.Plan,
 		return nil, err
 	}
 	defer b.Close()
-	// The writer's clock is the sync's (time.Now): which records a walk
-	// removes depends on when they last changed.
-	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
-	if err != nil {
-		return nil, err
-	}
-	opts := []directory.SyncOption{directory.WithMaxDelete(b.Config.SyncMaxDelete)}
+	var o functions.SyncOptions
 	var bar *walkBar
 	if a.env.Terminal && !a.jsonOut {
 		st, err := directory.NewReader(b.Store).Status(ctx)
@@ -36,9 +32,9 @@ func (a *app) dryRun(cmd *cobra.Command, allowMassDelete bool) (*directory.Plan,
 			return nil, err
 		}
 		bar = newWalkBar(a, st)
-		opts = append(opts, directory.WithProgress(bar.update))
+		o.Progress = bar.update
 	}
-	s, err := directory.NewSyncer(w, opts...)
+	s, err := functions.DirectorySyncer(b, o)
 	if err != nil {
 		return nil, err
 	}

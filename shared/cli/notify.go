@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,20 +17,23 @@ import (
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/functions"
-	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/redact"
 )
 
 // notifier is what send, notices and robot need from notify: the service
-// in this process, or a deployed notify's /v1 API (--api). Both fail with
-// a *notify.Error, the API's own error.
-type notifier interface {
-	SendNotice(ctx context.Context, req notify.NoticeRequest) (notify.NoticeAnswer, error)
-	Notice(ctx context.Context, id string) (notify.NoticeStatus, error)
-	Recall(ctx context.Context, id string) (notify.RecallResult, error)
-	SendRobot(ctx context.Context, name string, msg *dingtalk.RobotMessage, idemKey string) (notify.RobotAnswer, error)
-	Close()
+// in this process (notify.Local), or a deployed notify's /v1 API (--api,
+// notify.Client). Both fail with a *notify.Error, the API's own error.
+type notifier struct {
+	notify.Notifier
+	close func()
+}
+
+// Close releases what the notifier opened (the store, for the local one).
+func (n notifier) Close() {
+	if n.close != nil {
+		n.close()
+	}
 }
 
 // localCaller is the caller the notices sent from this process are
@@ -56,71 +58,29 @@ func (a *app) notifier(cmd *cobra.Command, f notifyFlags, needs []string) (notif
 		return a.remoteNotifier(cmd, f)
 	}
 	if f.keyName != "" {
-		return nil, usageErrorf(cmd, "--key-name goes with --api")
+		return notifier{}, usageErrorf(cmd, "--key-name goes with --api")
 	}
 	b, err := a.open(cmd.Context(), cmd, needs)
 	if err != nil {
-		return nil, err
+		return notifier{}, err
 	}
 	s, err := functions.NotifyService(b)
 	if err != nil {
 		b.Close()
-		return nil, err
+		return notifier{}, err
 	}
-	return localNotify{s: s, close: func() { b.Close() }}, nil
+	return notifier{Notifier: notify.Local(s, localCaller), close: func() { b.Close() }}, nil
 }
 
-// localNotify is the service in this process; its failures become the
-// API's errors, so both modes report alike.
-type localNotify struct {
-	s     *notify.Service
-	close func()
-}
-
-func (l localNotify) SendNotice(ctx context.Context, req notify.NoticeRequest) (notify.NoticeAnswer, error) {
-	a, err := l.s.SendNotice(ctx, localCaller, req)
-	return a, asNotifyError(err)
-}
-
-func (l localNotify) Notice(ctx context.Context, id string) (notify.NoticeStatus, error) {
-	st, err := l.s.Notice(ctx, id, notify.StatusOptions{})
-	return st, asNotifyError(err)
-}
-
-func (l localNotify) Recall(ctx context.Context, id string) (notify.RecallResult, error) {
-	r, err := l.s.Recall(ctx, id)
-	return r, asNotifyError(err)
-}
-
-func (l localNotify) SendRobot(ctx context.Context, name string, msg *dingtalk.RobotMessage, idemKey string) (notify.RobotAnswer, error) {
-	a, err := l.s.SendRobot(ctx, localCaller, name, msg, idemKey)
-	return a, asNotifyError(err)
-}
-
-func (l localNotify) Close() { l.close() }
-
-func asNotifyError(err error) error {
-	if err == nil {
-		return nil
-	}
-	return notify.AsError(err)
-}
-
-// remoteNotify calls a deployed notify's /v1 API with a bearer key.
-type remoteNotify struct {
-	base *url.URL
-	key  string
-	hc   *http.Client
-}
-
+// remoteNotifier calls a deployed notify with a key of NOTIFY_API_KEYS.
 func (a *app) remoteNotifier(cmd *cobra.Command, f notifyFlags) (notifier, error) {
 	u, err := url.Parse(strings.TrimSuffix(f.api, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return nil, usageErrorf(cmd, "--api must be notify's base URL, e.g. https://notify.example.com, got %q", f.api)
+		return notifier{}, usageErrorf(cmd, "--api must be notify's base URL, e.g. https://notify.example.com, got %q", f.api)
 	}
 	cfg, err := config.LoadFor(cmd.CommandPath(), []string{"NOTIFY_API_KEYS"}, a.getenv)
 	if err != nil {
-		return nil, err
+		return notifier{}, err
 	}
 	key := ""
 	for i, entry := range cfg.NotifyAPIKeys {
@@ -134,78 +94,14 @@ func (a *app) remoteNotifier(cmd *cobra.Command, f notifyFlags) (notifier, error
 		}
 	}
 	if key == "" {
-		return nil, &config.Error{Function: config.Function(cmd.CommandPath()), Problems: []config.Problem{{
+		return notifier{}, &config.Error{Function: config.Function(cmd.CommandPath()), Problems: []config.Problem{{
 			Var: "NOTIFY_API_KEYS", Reason: fmt.Sprintf("has no entry named %q (--key-name)", f.keyName)}}}
 	}
-	return remoteNotify{base: u, key: key, hc: a.env.HTTPClient}, nil
-}
-
-func (r remoteNotify) Close() {}
-
-// call sends one request and decodes the answer into out, or returns the
-// API's error body as a *notify.Error.
-func (r remoteNotify) call(ctx context.Context, method, path string, body any, idemKey string, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, r.base.String()+path, rd)
+	c, err := notify.NewClient(u.String(), key, a.env.HTTPClient)
 	if err != nil {
-		return err
+		return notifier{}, usageErrorf(cmd, "--api: %v", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+r.key)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if idemKey != "" {
-		req.Header.Set("Idempotency-Key", idemKey)
-	}
-	resp, err := r.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("notify at %s: %w", r.base.Host, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return fmt.Errorf("notify at %s: read the answer: %w", r.base.Host, err)
-	}
-	if resp.StatusCode >= 300 {
-		e := &notify.Error{Status: resp.StatusCode}
-		if json.Unmarshal(raw, &e.Body) != nil || e.Body.Error == "" {
-			e.Body = httpapi.ErrorBody{Error: "http_" + strconv.Itoa(resp.StatusCode),
-				Message: fmt.Sprintf("notify at %s answered %s, not its JSON error body (is --api notify's base URL?)", r.base.Host, resp.Status)}
-		}
-		return e
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("notify at %s: the answer is not the API's JSON: %w", r.base.Host, err)
-	}
-	return nil
-}
-
-func (r remoteNotify) SendNotice(ctx context.Context, req notify.NoticeRequest) (notify.NoticeAnswer, error) {
-	var a notify.NoticeAnswer
-	return a, r.call(ctx, http.MethodPost, "/v1/notices", req, "", &a)
-}
-
-func (r remoteNotify) Notice(ctx context.Context, id string) (notify.NoticeStatus, error) {
-	var st notify.NoticeStatus
-	return st, r.call(ctx, http.MethodGet, "/v1/notices/"+url.PathEscape(id), nil, "", &st)
-}
-
-func (r remoteNotify) Recall(ctx context.Context, id string) (notify.RecallResult, error) {
-	var res notify.RecallResult
-	return res, r.call(ctx, http.MethodDelete, "/v1/notices/"+url.PathEscape(id), nil, "", &res)
-}
-
-func (r remoteNotify) SendRobot(ctx context.Context, name string, msg *dingtalk.RobotMessage, idemKey string) (notify.RobotAnswer, error) {
-	var a notify.RobotAnswer
-	return a, r.call(ctx, http.MethodPost, "/v1/robots/"+url.PathEscape(name)+"/messages", msg, idemKey, &a)
+	return notifier{Notifier: c}, nil
 }
 
 // messageFlags are the ways to give a message.
@@ -410,7 +306,7 @@ who has not, and whom DingTalk refused.`,
 				return err
 			}
 			defer n.Close()
-			st, err := n.Notice(cmd.Context(), argv[0])
+			st, err := n.Notice(cmd.Context(), argv[0], notify.StatusOptions{})
 			if err != nil {
 				return err
 			}

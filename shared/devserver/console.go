@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"time"
 
 	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/bundle"
@@ -30,7 +26,6 @@ type ConsoleServer struct {
 	Bundle  *bundle.Bundle
 	Console *console.Console
 	http    *localServer
-	serveCh chan error
 }
 
 // StartConsole serves the console alone against the configured DingTalk
@@ -42,23 +37,12 @@ type ConsoleServer struct {
 // needs the configuration the sync function needs. Addr, Getenv, Out and
 // Logger of o apply.
 func StartConsole(ctx context.Context, o Options) (_ *ConsoleServer, err error) {
-	if o.Addr == "" {
-		o.Addr = DefaultConsoleAddr
-	}
-	if o.Getenv == nil {
-		o.Getenv = os.Getenv
-	}
-	if o.Out == nil {
-		o.Out = io.Discard
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.defaults(DefaultConsoleAddr)
 	cfg, err := config.Load(config.Sync, o.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	s := &ConsoleServer{serveCh: make(chan error, 1)}
+	s := &ConsoleServer{}
 	if s.Bundle, err = bundle.Open(ctx, cfg, o.Logger); err != nil {
 		return nil, err
 	}
@@ -95,7 +79,7 @@ func StartConsole(ctx context.Context, o Options) (_ *ConsoleServer, err error) 
 	mux.Handle(console.PagePattern, s.Console)
 	mux.Handle(console.Prefix, s.Console)
 	s.http = newLocalServer(mux, s.Console.Close)
-	go func() { s.serveCh <- s.http.Serve(ln) }()
+	s.http.serve(ln)
 	send := "notice form off (set DINGTALK_AGENT_ID to send notices)"
 	if src.Notify != nil {
 		send = "the notice form sends real work notices as agent " + fmt.Sprint(cfg.AgentID)
@@ -107,9 +91,7 @@ func StartConsole(ctx context.Context, o Options) (_ *ConsoleServer, err error) 
 
 // Close stops the server and releases the store.
 func (s *ConsoleServer) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.http.shutdown(ctx)
+	err := s.http.shutdown()
 	s.Console.Close()
 	return errors.Join(err, s.Bundle.Close())
 }
@@ -120,11 +102,5 @@ func RunConsole(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-	case err := <-s.serveCh:
-		s.Close()
-		return fmt.Errorf("console: %w", err)
-	}
-	return s.Close()
+	return runUntil(ctx, "console", s.http, s.Close)
 }

@@ -75,6 +75,22 @@ type Options struct {
 	EventHandlers func(*events.Mux)
 }
 
+// defaults fills in what o leaves unset, listening on addr by default.
+func (o *Options) defaults(addr string) {
+	if o.Addr == "" {
+		o.Addr = addr
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
 // Server is a running `dingfn dev`.
 type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:9000.
@@ -100,25 +116,13 @@ type Server struct {
 	syncEvery, refreshEvery time.Duration
 	cancel                  context.CancelFunc
 	wg                      sync.WaitGroup
-	serveCh                 chan error
 }
 
 // Start builds the bundle, starts the HTTP server and the timers, and
 // returns once the server is listening.
 func Start(ctx context.Context, o Options) (_ *Server, err error) {
-	if o.Addr == "" {
-		o.Addr = DefaultAddr
-	}
-	if o.Getenv == nil {
-		o.Getenv = os.Getenv
-	}
-	if o.Out == nil {
-		o.Out = io.Discard
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	s := &Server{logger: o.Logger, serveCh: make(chan error, 1),
+	o.defaults(DefaultAddr)
+	s := &Server{logger: o.Logger,
 		syncEvery: period(o.SyncEvery, DefaultSyncEvery), refreshEvery: period(o.RefreshEvery, DefaultRefreshEvery)}
 	// Listen first: the simulated DingTalk needs the callback URL to push
 	// the events its organisation changes cause.
@@ -157,7 +161,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	// The console's streams never go idle: end them when shutting down.
 	s.http = newLocalServer(s.routes(), s.Console.Close)
-	go func() { s.serveCh <- s.http.Serve(ln) }()
+	s.http.serve(ln)
 
 	tctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -261,21 +265,13 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-	case err := <-s.serveCh:
-		s.Close()
-		return fmt.Errorf("devserver: %w", err)
-	}
-	return s.Close()
+	return runUntil(ctx, "devserver", s.http, s.Close)
 }
 
 // Close stops the timers and the server and releases the store.
 func (s *Server) Close() error {
 	s.cancel()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.http.shutdown(ctx)
+	err := s.http.shutdown()
 	s.wg.Wait()
 	// A sync or drain the console started ends before the store closes.
 	s.Console.Close()

@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -17,13 +18,15 @@ type localServer struct {
 	*http.Server
 	mu    sync.Mutex
 	fresh map[net.Conn]struct{}
+	// failed receives Serve's error.
+	failed chan error
 }
 
 // newLocalServer serves h with the dev server's timeouts; onShutdown runs
 // when the shutdown begins (it ends the console's streams, which never go
 // idle).
 func newLocalServer(h http.Handler, onShutdown func()) *localServer {
-	s := &localServer{fresh: map[net.Conn]struct{}{}}
+	s := &localServer{fresh: map[net.Conn]struct{}{}, failed: make(chan error, 1)}
 	s.Server = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -45,9 +48,14 @@ func (s *localServer) track(c net.Conn, st http.ConnState) {
 	}
 }
 
+// serve serves on ln in the background.
+func (s *localServer) serve(ln net.Listener) { go func() { s.failed <- s.Serve(ln) }() }
+
 // shutdown closes the connections that never sent a request, then shuts
-// down gracefully: requests in flight finish (until ctx ends).
-func (s *localServer) shutdown(ctx context.Context) error {
+// down gracefully: requests in flight finish, for five seconds at most.
+func (s *localServer) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	s.SetKeepAlivesEnabled(false)
 	s.mu.Lock()
 	for c := range s.fresh {
@@ -55,4 +63,16 @@ func (s *localServer) shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	return s.Shutdown(ctx)
+}
+
+// runUntil keeps a server (`dingfn dev` or `dingfn console`) running until
+// ctx is done or it fails to serve, and then closes it.
+func runUntil(ctx context.Context, name string, srv *localServer, close func() error) error {
+	select {
+	case <-ctx.Done():
+	case err := <-srv.failed:
+		close()
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return close()
 }

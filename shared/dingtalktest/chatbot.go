@@ -349,16 +349,9 @@ func (s *Server) sessionSend(rq *request) reply {
 	if err := json.Unmarshal(rq.body, &body); err != nil || body == nil {
 		return fail(40035, "缺少参数 json")
 	}
-	msgtype, _ := body["msgtype"].(string)
-	fields, known := robotRequired[msgtype]
-	if !known {
-		return fail(400105, "不支持的消息类型")
-	}
-	obj, _ := body[msgtype].(map[string]any)
-	for _, f := range fields {
-		if v, ok := obj[f]; !ok || v == "" || v == nil {
-			return fail(40035, fmt.Sprintf("缺少参数 %s.%s", msgtype, f))
-		}
+	msgtype, _, refused := robotBody(body)
+	if refused != nil {
+		return *refused
 	}
 	s.chatbot.replies = append(s.chatbot.replies, SessionReply{MsgID: sess.msgID, ConversationID: sess.conv,
 		MsgType: msgtype, Body: slices.Clone(rq.body), Time: rq.now})

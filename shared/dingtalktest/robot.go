@@ -120,6 +120,26 @@ var robotRequired = map[string][]string{
 	"feedCard":   {"links"},
 }
 
+// robotBody checks a robot message's body as DingTalk does, for robot/send
+// and session replies alike: a known msgtype with its required fields. It
+// returns the msgtype and its object, or the refusal.
+func robotBody(body map[string]any) (msgtype string, obj map[string]any, refused *reply) {
+	msgtype, _ = body["msgtype"].(string)
+	fields, known := robotRequired[msgtype]
+	if !known {
+		r := fail(400105, "不支持的消息类型")
+		return "", nil, &r
+	}
+	obj, _ = body[msgtype].(map[string]any)
+	for _, f := range fields {
+		if v, ok := obj[f]; !ok || v == "" || v == nil {
+			r := fail(40035, fmt.Sprintf("缺少参数 %s.%s", msgtype, f))
+			return "", nil, &r
+		}
+	}
+	return msgtype, obj, nil
+}
+
 // POST robot/send?access_token=…[&timestamp=&sign=]
 func (s *Server) robotSend(rq *request) reply {
 	q := rq.r.URL.Query()
@@ -151,16 +171,9 @@ func (s *Server) robotSend(rq *request) reply {
 			return fail(310000, "sign not match")
 		}
 	}
-	msgtype, _ := body["msgtype"].(string)
-	fields, known := robotRequired[msgtype]
-	if !known {
-		return fail(400105, "不支持的消息类型")
-	}
-	obj, _ := body[msgtype].(map[string]any)
-	for _, f := range fields {
-		if v, ok := obj[f]; !ok || v == "" || v == nil {
-			return fail(40035, fmt.Sprintf("缺少参数 %s.%s", msgtype, f))
-		}
+	msgtype, obj, refused := robotBody(body)
+	if refused != nil {
+		return *refused
 	}
 	if msgtype == "actionCard" {
 		_, single := obj["singleTitle"]

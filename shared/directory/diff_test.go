@@ -12,6 +12,7 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // storedRow is one row as a full scan returns it.
@@ -83,7 +84,7 @@ func changesOf(p *directory.Plan) []string {
 // A dry run plans what the next walk does — the same records, fields,
 // counts, rows and DingTalk calls — and leaves the store as it was.
 func TestDiffPlansWhatTheWalkDoes(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		org := e.fake.Org()
 
@@ -231,7 +232,7 @@ func cmpDept(a, b string) int {
 // record it would remove, gives the verdict, and counts no deletion;
 // previewing --allow-mass-delete counts them.
 func TestDiffDeletionGuard(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		e.mustSync()
 		var gone []string
@@ -281,7 +282,7 @@ func TestDiffDeletionGuard(t *testing.T) {
 // A dry run that ctx ends says so, returns what it found until then (no
 // deletions: it did not see everything) and leaves no checkpoint.
 func TestDiffStoppedByItsContext(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		e.mustSync()
 		if err := e.fake.RenameUser(e.fake.Org().Users[0].UserID, "改名"); err != nil {
@@ -315,7 +316,7 @@ func TestDiffStoppedByItsContext(t *testing.T) {
 // An unfinished walk's checkpoint and seen-set are left as they were: the
 // dry run walks from the root on its own, and the walk then resumes.
 func TestDiffLeavesAnUnfinishedWalkAlone(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		e.mustSync()
 		stop := 0

@@ -7,10 +7,11 @@ import (
 
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 func TestFaultsTheClientRetriesDoNotStopTheWalk(t *testing.T) {
-	e := newEnv(t, backends()[0], dingtalktest.WithGeneratedOrg(orgSpec))
+	e := newEnv(t, storetest.Memory(), dingtalktest.WithGeneratedOrg(orgSpec))
 	e.fake.InjectFault(directory.APIDeptGet, dingtalktest.Fault{Kind: dingtalktest.FaultBusy, Times: 2})
 	e.fake.InjectFault(directory.APIDeptSubIDs, dingtalktest.Fault{Kind: dingtalktest.FaultBadGateway, Times: 2})
 	e.fake.InjectFault(directory.APIUserList, dingtalktest.Fault{Kind: dingtalktest.FaultDrop, Times: 2})
@@ -30,7 +31,7 @@ func TestFaultsTheClientRetriesDoNotStopTheWalk(t *testing.T) {
 }
 
 func TestRateLimitStormsBackOffAndContinue(t *testing.T) {
-	e := newEnv(t, backends()[0], dingtalktest.WithGeneratedOrg(orgSpec))
+	e := newEnv(t, storetest.Memory(), dingtalktest.WithGeneratedOrg(orgSpec))
 	// Eight 90018s in a row: the client gives up twice (1 + 3 retries
 	// each), the walk waits and continues.
 	e.fake.InjectFault(directory.APIUserList, dingtalktest.Fault{Kind: dingtalktest.FaultRateLimited, Times: 8})
@@ -43,7 +44,7 @@ func TestRateLimitStormsBackOffAndContinue(t *testing.T) {
 }
 
 func TestRateLimitPastTheDeadlineEndsThePartOfTheWalk(t *testing.T) {
-	e := newEnv(t, backends()[0], dingtalktest.WithGeneratedOrg(orgSpec))
+	e := newEnv(t, storetest.Memory(), dingtalktest.WithGeneratedOrg(orgSpec))
 	e.fake.InjectFault(directory.APIUserList, dingtalktest.Fault{Kind: dingtalktest.FaultRateLimited})
 	e.clock.Advance(time.Minute)
 	// The walk's first pause (1 ms here) does not fit before the deadline.
@@ -60,7 +61,7 @@ func TestRateLimitPastTheDeadlineEndsThePartOfTheWalk(t *testing.T) {
 }
 
 func TestAFailedWalkDeletesNothingAndResumes(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		e.mustSync()
 		org := e.fake.Org()
@@ -103,7 +104,7 @@ func TestAFailedWalkDeletesNothingAndResumes(t *testing.T) {
 }
 
 func TestEmptyListingsTripTheGuard(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		e.mustSync()
 		org := e.fake.Org()
@@ -184,7 +185,7 @@ func TestDeleteLimit(t *testing.T) {
 // part: departments outside it (50004) are skipped, the ones below them
 // still walked (listsubid ignores the scope).
 func TestContactScopeMirrorsWhatTheAppMaySee(t *testing.T) {
-	e := newEnv(t, backends()[0], dingtalktest.WithDemoOrg())
+	e := newEnv(t, storetest.Memory(), dingtalktest.WithDemoOrg())
 	e.fake.SetContactScope(2) // 研发中心 and its two groups
 	rep := e.mustSync()
 	if rep.OutOfScope != 4 || rep.DepartmentsSeen != 3 || rep.UsersSeen != 5 {
@@ -212,7 +213,7 @@ func TestContactScopeMirrorsWhatTheAppMaySee(t *testing.T) {
 // A scope narrowed after the mirror was made looks like a mass departure:
 // the guard keeps the mirror.
 func TestNarrowedContactScopeTripsTheGuard(t *testing.T) {
-	e := newEnv(t, backends()[0], dingtalktest.WithGeneratedOrg(orgSpec))
+	e := newEnv(t, storetest.Memory(), dingtalktest.WithGeneratedOrg(orgSpec))
 	e.mustSync()
 	org := e.fake.Org()
 	e.fake.SetContactScope(org.Departments[len(org.Departments)-1].ID)

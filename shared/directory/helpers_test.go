@@ -2,7 +2,6 @@ package directory_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,70 +9,14 @@ import (
 
 	"github.com/dingfn/dingfn/shared/directory"
 
-	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 	"golang.org/x/time/rate"
 
 	"github.com/dingfn/dingfn/shared/clocktest"
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/directory/directorytest"
-	"github.com/dingfn/dingfn/shared/store"
-	"github.com/dingfn/dingfn/shared/store/boltstore"
-	"github.com/dingfn/dingfn/shared/store/memstore"
-	"github.com/dingfn/dingfn/shared/store/otsstore"
-	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
-
-// backend opens a store for a test.
-type backend struct {
-	name string
-	open func(t testing.TB, now func() time.Time) store.Store
-}
-
-// backends are the three store backends, Tablestore through its emulator.
-func backends() []backend {
-	return []backend{
-		{"memory", func(t testing.TB, now func() time.Time) store.Store {
-			s, err := memstore.New(memstore.WithClock(now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}},
-		{"bolt", func(t testing.TB, now func() time.Time) store.Store {
-			s, err := boltstore.Open(filepath.Join(t.TempDir(), "dingfn.db"), boltstore.WithClock(now), boltstore.WithNoSync())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-		{"tablestore", func(t testing.TB, now func() time.Time) store.Store {
-			srv := tablestoretest.NewServer()
-			t.Cleanup(srv.Close)
-			cfg := tablestore.NewDefaultTableStoreConfig()
-			cfg.DefaultRetryInterval = 2 * time.Millisecond
-			cfg.MaxRetryInterval = 8 * time.Millisecond
-			client := tablestore.NewClientWithConfig(srv.URL, "dingfn-test", "test-access-key-id", "test-access-key-secret", "", cfg)
-			s, err := otsstore.New(client, otsstore.WithClock(now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-	}
-}
-
-// forEachBackend runs f as a subtest on every backend.
-func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			f(t, b)
-		})
-	}
-}
 
 // env is a fake DingTalk, a client of it and a mirror in a store.
 type env struct {
@@ -94,7 +37,7 @@ var epoch = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // retries) without its real-time pauses.
 var fastRetries = dingtalk.RetryPolicy{MaxAttempts: 3, MaxRateLimitRetries: 3, QPSDelay: time.Millisecond, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
 
-func newEnv(t testing.TB, b backend, fakeOpts ...dingtalktest.Option) *env {
+func newEnv(t testing.TB, b storetest.Backend, fakeOpts ...dingtalktest.Option) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), clock: clocktest.New(epoch)}
 	e.fake = dingtalktest.NewServer(fakeOpts...)
@@ -107,7 +50,7 @@ func newEnv(t testing.TB, b backend, fakeOpts ...dingtalktest.Option) *env {
 		t.Fatal(err)
 	}
 	e.client, e.api = c, c
-	e.st = directorytest.NewCountingStore(b.open(t, e.clock.Now))
+	e.st = directorytest.NewCountingStore(b.Open(t, e.clock.Now))
 	e.rebuild()
 	return e
 }

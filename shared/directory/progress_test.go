@@ -6,12 +6,13 @@ import (
 
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // WithProgress reports the walk after each department: counts only grow,
 // one report per department, and the last one agrees with the run's.
 func TestWalkProgress(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		var (
 			mu   sync.Mutex

@@ -6,13 +6,14 @@ import (
 
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // The deadline comes mid-walk (the clock jumps past it while a listing is
 // in flight): the run saves its place, and the next completes the walk
 // with the same mirror, listing no page twice.
 func TestDeadlineMidWalkThenCompletion(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		e.hook(func(api string, n int) {
 			if api == directory.APIUserList && n == 4 {
@@ -55,7 +56,7 @@ func TestDeadlineMidWalkThenCompletion(t *testing.T) {
 // the deadline stopped it.
 func TestDeadlineBetweenPagesResumesAtTheCursor(t *testing.T) {
 	// 750 people in the root and two departments: three pages each.
-	e := newEnv(t, backends()[0], dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 750, DeptSize: 375, MultiDeptEvery: -1}))
+	e := newEnv(t, storetest.Memory(), dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 750, DeptSize: 375, MultiDeptEvery: -1}))
 	e.hook(func(api string, n int) {
 		if api == directory.APIUserList && n == 2 {
 			e.clock.Advance(2 * time.Hour)
@@ -81,7 +82,7 @@ func TestDeadlineBetweenPagesResumesAtTheCursor(t *testing.T) {
 // ends with the mirror equal to it, and a person removed after the walk
 // listed them is kept until the next walk (never removed by mistake).
 func TestChangesDuringAWalkSpanningTicks(t *testing.T) {
-	e := newEnv(t, backends()[1], dingtalktest.WithGeneratedOrg(orgSpec))
+	e := newEnv(t, storetest.Bolt(), dingtalktest.WithGeneratedOrg(orgSpec))
 	e.mustSync()
 	e.hook(func(api string, n int) {
 		if api == directory.APIUserList && n == 6 {

@@ -2,11 +2,13 @@ package directory_test
 
 import (
 	"errors"
-	"github.com/dingfn/dingfn/shared/directory"
 	"slices"
 	"testing"
 
+	"github.com/dingfn/dingfn/shared/directory"
+
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // orgSpec is the organisation most tests mirror: departments of a dozen
@@ -14,7 +16,7 @@ import (
 var orgSpec = dingtalktest.OrgSpec{Users: 120, DeptSize: 12, Fanout: 3, MultiDeptEvery: 5, Seed: 7}
 
 func TestWalkMirrorsTheOrganisation(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		org := e.fake.Org()
 		rep := e.mustSync()
@@ -62,7 +64,7 @@ func TestWalkMirrorsTheOrganisation(t *testing.T) {
 }
 
 func TestResyncWritesOnlyWhatChanged(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		e.mustSync()
 		org := e.fake.Org()

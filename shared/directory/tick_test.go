@@ -10,6 +10,7 @@ import (
 	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/schedule"
 	"github.com/dingfn/dingfn/shared/store/lease"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 func (e *env) runner(holder string, allowMassDelete bool) *schedule.Runner {
@@ -25,7 +26,7 @@ func (e *env) runner(holder string, allowMassDelete bool) *schedule.Runner {
 // Two ticks overlap (a platform retry, a manual run while the timer
 // fires): one walks, the other reports the step skipped with the holder.
 func TestConcurrentTicksWalkOnce(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		waiting, release := make(chan struct{}), make(chan struct{})
 		e.fake.InjectFault(directory.APIUserList, dingtalktest.Fault{Kind: dingtalktest.FaultSlow, Times: 1, Waiting: waiting, Release: release})
@@ -60,7 +61,7 @@ func TestConcurrentTicksWalkOnce(t *testing.T) {
 // has passed, so the ticks in between cost one read; an unfinished walk
 // continues at the next tick.
 func TestTicksFollowTheInterval(t *testing.T) {
-	e := newEnv(t, backends()[0], dingtalktest.WithGeneratedOrg(orgSpec))
+	e := newEnv(t, storetest.Memory(), dingtalktest.WithGeneratedOrg(orgSpec))
 	e.rebuild(directory.WithInterval(30 * time.Minute))
 	r := e.runner("timer", false)
 	ctx := context.Background()
@@ -92,7 +93,7 @@ func TestTicksFollowTheInterval(t *testing.T) {
 // A tripped guard fails the tick so the operator sees it, and the walk
 // waits for the interval rather than hammering DingTalk every minute.
 func TestGuardFailsTheTick(t *testing.T) {
-	e := newEnv(t, backends()[0], dingtalktest.WithGeneratedOrg(orgSpec))
+	e := newEnv(t, storetest.Memory(), dingtalktest.WithGeneratedOrg(orgSpec))
 	ctx := context.Background()
 	r := e.runner("timer", false)
 	if _, err := r.Tick(ctx); err != nil {

@@ -7,13 +7,14 @@ import (
 
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/directory"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // Contact events re-fetch single records and write them through the
 // guarded path; after a storm of changes handled that way the mirror
 // equals the organisation without a walk.
 func TestSyncUserAndDepartmentFollowChanges(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		e.mustSync()
 		org := e.fake.Org()
@@ -90,7 +91,7 @@ func TestSyncUserAndDepartmentFollowChanges(t *testing.T) {
 }
 
 func TestSyncUserRejectsBadInput(t *testing.T) {
-	e := newEnv(t, backends()[0])
+	e := newEnv(t, storetest.Memory())
 	if _, err := e.w.SyncUser(e.ctx, ""); err == nil {
 		t.Error("SyncUser(\"\") succeeded")
 	}
@@ -112,7 +113,7 @@ func TestSyncUserRejectsBadInput(t *testing.T) {
 // A contact event writes a user while a walk runs: the walk's conditional
 // write finds the newer row and keeps it.
 func TestWalkKeepsARowAnEventWroteMeanwhile(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, dingtalktest.WithGeneratedOrg(orgSpec))
 		e.mustSync()
 		org := e.fake.Org()
@@ -143,7 +144,7 @@ func TestWalkKeepsARowAnEventWroteMeanwhile(t *testing.T) {
 }
 
 func TestReader(t *testing.T) {
-	e := newEnv(t, backends()[0], dingtalktest.WithDemoOrg())
+	e := newEnv(t, storetest.Memory(), dingtalktest.WithDemoOrg())
 	e.mustSync()
 	r := directory.NewReader(e.st)
 	ctx := e.ctx

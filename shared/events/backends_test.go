@@ -16,6 +16,7 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/events"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // TestSmallStormEveryBackend is TestStorm's shape on every store backend
@@ -25,7 +26,7 @@ import (
 // the drain until every event is done, none lost, none processed twice.
 func TestSmallStormEveryBackend(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		const distinct, redeliveries, replays, pushers = 120, 30, 20, 8
 		e := newEnv(t, b)
 		fake := dingtalktest.NewServer(dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 40}))

@@ -18,6 +18,7 @@ import (
 	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/directory/directorytest"
 	"github.com/dingfn/dingfn/shared/events"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // TestContactStormWithConcurrentSync: the fake DingTalk's organisation
@@ -29,7 +30,7 @@ import (
 // mirror equals the fake's organisation exactly, on every store backend.
 func TestContactStormWithConcurrentSync(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		cb := &lateHandler{}
 		// The fake's clock moves a millisecond per change, so that no two
@@ -48,7 +49,7 @@ func TestContactStormWithConcurrentSync(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := b.open(t, time.Now)
+		st := b.Open(t, time.Now)
 		w, err := directory.NewWriter(st, client)
 		if err != nil {
 			t.Fatal(err)

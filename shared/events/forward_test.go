@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dingfn/dingfn/shared/events"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 const forwardSecret = "forward-secret-for-tests-0001"
@@ -82,7 +83,7 @@ func (rc *receiverSrv) delivered(id string) int {
 // match, and no delivery is marked done before the receiver accepted it.
 func TestForwardReceiverDownThenUp(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		rc := &receiverSrv{t: t, now: e.clock.Now, down: true, got: map[string]int{}}
 		srv := httptest.NewServer(rc)
@@ -151,7 +152,7 @@ func TestForwardReceiverDownThenUp(t *testing.T) {
 // the event dead after the maximum attempts; it is kept for a replay.
 func TestForwardDeadAfterAttempts(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, backends()[0], events.WithMaxAttempts(2))
+	e := newEnv(t, storetest.Memory(), events.WithMaxAttempts(2))
 	rc := &receiverSrv{t: t, now: e.clock.Now, down: true, got: map[string]int{}}
 	srv := httptest.NewServer(rc)
 	t.Cleanup(srv.Close)

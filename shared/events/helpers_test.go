@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,73 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
-
 	"github.com/dingfn/dingfn/shared/callback"
 	"github.com/dingfn/dingfn/shared/clocktest"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/store"
-	"github.com/dingfn/dingfn/shared/store/boltstore"
-	"github.com/dingfn/dingfn/shared/store/memstore"
-	"github.com/dingfn/dingfn/shared/store/otsstore"
-	"github.com/dingfn/dingfn/shared/store/redisstore/redistest"
-	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
-
-// backend opens a store for a test.
-type backend struct {
-	name string
-	open func(t testing.TB, now func() time.Time) store.Store
-}
-
-// backends are the store backends: memory, bolt, Tablestore through its
-// emulator, and Redis through its in-process fake.
-func backends() []backend {
-	return []backend{
-		{"memory", openMemory},
-		{"redis", func(t testing.TB, now func() time.Time) store.Store { return redistest.Open(t, now) }},
-		{"bolt", func(t testing.TB, now func() time.Time) store.Store {
-			s, err := boltstore.Open(filepath.Join(t.TempDir(), "dingfn.db"), boltstore.WithClock(now), boltstore.WithNoSync())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-		{"tablestore", func(t testing.TB, now func() time.Time) store.Store {
-			srv := tablestoretest.NewServer()
-			t.Cleanup(srv.Close)
-			cfg := tablestore.NewDefaultTableStoreConfig()
-			cfg.DefaultRetryInterval = 2 * time.Millisecond
-			cfg.MaxRetryInterval = 8 * time.Millisecond
-			client := tablestore.NewClientWithConfig(srv.URL, "dingfn-test", "test-access-key-id", "test-access-key-secret", "", cfg)
-			s, err := otsstore.New(client, otsstore.WithClock(now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}},
-	}
-}
-
-func openMemory(t testing.TB, now func() time.Time) store.Store {
-	s, err := memstore.New(memstore.WithClock(now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// forEachBackend runs f as a parallel subtest on every backend.
-func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			f(t, b)
-		})
-	}
-}
 
 var epoch = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
@@ -135,10 +74,10 @@ type env struct {
 	svc   *events.Service
 }
 
-func newEnv(t testing.TB, b backend, opts ...events.Option) *env {
+func newEnv(t testing.TB, b storetest.Backend, opts ...events.Option) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), clock: clocktest.New(epoch), mux: events.NewMux()}
-	e.st = &countingStore{Store: b.open(t, func() time.Time { return e.clock.Now() })}
+	e.st = &countingStore{Store: b.Open(t, func() time.Time { return e.clock.Now() })}
 	e.build(opts...)
 	return e
 }

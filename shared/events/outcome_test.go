@@ -8,6 +8,7 @@ import (
 	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/record"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // touchRow changes an event's row as another writer would (a replay, an
@@ -43,7 +44,7 @@ func checkMerged(t *testing.T, e *env, id string) {
 // write and the outcome, the outcome is merged into what is stored.
 func TestOutcomeMergedIntoChangedRow(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		e.mux.HandleFunc("user_*", func(ctx context.Context, ev *events.Event) error {
 			return touchRow(ctx, e.st.Store, ev.ID)
@@ -76,7 +77,7 @@ func (r *racingStore) Put(ctx context.Context, table string, it store.Item, cond
 // writer is merged again from the stored row.
 func TestOutcomeWriteLosesRace(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		rs := &racingStore{Store: e.st.Store}
 		e.st.Store = rs
@@ -99,7 +100,7 @@ func TestOutcomeWriteLosesRace(t *testing.T) {
 // was given does not change the logged one.
 func TestOutcomeKeepsStoredPayload(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, backends()[0])
+	e := newEnv(t, storetest.Memory())
 	e.mux.HandleFunc("user_*", func(_ context.Context, ev *events.Event) error {
 		for i := range ev.Payload {
 			ev.Payload[i] = '!'

@@ -13,6 +13,7 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/events"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // TestRecoverFailedPushes: pushes DingTalk gave up on come back through
@@ -21,7 +22,7 @@ import (
 // new ones once.
 func TestRecoverFailedPushes(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		c := newCounter()
 		e.mux.Handle("*", c)
@@ -100,7 +101,7 @@ func quietLogger() *slogLogger { return slogDiscard() }
 // TestRecoverStopsAtDeadline: a deadline in the past fetches nothing.
 func TestRecoverStopsAtDeadline(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, backends()[0])
+	e := newEnv(t, storetest.Memory())
 	rep, err := e.svc.Recover(context.Background(), nil, e.clock.Now())
 	if err != nil || !rep.Partial || rep.Fetched != 0 {
 		t.Errorf("Recover past its deadline = %+v, %v", rep, err)

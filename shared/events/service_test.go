@@ -9,13 +9,14 @@ import (
 
 	"github.com/dingfn/dingfn/shared/events"
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 const userAdd = `{"EventType":"user_add_org","TimeStamp":"1772442000000","UserId":["u1","u2"],"CorpId":"dingCorp"}`
 
 func TestLoggedOnceProcessedOnce(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		c := newCounter()
 		e.mux.Handle("user_*", c)
@@ -48,7 +49,7 @@ func TestLoggedOnceProcessedOnce(t *testing.T) {
 
 func TestNoHandlerIsOneConditionalWrite(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, backends()[0])
+	e := newEnv(t, storetest.Memory())
 	e.st.reset()
 	if err := e.push(`{"EventType":"chat_update_title","ChatId":"c1","TimeStamp":1772442000000,"CorpId":"dingCorp"}`); err != nil {
 		t.Fatal(err)
@@ -66,7 +67,7 @@ func TestNoHandlerIsOneConditionalWrite(t *testing.T) {
 
 func TestLogFailureIsAnError(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, backends()[0])
+	e := newEnv(t, storetest.Memory())
 	c := newCounter()
 	e.mux.Handle("*", c)
 	e.st.Store = failingStore{e.st.Store}
@@ -91,7 +92,7 @@ func (failingStore) Batch(context.Context, string, []store.Write) error { return
 
 func TestRetriesOnlyWhatFailed(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		good, flaky := newCounter(), newCounter()
 		e.mux.Handle("user_add_org", good)
@@ -136,7 +137,7 @@ func TestRetriesOnlyWhatFailed(t *testing.T) {
 
 func TestDeadAfterMaxAttemptsThenReplay(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, events.WithMaxAttempts(3))
 		c := newCounter()
 		e.mux.Handle("user_add_org", c)
@@ -198,7 +199,7 @@ func TestDeadAfterMaxAttemptsThenReplay(t *testing.T) {
 
 func TestPermanentErrorIsDeadAtOnce(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, backends()[0])
+	e := newEnv(t, storetest.Memory())
 	e.mux.HandleFunc("user_add_org", func(ctx context.Context, ev *events.Event) error {
 		_, err := ev.Department() // the wrong family: a *ParseError
 		return err
@@ -215,7 +216,7 @@ func TestPermanentErrorIsDeadAtOnce(t *testing.T) {
 
 func TestBudgetLeavesSlowHandlersPending(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, events.WithBudget(300*time.Millisecond, 100*time.Millisecond))
 		release := make(chan struct{})
 		slow := newCounter()
@@ -257,7 +258,7 @@ func TestBudgetLeavesSlowHandlersPending(t *testing.T) {
 // dropped, nothing is processed), and a new process's drain takes it.
 func TestCrashBetweenLoggingAndProcessing(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		c := newCounter()
 		e.mux.Handle("user_add_org", c)
@@ -291,7 +292,7 @@ func TestCrashBetweenLoggingAndProcessing(t *testing.T) {
 
 func TestPurgeRemovesExpiredEvents(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, events.WithRetention(48*time.Hour))
 		c := newCounter()
 		e.mux.Handle("user_add_org", c)
@@ -347,7 +348,7 @@ func (f *failOutcome) Put(ctx context.Context, table string, it store.Item, cond
 // the handlers again — which is why handlers must be idempotent.
 func TestOutcomeLostRunsAgain(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		c := newCounter()
 		e.mux.Handle("user_add_org", c)
@@ -375,7 +376,7 @@ func TestOutcomeLostRunsAgain(t *testing.T) {
 // same dedupe; events that cannot be logged are refused.
 func TestProcessOtherSources(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, backends()[0])
+	e := newEnv(t, storetest.Memory())
 	c := newCounter()
 	e.mux.Handle("robot_message", c)
 	ev := &events.Event{ID: "robot-msg01", Type: "robot_message", Source: "robot", Payload: []byte(`{"msgId":"msg01","text":{"content":"hi"}}`)}
@@ -413,7 +414,7 @@ func TestHandlerContext(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
 	var fail bool
-	e := newEnv(t, backends()[0], events.WithHandlerContext(func(ctx context.Context) context.Context {
+	e := newEnv(t, storetest.Memory(), events.WithHandlerContext(func(ctx context.Context) context.Context {
 		return context.WithValue(ctx, ctxKey{}, "from the service")
 	}))
 	e.mux.HandleFunc("robot_message", func(ctx context.Context, ev *events.Event) error {

@@ -158,15 +158,7 @@ func SyncRunner(b *bundle.Bundle, o SyncOptions) (*schedule.Runner, error) {
 	if o.Register == nil {
 		o.Register = handlers.Register
 	}
-	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
-	if err != nil {
-		return nil, err
-	}
-	opts := []directory.SyncOption{directory.WithInterval(b.Config.SyncInterval), directory.WithMaxDelete(b.Config.SyncMaxDelete)}
-	if o.Progress != nil {
-		opts = append(opts, directory.WithProgress(o.Progress))
-	}
-	walk, err := directory.NewSyncer(w, opts...)
+	walk, err := DirectorySyncer(b, o)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +179,24 @@ func SyncRunner(b *bundle.Bundle, o SyncOptions) (*schedule.Runner, error) {
 	}
 	steps := append([]schedule.Step{walk.Step(o.AllowMassDelete), n.Step()}, log.Steps(failed, b.Config.EventRecoverEvery)...)
 	return schedule.New(b.Store, steps, schedule.WithLogger(b.Logger))
+}
+
+// DirectorySyncer builds the sync function's directory walk, as SyncRunner
+// runs it (DINGFN_SYNC_INTERVAL, DINGFN_SYNC_MAX_DELETE, o's Progress):
+// `dingfn sync --dry-run` and `dingfn directory diff` plan with it
+// (Syncer.Diff), so a plan is the walk's.
+func DirectorySyncer(b *bundle.Bundle, o SyncOptions) (*directory.Syncer, error) {
+	// The writer's clock is the sync's: which records a walk removes
+	// depends on when they last changed.
+	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
+	if err != nil {
+		return nil, err
+	}
+	opts := []directory.SyncOption{directory.WithInterval(b.Config.SyncInterval), directory.WithMaxDelete(b.Config.SyncMaxDelete)}
+	if o.Progress != nil {
+		opts = append(opts, directory.WithProgress(o.Progress))
+	}
+	return directory.NewSyncer(w, opts...)
 }
 
 // TokenRefresher builds the token-refresher function's tick: the app's

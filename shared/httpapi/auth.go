@@ -228,3 +228,14 @@ func Caller(ctx context.Context) string {
 	name, _ := ctx.Value(callerKey{}).(string)
 	return name
 }
+
+// WithCaller returns ctx acting for caller, as Keys.Require's requests
+// do, for work done on a caller's behalf outside an authenticated request
+// (the command line's own notify): the lines logged with it name the
+// caller too.
+func WithCaller(ctx context.Context, caller string) context.Context {
+	if caller == "" || Caller(ctx) == caller {
+		return ctx
+	}
+	return context.WithValue(ctx, callerKey{}, caller)
+}

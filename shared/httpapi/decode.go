@@ -57,23 +57,39 @@ func invalidBody(format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Body: ErrorBody{Error: CodeInvalidBody, Message: fmt.Sprintf(format, args...)}}
 }
 
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) *Error {
+// ReadBody reads r's body, at most limit bytes (DefaultBodyLimit when
+// limit <= 0): a body over the limit, whether its Content-Length says so
+// or it turns out so, is a 413 body_too_large *Error, and a body that
+// cannot be read (the client went away) the read's error. No body reads
+// as empty.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultBodyLimit
 	}
 	tooLarge := &Error{Status: http.StatusRequestEntityTooLarge, Body: ErrorBody{
 		Error: CodeBodyTooLarge, Message: "body exceeds " + strconv.FormatInt(limit, 10) + " bytes"}}
 	if r.ContentLength > limit {
-		return tooLarge
+		return nil, tooLarge
 	}
 	if r.Body == nil {
-		return invalidBody("body is empty; send a JSON object")
+		return nil, nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return nil, tooLarge
+	}
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return tooLarge
-		}
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return body, nil
+}
+
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) *Error {
+	body, err := ReadBody(w, r, limit)
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e
+	}
+	if err != nil {
 		return invalidBody("body could not be read")
 	}
 	trimmed := bytes.TrimSpace(body)

@@ -208,3 +208,58 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+// errReader fails every read, as a body whose client went away.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// TestReadBody: a body over the limit is 413 whether or not its length was
+// announced; a body that cannot be read is the read's error, not an API
+// error; no body is empty.
+func TestReadBody(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		body      string
+		length    int64
+		wantCode  string
+		wantBody  string
+		wantError bool
+	}{
+		{name: "within the limit", body: "0123456789", length: 10, wantBody: "0123456789"},
+		{name: "announced over the limit", body: "x", length: 11, wantCode: CodeBodyTooLarge},
+		{name: "chunked over the limit", body: strings.Repeat("x", 11), length: -1, wantCode: CodeBodyTooLarge},
+		{name: "unreadable", length: -1, wantError: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tt.body))
+			if tt.wantError {
+				r.Body = readCloser{}
+			}
+			r.ContentLength = tt.length
+			got, err := ReadBody(httptest.NewRecorder(), r, 10)
+			var e *Error
+			switch {
+			case tt.wantCode != "":
+				if !errors.As(err, &e) || e.Status != http.StatusRequestEntityTooLarge || e.Body.Error != tt.wantCode {
+					t.Errorf("got %q, %v; want a 413 %s", got, err, tt.wantCode)
+				}
+			case tt.wantError:
+				if err == nil || errors.As(err, &e) {
+					t.Errorf("got %q, %v; want the read's error", got, err)
+				}
+			case err != nil || string(got) != tt.wantBody:
+				t.Errorf("got %q, %v; want %q", got, err, tt.wantBody)
+			}
+		})
+	}
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	r.Body = nil
+	if got, err := ReadBody(httptest.NewRecorder(), r, 0); err != nil || len(got) != 0 {
+		t.Errorf("no body: %q, %v", got, err)
+	}
+}
+
+type readCloser struct{ errReader }
+
+func (readCloser) Close() error { return nil }

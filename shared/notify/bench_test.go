@@ -8,6 +8,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // BenchmarkNoticeCalls sends notices of 1 to 20 000 recipients (userids)
@@ -55,8 +56,8 @@ func BenchmarkNoticeCalls(b *testing.B) {
 // request, and reports replay/first: what a client's retry costs compared
 // with the send it repeats (DingTalk calls: none).
 func BenchmarkIdempotentReplay(b *testing.B) {
-	for _, be := range backends() {
-		b.Run(be.name, func(b *testing.B) {
+	for _, be := range storetest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
 			e := newEnv(b, be, withFake(dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 100})))
 			s := e.instance()
 			ids := userIDs(b, e.fake, 100)

@@ -44,32 +44,40 @@ type local struct {
 	caller string
 }
 
+// The local Notifier's failures are *Error, as the Client's are.
+func localAnswer[T any](v T, err error) (T, error) {
+	if err != nil {
+		return v, AsError(err)
+	}
+	return v, nil
+}
+
 func (l local) SendNotice(ctx context.Context, req NoticeRequest) (NoticeAnswer, error) {
-	return l.s.SendNotice(ctx, l.caller, req)
+	return localAnswer(l.s.SendNotice(ctx, l.caller, req))
 }
 
 func (l local) Notice(ctx context.Context, id string, o StatusOptions) (NoticeStatus, error) {
-	return l.s.Notice(ctx, id, o)
+	return localAnswer(l.s.Notice(ctx, id, o))
 }
 
 func (l local) Recall(ctx context.Context, id string) (RecallResult, error) {
-	return l.s.Recall(ctx, id)
+	return localAnswer(l.s.Recall(ctx, id))
 }
 
 func (l local) SendRobot(ctx context.Context, name string, msg *dingtalk.RobotMessage, key string) (RobotAnswer, error) {
-	return l.s.SendRobot(ctx, l.caller, name, msg, key)
+	return localAnswer(l.s.SendRobot(ctx, l.caller, name, msg, key))
 }
 
 func (l local) SendRobotMessage(ctx context.Context, req RobotMessageRequest) (RobotMessageAnswer, error) {
-	return l.s.SendRobotMessage(ctx, l.caller, req)
+	return localAnswer(l.s.SendRobotMessage(ctx, l.caller, req))
 }
 
 func (l local) RobotMessage(ctx context.Context, id string, o StatusOptions) (RobotMessageStatus, error) {
-	return l.s.RobotMessage(ctx, id, o)
+	return localAnswer(l.s.RobotMessage(ctx, id, o))
 }
 
 func (l local) RecallRobotMessage(ctx context.Context, id string) (RobotRecallResult, error) {
-	return l.s.RecallRobotMessage(ctx, id)
+	return localAnswer(l.s.RecallRobotMessage(ctx, id))
 }
 
 // Client calls a deployed notify's API. Failures the API answers are
@@ -136,7 +144,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if res.StatusCode >= 400 {
 		e := &Error{Status: res.StatusCode}
 		if json.Unmarshal(data, &e.Body) != nil || e.Body.Error == "" {
-			e.Body = httpapi.ErrorBody{Error: "http_" + strconv.Itoa(res.StatusCode), Message: strings.TrimSpace(string(data[:min(len(data), 300)]))}
+			e.Body = httpapi.ErrorBody{Error: "http_" + strconv.Itoa(res.StatusCode), Message: fmt.Sprintf(
+				"notify at %s answered %s, not its JSON error body (is %s notify's base URL?): %s",
+				c.base.Host, res.Status, c.base, strings.TrimSpace(string(data[:min(len(data), 300)])))}
 		}
 		if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s > 0 {
 			e.RetryAfter = time.Duration(s) * time.Second

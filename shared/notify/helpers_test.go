@@ -8,13 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	tablestore "github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"golang.org/x/time/rate"
@@ -25,57 +23,14 @@ import (
 	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/store"
-	"github.com/dingfn/dingfn/shared/store/boltstore"
-	"github.com/dingfn/dingfn/shared/store/memstore"
-	"github.com/dingfn/dingfn/shared/store/otsstore"
-	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // testKey is the bearer key of the tests' caller "svc".
 const testKey = "test-notify-key-0123456789"
 
-// backend opens one store that every instance of a test shares.
-type backend struct {
-	name string
-	open func(t testing.TB, now func() time.Time) store.Store
-}
-
-func backends() []backend {
-	return []backend{
-		{"memory", func(t testing.TB, now func() time.Time) store.Store {
-			s, err := memstore.New(memstore.WithClock(now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}},
-		{"bolt", func(t testing.TB, now func() time.Time) store.Store {
-			s, err := boltstore.Open(filepath.Join(t.TempDir(), "dingfn.db"), boltstore.WithClock(now), boltstore.WithNoSync())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-		{"tablestore", func(t testing.TB, now func() time.Time) store.Store {
-			srv := tablestoretest.NewServer(tablestoretest.WithClock(now))
-			t.Cleanup(srv.Close)
-			cfg := tablestore.NewDefaultTableStoreConfig()
-			cfg.DefaultRetryInterval = 2 * time.Millisecond
-			cfg.MaxRetryInterval = 8 * time.Millisecond
-			client := tablestore.NewClientWithConfig(srv.URL, "dingfn-test", "test-access-key-id", "test-access-key-secret", "", cfg)
-			s, err := otsstore.New(client, otsstore.WithClock(now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-	}
-}
-
 // memory is the backend of tests where store behaviour does not matter.
-var memory = backends()[0]
+var memory = storetest.Memory()
 
 // start is the tests' manual clock's start: 09:00 China time.
 var start = time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
@@ -114,7 +69,7 @@ func withNotify(o ...notify.Option) envOption {
 	return func(c *envConfig) { c.opts = append(c.opts, o...) }
 }
 
-func newEnv(t testing.TB, b backend, opts ...envOption) *env {
+func newEnv(t testing.TB, b storetest.Backend, opts ...envOption) *env {
 	t.Helper()
 	c := envConfig{start: start}
 	for _, o := range opts {
@@ -127,7 +82,7 @@ func newEnv(t testing.TB, b backend, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, clk: clk, fake: fake, st: b.open(t, clk.Now), keys: keys, doc: loadDoc(t), opts: c.opts}
+	return &env{t: t, clk: clk, fake: fake, st: b.Open(t, clk.Now), keys: keys, doc: loadDoc(t), opts: c.opts}
 }
 
 // client returns a DingTalk client of the fake without client-side

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -48,19 +49,19 @@ func Handler(s *Service, keys *httpapi.Keys) http.Handler {
 		fn           http.HandlerFunc
 		public       bool
 	}{
-		{http.MethodPost, "/v1/notices", h.postNotice, false},
-		{http.MethodGet, "/v1/notices/{id}", h.getNotice, false},
-		{http.MethodDelete, "/v1/notices/{id}", h.deleteNotice, false},
-		{http.MethodPost, "/v1/robots/{name}/messages", h.postRobot, false},
-		{http.MethodPost, "/v1/robot/messages", h.postRobotMessage, false},
-		{http.MethodGet, "/v1/robot/messages/{id}", h.getRobotMessage, false},
-		{http.MethodDelete, "/v1/robot/messages/{id}", h.deleteRobotMessage, false},
-		{http.MethodPost, "/v1/jsapi/config", h.postJSAPI, false},
-		{http.MethodPost, "/v1/login", h.postLogin, false},
-		{http.MethodGet, "/v1/users", h.getUsers, false},
-		{http.MethodGet, "/v1/users/{userid}", h.getUser, false},
-		{http.MethodGet, "/v1/departments/{id}", h.getDepartment, false},
-		{http.MethodGet, "/v1/departments/{id}/users", h.getMembers, false},
+		{http.MethodPost, "/v1/notices", h.serve(http.StatusAccepted, create("/v1/notices/", s.SendNotice)), false},
+		{http.MethodGet, "/v1/notices/{id}", h.serve(http.StatusOK, status(s.Notice)), false},
+		{http.MethodDelete, "/v1/notices/{id}", h.serve(http.StatusOK, byID(s.Recall)), false},
+		{http.MethodPost, "/v1/robots/{name}/messages", h.serve(http.StatusOK, h.postRobot), false},
+		{http.MethodPost, "/v1/robot/messages", h.serve(http.StatusAccepted, create("/v1/robot/messages/", s.SendRobotMessage)), false},
+		{http.MethodGet, "/v1/robot/messages/{id}", h.serve(http.StatusOK, status(s.RobotMessage)), false},
+		{http.MethodDelete, "/v1/robot/messages/{id}", h.serve(http.StatusOK, byID(s.RecallRobotMessage)), false},
+		{http.MethodPost, "/v1/jsapi/config", h.serve(http.StatusOK, h.postJSAPI), false},
+		{http.MethodPost, "/v1/login", h.serve(http.StatusOK, h.mirrored(h.postLogin)), false},
+		{http.MethodGet, "/v1/users", h.serve(http.StatusOK, h.mirrored(h.getUsers)), false},
+		{http.MethodGet, "/v1/users/{userid}", h.serve(http.StatusOK, h.mirrored(h.getUser)), false},
+		{http.MethodGet, "/v1/departments/{id}", h.serve(http.StatusOK, h.mirrored(h.getDepartment)), false},
+		{http.MethodGet, "/v1/departments/{id}/users", h.serve(http.StatusOK, h.mirrored(h.getMembers)), false},
 		{http.MethodGet, "/v1/openapi.json", h.getOpenAPI, true},
 	}
 	allow := map[string][]string{}
@@ -96,6 +97,38 @@ func Handler(s *Service, keys *httpapi.Keys) http.Handler {
 
 type handler struct {
 	s *Service
+}
+
+// endpoint is a route's work: the value to answer with as JSON, or the
+// error to answer with (errAnswered: the answer is written already).
+type endpoint func(w http.ResponseWriter, r *http.Request) (any, error)
+
+// errAnswered is an endpoint's error when it has answered already: a body
+// httpapi.DecodeJSON refused.
+var errAnswered = errors.New("notify: answered")
+
+// serve answers a request with fn's value as JSON and status, or with its
+// error as notify's error body.
+func (h *handler) serve(status int, fn endpoint) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := fn(w, r)
+		switch {
+		case errors.Is(err, errAnswered):
+		case err != nil:
+			h.fail(w, r, err)
+		default:
+			httpapi.WriteJSON(w, status, v)
+		}
+	}
+}
+
+// decode reads r's JSON body into v, at most limit bytes; a body it
+// refuses is answered (errAnswered).
+func decode(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	if httpapi.DecodeJSON(w, r, v, limit) != nil {
+		return errAnswered
+	}
+	return nil
 }
 
 // fail answers r with err as notify's error body, logging 5xx answers.
@@ -139,27 +172,56 @@ func idempotencyKey(r *http.Request, body string) (string, error) {
 	return k, nil
 }
 
-func (h *handler) postNotice(w http.ResponseWriter, r *http.Request) {
-	var req NoticeRequest
-	if httpapi.DecodeJSON(w, r, &req, MaxNoticeBody) != nil {
-		return
+// keyed is a pointer to a request that takes its idempotency key in the
+// header or the body: *NoticeRequest, *RobotMessageRequest.
+type keyed[R any] interface {
+	*R
+	bodyKey() *string
+}
+
+func (r *NoticeRequest) bodyKey() *string       { return &r.IdempotencyKey }
+func (r *RobotMessageRequest) bodyKey() *string { return &r.IdempotencyKey }
+
+// created is the answer to a request that creates a record.
+type created interface {
+	sendAnswer
+	replayed() bool
+}
+
+func (a NoticeAnswer) replayed() bool       { return a.Replayed }
+func (a RobotMessageAnswer) replayed() bool { return a.Replayed }
+
+// create is the endpoint of a request that creates a record: the body
+// decoded, its key taken from the header or the body, and send's answer
+// (202) with the record's location.
+func create[R any, P keyed[R], A created](location string, send func(ctx context.Context, caller string, req R) (A, error)) endpoint {
+	return func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var req R
+		if err := decode(w, r, &req, MaxNoticeBody); err != nil {
+			return nil, err
+		}
+		key, err := idempotencyKey(r, *P(&req).bodyKey())
+		if err != nil {
+			return nil, err
+		}
+		*P(&req).bodyKey() = key
+		a, err := send(r.Context(), httpapi.Caller(r.Context()), req)
+		if err != nil {
+			return nil, err
+		}
+		markReplayed(w, a.replayed())
+		id, _, _ := a.summary()
+		w.Header().Set("Location", location+id)
+		return a, nil
 	}
-	key, err := idempotencyKey(r, req.IdempotencyKey)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	req.IdempotencyKey = key
-	a, err := h.s.SendNotice(r.Context(), httpapi.Caller(r.Context()), req)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if a.Replayed {
+}
+
+// markReplayed says, on an answer that is the stored first answer to the
+// same key, that it is.
+func markReplayed(w http.ResponseWriter, replayed bool) {
+	if replayed {
 		w.Header().Set(ReplayedHeader, "true")
 	}
-	w.Header().Set("Location", "/v1/notices/"+a.ID)
-	httpapi.WriteJSON(w, http.StatusAccepted, a)
 }
 
 // statusOptions reads ?from_part= and ?dingtalk=.
@@ -183,156 +245,92 @@ func statusOptions(r *http.Request) (StatusOptions, error) {
 	return o, nil
 }
 
-func (h *handler) getNotice(w http.ResponseWriter, r *http.Request) {
-	o, err := statusOptions(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+// status is the endpoint of a record's status: the {id} with the query's
+// StatusOptions.
+func status[T any](get func(ctx context.Context, id string, o StatusOptions) (T, error)) endpoint {
+	return func(w http.ResponseWriter, r *http.Request) (any, error) {
+		o, err := statusOptions(r)
+		if err != nil {
+			return nil, err
+		}
+		return answerOf(get(r.Context(), r.PathValue("id"), o))
 	}
-	st, err := h.s.Notice(r.Context(), r.PathValue("id"), o)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, st)
 }
 
-func (h *handler) deleteNotice(w http.ResponseWriter, r *http.Request) {
-	res, err := h.s.Recall(r.Context(), r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
+// byID is the endpoint of fn on the path's {id}.
+func byID[T any](fn func(ctx context.Context, id string) (T, error)) endpoint {
+	return func(w http.ResponseWriter, r *http.Request) (any, error) {
+		return answerOf(fn(r.Context(), r.PathValue("id")))
 	}
-	httpapi.WriteJSON(w, http.StatusOK, res)
 }
 
-func (h *handler) postRobot(w http.ResponseWriter, r *http.Request) {
+// answerOf is an endpoint's result from a typed one.
+func answerOf[T any](v T, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (h *handler) postRobot(w http.ResponseWriter, r *http.Request) (any, error) {
 	var msg dingtalk.RobotMessage
-	if httpapi.DecodeJSON(w, r, &msg, maxSmallBody) != nil {
-		return
+	if err := decode(w, r, &msg, maxSmallBody); err != nil {
+		return nil, err
 	}
 	key, err := httpapi.IdempotencyKey(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, err
 	}
 	a, err := h.s.SendRobot(r.Context(), httpapi.Caller(r.Context()), r.PathValue("name"), &msg, key)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, err
 	}
-	if a.Replayed {
-		w.Header().Set(ReplayedHeader, "true")
-	}
-	httpapi.WriteJSON(w, http.StatusOK, a)
+	markReplayed(w, a.Replayed)
+	return a, nil
 }
 
-func (h *handler) postRobotMessage(w http.ResponseWriter, r *http.Request) {
-	var req RobotMessageRequest
-	if httpapi.DecodeJSON(w, r, &req, MaxNoticeBody) != nil {
-		return
-	}
-	key, err := idempotencyKey(r, req.IdempotencyKey)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	req.IdempotencyKey = key
-	a, err := h.s.SendRobotMessage(r.Context(), httpapi.Caller(r.Context()), req)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if a.Replayed {
-		w.Header().Set(ReplayedHeader, "true")
-	}
-	w.Header().Set("Location", "/v1/robot/messages/"+a.ID)
-	httpapi.WriteJSON(w, http.StatusAccepted, a)
-}
-
-func (h *handler) getRobotMessage(w http.ResponseWriter, r *http.Request) {
-	o, err := statusOptions(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	st, err := h.s.RobotMessage(r.Context(), r.PathValue("id"), o)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, st)
-}
-
-func (h *handler) deleteRobotMessage(w http.ResponseWriter, r *http.Request) {
-	res, err := h.s.RecallRobotMessage(r.Context(), r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, res)
-}
-
-func (h *handler) postJSAPI(w http.ResponseWriter, r *http.Request) {
+func (h *handler) postJSAPI(w http.ResponseWriter, r *http.Request) (any, error) {
 	var req JSAPIConfigRequest
-	if httpapi.DecodeJSON(w, r, &req, maxSmallBody) != nil {
-		return
+	if err := decode(w, r, &req, maxSmallBody); err != nil {
+		return nil, err
 	}
-	cfg, err := h.s.JSAPIConfig(r.Context(), req)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, cfg)
+	return answerOf(h.s.JSAPIConfig(r.Context(), req))
 }
 
-func (h *handler) postLogin(w http.ResponseWriter, r *http.Request) {
+// mirrored is fn, answered from the directory mirror: a successful answer
+// says when the mirror last synced.
+func (h *handler) mirrored(fn endpoint) endpoint {
+	return func(w http.ResponseWriter, r *http.Request) (any, error) {
+		v, err := fn(w, r)
+		if err == nil {
+			synced := "never"
+			if t := h.s.SyncedAt(r.Context()); !t.IsZero() {
+				synced = t.UTC().Format(time.RFC3339)
+			}
+			w.Header().Set(MirrorSyncedAtHeader, synced)
+		}
+		return v, err
+	}
+}
+
+func (h *handler) postLogin(w http.ResponseWriter, r *http.Request) (any, error) {
 	var req LoginRequest
-	if httpapi.DecodeJSON(w, r, &req, maxSmallBody) != nil {
-		return
+	if err := decode(w, r, &req, maxSmallBody); err != nil {
+		return nil, err
 	}
-	a, err := h.s.Login(r.Context(), req)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.synced(w, r)
-	httpapi.WriteJSON(w, http.StatusOK, a)
+	return answerOf(h.s.Login(r.Context(), req))
 }
 
-// synced sets the mirror's sync time on a directory answer.
-func (h *handler) synced(w http.ResponseWriter, r *http.Request) {
-	v := "never"
-	if t := h.s.SyncedAt(r.Context()); !t.IsZero() {
-		v = t.UTC().Format(time.RFC3339)
-	}
-	w.Header().Set(MirrorSyncedAtHeader, v)
+func (h *handler) getUser(w http.ResponseWriter, r *http.Request) (any, error) {
+	return answerOf(h.s.User(r.Context(), r.PathValue("userid")))
 }
 
-func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
-	u, err := h.s.User(r.Context(), r.PathValue("userid"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.synced(w, r)
-	httpapi.WriteJSON(w, http.StatusOK, u)
-}
-
-func (h *handler) getUsers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	unionid := q.Get("unionid")
+func (h *handler) getUsers(w http.ResponseWriter, r *http.Request) (any, error) {
+	unionid := r.URL.Query().Get("unionid")
 	if unionid == "" {
-		h.fail(w, r, invalid("unionid", "required", "GET /v1/users needs ?unionid=; a user by userid is GET /v1/users/{userid}"))
-		return
+		return nil, invalid("unionid", "required", "GET /v1/users needs ?unionid=; a user by userid is GET /v1/users/{userid}")
 	}
-	u, err := h.s.UserByUnionID(r.Context(), unionid)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.synced(w, r)
-	httpapi.WriteJSON(w, http.StatusOK, u)
+	return answerOf(h.s.UserByUnionID(r.Context(), unionid))
 }
 
 func deptID(r *http.Request) (int64, error) {
@@ -344,26 +342,18 @@ func deptID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (h *handler) getDepartment(w http.ResponseWriter, r *http.Request) {
+func (h *handler) getDepartment(w http.ResponseWriter, r *http.Request) (any, error) {
 	id, err := deptID(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, err
 	}
-	d, err := h.s.Department(r.Context(), id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.synced(w, r)
-	httpapi.WriteJSON(w, http.StatusOK, d)
+	return answerOf(h.s.Department(r.Context(), id))
 }
 
-func (h *handler) getMembers(w http.ResponseWriter, r *http.Request) {
+func (h *handler) getMembers(w http.ResponseWriter, r *http.Request) (any, error) {
 	id, err := deptID(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, err
 	}
 	q := r.URL.Query()
 	recursive := false
@@ -372,23 +362,15 @@ func (h *handler) getMembers(w http.ResponseWriter, r *http.Request) {
 	case "true":
 		recursive = true
 	default:
-		h.fail(w, r, invalid("recursive", "format", "recursive must be true or false, got %q", truncate(v, 20)))
-		return
+		return nil, invalid("recursive", "format", "recursive must be true or false, got %q", truncate(v, 20))
 	}
 	size := 0
 	if v := q.Get("limit"); v != "" {
 		if size, err = strconv.Atoi(v); err != nil {
-			h.fail(w, r, invalid("limit", "format", "limit must be a number, got %q", truncate(v, 20)))
-			return
+			return nil, invalid("limit", "format", "limit must be a number, got %q", truncate(v, 20))
 		}
 	}
-	p, err := h.s.Members(r.Context(), id, recursive, q.Get("cursor"), size)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.synced(w, r)
-	httpapi.WriteJSON(w, http.StatusOK, p)
+	return answerOf(h.s.Members(r.Context(), id, recursive, q.Get("cursor"), size))
 }
 
 func (h *handler) getOpenAPI(w http.ResponseWriter, r *http.Request) {

@@ -16,9 +16,9 @@ func TestIDsSortByCreation(t *testing.T) {
 	for i := range 2000 {
 		// Steps of 1 ms to about 9 hours cross every character position.
 		at = at.Add(time.Duration(1+i*i*8) * time.Millisecond)
-		id := s.newNoticeID()
-		if !validNoticeID(id) {
-			t.Fatalf("validNoticeID(%q) = false for an id newNoticeID made", id)
+		id := s.newID(workNotices.prefix)
+		if !validID(id, workNotices.prefix) {
+			t.Fatalf("validID(%q) = false for an id newID made", id)
 		}
 		ids = append(ids, id)
 	}

@@ -87,22 +87,11 @@ func summarize(n noticeRow, parts []partRow, now time.Time) NoticeSummary {
 		sum.Warnings = []Warning{}
 	}
 	sum.MsgType, sum.Title = msgHeadline(n.Msg)
-	sum.Progress.Parts = len(parts)
 	for _, p := range parts {
-		switch p.effectiveState(now) {
-		case PartPending:
-			sum.Progress.Pending++
-		case PartSending:
-			sum.Progress.Sending++
-		case PartSent:
-			sum.Progress.Sent++
+		state := p.effectiveState(now)
+		sum.Progress.add(state)
+		if state == PartSent {
 			sum.TaskIDs = append(sum.TaskIDs, p.TaskID)
-		case PartFailed:
-			sum.Progress.Failed++
-		case PartUnknown:
-			sum.Progress.Unknown++
-		case PartCancelled:
-			sum.Progress.Cancelled++
 		}
 	}
 	return sum

@@ -9,14 +9,15 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/notify"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // RecentNotices lists the stored notices newest first with their status
 // and part counts, within the time and count asked for, on every backend.
 func TestRecentNotices(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, b, withFake(dingtalktest.WithDemoOrg()))
 			s := e.instance()

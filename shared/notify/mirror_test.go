@@ -9,13 +9,14 @@ import (
 	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/schedule"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // TestMirror: notify reads the directory mirror the sync wrote, on every
 // store, and says when it was synced.
 func TestMirror(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b, withFake(dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 60, DeptSize: 10})))
 			w, err := directory.NewWriter(e.st, e.client(), directory.WithClock(e.clk.Now))
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/httpapi"
 	"github.com/dingfn/dingfn/shared/store"
 	"github.com/dingfn/dingfn/shared/store/record"
 )
@@ -211,6 +212,24 @@ func (p partRow) effectiveState(now time.Time) string {
 	return p.State
 }
 
+// sentTime is when the part was sent, or nil before.
+func (p partRow) sentTime() *time.Time {
+	if p.SentAt.IsZero() {
+		return nil
+	}
+	t := p.SentAt
+	return &t
+}
+
+// errorText is the part's error for its status in state: an abandoned
+// claim's when the part records none.
+func (p partRow) errorText(state string, k *recordKind) string {
+	if p.Error == "" && state == PartUnknown {
+		return "the instance sending this " + k.call + " stopped before recording DingTalk's answer"
+	}
+	return p.Error
+}
+
 // checkNotice validates a request before anything is recorded or sent.
 func checkNotice(req *NoticeRequest) error {
 	if req.Msg == nil {
@@ -231,22 +250,40 @@ func checkNotice(req *NoticeRequest) error {
 	case len(req.DeptIDs) > MaxRequestDeptIDs:
 		return invalid("dept_ids", "max_count", "%d department ids, more than %d in one request", len(req.DeptIDs), MaxRequestDeptIDs)
 	}
-	for i, id := range req.UserIDs {
-		if id == "" || len(id) > MaxUserIDLength || strings.ContainsAny(id, ", \t\r\n") {
-			return invalid(fmt.Sprintf("userids[%d]", i), "format", "userids[%d] %q is not a userid (1 to %d characters, no commas or spaces)", i, truncate(id, 80), MaxUserIDLength)
-		}
-	}
 	for i, d := range req.DeptIDs {
 		if d <= 0 {
 			return invalid(fmt.Sprintf("dept_ids[%d]", i), "format", "dept_ids[%d] %d is not a department id (1 is the whole organisation)", i, d)
 		}
 	}
-	if req.IdempotencyKey != "" {
-		if err := checkIdempotencyKey(req.IdempotencyKey, "idempotency_key"); err != nil {
-			return err
+	return checkUsersAndKey(req.UserIDs, req.IdempotencyKey)
+}
+
+// checkUsersAndKey checks what both kinds of request carry alike: the
+// userids, and the idempotency key given in the body.
+func checkUsersAndKey(userIDs []string, key string) error {
+	for i, id := range userIDs {
+		if id == "" || len(id) > MaxUserIDLength || strings.ContainsAny(id, ", \t\r\n") {
+			return invalid(fmt.Sprintf("userids[%d]", i), "format", "userids[%d] %q is not a userid (1 to %d characters, no commas or spaces)", i, truncate(id, 80), MaxUserIDLength)
 		}
 	}
+	if key != "" {
+		return checkIdempotencyKey(key, "idempotency_key")
+	}
 	return nil
+}
+
+// dedupe returns ids without repeats, in their order, and the repeats.
+func dedupe(ids []string) (unique, repeated []string) {
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			repeated = append(repeated, id)
+			continue
+		}
+		seen[id] = true
+		unique = append(unique, id)
+	}
+	return unique, repeated
 }
 
 func truncate(s string, n int) string {
@@ -271,108 +308,128 @@ func (s *Service) SendNotice(ctx context.Context, caller string, req NoticeReque
 		return NoticeAnswer{}, AsError(err)
 	}
 	key := req.IdempotencyKey
-	canon := req
-	canon.IdempotencyKey = ""
+	req.IdempotencyKey = "" // the canonical request, which the key's hash is of
+	return send(ctx, s, workNotices, caller, key, req,
+		func(id string) (noticeRow, []partRow, error) { return s.planNotice(ctx, id, caller, key, req) }, s.answer)
+}
+
+// recordKind is what differs between the two kinds of record
+// NoticesTable holds, work notices and the app robot's messages;
+// submitting, loading, sending, counting and recalling them is one code
+// over it.
+type recordKind struct {
+	// kind is noticeRow.Kind; prefix starts the ids (see Service.newID);
+	// scope scopes the idempotency keys.
+	kind   string
+	prefix byte
+	scope  string
+	// noun names one in messages and logs; kept starts the 404's note on
+	// retention; what names one in the recall's refusal.
+	noun, kept, what string
+	// recallWindow is how long after sending DingTalk recalls a part;
+	// handle is what DingTalk recalls a sent part by.
+	recallWindow time.Duration
+	handle       string
+	// call is what one part is called in its status.
+	call string
+}
+
+var (
+	workNotices = &recordKind{prefix: 'n', scope: "notices", noun: "notice", kept: "notices are kept",
+		what: "a work notice", recallWindow: recallWindow, handle: "task id", call: "part"}
+	robotMessages = &recordKind{kind: KindRobotMessage, prefix: 'r', scope: "robot_messages", noun: "robot message", kept: "they are kept",
+		what: "a robot message", recallWindow: dingtalk.ChatbotRecallWindow, handle: "key", call: "call"}
+)
+
+// sendAnswer is what a send answers: NoticeAnswer or RobotMessageAnswer.
+type sendAnswer interface {
+	// summary is the answer's id and status, and how many DingTalk calls
+	// were made, for the log.
+	summary() (id, status string, calls int)
+}
+
+// replayable is a pointer to an answer, which a replay marks.
+type replayable[A sendAnswer] interface {
+	*A
+	setReplayed()
+}
+
+func (a NoticeAnswer) summary() (string, string, int) { return a.ID, a.Status, len(a.TaskIDs) }
+func (a *NoticeAnswer) setReplayed()                  { a.Replayed = true }
+func (a RobotMessageAnswer) summary() (string, string, int) {
+	return a.ID, a.Status, len(a.ProcessQueryKeys)
+}
+func (a *RobotMessageAnswer) setReplayed() { a.Replayed = true }
+
+// send is SendNotice and SendRobotMessage once the request is valid. It
+// claims the idempotency key of canon (the request without its key) for
+// caller, or returns the key's first answer; records plan's record of
+// kind k and its parts, or loads what a taken-over request recorded;
+// sends a round; and answers with build's account of the record, which
+// becomes the key's answer. A work notice and a robot message share the
+// claim, the record-before-send order, the per-part claims and SendDue.
+// Its errors are *Error.
+func send[A sendAnswer, P replayable[A]](ctx context.Context, s *Service, k *recordKind, caller, key string, canon any,
+	plan func(id string) (noticeRow, []partRow, error), build func(noticeRow, []partRow) A) (A, error) {
+	var zero A
+	ctx = httpapi.WithCaller(ctx, caller)
 	hash, err := requestHash(canon)
 	if err != nil {
-		return NoticeAnswer{}, AsError(err)
+		return zero, AsError(err)
 	}
-	job, err := s.submit(ctx, submission{scope: "notices", caller: caller, key: key, hash: hash, newID: s.newNoticeID,
-		plan: func(id string) (noticeRow, []partRow, error) { return s.planNotice(ctx, id, caller, key, req) }})
-	if err != nil {
-		return NoticeAnswer{}, err
-	}
-	if job.replay != nil {
-		var a NoticeAnswer
-		if err := json.Unmarshal(job.replay.Answer, &a); err != nil {
-			return NoticeAnswer{}, AsError(fmt.Errorf("notify: stored answer: %w", err))
-		}
-		a.Replayed = true
-		return a, nil
-	}
-	a := s.answer(job.n, job.parts)
-	if key != "" {
-		rp, err := s.idem.finish(context.WithoutCancel(ctx), job.claim, http.StatusAccepted, a)
-		if err != nil {
-			return NoticeAnswer{}, AsError(err)
-		}
-		var first NoticeAnswer
-		if err := json.Unmarshal(rp.Answer, &first); err == nil && first.ID == a.ID {
-			first.Replayed = false
-			a = first
-		}
-	}
-	s.log.InfoContext(ctx, "notify: notice", "id", a.ID, "status", a.Status, "parts", job.n.Parts, "sent", len(a.TaskIDs), "caller", caller)
-	return a, nil
-}
-
-// submission is one request that records a notice-like record, its parts
-// (one DingTalk call each) and sends them: a work notice or an app-robot
-// message. Both share the idempotency claim, the record-before-send order,
-// the per-part claims and SendDue.
-type submission struct {
-	// scope, caller, key and hash key the idempotency claim (no key: no
-	// claim).
-	scope, caller, key, hash string
-	// newID names a new record.
-	newID func() string
-	// plan builds the record and its parts for id, before anything is
-	// written.
-	plan func(id string) (noticeRow, []partRow, error)
-}
-
-// submitted is what submit did: the record and its parts as they stand
-// after the first round of sending, and the claim to finish; or, for a
-// key answered before, the first answer.
-type submitted struct {
-	n      noticeRow
-	parts  []partRow
-	claim  claim
-	replay *replay
-}
-
-// submit claims the idempotency key (or finds its first answer), records
-// the plan (or loads what a taken-over request recorded) and sends a
-// round. Its errors are *Error.
-func (s *Service) submit(ctx context.Context, sub submission) (submitted, error) {
+	newID := func() string { return s.newID(k.prefix) }
 	var c claim
-	var err error
 	id := ""
-	if sub.key != "" {
-		if c, err = s.idem.begin(ctx, sub.scope, sub.caller, sub.key, sub.hash, sub.newID); err != nil {
-			return submitted{}, AsError(err)
+	if key != "" {
+		if c, err = s.idem.begin(ctx, k.scope, caller, key, hash, newID); err != nil {
+			return zero, AsError(err)
 		}
 		if c.replay != nil {
-			return submitted{replay: c.replay}, nil
+			var a A
+			if err := json.Unmarshal(c.replay.Answer, &a); err != nil {
+				return zero, AsError(fmt.Errorf("notify: stored answer: %w", err))
+			}
+			P(&a).setReplayed()
+			return a, nil
 		}
 		id = c.row.Resource
 	} else {
-		id = sub.newID()
+		id = newID()
 	}
 	if s.crashed("claimed", 0) {
-		return submitted{}, errCrashed
+		return zero, errCrashed
 	}
-	n, parts, err := s.ensure(ctx, id, c.takenOver, sub.plan)
-	if err != nil {
-		if errors.Is(err, errCrashed) {
-			return submitted{}, err
+	n, parts, err := s.ensure(ctx, id, c.takenOver, plan)
+	if err == nil {
+		parts, err = s.sendRound(ctx, &n, parts)
+	} else if key != "" && !c.takenOver && !errors.Is(err, errCrashed) {
+		// Nothing was sent: the key may be used again.
+		if rerr := s.idem.release(context.WithoutCancel(ctx), c); rerr != nil {
+			s.log.WarnContext(ctx, "notify: release idempotency key", "err", rerr)
 		}
-		if sub.key != "" && !c.takenOver {
-			// Nothing was sent: the key may be used again.
-			if rerr := s.idem.release(context.WithoutCancel(ctx), c); rerr != nil {
-				s.log.WarnContext(ctx, "notify: release idempotency key", "err", rerr)
+	}
+	if errors.Is(err, errCrashed) {
+		return zero, err
+	}
+	if err != nil {
+		return zero, AsError(err)
+	}
+	a := build(n, parts)
+	if key != "" {
+		rp, err := s.idem.finish(context.WithoutCancel(ctx), c, http.StatusAccepted, a)
+		if err != nil {
+			return zero, AsError(err)
+		}
+		var first A
+		if json.Unmarshal(rp.Answer, &first) == nil {
+			if firstID, _, _ := first.summary(); firstID == id {
+				a = first
 			}
 		}
-		return submitted{}, AsError(err)
 	}
-	parts, err = s.sendRound(ctx, &n, parts)
-	if err != nil {
-		if errors.Is(err, errCrashed) {
-			return submitted{}, err
-		}
-		return submitted{}, AsError(err)
-	}
-	return submitted{n: n, parts: parts, claim: c}, nil
+	_, status, calls := a.summary()
+	s.log.InfoContext(ctx, "notify: "+k.noun, "id", id, "status", status, "parts", n.Parts, "sent", calls)
+	return a, nil
 }
 
 // ensure loads record id when a taken-over request already recorded it,
@@ -482,16 +539,7 @@ const maxCountedDepts = dingtalk.MaxNoticeDepts
 // ids by 20, to_all as one call. Each part's Charge is its people, from
 // the directory mirror for departments when it knows them.
 func (s *Service) plan(ctx context.Context, id string, req NoticeRequest) (parts []partRow, users []string, warnings []Warning, err error) {
-	seen := make(map[string]bool, len(req.UserIDs))
-	var dups []string
-	for _, u := range req.UserIDs {
-		if seen[u] {
-			dups = append(dups, u)
-			continue
-		}
-		seen[u] = true
-		users = append(users, u)
-	}
+	users, dups := dedupe(req.UserIDs)
 	if len(dups) > 0 {
 		warnings = append(warnings, warnUsers(WarnDuplicateUserIDs, fmt.Sprintf("%d userids were named more than once; each person is sent the notice once", len(dups)), dups))
 	}

@@ -14,11 +14,12 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/notify"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 func TestSendSmallNotice(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
 			h := e.handler(e.instance())
 			ids := userIDs(t, e.fake, 3)
@@ -149,8 +150,8 @@ func TestInvalidRequests(t *testing.T) {
 // and send nothing again, through the header or the body field; the same
 // key with another body is a 422.
 func TestIdempotentRetries(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b, withFake(dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 200})))
 			h := e.handler(e.instance())
 			req := textNotice("retry me", userIDs(t, e.fake, 150)...)
@@ -194,8 +195,8 @@ func TestIdempotentRetries(t *testing.T) {
 // instances at once (and a third later): DingTalk sees one notice, and
 // every answer is the first one.
 func TestConcurrentInstances(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
 			req := textNotice("at once", userIDs(t, e.fake, 30)...)
 			req.IdempotencyKey = "concurrent-key-1"
@@ -233,8 +234,8 @@ func TestConcurrentInstances(t *testing.T) {
 // sends the rest minute by minute, and DingTalk never drops anyone for
 // the per-minute cap. Two instances sending at once share the budget.
 func TestBudgetSpreadsLargeNotices(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b, withFake(dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 20000})))
 			ids := userIDs(t, e.fake, 20000)
 			s1, s2 := e.instance(notify.WithHolder("a")), e.instance(notify.WithHolder("b"))
@@ -361,8 +362,8 @@ func TestDingTalkFaults(t *testing.T) {
 // three parts. A retry on another instance (once the dead one's claim has
 // run out) sends the other two; the first is not sent again.
 func TestCrashBetweenBatches(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b, withFake(dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 300})))
 			ids := userIDs(t, e.fake, 250)
 			req := textNotice("crash test", ids...)
@@ -454,8 +455,8 @@ func TestSendTimeout(t *testing.T) {
 // before recording it. The part becomes unknown once the claim runs out
 // and is never sent again; the tick sends the parts after it.
 func TestCrashAfterSending(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b, withFake(dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: 300})))
 			ids := userIDs(t, e.fake, 250)
 			dying := e.instance(notify.WithHolder("dying"))

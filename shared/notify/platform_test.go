@@ -207,3 +207,42 @@ func TestEveryEndpointOnEveryPlatform(t *testing.T) {
 		})
 	}
 }
+
+// TestLogLinesNameTheCallerOnce: the platform's logger adds the caller
+// from the context, so notify's own lines do not add it again; a caller
+// outside an authenticated request (the command line's own notify) is
+// named too.
+func TestLogLinesNameTheCallerOnce(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	logger := platform.NewLogger("notify", func(k string) string {
+		return map[string]string{"DINGFN_LOG_FORMAT": "json"}[k]
+	}, &logs)
+	e := newEnv(t, memory)
+	s := e.instance(notify.WithLogger(logger))
+	h := e.handler(s)
+	ids := userIDs(t, e.fake, 1)
+	if res := call(t, h, "POST", "/v1/notices", textNotice("via the API", ids...), nil); res.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST: %d", res.StatusCode)
+	}
+	if _, err := s.SendNotice(context.Background(), "cli", textNotice("from this process", ids...)); err != nil {
+		t.Fatal(err)
+	}
+	var callers []string
+	for line := range strings.Lines(logs.String()) {
+		if !strings.Contains(line, `"msg":"notify: notice"`) {
+			continue
+		}
+		if n := strings.Count(line, `"caller"`); n != 1 {
+			t.Errorf("%d callers in %s", n, line)
+		}
+		var l struct{ Caller string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		callers = append(callers, l.Caller)
+	}
+	if strings.Join(callers, ",") != "svc,cli" {
+		t.Errorf("notice lines name %q, want svc then cli", callers)
+	}
+}

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
-	"github.com/dingfn/dingfn/shared/store"
-	"github.com/dingfn/dingfn/shared/store/record"
 )
 
 // RobotMessageRequest is a message to send as the app's robot (企业机器人):
@@ -87,17 +85,7 @@ func checkRobotMessage(req *RobotMessageRequest) error {
 	case len(req.OpenConversationID) > 128 || strings.ContainsAny(req.OpenConversationID, " \t\r\n"):
 		return invalid("open_conversation_id", "format", "open_conversation_id is DingTalk's openConversationId (cid…)")
 	}
-	for i, id := range req.UserIDs {
-		if id == "" || len(id) > MaxUserIDLength || strings.ContainsAny(id, ", \t\r\n") {
-			return invalid(fmt.Sprintf("userids[%d]", i), "format", "userids[%d] %q is not a userid (1 to %d characters, no commas or spaces)", i, truncate(id, 80), MaxUserIDLength)
-		}
-	}
-	if req.IdempotencyKey != "" {
-		if err := checkIdempotencyKey(req.IdempotencyKey, "idempotency_key"); err != nil {
-			return err
-		}
-	}
-	return nil
+	return checkUsersAndKey(req.UserIDs, req.IdempotencyKey)
 }
 
 // SendRobotMessage records and sends a message as the app's robot
@@ -116,38 +104,9 @@ func (s *Service) SendRobotMessage(ctx context.Context, caller string, req Robot
 		return RobotMessageAnswer{}, AsError(err)
 	}
 	key := req.IdempotencyKey
-	canon := req
-	canon.IdempotencyKey = ""
-	hash, err := requestHash(canon)
-	if err != nil {
-		return RobotMessageAnswer{}, AsError(err)
-	}
-	job, err := s.submit(ctx, submission{scope: "robot_messages", caller: caller, key: key, hash: hash, newID: s.newRobotMessageID,
-		plan: func(id string) (noticeRow, []partRow, error) { return s.planRobotMessage(id, caller, key, req) }})
-	if err != nil {
-		return RobotMessageAnswer{}, err
-	}
-	if job.replay != nil {
-		var a RobotMessageAnswer
-		if err := json.Unmarshal(job.replay.Answer, &a); err != nil {
-			return RobotMessageAnswer{}, AsError(fmt.Errorf("notify: stored answer: %w", err))
-		}
-		a.Replayed = true
-		return a, nil
-	}
-	a := s.robotAnswer(job.n, job.parts)
-	if key != "" {
-		rp, err := s.idem.finish(context.WithoutCancel(ctx), job.claim, http.StatusAccepted, a)
-		if err != nil {
-			return RobotMessageAnswer{}, AsError(err)
-		}
-		var first RobotMessageAnswer
-		if err := json.Unmarshal(rp.Answer, &first); err == nil && first.ID == a.ID {
-			a = first
-		}
-	}
-	s.log.InfoContext(ctx, "notify: robot message", "id", a.ID, "status", a.Status, "parts", job.n.Parts, "sent", len(a.ProcessQueryKeys), "caller", caller)
-	return a, nil
+	req.IdempotencyKey = "" // the canonical request, which the key's hash is of
+	return send(ctx, s, robotMessages, caller, key, req,
+		func(id string) (noticeRow, []partRow, error) { return s.planRobotMessage(id, caller, key, req) }, s.robotAnswer)
 }
 
 // planRobotMessage builds a robot message's record and parts: userids by
@@ -168,16 +127,7 @@ func (s *Service) planRobotMessage(id, caller, key string, req RobotMessageReque
 	if req.OpenConversationID != "" {
 		add(partRow{ConversationID: req.OpenConversationID, Charge: 1})
 	}
-	seen := make(map[string]bool, len(req.UserIDs))
-	var users, dups []string
-	for _, u := range req.UserIDs {
-		if seen[u] {
-			dups = append(dups, u)
-			continue
-		}
-		seen[u] = true
-		users = append(users, u)
-	}
+	users, dups := dedupe(req.UserIDs)
 	if len(dups) > 0 {
 		n.Warnings = append(n.Warnings, warnUsers(WarnDuplicateUserIDs, fmt.Sprintf("%d userids were named more than once; each person is sent the message once", len(dups)), dups))
 	}
@@ -219,21 +169,6 @@ func (s *Service) robotAnswer(n noticeRow, parts []partRow) RobotMessageAnswer {
 	return a
 }
 
-// getRobotMessage loads a robot message or answers 404.
-func (s *Service) getRobotMessage(ctx context.Context, id string) (noticeRow, []partRow, error) {
-	if !validID(id, 'r') {
-		return noticeRow{}, nil, newError(http.StatusNotFound, CodeNotFound, "no robot message %q", truncate(id, 80))
-	}
-	n, parts, err := s.loadNotice(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && n.Kind != KindRobotMessage) {
-		return noticeRow{}, nil, newError(http.StatusNotFound, CodeNotFound, "no robot message %s (they are kept %d days)", id, int(s.retention/(24*time.Hour)))
-	}
-	if err != nil {
-		return noticeRow{}, nil, AsError(err)
-	}
-	return n, parts, nil
-}
-
 // RobotMessageStatus is what GET /v1/robot/messages/{id} answers.
 type RobotMessageStatus struct {
 	ID                 string        `json:"id"`
@@ -252,13 +187,7 @@ type RobotMessageStatus struct {
 
 // RobotProgress counts a robot message's calls by state.
 type RobotProgress struct {
-	Parts     int `json:"parts"`
-	Pending   int `json:"pending"`
-	Sending   int `json:"sending"`
-	Sent      int `json:"sent"`
-	Failed    int `json:"failed"`
-	Unknown   int `json:"unknown"`
-	Cancelled int `json:"cancelled"`
+	PartCounts
 	// Checked is how many sent calls this answer asked DingTalk about;
 	// ResultComplete says Result covers every person.
 	Checked        int  `json:"checked"`
@@ -297,7 +226,7 @@ const robotUnknownCheck = "DingTalk did not answer this call, so notify does not
 // and, for one-to-one calls sent within the last 24 hours, DingTalk's read
 // status (MaxTasksChecked calls per request, from o.FromPart).
 func (s *Service) RobotMessage(ctx context.Context, id string, o StatusOptions) (RobotMessageStatus, error) {
-	n, parts, err := s.getRobotMessage(ctx, id)
+	n, parts, err := s.get(ctx, robotMessages, id)
 	if err != nil {
 		return RobotMessageStatus{}, err
 	}
@@ -306,25 +235,20 @@ func (s *Service) RobotMessage(ctx context.Context, id string, o StatusOptions) 
 		ProcessQueryKeys: []string{}, Parts: make([]RobotPartStatus, 0, len(parts)), Warnings: n.Warnings, Notes: []string{},
 		Result: RobotResult{Read: []string{}, Unread: []string{}, Invalid: []string{}, FlowControlled: []string{}}}
 	pr := &st.Progress
-	pr.Parts = len(parts)
 	complete := true
 	from := max(o.FromPart, 1)
 	for _, p := range parts {
-		ps := RobotPartStatus{N: p.N, State: p.effectiveState(now), ProcessQueryKey: p.ProcessQueryKey, Users: len(p.UserIDs),
-			OpenConversationID: p.ConversationID, Error: p.Error, DingTalkErrCode: p.ErrCode, DingTalkCode: p.Code}
-		if !p.SentAt.IsZero() {
-			t := p.SentAt
-			ps.SentAt = &t
-		}
-		switch ps.State {
-		case PartPending:
-			pr.Pending++
+		state := p.effectiveState(now)
+		pr.add(state)
+		ps := RobotPartStatus{N: p.N, State: state, ProcessQueryKey: p.ProcessQueryKey, Users: len(p.UserIDs), OpenConversationID: p.ConversationID,
+			SentAt: p.sentTime(), Error: p.errorText(state, robotMessages), DingTalkErrCode: p.ErrCode, DingTalkCode: p.Code}
+		switch state {
+		case PartPending, PartSending:
 			complete = false
-		case PartSending:
-			pr.Sending++
+		case PartUnknown:
 			complete = false
+			ps.Check = robotUnknownCheck
 		case PartSent:
-			pr.Sent++
 			st.ProcessQueryKeys = append(st.ProcessQueryKeys, p.ProcessQueryKey)
 			st.Result.Invalid = append(st.Result.Invalid, p.InvalidUserIDs...)
 			st.Result.FlowControlled = append(st.Result.FlowControlled, p.FlowControlled...)
@@ -354,17 +278,6 @@ func (s *Service) RobotMessage(ctx context.Context, id string, o StatusOptions) 
 					}
 				}
 			}
-		case PartFailed:
-			pr.Failed++
-		case PartUnknown:
-			pr.Unknown++
-			complete = false
-			ps.Check = robotUnknownCheck
-			if ps.Error == "" {
-				ps.Error = "the instance sending this call stopped before recording DingTalk's answer"
-			}
-		case PartCancelled:
-			pr.Cancelled++
 		}
 		st.Parts = append(st.Parts, ps)
 	}
@@ -404,101 +317,49 @@ type RobotRecallResult struct {
 // allows it within 24 hours of sending; a group shows no recall notice.
 // Recalling again answers the same.
 func (s *Service) RecallRobotMessage(ctx context.Context, id string) (RobotRecallResult, error) {
-	n, parts, err := s.getRobotMessage(ctx, id)
+	n, parts, err := s.get(ctx, robotMessages, id)
 	if err != nil {
 		return RobotRecallResult{}, err
 	}
-	now := s.now()
-	res := RobotRecallResult{ID: id, Status: StatusRecalled, RecalledKeys: []string{}, Notes: []string{}}
-	for _, p := range parts {
-		if p.State == PartSent && p.RecalledAt.IsZero() && now.Sub(p.SentAt) >= dingtalk.ChatbotRecallWindow {
-			return RobotRecallResult{}, newError(http.StatusConflict, CodeRecallNotPossible,
-				"DingTalk recalls a robot message only within 24 hours of sending; part %d was sent at %s. Nothing was recalled",
-				p.N, p.SentAt.UTC().Format(time.RFC3339))
-		}
-		if p.State == PartSending && !now.After(p.ClaimedUntil) {
-			return RobotRecallResult{}, &Error{Status: http.StatusConflict, RetryAfter: p.ClaimedUntil.Sub(now) + time.Second,
-				Body: errBody(CodeRecallNotPossible, fmt.Sprintf("part %d is being sent right now; recall it once it has been sent", p.N))}
-		}
-	}
-	var users, group []partRow
-	for _, p := range parts {
-		switch {
-		case p.State == PartPending:
-			out, won, err := s.updatePart(ctx, id, p.N, func(p *partRow) bool {
-				if p.State != PartPending {
-					return false
-				}
-				p.State = PartCancelled
-				return true
-			})
-			if err != nil {
-				return RobotRecallResult{}, AsError(err)
-			}
-			if won {
-				res.CancelledParts++
-			} else if out.State == PartSent {
-				res.Notes = append(res.Notes, fmt.Sprintf("part %d was sent while recalling; recall again", p.N))
-			}
-		case p.State == PartSent && p.RecalledAt.IsZero() && p.ConversationID != "":
-			group = append(group, p)
-		case p.State == PartSent && p.RecalledAt.IsZero():
-			users = append(users, p)
-		case p.State == PartSent:
-			res.RecalledKeys = append(res.RecalledKeys, p.ProcessQueryKey)
-		case p.effectiveState(now) == PartUnknown:
-			res.Notes = append(res.Notes, fmt.Sprintf("part %d has an unknown outcome and no key; DingTalk cannot recall it", p.N))
-		}
-	}
-	recall := func(batch []partRow, call func(keys []string) (*dingtalk.ChatbotRecallResult, error)) error {
-		keys := make([]string, len(batch))
-		for i, p := range batch {
-			keys[i] = p.ProcessQueryKey
-		}
-		out, err := call(keys)
-		if err != nil {
-			return err
-		}
-		for _, p := range batch {
-			if reason, failed := out.Failed[p.ProcessQueryKey]; failed {
-				res.Notes = append(res.Notes, fmt.Sprintf("DingTalk did not recall part %d: %s", p.N, reason))
+	out, err := s.recall(ctx, robotMessages, n, parts, func(sent []partRow) []recallCall {
+		var calls []recallCall
+		var users []partRow
+		for _, p := range sent {
+			if p.ConversationID == "" {
+				users = append(users, p)
 				continue
 			}
-			if _, _, err := s.updatePart(ctx, id, p.N, func(p *partRow) bool { p.RecalledAt = now; return true }); err != nil {
-				return err
-			}
-			res.RecalledKeys = append(res.RecalledKeys, p.ProcessQueryKey)
+			calls = append(calls, recallCall{parts: []partRow{p}, do: func(ctx context.Context) (map[string]string, error) {
+				return recalledFailed(s.dt.Chatbot.RecallGroup(ctx, n.RobotCode, p.ConversationID, []string{p.ProcessQueryKey}))
+			}})
 		}
-		return nil
+		var batches []recallCall
+		for batch := range slices.Chunk(users, dingtalk.MaxChatbotRecallKeys) {
+			batches = append(batches, recallCall{parts: batch, do: func(ctx context.Context) (map[string]string, error) {
+				keys := make([]string, len(batch))
+				for i, p := range batch {
+					keys[i] = p.ProcessQueryKey
+				}
+				return recalledFailed(s.dt.Chatbot.RecallUsers(ctx, n.RobotCode, keys))
+			}})
+		}
+		return append(batches, calls...)
+	})
+	if err != nil {
+		return RobotRecallResult{}, err
 	}
-	for batch := range slices.Chunk(users, dingtalk.MaxChatbotRecallKeys) {
-		if err := recall(batch, func(keys []string) (*dingtalk.ChatbotRecallResult, error) {
-			return s.dt.Chatbot.RecallUsers(ctx, n.RobotCode, keys)
-		}); err != nil {
-			return RobotRecallResult{}, AsError(err)
-		}
-	}
-	for _, p := range group {
-		if err := recall([]partRow{p}, func(keys []string) (*dingtalk.ChatbotRecallResult, error) {
-			return s.dt.Chatbot.RecallGroup(ctx, n.RobotCode, p.ConversationID, keys)
-		}); err != nil {
-			return RobotRecallResult{}, AsError(err)
-		}
-	}
-	if n.RecalledAt.IsZero() {
-		if _, err := record.Update(ctx, s.st, NoticesTable, id, func(r noticeRow, found bool) (noticeRow, error) {
-			if !found {
-				return r, fmt.Errorf("notify: robot message %s: %w", id, store.ErrNotFound)
-			}
-			if !r.RecalledAt.IsZero() {
-				return r, record.ErrNoChange
-			}
-			r.RecalledAt = now
-			return r, nil
-		}, record.WithExpiry(func(r noticeRow) time.Time { return r.CreatedAt.Add(s.retention) })); err != nil {
-			return RobotRecallResult{}, AsError(err)
-		}
+	res := RobotRecallResult{ID: id, Status: StatusRecalled, RecalledKeys: []string{}, CancelledParts: out.cancelled, Notes: out.notes}
+	for _, p := range out.recalled {
+		res.RecalledKeys = append(res.RecalledKeys, p.ProcessQueryKey)
 	}
 	slices.Sort(res.RecalledKeys)
 	return res, nil
+}
+
+// recalledFailed is a robot recall's failures by key.
+func recalledFailed(r *dingtalk.ChatbotRecallResult, err error) (map[string]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	return r.Failed, nil
 }

@@ -12,10 +12,11 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/notify"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // botEnv is an env whose notify instances send as the fake's app robot.
-func botEnv(t *testing.T, b backend, opts ...envOption) (*env, *notify.Service) {
+func botEnv(t *testing.T, b storetest.Backend, opts ...envOption) (*env, *notify.Service) {
 	t.Helper()
 	e := newEnv(t, b, opts...)
 	return e, e.instance(notify.WithRobotCode(e.fake.RobotCode()))
@@ -31,8 +32,8 @@ func botText(content string) map[string]any {
 // against the OpenAPI document; on every store.
 func TestRobotMessageToUsersAndGroup(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			e, s := botEnv(t, b)
 			h := e.handler(s)

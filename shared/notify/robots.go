@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
+	"github.com/dingfn/dingfn/shared/httpapi"
 )
 
 // RobotMessagesPerMinute is how many messages notify lets one robot send
@@ -188,6 +189,7 @@ type RobotAnswer struct {
 // taken (a timeout) is answered 502 dingtalk_outcome_unknown, and that
 // answer too is final for the key.
 func (s *Service) SendRobot(ctx context.Context, caller, name string, msg *dingtalk.RobotMessage, idemKey string) (RobotAnswer, error) {
+	ctx = httpapi.WithCaller(ctx, caller)
 	rb, ok := s.robots.lookup(name)
 	if !ok {
 		names := s.robots.Names()
@@ -279,7 +281,7 @@ func (s *Service) SendRobot(ctx context.Context, caller, name string, msg *dingt
 			a = first
 		}
 	}
-	s.log.InfoContext(ctx, "notify: robot message", "robot", name, "msgtype", msg.MsgType, "caller", caller)
+	s.log.InfoContext(ctx, "notify: robot message", "robot", name, "msgtype", msg.MsgType)
 	return a, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/notify"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 const (
@@ -22,7 +23,7 @@ const (
 	alertsToken = "fake-robot-token-alerts"
 )
 
-func robotEnv(t *testing.T, b backend) *env {
+func robotEnv(t *testing.T, b storetest.Backend) *env {
 	t.Helper()
 	robots, err := notify.ParseRobots("ops=" + opsToken + ":" + opsSecret + ", alerts=" + alertsToken)
 	if err != nil {
@@ -62,8 +63,8 @@ func TestParseRobots(t *testing.T) {
 // robot at once: 20 go out, 10 are answered 429 with Retry-After, and the
 // fake DingTalk never throttles the robot. A minute later it sends again.
 func TestRobotsAcrossInstances(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			e := robotEnv(t, b)
 			var handlers []http.Handler
 			for i := range 3 {

@@ -302,14 +302,9 @@ var errCrashed = errors.New("notify: stopped as if the process had died (test)")
 // lowercased), whose order is the bytes' order, so ids sort by time.
 var idEncoding = base32.HexEncoding.WithPadding(base32.NoPadding)
 
-// newNoticeID returns a new notice id: "n" and 24 base32 characters that
-// sort by creation time (48 bits of milliseconds, 72 random bits).
-func (s *Service) newNoticeID() string { return s.newID('n') }
-
-// newRobotMessageID returns a new robot message id: "r" and 24 base32
-// characters, as a notice's.
-func (s *Service) newRobotMessageID() string { return s.newID('r') }
-
+// newID returns a new id of a record: prefix (see recordKind) and 24
+// base32 characters that sort by creation time (48 bits of milliseconds,
+// 72 random bits).
 func (s *Service) newID(prefix byte) string {
 	var b [15]byte
 	var ms [8]byte

@@ -43,9 +43,8 @@ type NoticeStatus struct {
 	Notes []string `json:"notes"`
 }
 
-// Progress counts the notice's parts by state and sums DingTalk's
-// progress of its tasks.
-type Progress struct {
+// PartCounts counts a record's parts (its DingTalk calls) by state.
+type PartCounts struct {
 	Parts     int `json:"parts"`
 	Pending   int `json:"pending"`
 	Sending   int `json:"sending"`
@@ -53,6 +52,31 @@ type Progress struct {
 	Failed    int `json:"failed"`
 	Unknown   int `json:"unknown"`
 	Cancelled int `json:"cancelled"`
+}
+
+// add counts a part in state (its effectiveState).
+func (c *PartCounts) add(state string) {
+	c.Parts++
+	switch state {
+	case PartPending:
+		c.Pending++
+	case PartSending:
+		c.Sending++
+	case PartSent:
+		c.Sent++
+	case PartFailed:
+		c.Failed++
+	case PartUnknown:
+		c.Unknown++
+	case PartCancelled:
+		c.Cancelled++
+	}
+}
+
+// Progress counts the notice's parts by state and sums DingTalk's
+// progress of its tasks.
+type Progress struct {
+	PartCounts
 	// Percent is DingTalk's delivery progress, averaged over the tasks
 	// checked; Done says DingTalk finished every one of them.
 	Percent int  `json:"percent"`
@@ -125,7 +149,7 @@ type StatusOptions struct {
 // progress of its tasks and, for tasks DingTalk has finished, who read
 // it, who has not, and whom DingTalk failed or dropped.
 func (s *Service) Notice(ctx context.Context, id string, o StatusOptions) (NoticeStatus, error) {
-	n, parts, err := s.getNotice(ctx, id)
+	n, parts, err := s.get(ctx, workNotices, id)
 	if err != nil {
 		return NoticeStatus{}, err
 	}
@@ -134,31 +158,16 @@ func (s *Service) Notice(ctx context.Context, id string, o StatusOptions) (Notic
 		Warnings: n.Warnings, Notes: []string{}, Parts: make([]PartStatus, 0, len(parts)),
 		Result: Result{Read: []string{}, Unread: []string{}, Failed: []string{}, Invalid: []string{}, Forbidden: []Forbidden{}}}
 	pr := &st.Progress
-	pr.Parts = len(parts)
 	for _, p := range parts {
-		ps := PartStatus{N: p.N, State: p.effectiveState(now), TaskID: p.TaskID, Users: len(p.UserIDs), DeptIDs: p.DeptIDs, ToAll: p.ToAll, Error: p.Error, DingTalkErrCode: p.ErrCode}
-		if !p.SentAt.IsZero() {
-			t := p.SentAt
-			ps.SentAt = &t
-		}
-		switch ps.State {
-		case PartPending:
-			pr.Pending++
-		case PartSending:
-			pr.Sending++
+		state := p.effectiveState(now)
+		pr.add(state)
+		ps := PartStatus{N: p.N, State: state, TaskID: p.TaskID, Users: len(p.UserIDs), DeptIDs: p.DeptIDs, ToAll: p.ToAll,
+			SentAt: p.sentTime(), Error: p.errorText(state, workNotices), DingTalkErrCode: p.ErrCode}
+		switch state {
 		case PartSent:
-			pr.Sent++
 			st.TaskIDs = append(st.TaskIDs, p.TaskID)
-		case PartFailed:
-			pr.Failed++
 		case PartUnknown:
-			pr.Unknown++
 			ps.Check = unknownCheck
-			if ps.Error == "" {
-				ps.Error = "the instance sending this part stopped before recording DingTalk's answer"
-			}
-		case PartCancelled:
-			pr.Cancelled++
 		}
 		st.Parts = append(st.Parts, ps)
 	}
@@ -251,22 +260,20 @@ func addResult(r *Result, res *dingtalk.SendResult) {
 	}
 }
 
-// getNotice loads a notice or answers 404.
-func (s *Service) getNotice(ctx context.Context, id string) (noticeRow, []partRow, error) {
-	if !validNoticeID(id) {
-		return noticeRow{}, nil, newError(http.StatusNotFound, CodeNotFound, "no notice %q", truncate(id, 80))
+// get loads a record of kind k with its parts, or answers 404.
+func (s *Service) get(ctx context.Context, k *recordKind, id string) (noticeRow, []partRow, error) {
+	if !validID(id, k.prefix) {
+		return noticeRow{}, nil, newError(http.StatusNotFound, CodeNotFound, "no %s %q", k.noun, truncate(id, 80))
 	}
 	n, parts, err := s.loadNotice(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return noticeRow{}, nil, newError(http.StatusNotFound, CodeNotFound, "no notice %s (notices are kept %d days)", id, int(s.retention/(24*time.Hour)))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && n.Kind != k.kind) {
+		return noticeRow{}, nil, newError(http.StatusNotFound, CodeNotFound, "no %s %s (%s %d days)", k.noun, id, k.kept, int(s.retention/(24*time.Hour)))
 	}
 	if err != nil {
 		return noticeRow{}, nil, AsError(err)
 	}
 	return n, parts, nil
 }
-
-func validNoticeID(id string) bool { return validID(id, 'n') }
 
 // validID reports whether id is one newID made with prefix.
 func validID(id string, prefix byte) bool {
@@ -296,28 +303,75 @@ type RecallResult struct {
 // sent task is recalled through DingTalk, which allows it within 24 hours
 // of sending. Recalling a recalled notice answers the same again.
 func (s *Service) Recall(ctx context.Context, id string) (RecallResult, error) {
-	n, parts, err := s.getNotice(ctx, id)
+	n, parts, err := s.get(ctx, workNotices, id)
 	if err != nil {
 		return RecallResult{}, err
 	}
+	out, err := s.recall(ctx, workNotices, n, parts, func(sent []partRow) []recallCall {
+		calls := make([]recallCall, len(sent))
+		for i, p := range sent {
+			calls[i] = recallCall{parts: sent[i : i+1], do: func(ctx context.Context) (map[string]string, error) {
+				return nil, s.dt.Message.Recall(ctx, n.AgentID, p.TaskID)
+			}}
+		}
+		return calls
+	})
+	if err != nil {
+		return RecallResult{}, err
+	}
+	res := RecallResult{ID: id, Status: StatusRecalled, RecalledTaskIDs: []int64{}, CancelledParts: out.cancelled, Notes: out.notes}
+	for _, p := range out.recalled {
+		res.RecalledTaskIDs = append(res.RecalledTaskIDs, p.TaskID)
+	}
+	slices.Sort(res.RecalledTaskIDs)
+	return res, nil
+}
+
+// recallCall is one DingTalk recall of sent parts.
+type recallCall struct {
+	parts []partRow
+	// do makes the call; failed gives, by the part's key, why DingTalk
+	// did not recall a part.
+	do func(ctx context.Context) (failed map[string]string, err error)
+}
+
+// recalled is what recall did.
+type recalled struct {
+	// recalled are the sent parts DingTalk has recalled, now or before;
+	// cancelled counts the parts cancelled before they were sent.
+	recalled  []partRow
+	cancelled int
+	notes     []string
+}
+
+// recall is recalling a record of kind k, whichever the kind: it refuses
+// (409, nothing done) while a sent part is past k's recall window or a
+// part is being sent, cancels the parts not yet sent, makes the DingTalk
+// calls plan groups the sent parts into, marks each part DingTalk recalled
+// and, last, the record. Its errors are *Error.
+func (s *Service) recall(ctx context.Context, k *recordKind, n noticeRow, parts []partRow, plan func(sent []partRow) []recallCall) (recalled, error) {
 	now := s.now()
-	res := RecallResult{ID: id, Status: StatusRecalled, RecalledTaskIDs: []int64{}, Notes: []string{}}
 	for _, p := range parts {
-		if p.State == PartSent && p.RecalledAt.IsZero() && now.Sub(p.SentAt) >= recallWindow {
-			e := newError(http.StatusConflict, CodeRecallNotPossible,
-				"DingTalk recalls a work notice only within 24 hours of sending; part %d (task %d) was sent at %s. Nothing was recalled",
-				p.N, p.TaskID, p.SentAt.UTC().Format(time.RFC3339))
-			return RecallResult{}, e
+		if p.State == PartSent && p.RecalledAt.IsZero() && now.Sub(p.SentAt) >= k.recallWindow {
+			label := fmt.Sprintf("part %d", p.N)
+			if p.TaskID != 0 {
+				label += fmt.Sprintf(" (task %d)", p.TaskID)
+			}
+			return recalled{}, newError(http.StatusConflict, CodeRecallNotPossible,
+				"DingTalk recalls %s only within 24 hours of sending; %s was sent at %s. Nothing was recalled",
+				k.what, label, p.SentAt.UTC().Format(time.RFC3339))
 		}
 		if p.State == PartSending && !now.After(p.ClaimedUntil) {
-			return RecallResult{}, &Error{Status: http.StatusConflict, RetryAfter: p.ClaimedUntil.Sub(now) + time.Second,
+			return recalled{}, &Error{Status: http.StatusConflict, RetryAfter: p.ClaimedUntil.Sub(now) + time.Second,
 				Body: errBody(CodeRecallNotPossible, fmt.Sprintf("part %d is being sent right now; recall it once it has been sent", p.N))}
 		}
 	}
+	var out recalled
+	var sent []partRow
 	for _, p := range parts {
 		switch {
 		case p.State == PartPending:
-			out, won, err := s.updatePart(ctx, id, p.N, func(p *partRow) bool {
+			got, won, err := s.updatePart(ctx, n.ID, p.N, func(p *partRow) bool {
 				if p.State != PartPending {
 					return false
 				}
@@ -325,34 +379,41 @@ func (s *Service) Recall(ctx context.Context, id string) (RecallResult, error) {
 				return true
 			})
 			if err != nil {
-				return RecallResult{}, AsError(err)
+				return recalled{}, AsError(err)
 			}
 			if won {
-				res.CancelledParts++
-			} else if out.State == PartSent {
-				res.Notes = append(res.Notes, fmt.Sprintf("part %d was sent while recalling; recall again", p.N))
+				out.cancelled++
+			} else if got.State == PartSent {
+				out.notes = append(out.notes, fmt.Sprintf("part %d was sent while recalling; recall again", p.N))
 			}
 		case p.State == PartSent && p.RecalledAt.IsZero():
-			if err := s.dt.Message.Recall(ctx, n.AgentID, p.TaskID); err != nil {
-				return RecallResult{}, AsError(err)
-			}
-			if _, _, err := s.updatePart(ctx, id, p.N, func(p *partRow) bool {
-				p.RecalledAt = now
-				return true
-			}); err != nil {
-				return RecallResult{}, AsError(err)
-			}
-			res.RecalledTaskIDs = append(res.RecalledTaskIDs, p.TaskID)
+			sent = append(sent, p)
 		case p.State == PartSent:
-			res.RecalledTaskIDs = append(res.RecalledTaskIDs, p.TaskID)
+			out.recalled = append(out.recalled, p)
 		case p.effectiveState(now) == PartUnknown:
-			res.Notes = append(res.Notes, fmt.Sprintf("part %d has an unknown outcome and no task id; DingTalk cannot recall it", p.N))
+			out.notes = append(out.notes, fmt.Sprintf("part %d has an unknown outcome and no %s; DingTalk cannot recall it", p.N, k.handle))
+		}
+	}
+	for _, c := range plan(sent) {
+		failed, err := c.do(ctx)
+		if err != nil {
+			return recalled{}, AsError(err)
+		}
+		for _, p := range c.parts {
+			if reason, ok := failed[p.ProcessQueryKey]; ok {
+				out.notes = append(out.notes, fmt.Sprintf("DingTalk did not recall part %d: %s", p.N, reason))
+				continue
+			}
+			if _, _, err := s.updatePart(ctx, n.ID, p.N, func(p *partRow) bool { p.RecalledAt = now; return true }); err != nil {
+				return recalled{}, AsError(err)
+			}
+			out.recalled = append(out.recalled, p)
 		}
 	}
 	if n.RecalledAt.IsZero() {
-		if _, err := record.Update(ctx, s.st, NoticesTable, id, func(r noticeRow, found bool) (noticeRow, error) {
+		if _, err := record.Update(ctx, s.st, NoticesTable, n.ID, func(r noticeRow, found bool) (noticeRow, error) {
 			if !found {
-				return r, fmt.Errorf("notify: notice %s: %w", id, store.ErrNotFound)
+				return r, fmt.Errorf("notify: %s %s: %w", k.noun, n.ID, store.ErrNotFound)
 			}
 			if !r.RecalledAt.IsZero() {
 				return r, record.ErrNoChange
@@ -360,9 +421,11 @@ func (s *Service) Recall(ctx context.Context, id string) (RecallResult, error) {
 			r.RecalledAt = now
 			return r, nil
 		}, record.WithExpiry(func(r noticeRow) time.Time { return r.CreatedAt.Add(s.retention) })); err != nil {
-			return RecallResult{}, AsError(err)
+			return recalled{}, AsError(err)
 		}
 	}
-	slices.Sort(res.RecalledTaskIDs)
-	return res, nil
+	if out.notes == nil {
+		out.notes = []string{}
+	}
+	return out, nil
 }

@@ -123,6 +123,33 @@ type BatchError struct {
 	Failed []RowError
 }
 
+// CheckWrites checks every write of a batch with CheckWrite: failed[i] is
+// write i's error, nil for a valid one. A backend that applies the valid
+// writes in parts records their failures in it too, and reports them with
+// BatchErrorOf.
+func CheckWrites(writes []Write) (failed []error) {
+	failed = make([]error, len(writes))
+	for i, w := range writes {
+		failed[i] = CheckWrite(w)
+	}
+	return failed
+}
+
+// BatchErrorOf is the BatchError of a batch whose write i failed with
+// failed[i] (nil: applied), or nil when every write applied.
+func BatchErrorOf(writes []Write, failed []error) *BatchError {
+	var be BatchError
+	for i, err := range failed {
+		if err != nil {
+			be.Failed = append(be.Failed, RowError{Index: i, Key: writes[i].Item.Key, Err: err})
+		}
+	}
+	if len(be.Failed) == 0 {
+		return nil
+	}
+	return &be
+}
+
 // RowError is one failed write of a batch. Index is the position in the
 // slice passed to Batch.
 type RowError struct {
@@ -390,6 +417,37 @@ func CheckItem(item Item) error {
 		return fmt.Errorf("%w: value of key %q is %d bytes, limit %d", ErrInvalid, item.Key, len(item.Value), MaxValueLen)
 	}
 	return nil
+}
+
+// CheckRow is what every backend's Get and Delete check first: ctx's
+// error when it is done, else an error matching ErrInvalid for an invalid
+// table or key.
+func CheckRow(ctx context.Context, table, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := CheckTable(table); err != nil {
+		return err
+	}
+	return CheckKey(key)
+}
+
+// CheckScan is what every backend's Scan does first: it returns ctx's
+// error when it is done, an error matching ErrInvalid for an invalid table
+// or limit, and otherwise r's page limit and the bounds of its next page
+// (see Bounds; empty: no key can match, so the page is empty).
+func CheckScan(ctx context.Context, table string, r Range) (limit int, lo, hi string, empty bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, "", "", false, err
+	}
+	if err := CheckTable(table); err != nil {
+		return 0, "", "", false, err
+	}
+	if limit, err = r.PageLimit(); err != nil {
+		return 0, "", "", false, err
+	}
+	lo, hi, empty = r.Bounds()
+	return limit, lo, hi, empty, nil
 }
 
 // CheckWrite returns an error matching ErrInvalid unless w can be applied:

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 // BenchmarkGet measures the hot path of one invocation, which reads the
@@ -22,12 +24,12 @@ func BenchmarkGet(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for _, be := range backends() {
+	for _, be := range storetest.Backends() {
 		clk := newClock()
-		st := be.open(b, clk.Now)
+		st := be.Open(b, clk.Now)
 		p := newTestProvider(b, st, newFakeUpstream(clk.Now), clk)
 		both(b, p)
-		if be.name == "memory" {
+		if be.Name == "memory" {
 			b.Run("in-process-hit", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
@@ -35,7 +37,7 @@ func BenchmarkGet(b *testing.B) {
 				}
 			})
 		}
-		b.Run("store-hit/"+be.name, func(b *testing.B) {
+		b.Run("store-hit/"+be.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				p.local[kindIndex(AccessToken)].Store(nil)

@@ -16,6 +16,7 @@ import (
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
 	"github.com/dingfn/dingfn/shared/store"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 	"github.com/dingfn/dingfn/shared/wait"
 )
 
@@ -75,10 +76,10 @@ func newDeployment(t *testing.T, srv *dingtalktest.Server, st store.Store, clk *
 // invalidates the token, the next burst (each call rejected once, then
 // retried by the client after Invalidate) makes exactly one more.
 func TestDingTalkColdBurst(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			clk := newClock()
-			st := b.open(t, clk.Now)
+			st := b.Open(t, clk.Now)
 			srv := newDingTalk(t, clk)
 			userID := srv.Org().Users[0].UserID
 			release := make(chan struct{})

@@ -3,69 +3,14 @@ package token
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
-
-	"github.com/dingfn/dingfn/shared/store"
-	"github.com/dingfn/dingfn/shared/store/boltstore"
-	"github.com/dingfn/dingfn/shared/store/memstore"
-	"github.com/dingfn/dingfn/shared/store/otsstore"
 	"github.com/dingfn/dingfn/shared/store/redisstore/redistest"
-	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 	"github.com/dingfn/dingfn/shared/wait"
 )
-
-// backend opens one store shared by every deployment of a test.
-type backend struct {
-	name string
-	open func(t testing.TB, now func() time.Time) store.Store
-}
-
-func backends() []backend {
-	bs := []backend{
-		{"memory", func(t testing.TB, now func() time.Time) store.Store {
-			s, err := memstore.New(memstore.WithClock(now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}},
-		{"bolt", func(t testing.TB, now func() time.Time) store.Store {
-			s, err := boltstore.Open(filepath.Join(t.TempDir(), "dingfn.db"), boltstore.WithClock(now), boltstore.WithNoSync())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-		{"tablestore", func(t testing.TB, now func() time.Time) store.Store {
-			srv := tablestoretest.NewServer()
-			t.Cleanup(srv.Close)
-			cfg := tablestore.NewDefaultTableStoreConfig()
-			cfg.DefaultRetryInterval = 2 * time.Millisecond
-			cfg.MaxRetryInterval = 8 * time.Millisecond
-			client := tablestore.NewClientWithConfig(srv.URL, "dingfn-test", "test-access-key-id", "test-access-key-secret", "", cfg)
-			s, err := otsstore.New(client, otsstore.WithClock(now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
-		{"redis", func(t testing.TB, now func() time.Time) store.Store { return redistest.Open(t, now) }},
-	}
-	// The real server runs only when configured; TestRealRedisConfigured
-	// says so when it is not.
-	if os.Getenv(redistest.EnvURL) != "" {
-		bs = append(bs, backend{"redis-real", func(t testing.TB, now func() time.Time) store.Store { return redistest.OpenReal(t, now) }})
-	}
-	return bs
-}
 
 // TestRealRedisConfigured skips, saying how to run the proofs on a real
 // Redis too, unless DINGFN_TEST_REDIS_URL names one.
@@ -81,10 +26,10 @@ const (
 // call and one ticket call. After DingTalk invalidates the token and every
 // caller reports the rejection, it sees exactly one more token call.
 func TestColdBurstOneUpstreamCall(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			clk := newClock()
-			st := b.open(t, clk.Now)
+			st := b.Open(t, clk.Now)
 			up := newFakeUpstream(clk.Now)
 			up.gate, up.entered = make(chan struct{}), make(chan struct{}, 1)
 
@@ -197,16 +142,16 @@ func TestRefresherAndReadersRace(t *testing.T) {
 		lifetime = 2 * time.Hour
 		readers  = 4
 	)
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			// Three days in memory and bolt; on the emulator (loopback
 			// HTTP, slower) just past one ticket's 24 h limit.
 			simulated := 72 * time.Hour
-			if b.name == "tablestore" {
+			if b.Name == "tablestore" {
 				simulated = 26 * time.Hour
 			}
 			clk := newClock()
-			st := b.open(t, clk.Now)
+			st := b.Open(t, clk.Now)
 			up := newFakeUpstream(clk.Now)
 			ref, err := NewRefresher([]*Provider{newTestProvider(t, st, up, clk)})
 			if err != nil {

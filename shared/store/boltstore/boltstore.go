@@ -166,7 +166,7 @@ func (s *Store) wrap(op, table, key string, err error) error {
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, table, key string) (store.Item, error) {
-	if err := check(ctx, table, key); err != nil {
+	if err := store.CheckRow(ctx, table, key); err != nil {
 		return store.Item{}, err
 	}
 	var it store.Item
@@ -193,16 +193,6 @@ func (s *Store) Get(ctx context.Context, table, key string) (store.Item, error) 
 		return store.Item{}, s.wrap("get", table, key, err)
 	}
 	return it, nil
-}
-
-func check(ctx context.Context, table, key string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := store.CheckTable(table); err != nil {
-		return err
-	}
-	return store.CheckKey(key)
 }
 
 // Put implements store.Store.
@@ -250,7 +240,7 @@ func put(b *bolt.Bucket, item store.Item) (int64, error) {
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, table, key string, cond store.Cond) error {
-	if err := check(ctx, table, key); err != nil {
+	if err := store.CheckRow(ctx, table, key); err != nil {
 		return err
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -333,19 +323,9 @@ func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) e
 // Scan implements store.Store. The cursor is the first key of the next
 // page.
 func (s *Store) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
-	if err := ctx.Err(); err != nil {
+	limit, lo, hi, empty, err := store.CheckScan(ctx, table, r)
+	if err != nil || empty {
 		return store.Page{}, err
-	}
-	if err := store.CheckTable(table); err != nil {
-		return store.Page{}, err
-	}
-	limit, err := r.PageLimit()
-	if err != nil {
-		return store.Page{}, err
-	}
-	lo, hi, empty := r.Bounds()
-	if empty {
-		return store.Page{}, nil
 	}
 	var p store.Page
 	err = s.db.View(func(tx *bolt.Tx) error {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,12 +12,10 @@ import (
 
 	"github.com/dingfn/dingfn/shared/clocktest"
 	"github.com/dingfn/dingfn/shared/store"
-	"github.com/dingfn/dingfn/shared/store/boltstore"
 	"github.com/dingfn/dingfn/shared/store/lease"
 	"github.com/dingfn/dingfn/shared/store/memstore"
-	"github.com/dingfn/dingfn/shared/store/otsstore"
 	"github.com/dingfn/dingfn/shared/store/record"
-	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 var epoch = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
@@ -29,43 +26,12 @@ const (
 	ttl = 10 * time.Second
 )
 
-// backends opens a fresh store of each kind following now.
-var backends = []struct {
-	name string
-	open func(t testing.TB, now func() time.Time) store.Store
-}{
-	{"memory", func(t testing.TB, now func() time.Time) store.Store {
-		s, err := memstore.New(memstore.WithClock(now))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}},
-	{"bolt", func(t testing.TB, now func() time.Time) store.Store {
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "db"), boltstore.WithClock(now), boltstore.WithNoSync())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}},
-	{"tablestore", func(t testing.TB, now func() time.Time) store.Store {
-		srv := tablestoretest.NewServer()
-		t.Cleanup(srv.Close)
-		s, err := otsstore.New(srv.NewClient("test"), otsstore.WithClock(now))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}},
-}
-
 // each runs f on every backend with a manual clock at epoch.
 func each(t *testing.T, f func(t *testing.T, st store.Store, clk *clocktest.Manual)) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			clk := clocktest.New(epoch)
-			f(t, b.open(t, clk.Now), clk)
+			f(t, b.Open(t, clk.Now), clk)
 		})
 	}
 }

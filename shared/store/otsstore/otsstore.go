@@ -567,16 +567,16 @@ func (s *Store) Delete(ctx context.Context, table, key string, c store.Cond) err
 // chunk is one BatchWriteRow request: writes[idx[i]] for each i.
 type chunk struct{ idx []int }
 
-// split groups the valid writes into requests within Tablestore's limits.
+// split groups the valid writes (no failure yet) into requests within Tablestore's limits.
 // A key may appear once per request, so a repeated key starts a new
 // request and ordered reports that requests must run in order.
-func split(writes []store.Write, valid []bool) (chunks []chunk, ordered bool) {
+func split(writes []store.Write, failed []error) (chunks []chunk, ordered bool) {
 	var cur chunk
 	size := 0
 	inCur := map[string]bool{}
 	seen := map[string]bool{}
 	for i, w := range writes {
-		if !valid[i] {
+		if failed[i] != nil {
 			continue
 		}
 		n := len(w.Item.Key) + rowOverhead
@@ -615,13 +615,8 @@ func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	failed := make([]error, len(writes))
-	valid := make([]bool, len(writes))
-	for i, w := range writes {
-		err := store.CheckWrite(w)
-		failed[i], valid[i] = err, err == nil
-	}
-	chunks, ordered := split(writes, valid)
+	failed := store.CheckWrites(writes)
+	chunks, ordered := split(writes, failed)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(batchWorkers)
 	if ordered {
@@ -636,14 +631,8 @@ func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) e
 		})
 	}
 	_ = g.Wait()
-	var be store.BatchError
-	for i, err := range failed {
-		if err != nil {
-			be.Failed = append(be.Failed, store.RowError{Index: i, Key: writes[i].Item.Key, Err: err})
-		}
-	}
-	if len(be.Failed) > 0 {
-		return fmt.Errorf("otsstore: batch %s: %w", s.TableName(table), &be)
+	if be := store.BatchErrorOf(writes, failed); be != nil {
+		return fmt.Errorf("otsstore: batch %s: %w", s.TableName(table), be)
 	}
 	return nil
 }
@@ -754,19 +743,9 @@ func (s *Store) batchChunk(ctx context.Context, table string, writes []store.Wri
 // rows are dropped after reading, so pages can be short or empty; the
 // cursor is the service's NextStartPrimaryKey, "" when it has none.
 func (s *Store) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
-	if err := store.CheckTable(table); err != nil {
+	limit, lo, hi, empty, err := store.CheckScan(ctx, table, r)
+	if err != nil || empty {
 		return store.Page{}, err
-	}
-	limit, err := r.PageLimit()
-	if err != nil {
-		return store.Page{}, err
-	}
-	if err := ctx.Err(); err != nil {
-		return store.Page{}, err
-	}
-	lo, hi, empty := r.Bounds()
-	if empty {
-		return store.Page{}, nil
 	}
 	start, end := &tablestore.PrimaryKey{}, &tablestore.PrimaryKey{}
 	if lo == "" {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,45 +12,12 @@ import (
 
 	"github.com/dingfn/dingfn/shared/clocktest"
 	"github.com/dingfn/dingfn/shared/store"
-	"github.com/dingfn/dingfn/shared/store/boltstore"
 	"github.com/dingfn/dingfn/shared/store/memstore"
-	"github.com/dingfn/dingfn/shared/store/otsstore"
 	"github.com/dingfn/dingfn/shared/store/record"
-	"github.com/dingfn/dingfn/shared/store/tablestoretest"
+	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
 var epoch = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-
-// backends opens a fresh store of each kind following now.
-var backends = []struct {
-	name string
-	open func(t testing.TB, now func() time.Time) store.Store
-}{
-	{"memory", func(t testing.TB, now func() time.Time) store.Store {
-		s, err := memstore.New(memstore.WithClock(now))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}},
-	{"bolt", func(t testing.TB, now func() time.Time) store.Store {
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "db"), boltstore.WithClock(now), boltstore.WithNoSync())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}},
-	{"tablestore", func(t testing.TB, now func() time.Time) store.Store {
-		srv := tablestoretest.NewServer()
-		t.Cleanup(srv.Close)
-		s, err := otsstore.New(srv.NewClient("test"), otsstore.WithClock(now))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}},
-}
 
 type doc struct {
 	Name    string    `json:"name"`
@@ -84,11 +50,11 @@ func (c *counting) Delete(ctx context.Context, table, key string, cond store.Con
 }
 
 func TestGetPut(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := t.Context()
 			clk := clocktest.New(epoch)
-			st := b.open(t, clk.Now)
+			st := b.Open(t, clk.Now)
 			if _, err := record.Get[doc](ctx, st, "docs", "a"); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("Get of a missing row = %v, want ErrNotFound", err)
 			}
@@ -312,10 +278,10 @@ func TestUpdateGivesUp(t *testing.T) {
 // Concurrent Updates of one row never lose an update, on every backend.
 func TestUpdateConcurrent(t *testing.T) {
 	const writers, each = 8, 15
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := t.Context()
-			st := b.open(t, time.Now)
+			st := b.Open(t, time.Now)
 			start := make(chan struct{})
 			var wg sync.WaitGroup
 			errs := make(chan error, writers)

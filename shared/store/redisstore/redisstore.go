@@ -200,16 +200,6 @@ func (s *Store) errorf(op, table, key string, err error) error {
 
 func conflict(c store.Cond) error { return fmt.Errorf("%v: %w", c, store.ErrConflict) }
 
-func check(ctx context.Context, table, key string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := store.CheckTable(table); err != nil {
-		return err
-	}
-	return store.CheckKey(key)
-}
-
 // condArgs encodes c for the scripts' holds function.
 func condArgs(c store.Cond) (code, version string) {
 	if v, ok := c.Version(); ok {
@@ -249,7 +239,7 @@ func value(item store.Item) []byte {
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, table, key string) (store.Item, error) {
-	if err := check(ctx, table, key); err != nil {
+	if err := store.CheckRow(ctx, table, key); err != nil {
 		return store.Item{}, err
 	}
 	vals, err := s.client.HMGet(ctx, s.RowKey(table, key), "value", "version", "expires_at").Result()
@@ -322,7 +312,7 @@ func (s *Store) Put(ctx context.Context, table string, item store.Item, c store.
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, table, key string, c store.Cond) error {
-	if err := check(ctx, table, key); err != nil {
+	if err := store.CheckRow(ctx, table, key); err != nil {
 		return err
 	}
 	code, cv := condArgs(c)
@@ -344,13 +334,13 @@ type chunk struct {
 	size int
 }
 
-// split groups the valid writes, in order, into script calls of at most
+// split groups the valid writes (no failure yet), in order, into script calls of at most
 // maxChunkRows rows and about maxChunkBytes.
-func split(writes []store.Write, valid []bool) []chunk {
+func split(writes []store.Write, failed []error) []chunk {
 	var chunks []chunk
 	var cur chunk
 	for i, w := range writes {
-		if !valid[i] {
+		if failed[i] != nil {
 			continue
 		}
 		n := 2*len(w.Item.Key) + rowOverhead
@@ -381,13 +371,8 @@ func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) e
 	if err := store.CheckTable(table); err != nil {
 		return err
 	}
-	failed := make([]error, len(writes))
-	valid := make([]bool, len(writes))
-	for i, w := range writes {
-		err := store.CheckWrite(w)
-		failed[i], valid[i] = err, err == nil
-	}
-	chunks := split(writes, valid)
+	failed := store.CheckWrites(writes)
+	chunks := split(writes, failed)
 	for start := 0; start < len(chunks); {
 		end, size := start, 0
 		for end < len(chunks) && (end == start || size+chunks[end].size <= maxPipelineBytes) {
@@ -397,14 +382,8 @@ func (s *Store) Batch(ctx context.Context, table string, writes []store.Write) e
 		s.batchPipeline(ctx, table, writes, chunks[start:end], failed)
 		start = end
 	}
-	var be store.BatchError
-	for i, err := range failed {
-		if err != nil {
-			be.Failed = append(be.Failed, store.RowError{Index: i, Key: writes[i].Item.Key, Err: err})
-		}
-	}
-	if len(be.Failed) > 0 {
-		return fmt.Errorf("redisstore: batch %s: %w", s.TableName(table), &be)
+	if be := store.BatchErrorOf(writes, failed); be != nil {
+		return fmt.Errorf("redisstore: batch %s: %w", s.TableName(table), be)
 	}
 	return nil
 }
@@ -479,19 +458,9 @@ func lexBounds(lo, hi string) (from, to string) {
 // Expired rows and index entries whose row Redis removed make pages short;
 // the cursor is the first key of the next page.
 func (s *Store) Scan(ctx context.Context, table string, r store.Range) (store.Page, error) {
-	if err := ctx.Err(); err != nil {
+	limit, lo, hi, empty, err := store.CheckScan(ctx, table, r)
+	if err != nil || empty {
 		return store.Page{}, err
-	}
-	if err := store.CheckTable(table); err != nil {
-		return store.Page{}, err
-	}
-	limit, err := r.PageLimit()
-	if err != nil {
-		return store.Page{}, err
-	}
-	lo, hi, empty := r.Bounds()
-	if empty {
-		return store.Page{}, nil
 	}
 	now := s.clock()
 	from, to := lexBounds(lo, hi)

@@ -4,6 +4,10 @@
 // semantics documented in package store — conditional writes under
 // concurrency, versions, expiry, batches, paged scans, limits and missing
 // tables. Benchmark measures the same operations for side-by-side numbers.
+//
+// Backends is the other half: the stores a feature that touches the store
+// is tested on (memory, bolt, Tablestore through its emulator, Redis
+// through a fake), opened alike by every package's tests.
 package storetest
 
 import (
