@@ -408,6 +408,11 @@ func (s *ChatbotService) ReadStatus(ctx context.Context, robotCode, processQuery
 	return &out, nil
 }
 
+// CodeProcessQueryKeyExpired is DingTalk's answer (HTTP 400) to a read
+// status or recall of a send whose processQueryKey has expired, or, for a
+// group send, whose read data DingTalk has not built yet.
+const CodeProcessQueryKeyExpired = "processQueryKey.expireTime"
+
 // ChatbotGroupReadStatus is the state of a group send and who read it.
 // DingTalk names only the readers: who has not read it is the group's
 // members less these, which this API does not tell.
