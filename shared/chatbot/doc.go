@@ -25,4 +25,11 @@
 // DingTalk client posts to robot/sendBySession) until it expires. A reply
 // that can no longer be delivered fails the handler's run permanently:
 // the event is dead with the reason, never silently dropped.
+//
+// # Files
+//
+// A handler's message fetches its own files (DownloadCodes, Download,
+// DownloadURL) as the robot that received it, through the client Replies
+// was given. A download code DingTalk no longer accepts fails the run for
+// good with DingTalk's *dingtalk.Error (dingtalk.CodeDownloadCodeInvalid).
 package chatbot

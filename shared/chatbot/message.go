@@ -81,6 +81,9 @@ type Message struct {
 	Audio    *Audio         `json:"-"`
 	Video    *Video         `json:"-"`
 	File     *File          `json:"-"`
+
+	// files fetches the message's files; set for chat handlers (Replies).
+	files Downloader
 }
 
 // Text is a text message's content.

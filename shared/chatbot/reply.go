@@ -81,6 +81,9 @@ func (a adapter) HandleEvent(ctx context.Context, ev *events.Event) error {
 		return events.Permanent(err)
 	}
 	r := &replier{m: m, eventID: ev.ID, out: outFrom(ctx)}
+	if r.out != nil {
+		m.files = r.out.files
+	}
 	err = a.h.HandleMessage(ctx, m, r.reply)
 	if f := r.failed(); f != nil {
 		return errors.Join(err, f)
@@ -99,8 +102,9 @@ var _ Sender = (*dingtalk.ChatbotService)(nil)
 // outbox is how replies leave: the webhook sender and the clock, from
 // Replies.
 type outbox struct {
-	send Sender
-	now  func() time.Time
+	send  Sender
+	files Downloader // the Sender, when it downloads too
+	now   func() time.Time
 }
 
 type ctxKey int
@@ -119,12 +123,15 @@ func outFrom(ctx context.Context) *outbox {
 // through session webhooks: the callback function and the sync function's
 // drain both build the log with it, so a reply leaves the same way
 // wherever the handler runs. now is the clock the webhooks' expiry is
-// read with (nil: time.Now).
+// read with (nil: time.Now). When s also downloads (the app's
+// *dingtalk.ChatbotService does), handlers' messages fetch their files
+// with it (Message.Download).
 func Replies(s Sender, now func() time.Time) events.Option {
 	if now == nil {
 		now = time.Now
 	}
 	o := &outbox{send: s, now: now}
+	o.files, _ = s.(Downloader)
 	return events.WithHandlerContext(func(ctx context.Context) context.Context {
 		return context.WithValue(ctx, outboxKey, o)
 	})

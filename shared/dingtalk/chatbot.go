@@ -30,6 +30,10 @@ var (
 	epBotRecallUsers = apiEP(http.MethodPost, "/v1.0/robot/otoMessages/batchRecall", true)
 	epBotRecallGroup = apiEP(http.MethodPost, "/v1.0/robot/groupMessages/recall", true)
 	epBotReadStatus  = apiEP(http.MethodGet, "/v1.0/robot/oToMessages/readStatus", true)
+	epBotGroupRead   = apiEP(http.MethodPost, "/v1.0/robot/groupMessages/query", true)
+	// epBotDownload trades a received message's downloadCode for a
+	// temporary URL; asking twice changes nothing.
+	epBotDownload = apiEP(http.MethodPost, "/v1.0/robot/messageFiles/download", true)
 	// epBotSession is the session webhook of a received message; the
 	// session in its query is the credential, no token is sent.
 	epBotSession = oapiEP(http.MethodPost, "/robot/sendBySession", false).withAuth(authNone)
@@ -51,6 +55,9 @@ const (
 	// MaxChatbotMessagesPerMinute is DingTalk's cap on one robot's
 	// messages a minute (toomuch.msg).
 	MaxChatbotMessagesPerMinute = 6000
+	// MaxChatbotReadPage is the most readers one page of a group
+	// message's read status lists (maxResults).
+	MaxChatbotReadPage = 200
 )
 
 // Message templates (msgKey) of the app robot and the msgParam fields
@@ -385,7 +392,7 @@ type ChatbotReadBy struct {
 // ReadStatus returns a one-to-one send's state and who has read it, within
 // ChatbotRecallWindow of sending.
 //
-// DingTalk docs: https://open.dingtalk.com/document/orgapp/chatbot-queries-the-read-status-of-a-message
+// DingTalk docs: https://open.dingtalk.com/document/orgapp/chatbot-batch-query-the-read-status-of-messages
 func (s *ChatbotService) ReadStatus(ctx context.Context, robotCode, processQueryKey string) (*ChatbotReadStatus, error) {
 	if err := checkRobotCode(robotCode); err != nil {
 		return nil, fmt.Errorf("dingtalk: robot read status: %w", err)
@@ -399,6 +406,80 @@ func (s *ChatbotService) ReadStatus(ctx context.Context, robotCode, processQuery
 		return nil, err
 	}
 	return &out, nil
+}
+
+// CodeProcessQueryKeyExpired is DingTalk's answer (HTTP 400) to a read
+// status or recall of a send whose processQueryKey has expired, or, for a
+// group send, whose read data DingTalk has not built yet.
+const CodeProcessQueryKeyExpired = "processQueryKey.expireTime"
+
+// ChatbotGroupReadStatus is the state of a group send and who read it.
+// DingTalk names only the readers: who has not read it is the group's
+// members less these, which this API does not tell.
+type ChatbotGroupReadStatus struct {
+	// SendStatus is BotSendSuccess, BotSendRecalled or BotSendProcessing.
+	SendStatus  string
+	ReadUserIDs []string
+	// Calls is how many calls (pages of MaxChatbotReadPage readers) it
+	// took.
+	Calls int
+}
+
+type botGroupRead struct {
+	OpenConversationID string `json:"openConversationId"`
+	RobotCode          string `json:"robotCode"`
+	ProcessQueryKey    string `json:"processQueryKey"`
+	MaxResults         int    `json:"maxResults"`
+	NextToken          string `json:"nextToken,omitempty"`
+}
+
+type botGroupReadPage struct {
+	SendStatus  string   `json:"sendStatus"`
+	ReadUserIDs []string `json:"readUserIds"`
+	NextToken   string   `json:"nextToken"`
+	HasMore     bool     `json:"hasMore"`
+}
+
+// GroupReadStatus returns a group send's state and every userid that has
+// read it, reading the pages of MaxChatbotReadPage readers DingTalk
+// answers in. openConversationID and robotCode must be the send's. The
+// docs state no rate limit and no time window for it (only the
+// processQueryKey.expireTime answer); the send's ChatbotRecallWindow is a
+// safe assumption.
+//
+// DingTalk docs: https://open.dingtalk.com/document/orgapp/chatbot-queries-the-read-status-of-a-message
+func (s *ChatbotService) GroupReadStatus(ctx context.Context, robotCode, openConversationID, processQueryKey string) (*ChatbotGroupReadStatus, error) {
+	if err := checkRobotCode(robotCode); err != nil {
+		return nil, fmt.Errorf("dingtalk: robot group read status: %w", err)
+	}
+	switch {
+	case openConversationID == "":
+		return nil, fmt.Errorf("dingtalk: robot group read status: %w", required("openConversationId", "the group the message was sent to"))
+	case processQueryKey == "":
+		return nil, fmt.Errorf("dingtalk: robot group read status: %w", required("processQueryKey", ""))
+	}
+	out := &ChatbotGroupReadStatus{ReadUserIDs: []string{}}
+	seen := map[string]bool{}
+	body := botGroupRead{OpenConversationID: openConversationID, RobotCode: robotCode, ProcessQueryKey: processQueryKey, MaxResults: MaxChatbotReadPage}
+	for {
+		var page botGroupReadPage
+		if err := s.client.api(ctx, epBotGroupRead, nil, body, &page); err != nil {
+			return nil, err
+		}
+		out.Calls++
+		out.SendStatus = page.SendStatus
+		for _, id := range page.ReadUserIDs {
+			if !seen[id] {
+				seen[id] = true
+				out.ReadUserIDs = append(out.ReadUserIDs, id)
+			}
+		}
+		// A cursor that does not move would loop for ever: stop there.
+		if !page.HasMore || page.NextToken == "" || page.NextToken == body.NextToken {
+			return out, nil
+		}
+		body.NextToken = page.NextToken
+	}
 }
 
 // defaultOAPIHost is DingTalk's old-API host, where session webhooks

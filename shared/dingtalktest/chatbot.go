@@ -25,6 +25,13 @@ const (
 	// DefaultSessionTTL is how long a received message's session webhook
 	// works: every example DingTalk publishes shows about 90 minutes.
 	DefaultSessionTTL = 90 * time.Minute
+	// DownloadCodeTTL is how long a received file's downloadCode works on
+	// the fake, and DownloadURLTTL the URL it is traded for. DingTalk says
+	// both expire, not when; the fake assumes an hour and ten minutes.
+	DownloadCodeTTL = time.Hour
+	DownloadURLTTL  = 10 * time.Minute
+	// chatbotReadPage is the most readers a group read-status page lists.
+	chatbotReadPage = 200
 )
 
 // chatbotParams are the message templates (msgKey) the app robot sends
@@ -95,6 +102,8 @@ type chatbotState struct {
 	sendOrder []string
 	sessions  map[string]*chatSession
 	replies   []SessionReply
+	files     map[string]*chatFile // by downloadCode
+	urls      map[string]*chatURL  // by the download URL's file name
 	n         uint64
 }
 
@@ -102,6 +111,7 @@ func (c *chatbotState) init(code string) {
 	c.code = code
 	c.userID = "$:LWCP_v1:$" + opaqueID("chatbot", 0)
 	c.groups, c.sends, c.sessions = map[string]*ChatGroup{}, map[string]*ChatbotSend{}, map[string]*chatSession{}
+	c.files, c.urls = map[string]*chatFile{}, map[string]*chatURL{}
 }
 
 // WithRobotCode sets the app robot's robotCode (default: the appKey).

@@ -31,6 +31,10 @@
 //   - Group robots: robot/send with 加签 verification, keywords, the
 //     Content-Type check (43004) and 20 messages a minute, then 410100 for 10
 //     minutes.
+//   - The app robot: one-to-one and group sends, recalls, read status
+//     (oToMessages/readStatus, groupMessages/query paged by 200), session
+//     webhook replies, and received files: AddChatbotFile's downloadCode
+//     traded at messageFiles/download for a signed URL the fake serves.
 //   - Approvals: topapi/processinstance create, get, listids and the /v1.0
 //     workflow equivalents.
 //   - Callbacks: call_back register (with the check_url push and its 1500 ms

@@ -64,7 +64,12 @@ func (s *Server) buildRoutes() map[string]route {
 		"v1.0/robot/otoMessages/batchRecall": v1(post, counted, s.chatbotRecallUsers),
 		"v1.0/robot/groupMessages/recall":    v1(post, counted, s.chatbotRecallGroup),
 		"v1.0/robot/oToMessages/readStatus":  v1(get, counted, s.chatbotReadStatus),
+		"v1.0/robot/groupMessages/query":     v1(post, counted, s.chatbotGroupRead),
 		"robot/sendBySession":                {gen: genRobot, methods: post, auth: authNone, fn: s.sessionSend},
+		// Files people sent the robot: a downloadCode traded for a signed
+		// URL, and the file at that URL (every name under the prefix).
+		"v1.0/robot/messageFiles/download": v1(post, counted, s.chatbotDownload),
+		chatFilePrefix:                     {gen: genRobot, methods: get, auth: authNone, fn: s.chatbotFile},
 
 		// Approvals (审批).
 		"topapi/processinstance/create":             old(post, counted, s.processCreate),

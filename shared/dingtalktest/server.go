@@ -435,7 +435,13 @@ func (s *Server) ResetCalls() {
 	s.mu.Unlock()
 }
 
-func apiName(p string) string { return strings.TrimPrefix(p, "/") }
+func apiName(p string) string {
+	p = strings.TrimPrefix(p, "/")
+	if strings.HasPrefix(p, chatFilePrefix) { // one route serves every file
+		return chatFilePrefix
+	}
+	return p
+}
 
 // generation tells how a route authenticates and answers.
 type generation int

@@ -44,8 +44,9 @@
 // of kind KindRobotMessage in the same table, with the same parts, claims,
 // outcomes and due list: one part per DingTalk call (20 userids one to
 // one, or the one group), drawing on the robot's 6 000 messages a minute,
-// counted in LimitsTable. Its status reads DingTalk's read state, its
-// recall recalls every sent call.
+// counted in LimitsTable. Its status reads DingTalk's read state (who
+// read and who did not one to one; who read, for a group), its recall
+// recalls every sent call.
 //
 // # Idempotency
 //

@@ -177,8 +177,9 @@ type RobotMessageStatus struct {
 	OpenConversationID string        `json:"open_conversation_id,omitempty"`
 	ProcessQueryKeys   []string      `json:"process_query_keys"`
 	Progress           RobotProgress `json:"progress"`
-	// Result lists the people of the one-to-one calls checked, by read
-	// state, and those DingTalk did not reach.
+	// Result lists the people of the calls checked, by read state, and
+	// those DingTalk did not reach. For a group DingTalk names only the
+	// readers: Unread stays empty.
 	Result   RobotResult       `json:"result"`
 	Parts    []RobotPartStatus `json:"parts"`
 	Warnings []Warning         `json:"warnings"`
@@ -189,7 +190,8 @@ type RobotMessageStatus struct {
 type RobotProgress struct {
 	PartCounts
 	// Checked is how many sent calls this answer asked DingTalk about;
-	// ResultComplete says Result covers every person.
+	// ResultComplete says Result covers every person DingTalk reports on
+	// (for a group: every reader).
 	Checked        int  `json:"checked"`
 	ResultComplete bool `json:"result_complete"`
 }
@@ -210,8 +212,8 @@ type RobotPartStatus struct {
 	Users              int        `json:"users,omitempty"`
 	OpenConversationID string     `json:"open_conversation_id,omitempty"`
 	SentAt             *time.Time `json:"sent_at,omitempty"`
-	// SendStatus is DingTalk's state of a checked one-to-one call:
-	// SUCCESS, RECALLED or PROCESSING.
+	// SendStatus is DingTalk's state of a checked call: SUCCESS, RECALLED
+	// or PROCESSING.
 	SendStatus      string `json:"send_status,omitempty"`
 	Error           string `json:"error,omitempty"`
 	DingTalkErrCode int    `json:"dingtalk_errcode,omitempty"`
@@ -223,8 +225,10 @@ type RobotPartStatus struct {
 const robotUnknownCheck = "DingTalk did not answer this call, so notify does not know whether it was sent, and never sends it again by itself (DingTalk's robot API has no idempotency key). Ask one of these people whether the message arrived; to send it anyway, POST a new robot message (a new Idempotency-Key)."
 
 // RobotMessage returns a robot message's status: its calls from the store
-// and, for one-to-one calls sent within the last 24 hours, DingTalk's read
-// status (MaxTasksChecked calls per request, from o.FromPart).
+// and, for calls sent within the last 24 hours, DingTalk's read status
+// (MaxTasksChecked calls per request, from o.FromPart): who read and who
+// did not for one-to-one calls (oToMessages/readStatus), who read for a
+// group (groupMessages/query names no one else).
 func (s *Service) RobotMessage(ctx context.Context, id string, o StatusOptions) (RobotMessageStatus, error) {
 	n, parts, err := s.get(ctx, robotMessages, id)
 	if err != nil {
@@ -252,17 +256,29 @@ func (s *Service) RobotMessage(ctx context.Context, id string, o StatusOptions) 
 			st.ProcessQueryKeys = append(st.ProcessQueryKeys, p.ProcessQueryKey)
 			st.Result.Invalid = append(st.Result.Invalid, p.InvalidUserIDs...)
 			st.Result.FlowControlled = append(st.Result.FlowControlled, p.FlowControlled...)
-			if p.ConversationID != "" {
-				complete = false
-				st.Notes = append(st.Notes, fmt.Sprintf("part %d went to a group; its read state is not asked for", p.N))
-				break
-			}
 			switch {
 			case o.NoDingTalk || p.N < from || pr.Checked == MaxTasksChecked:
 				complete = false
 			case now.Sub(p.SentAt) >= dingtalk.ChatbotRecallWindow:
 				complete = false
 				st.Notes = append(st.Notes, fmt.Sprintf("part %d was sent more than 24 hours ago; DingTalk no longer reports its read state", p.N))
+			case p.ConversationID != "":
+				rs, err := s.dt.Chatbot.GroupReadStatus(ctx, n.RobotCode, p.ConversationID, p.ProcessQueryKey)
+				if e, ok := errors.AsType[*dingtalk.Error](err); ok && e.Code == dingtalk.CodeProcessQueryKeyExpired {
+					// Within the 24 hours this means DingTalk has not built
+					// the message's read data yet (its docs give both
+					// meanings to the one code).
+					complete = false
+					st.Notes = append(st.Notes, fmt.Sprintf("part %d: DingTalk has no read data for this group message yet; ask again later", p.N))
+					break
+				}
+				if err != nil {
+					return RobotMessageStatus{}, AsError(err)
+				}
+				pr.Checked++
+				ps.SendStatus = rs.SendStatus
+				st.Result.Read = append(st.Result.Read, rs.ReadUserIDs...)
+				st.Notes = append(st.Notes, fmt.Sprintf("part %d went to a group: DingTalk names who read it, not who did not (the group's other members)", p.N))
 			default:
 				rs, err := s.dt.Chatbot.ReadStatus(ctx, n.RobotCode, p.ProcessQueryKey)
 				if err != nil {
@@ -285,20 +301,10 @@ func (s *Service) RobotMessage(ctx context.Context, id string, o StatusOptions) 
 	if pr.Pending > 0 {
 		st.Notes = append(st.Notes, fmt.Sprintf("%d calls wait for the robot's per-minute budget; the sync tick sends them", pr.Pending))
 	}
-	if sentOTO := pr.Sent - countGroup(parts); !o.NoDingTalk && pr.Checked < sentOTO {
-		st.Notes = append(st.Notes, fmt.Sprintf("DingTalk was asked about %d of %d one-to-one calls, from part %d; ask again with ?from_part= to see the others", pr.Checked, sentOTO, from))
+	if !o.NoDingTalk && pr.Checked < pr.Sent {
+		st.Notes = append(st.Notes, fmt.Sprintf("DingTalk was asked about %d of %d sent calls, from part %d; ask again with ?from_part= to see the others", pr.Checked, pr.Sent, from))
 	}
 	return st, nil
-}
-
-func countGroup(parts []partRow) int {
-	n := 0
-	for _, p := range parts {
-		if p.State == PartSent && p.ConversationID != "" {
-			n++
-		}
-	}
-	return n
 }
 
 // RobotRecallResult is what DELETE /v1/robot/messages/{id} answers.

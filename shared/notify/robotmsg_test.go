@@ -104,10 +104,25 @@ func TestRobotMessageToUsersAndGroup(t *testing.T) {
 			if last.ConversationID != cid || last.MsgParam["title"] != "发布" {
 				t.Errorf("group call %+v", last)
 			}
+			// A group's status names who read it (groupMessages/query);
+			// DingTalk names no unread members.
+			members := userIDs(t, e.fake, 3)
+			e.fake.MarkChatbotRead(last.ProcessQueryKey, members[2])
+			e.fake.MarkChatbotRead(last.ProcessQueryKey, members[0])
 			var gs notify.RobotMessageStatus
 			call(t, h, "GET", "/v1/robot/messages/"+g.ID, nil, &gs)
-			if gs.OpenConversationID != cid || gs.Progress.ResultComplete || len(gs.Notes) == 0 {
+			if gs.OpenConversationID != cid || !gs.Progress.ResultComplete || gs.Progress.Checked != 1 || len(gs.Notes) == 0 ||
+				!slices.Equal(gs.Result.Read, []string{members[2], members[0]}) || len(gs.Result.Unread) != 0 ||
+				gs.Parts[0].SendStatus != dingtalk.BotSendSuccess {
 				t.Errorf("group status %+v", gs)
+			}
+			// Read data DingTalk has not built yet is a note, not a failure.
+			e.fake.InjectFault("v1.0/robot/groupMessages/query", dingtalktest.Fault{Kind: dingtalktest.FaultError, Times: 1,
+				Status: http.StatusBadRequest, Code: dingtalk.CodeProcessQueryKeyExpired})
+			res = call(t, h, "GET", "/v1/robot/messages/"+g.ID, nil, &gs)
+			if res.StatusCode != http.StatusOK || gs.Progress.ResultComplete || gs.Progress.Checked != 0 || len(gs.Result.Read) != 0 ||
+				!strings.Contains(strings.Join(gs.Notes, "\n"), "no read data") {
+				t.Errorf("group status before DingTalk has read data: %d %+v", res.StatusCode, gs)
 			}
 
 			var rr notify.RobotRecallResult
