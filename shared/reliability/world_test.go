@@ -83,7 +83,7 @@ type world struct {
 	pushes    []recordedPush
 	replies   []time.Duration
 	notices   map[string][]string // idempotency key → recipients
-	noticeOK  map[string]bool     // keys some instance answered 2xx
+	noticeOK  map[string]string   // key → notice id, once an instance answered 2xx
 	problems  []string            // failures seen on the way (token regression, panics…)
 	counts    map[string]int
 	logMu     sync.Mutex
@@ -133,7 +133,7 @@ func newWorld(t *testing.T, seed uint64, users int) *world {
 		scan:   secretscan.New(),
 		issued: map[string]int{}, lastToken: map[token.Kind]int{},
 		probes: map[string][]byte{}, accepted: map[string]bool{}, runs: map[string]int{},
-		notices: map[string][]string{}, noticeOK: map[string]bool{}, counts: map[string]int{},
+		notices: map[string][]string{}, noticeOK: map[string]string{}, counts: map[string]int{},
 	}
 	if path := os.Getenv("DINGFN_RELIABILITY_LOG"); path != "" {
 		f, err := os.Create(path)
@@ -531,11 +531,14 @@ func (w *world) postNotice(ctx context.Context, base, key string, body []byte) {
 		return
 	}
 	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
+	var ans struct {
+		ID string `json:"id"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&ans)
 	w.count(fmt.Sprintf("notice answers %d", res.StatusCode))
-	if res.StatusCode/100 == 2 {
+	if res.StatusCode/100 == 2 && ans.ID != "" {
 		w.mu.Lock()
-		w.noticeOK[key] = true
+		w.noticeOK[key] = ans.ID
 		w.mu.Unlock()
 	}
 }
@@ -629,4 +632,31 @@ func (w *world) watchTokens(ctx context.Context, after string) {
 		}
 		w.mu.Unlock()
 	}
+}
+
+// noticeParts reads a notice's parts through notify's API.
+func (w *world) noticeParts(ctx context.Context, id string) ([]noticePart, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.notifyURLs[0]+"/v1/notices/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+notifyKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET notice %s: HTTP %d", id, res.StatusCode)
+	}
+	var st struct {
+		Parts []noticePart `json:"parts"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		return nil, err
+	}
+	return st.Parts, nil
+}
+
+type noticePart struct {
+	N     int    `json:"n"`
+	State string `json:"state"`
+	Error string `json:"error"`
 }
