@@ -276,6 +276,18 @@ func MaybeSent(err error) bool {
 	return e.HTTPStatus >= 500
 }
 
+// IsTokenUnavailable reports whether a call failed because the client
+// could not get its access token: the call never left, whatever the token
+// source's reason (DingTalk's token endpoint, the shared store, a refresh
+// another instance holds). Callers that keep work for later (notify's due
+// parts) keep it due rather than failing it, unless the token endpoint's
+// own answer is a permanent refusal (a wrong app secret), which the other
+// predicates see through this error.
+func IsTokenUnavailable(err error) bool {
+	_, ok := errors.AsType[*tokenSourceError](err)
+	return ok
+}
+
 // IsOutOfScope reports whether DingTalk refused a contact read because the
 // department lies outside the app's contact scope (通讯录权限范围, 50004):
 // the record exists, the app may not see it. A directory walk skips such a

@@ -293,3 +293,25 @@ func TestIsNotFound(t *testing.T) {
 		}
 	}
 }
+
+// IsTokenUnavailable sees a token source's failure through wrapping, and
+// only that: a call refused with a bad token is not one.
+func TestIsTokenUnavailable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"store down", &tokenSourceError{api: "a", err: errors.New("store: connection refused")}, true},
+		{"wrapped", fmt.Errorf("notify: send: %w", &tokenSourceError{api: "a", err: &Error{ErrCode: -1}}), true},
+		{"bad token answered by the API", &Error{ErrCode: 40014}, false},
+		{"busy", &Error{ErrCode: -1}, false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		if got := IsTokenUnavailable(tt.err); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
