@@ -8,8 +8,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
@@ -483,5 +486,83 @@ func TestCrashAfterSending(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// flakyTokens is a token source that cannot give a token (its store is
+// down) until up is closed.
+type flakyTokens struct {
+	up    chan struct{}
+	fails atomic.Int32
+	real  dingtalk.TokenSource
+}
+
+func (f *flakyTokens) AccessToken(ctx context.Context) (string, error) {
+	select {
+	case <-f.up:
+		return f.real.AccessToken(ctx)
+	default:
+		f.fails.Add(1)
+		return "", errors.New("token: read the cache: store unavailable")
+	}
+}
+
+func (f *flakyTokens) Invalidate(ctx context.Context, token string) error {
+	return f.real.Invalidate(ctx, token)
+}
+
+// TestTokenUnavailable: a part whose send failed because no access token
+// could be had (the token cache's store down) never left, so it stays
+// due however many times that happens, and is sent once a token can be
+// had; it does not fail.
+func TestTokenUnavailable(t *testing.T) {
+	e := newEnv(t, memory)
+	real, err := dingtalk.NewClient(e.fake.AppKey(), e.fake.AppSecret(), dingtalk.WithBaseURLs(e.fake.URL, e.fake.URL), dingtalk.WithHTTPClient(e.fake.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := &flakyTokens{up: make(chan struct{}), real: real.TokenSource()}
+	c, err := dingtalk.NewClient(e.fake.AppKey(), e.fake.AppSecret(),
+		dingtalk.WithBaseURLs(e.fake.URL, e.fake.URL), dingtalk.WithHTTPClient(e.fake.Client()),
+		dingtalk.WithRateLimit(rate.Inf, 0), dingtalk.WithTokenSource(tokens))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := notify.New(e.st, c, e.fake.AgentID(), notify.WithClock(e.clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := e.handler(s)
+	ids := userIDs(t, e.fake, 3)
+	var a notify.NoticeAnswer
+	if res := call(t, h, "POST", "/v1/notices", textNotice("no token yet", ids...), &a); res.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	if a.Status == notify.StatusFailed {
+		t.Fatalf("the notice failed for want of a token: %+v", a)
+	}
+	// More failed tries than a part may use on DingTalk's refusals.
+	for range 8 {
+		e.clk.Advance(time.Minute)
+		if _, _, err := s.SendDue(context.Background(), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tokens.fails.Load() < 6 {
+		t.Fatalf("%d token failures, want the sends to have tried", tokens.fails.Load())
+	}
+	var st notify.NoticeStatus
+	call(t, h, "GET", "/v1/notices/"+a.ID+"?dingtalk=false", nil, &st)
+	if st.Status == notify.StatusFailed || st.Parts[0].State != notify.PartPending {
+		t.Fatalf("without a token: %s, part %s; want the part still due", st.Status, st.Parts[0].State)
+	}
+	close(tokens.up)
+	e.clk.Advance(time.Minute)
+	if _, _, err := s.SendDue(context.Background(), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	call(t, h, "GET", "/v1/notices/"+a.ID+"?dingtalk=false", nil, &st)
+	if st.Status != notify.StatusSent || deliveries(e.fake)[ids[0]] != 1 {
+		t.Errorf("once a token can be had: %s, %d deliveries; want sent once", st.Status, deliveries(e.fake)[ids[0]])
 	}
 }
