@@ -186,10 +186,14 @@ func IsTokenInvalid(err error) bool {
 // often (90018, 90002, 90001–90006, 41047/41048, the robot's 410100; the new
 // API's 403 Forbidden.AccessDenied.Qps*/Qpm* and 429, the app robot's
 // send.too.fast, send.byToken.tooFast, toomuch.msg and too.many.*; the
-// per-IP block).
+// per-IP block), or the client's own limiter refused to wait past the
+// context's deadline (ErrClientRateLimit).
 // The call was not executed, so it is safe to send again after a pause.
 // 43004 is a Content-Type error, not a rate limit.
 func IsRateLimited(err error) bool {
+	if errors.Is(err, ErrClientRateLimit) {
+		return true
+	}
 	e, ok := asError(err)
 	if !ok {
 		return false
