@@ -566,3 +566,46 @@ func TestTokenUnavailable(t *testing.T) {
 		t.Errorf("once a token can be had: %s, %d deliveries; want sent once", st.Status, deliveries(e.fake)[ids[0]])
 	}
 }
+
+// TestClientRateLimit: a part the client's own limiter refused (it would
+// wait past the send's deadline) was not sent; it stays due, not failed.
+func TestClientRateLimit(t *testing.T) {
+	e := newEnv(t, memory)
+	// One call, then a bucket that refills in months.
+	c, err := dingtalk.NewClient(e.fake.AppKey(), e.fake.AppSecret(),
+		dingtalk.WithBaseURLs(e.fake.URL, e.fake.URL), dingtalk.WithHTTPClient(e.fake.Client()),
+		dingtalk.WithAPIRateLimit("topapi/message/corpconversation/asyncsend_v2", 1e-7, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := notify.New(e.st, c, e.fake.AgentID(), notify.WithClock(e.clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := e.handler(s)
+	ids := userIDs(t, e.fake, 2)
+	var first, second notify.NoticeAnswer
+	call(t, h, "POST", "/v1/notices", textNotice("first", ids...), &first)
+	if first.Status != notify.StatusSent {
+		t.Fatalf("first notice: %s, want sent", first.Status)
+	}
+	call(t, h, "POST", "/v1/notices", textNotice("second", ids...), &second)
+	var st notify.NoticeStatus
+	call(t, h, "GET", "/v1/notices/"+second.ID+"?dingtalk=false", nil, &st)
+	if st.Status == notify.StatusFailed || st.Parts[0].State != notify.PartPending {
+		t.Errorf("refused by the client's limiter: %s, part %s (%s); want the part still due", st.Status, st.Parts[0].State, st.Parts[0].Error)
+	}
+	if n := sendCalls(e.fake); n != 1 {
+		t.Errorf("%d send calls reached DingTalk, want 1", n)
+	}
+}
+
+// The client's own limiter refusing a call maps to 429 with Retry-After,
+// as DingTalk's rate limits do, not to a 500.
+func TestClientRateLimitAnswer(t *testing.T) {
+	t.Parallel()
+	e := notify.AsError(fmt.Errorf("notify: progress: %w", dingtalk.ErrClientRateLimit))
+	if e.Status != http.StatusTooManyRequests || e.Body.Error != notify.CodeDingTalkRateLimited || e.RetryAfter <= 0 {
+		t.Errorf("got %d %s retry %v, want 429 %s with a Retry-After", e.Status, e.Body.Error, e.RetryAfter, notify.CodeDingTalkRateLimited)
+	}
+}
