@@ -49,6 +49,7 @@ func TestReliability(t *testing.T) {
 	w := newWorld(t, s, l.users)
 	probeN, noticeN := 0, 0
 	for round := 0; (l.rounds == 0 || round < l.rounds) && time.Since(start) < l.chaos && ctx.Err() == nil; round++ {
+		roundStart := time.Now()
 		w.injectDingTalkFaults()
 		var wg sync.WaitGroup
 		// The emulator dies (SIGKILL) somewhere in the round and comes
@@ -89,6 +90,9 @@ func TestReliability(t *testing.T) {
 		wg.Go(func() { w.syncTick(ctx, w.chance(0.5)) })
 		wg.Go(func() { w.refresherTick(w.chance(0.4)) })
 		wg.Wait()
+		if testing.Verbose() {
+			t.Logf("round %d: %v", round, time.Since(roundStart).Round(time.Millisecond))
+		}
 		w.watchTokens(ctx, fmt.Sprintf("round %d", round))
 		w.clk.Advance(time.Duration(10+w.intn(170)) * time.Second)
 	}
