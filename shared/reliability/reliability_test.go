@@ -24,11 +24,11 @@ var (
 
 // load is how much one run does.
 type load struct {
-	chaos                      time.Duration // injecting faults, at most
-	rounds                     int           // rounds at most (0: until chaos ends)
-	users                      int           // the fake's organisation
-	probes, contacts, notices  int           // per round
-	duplicates, replays        int           // per round
+	chaos                     time.Duration // injecting faults, at most
+	rounds                    int           // rounds at most (0: until chaos ends)
+	users                     int           // the fake's organisation
+	probes, contacts, notices int           // per round
+	duplicates, replays       int           // per round
 }
 
 func TestReliability(t *testing.T) {
