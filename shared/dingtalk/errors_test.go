@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestPredicates(t *testing.T) {
@@ -313,5 +316,39 @@ func TestIsTokenUnavailable(t *testing.T) {
 		if got := IsTokenUnavailable(tt.err); got != tt.want {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// stuckTokens is a token source that cannot answer before the caller
+// gives up (its token endpoint down, its retries outlasting the context).
+type stuckTokens struct{}
+
+func (stuckTokens) AccessToken(ctx context.Context) (string, error) {
+	<-ctx.Done()
+	return "", fmt.Errorf("token: fetch: %w", ctx.Err())
+}
+
+func (stuckTokens) Invalidate(context.Context, string) error { return nil }
+
+// A call whose context ends while it waits for its token never left: it
+// is not one that may have been sent, and callers still see the
+// deadline.
+func TestDeadlineWaitingForToken(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	c, err := NewClient("appkey-1", "appsecret-SECRET", WithBaseURLs(srv.URL, srv.URL), WithTokenSource(stuckTokens{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = c.Message.Send(ctx, &WorkNotice{AgentID: 1, UserIDList: []string{"u1"}, Msg: TextMessage("x")})
+	if err == nil || hits.Load() != 0 {
+		t.Fatalf("err %v, %d calls reached DingTalk; want an error and none", err, hits.Load())
+	}
+	if MaybeSent(err) || !IsTokenUnavailable(err) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("%v: MaybeSent %v, IsTokenUnavailable %v, deadline %v; want false, true, true", err, MaybeSent(err), IsTokenUnavailable(err), errors.Is(err, context.DeadlineExceeded))
 	}
 }
