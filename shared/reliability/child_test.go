@@ -23,6 +23,7 @@ type child struct {
 	exited chan struct{}
 	mu     sync.Mutex
 	panics []string
+	busy   int // faults the emulator said it injected
 }
 
 // startChild starts the test binary in role with env added to the
@@ -64,11 +65,14 @@ func startChild(name, role string, env []string, scan *secretscan.Scanner) (*chi
 		for s.Scan() {
 			line := s.Bytes()
 			scan.Check(name+" log", line)
+			c.mu.Lock()
 			if isPanic(string(line)) {
-				c.mu.Lock()
 				c.panics = append(c.panics, string(line))
-				c.mu.Unlock()
 			}
+			if strings.Contains(string(line), "injecting fault") {
+				c.busy++
+			}
+			c.mu.Unlock()
 		}
 	}()
 	go func() {
@@ -124,4 +128,10 @@ func (c *child) panicLines() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.panics...)
+}
+
+func (c *child) faults() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.busy
 }

@@ -18,6 +18,7 @@ type emulator struct {
 	proc       *child
 	starts     int
 	panics     []string
+	busy       int // OTSServerBusy answers of the children so far
 }
 
 // start runs the emulator answering a share of requests busy; the first
@@ -50,6 +51,7 @@ func (e *emulator) start(busy float64) error {
 func (e *emulator) restart(busy float64) error {
 	e.proc.kill()
 	e.panics = append(e.panics, e.proc.panicLines()...)
+	e.busy += e.proc.faults()
 	return e.start(busy)
 }
 
@@ -57,5 +59,6 @@ func (e *emulator) stop() {
 	if e.proc != nil {
 		e.proc.stop()
 		e.panics = append(e.panics, e.proc.panicLines()...)
+		e.busy += e.proc.faults()
 	}
 }

@@ -86,13 +86,12 @@ func serveEmulator() error {
 }
 
 // runRefresher is the token-refresher function, configured from the
-// environment as its main is: for each line "tick UNIXNANO" on stdin it
-// runs one tick at that time (the suite's clock) and prints "ok" or
-// "failed". SIGKILL mid-tick is the point.
+// environment as its main is: for each line "tick OFFSET" on stdin (the
+// suite's clock's lead on the wall clock, in ns) it runs one tick on that
+// clock and prints "ok" or "failed". SIGKILL mid-tick is the point.
 func runRefresher() error {
-	var now atomic.Int64
-	now.Store(time.Now().UnixNano())
-	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	var offset atomic.Int64 // the suite's jumpClock, as of the last tick
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg, err := config.Load(config.TokenRefresher, os.Getenv)
 	if err != nil {
@@ -109,15 +108,15 @@ func runRefresher() error {
 	}
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		at, ok := strings.CutPrefix(in.Text(), "tick ")
+		off, ok := strings.CutPrefix(in.Text(), "tick ")
 		if !ok {
 			continue
 		}
-		ns, err := strconv.ParseInt(at, 10, 64)
+		ns, err := strconv.ParseInt(off, 10, 64)
 		if err != nil {
 			return err
 		}
-		now.Store(ns)
+		offset.Store(ns)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		_, err = tick(ctx)
 		cancel()

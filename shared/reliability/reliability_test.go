@@ -121,6 +121,7 @@ func TestReliability(t *testing.T) {
 	for _, p := range w.emu.panics {
 		t.Errorf("emulator: %.300s", p)
 	}
+	t.Logf("  emulator busy answers: %d", w.emu.busy)
 }
 
 // injectDingTalkFaults replaces DingTalk's faults with a random mix.
@@ -159,7 +160,7 @@ func (w *world) injectDingTalkFaults() {
 		// no function can get one for a while.
 		w.ding.InvalidateTokens()
 		for _, api := range []string{"gettoken", "v1.0/oauth2/accessToken"} {
-			w.ding.InjectFault(api, dingtalktest.Fault{Kind: dingtalktest.FaultBadGateway, Times: 20})
+			w.ding.InjectFault(api, dingtalktest.Fault{Kind: dingtalktest.FaultBadGateway, Times: 8})
 		}
 		w.count("rounds without tokens")
 	}
@@ -308,7 +309,22 @@ func (w *world) report(t *testing.T, chaos, total time.Duration, settled bool) {
 	for _, h := range w.scan.Hits() {
 		t.Errorf("secret leaked: %s", h)
 	}
-	if w.scan.Scanned() == 0 || len(w.issued) == 0 {
-		t.Errorf("the secret scan saw %d bytes and %d issued tokens: it checked nothing", w.scan.Scanned(), len(w.issued))
+	if len(w.issued) == 0 {
+		t.Errorf("the secret scan learnt no issued token")
+	}
+	// Every stream the scan promises was scanned.
+	streams := w.scan.Streams()
+	for _, want := range []string{"callback log", "notify log", "sync log", "token-refresher log", "emulator log",
+		"callback request", "callback response", "notify-0 request", "notify-1 response",
+		"dingtalk request", "dingtalk response", "dingtalk push request", "dingtalk push response"} {
+		n := int64(0)
+		for where, b := range streams {
+			if where == want || strings.HasPrefix(where, want+" ") {
+				n += b
+			}
+		}
+		if n == 0 {
+			t.Errorf("the secret scan saw nothing of %s", want)
+		}
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/dingfn/dingfn/shared/bundle"
-	"github.com/dingfn/dingfn/shared/clocktest"
 	"github.com/dingfn/dingfn/shared/config"
 	"github.com/dingfn/dingfn/shared/dingcrypto"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
@@ -55,7 +54,7 @@ type world struct {
 	seed  uint64
 	rngMu sync.Mutex
 	rng   *rand.Rand
-	clk   *clocktest.Manual
+	clk   *jumpClock
 	scan  *secretscan.Scanner
 
 	ding    *dingtalktest.Server
@@ -129,7 +128,7 @@ func (w *world) count(what string) {
 func newWorld(t *testing.T, seed uint64, users int) *world {
 	w := &world{
 		t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 1)),
-		clk:    clocktest.New(time.Now().UTC().Truncate(time.Millisecond)),
+		clk:    &jumpClock{},
 		scan:   secretscan.New(),
 		issued: map[string]int{}, lastToken: map[token.Kind]int{},
 		probes: map[string][]byte{}, accepted: map[string]bool{}, runs: map[string]int{},
@@ -518,7 +517,7 @@ func (w *world) notice(ctx context.Context, n int) {
 }
 
 func (w *world) postNotice(ctx context.Context, base, key string, body []byte) {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/notices", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+notifyKey)
@@ -571,11 +570,11 @@ func (w *world) startRefresher() error {
 	return nil
 }
 
-// refresherTick runs one token-refresher tick at the suite's time; with
+// refresherTick runs one token-refresher tick on the suite's clock; with
 // crash, the child is killed with SIGKILL part-way and started again.
 func (w *world) refresherTick(crash bool) {
 	w.count("refresher ticks")
-	if _, err := fmt.Fprintf(w.refresher.stdin, "tick %d\n", w.clk.Now().UnixNano()); err != nil {
+	if _, err := fmt.Fprintf(w.refresher.stdin, "tick %d\n", w.clk.Offset()); err != nil {
 		w.problem("token-refresher: %v", err)
 		return
 	}

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -56,10 +57,11 @@ type Scanner struct {
 	known   map[string]bool
 	hits    []Hit
 	scanned int64
+	streams map[string]int64
 }
 
 // New returns a Scanner with no secrets.
-func New() *Scanner { return &Scanner{known: map[string]bool{}} }
+func New() *Scanner { return &Scanner{known: map[string]bool{}, streams: map[string]int64{}} }
 
 // Add registers value, named name in hits, with its encoded forms. It
 // returns an error for a value shorter than MinLen; adding a value twice
@@ -140,6 +142,7 @@ func (s *Scanner) Check(where string, data []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.scanned += int64(len(data))
+	s.streams[where] += int64(len(data))
 	for _, n := range s.needles {
 		if bytes.Contains(data, n.b) {
 			form, _, _ := strings.Cut(n.form, "+")
@@ -164,6 +167,14 @@ func (s *Scanner) Scanned() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.scanned
+}
+
+// Streams returns the bytes scanned by where, so a caller can check that
+// every stream it meant to scan was scanned.
+func (s *Scanner) Streams() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.streams)
 }
 
 // Secrets returns how many distinct secret values are registered.
