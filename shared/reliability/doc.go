@@ -33,7 +33,13 @@
 //   - no secret in any log line or HTTP body (package secretscan): the
 //     app secret, callback token and AES key, notify's API key, the
 //     robot's token and signing secret, the store's access key secret,
-//     and every token and ticket the fake issued.
+//     and every token and ticket the fake issued. Tablestore's bodies
+//     are not scanned: the token cache stores tokens there by design.
+//
+// Time is one clock for every function, the fakes and the child
+// processes: the wall clock plus an offset the suite jumps forward
+// between rounds (bundle.WithClock), so minutes of back-off pass without
+// waiting while a dead process's lease still runs out in real time.
 //
 // `go test ./shared/reliability` runs a short round (seconds; CI runs it
 // with the rest); `go test ./shared/reliability -run Reliability -soak`
