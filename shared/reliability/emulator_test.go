@@ -47,11 +47,17 @@ func (e *emulator) start(busy float64) error {
 	return nil
 }
 
-// restart kills the emulator with SIGKILL and starts it again.
-func (e *emulator) restart(busy float64) error {
+// restart kills the emulator with SIGKILL and starts it again after
+// down (an outage: every request in it fails to connect).
+func (e *emulator) restart(busy float64, down time.Duration) error {
 	e.proc.kill()
 	e.panics = append(e.panics, e.proc.panicLines()...)
 	e.busy += e.proc.faults()
+	if down > 0 {
+		t := time.NewTimer(down)
+		defer t.Stop()
+		<-t.C
+	}
 	return e.start(busy)
 }
 

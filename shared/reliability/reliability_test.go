@@ -22,6 +22,10 @@ var (
 	seed    = flag.Uint64("seed", 0, "the suite's random seed (0: one from the clock, logged)")
 )
 
+// minRounds is how many rounds a run has however long they take: a
+// round that meets a token outage can last seconds of real retries.
+const minRounds = 3
+
 // load is how much one run does.
 type load struct {
 	chaos                     time.Duration // injecting faults, at most
@@ -48,20 +52,22 @@ func TestReliability(t *testing.T) {
 
 	w := newWorld(t, s, l.users)
 	probeN, noticeN := 0, 0
-	for round := 0; (l.rounds == 0 || round < l.rounds) && time.Since(start) < l.chaos && ctx.Err() == nil; round++ {
+	for round := 0; ctx.Err() == nil && (round < minRounds || (l.rounds == 0 || round < l.rounds) && time.Since(start) < l.chaos); round++ {
 		roundStart := time.Now()
 		w.injectDingTalkFaults()
 		var wg sync.WaitGroup
 		// The emulator dies (SIGKILL) somewhere in the round and comes
-		// back on its data file and port.
+		// back on its data file and port, at once or after an outage
+		// longer than the callback's budget.
 		if w.chance(0.5) {
 			delay := time.Duration(w.intn(300)) * time.Millisecond
+			down := time.Duration(w.intn(3)*w.intn(1000)) * time.Millisecond
 			wg.Go(func() {
 				t := time.NewTimer(delay)
 				defer t.Stop()
 				<-t.C
 				w.count("emulator kills")
-				if err := w.emu.restart(0.03); err != nil {
+				if err := w.emu.restart(0.03, down); err != nil {
 					w.problem("emulator restart: %v", err)
 				}
 			})
@@ -100,7 +106,7 @@ func TestReliability(t *testing.T) {
 
 	// The faults stop; the sync tick catches up on the suite's clock.
 	w.ding.ClearFaults()
-	if err := w.emu.restart(0); err != nil {
+	if err := w.emu.restart(0, 0); err != nil {
 		t.Fatalf("emulator restart: %v", err)
 	}
 	settled := false

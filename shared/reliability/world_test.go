@@ -517,7 +517,7 @@ func (w *world) notice(ctx context.Context, n int) {
 }
 
 func (w *world) postNotice(ctx context.Context, base, key string, body []byte) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a client that gives up
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/notices", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+notifyKey)
