@@ -24,7 +24,8 @@
 //     counted, not failed);
 //   - no notice sent twice: no recipient is in two DingTalk calls for
 //     one idempotency key;
-//   - the directory mirror equals the fake's organisation;
+//   - the directory mirror equals the fake's organisation, row by row
+//     (directorytest.Diff) and as directory.Reader answers;
 //   - no token regression: the stored access token and jsapi ticket,
 //     read after every step, never go back to a value DingTalk issued
 //     earlier;

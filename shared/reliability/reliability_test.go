@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/directory"
 	"github.com/dingfn/dingfn/shared/directory/directorytest"
 	"github.com/dingfn/dingfn/shared/events"
 )
@@ -297,6 +298,31 @@ func (w *world) report(t *testing.T, chaos, total time.Duration, settled bool) {
 		t.Errorf("reading the mirror: %v", err)
 	} else if len(diff) > 0 {
 		t.Errorf("the mirror differs from the fake's organisation:\n%s", strings.Join(diff, "\n"))
+	}
+	// And as notify and the console read it: through directory.Reader,
+	// every current member by userid and unionid, and no one else.
+	org := w.ding.Org()
+	r := directory.NewReader(w.watch.Store)
+	members := 0
+	for _, err := range r.Users(ctx) {
+		if err != nil {
+			t.Errorf("Reader.Users: %v", err)
+			break
+		}
+		members++
+	}
+	if members != len(org.Users) {
+		t.Errorf("Reader.Users lists %d members, the organisation has %d", members, len(org.Users))
+	}
+	for _, want := range org.Users {
+		got, err := r.User(ctx, want.UserID)
+		if err != nil || got.Name != want.Name || !got.LeftAt.IsZero() {
+			t.Errorf("Reader.User(%s): %+v, %v; want %s, a member", want.UserID, got, err, want.Name)
+			continue
+		}
+		if byUnion, err := r.UserByUnionID(ctx, want.UnionID); err != nil || byUnion.UserID != want.UserID {
+			t.Errorf("Reader.UserByUnionID(%s): %s, %v; want %s", want.UnionID, byUnion.UserID, err, want.UserID)
+		}
 	}
 	// Callback replies within DingTalk's deadline.
 	slowest := time.Duration(0)
