@@ -45,7 +45,22 @@ type Bundle struct {
 	Tokens *token.Provider
 	// Logger is the process's logger; feature constructors pass it on.
 	Logger *slog.Logger
+	// Now is the process's clock (time.Now unless WithClock): the store's
+	// expiry, the token cache and every feature the builders make read
+	// it, so a test drives a whole function's time with one clock.
+	Now func() time.Time
 }
+
+// Option changes how Open builds a Bundle.
+type Option func(*options)
+
+type options struct{ now func() time.Time }
+
+// WithClock makes now the clock of the store, the token cache and every
+// feature built on the Bundle, instead of time.Now: tests (the reliability
+// suite) move a whole function's time — leases, back-offs, token expiry —
+// without waiting. A nil now keeps time.Now.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // dingtalkTimeout bounds one DingTalk HTTP attempt: a function answers
 // within seconds, and the client retries what may be retried.
@@ -57,9 +72,16 @@ const startTimeout = 30 * time.Second
 // Open builds the bundle for cfg, logging to logger (nil discards). It does
 // no network I/O beyond what opening the store needs, so cold starts stay
 // short. Close releases what it opened.
-func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bundle, err error) {
+func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...Option) (_ *Bundle, err error) {
 	if cfg == nil {
 		return nil, errors.New("bundle: nil configuration")
+	}
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.now == nil {
+		o.now = time.Now
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -83,6 +105,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 		// environments).
 		SharedTables: []string{token.DefaultTable},
 		Logger:       logger,
+		Clock:        o.now,
 	}
 	st, err := backend.Open(ctx, spec)
 	if err != nil {
@@ -110,7 +133,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 		// The provider fetches tokens through the client it serves: token
 		// fetches carry no token, so one client is enough.
 		dingtalk.WithTokenSourceFrom(func(c *dingtalk.Client) (dingtalk.TokenSource, error) {
-			p, err := token.New(cfg.AppKey, st, token.FromClient(c), token.WithLogger(logger))
+			p, err := token.New(cfg.AppKey, st, token.FromClient(c), token.WithLogger(logger), token.WithClock(o.now))
 			if err != nil {
 				return nil, err
 			}
@@ -121,7 +144,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Bund
 	if err != nil {
 		return nil, fmt.Errorf("bundle: dingtalk client: %w", err)
 	}
-	return &Bundle{Config: cfg, Store: st, Client: client, Tokens: tokens, Logger: logger}, nil
+	return &Bundle{Config: cfg, Store: st, Client: client, Tokens: tokens, Logger: logger, Now: o.now}, nil
 }
 
 // storeCredentials signs each Tablestore request with the role's current

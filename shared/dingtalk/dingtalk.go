@@ -432,13 +432,16 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
 		var tse *tokenSourceError
 		if errors.As(err, &tse) {
-			// The token source has its own retries; do not multiply them.
+			// The token source has its own retries; do not multiply
+			// them. The call never left, even if the context has ended
+			// meanwhile: say so rather than return ctx.Err() alone,
+			// which MaybeSent would take for a call under way.
 			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 		e, ok := asError(err)
 		if !ok {
@@ -535,7 +538,9 @@ func (c *Client) attempt(ctx context.Context, r *request, payload []byte, out an
 	case authApp:
 		if token, err = c.tokens.AccessToken(ctx); err != nil {
 			if ctx.Err() != nil {
-				return "", ctx.Err()
+				// Still a call that never left (MaybeSent is false),
+				// which ended with the context (errors.Is sees it).
+				return "", &tokenSourceError{api: ep.api, err: ctx.Err()}
 			}
 			return "", &tokenSourceError{api: ep.api, err: err}
 		}

@@ -186,10 +186,14 @@ func IsTokenInvalid(err error) bool {
 // often (90018, 90002, 90001–90006, 41047/41048, the robot's 410100; the new
 // API's 403 Forbidden.AccessDenied.Qps*/Qpm* and 429, the app robot's
 // send.too.fast, send.byToken.tooFast, toomuch.msg and too.many.*; the
-// per-IP block).
+// per-IP block), or the client's own limiter refused to wait past the
+// context's deadline (ErrClientRateLimit).
 // The call was not executed, so it is safe to send again after a pause.
 // 43004 is a Content-Type error, not a rate limit.
 func IsRateLimited(err error) bool {
+	if errors.Is(err, ErrClientRateLimit) {
+		return true
+	}
 	e, ok := asError(err)
 	if !ok {
 		return false
@@ -274,6 +278,18 @@ func MaybeSent(err error) bool {
 		return !e.notSent()
 	}
 	return e.HTTPStatus >= 500
+}
+
+// IsTokenUnavailable reports whether a call failed because the client
+// could not get its access token: the call never left, whatever the token
+// source's reason (DingTalk's token endpoint, the shared store, a refresh
+// another instance holds). Callers that keep work for later (notify's due
+// parts) keep it due rather than failing it, unless the token endpoint's
+// own answer is a permanent refusal (a wrong app secret), which the other
+// predicates see through this error.
+func IsTokenUnavailable(err error) bool {
+	_, ok := errors.AsType[*tokenSourceError](err)
+	return ok
 }
 
 // IsOutOfScope reports whether DingTalk refused a contact read because the

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestPredicates(t *testing.T) {
@@ -291,5 +294,61 @@ func TestIsNotFound(t *testing.T) {
 		if got, want := IsOutOfScope(tt.err), tt.name == "50004 out of scope"; got != want {
 			t.Errorf("%s: IsOutOfScope = %v, want %v", tt.name, got, want)
 		}
+	}
+}
+
+// IsTokenUnavailable sees a token source's failure through wrapping, and
+// only that: a call refused with a bad token is not one.
+func TestIsTokenUnavailable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"store down", &tokenSourceError{api: "a", err: errors.New("store: connection refused")}, true},
+		{"wrapped", fmt.Errorf("notify: send: %w", &tokenSourceError{api: "a", err: &Error{ErrCode: -1}}), true},
+		{"bad token answered by the API", &Error{ErrCode: 40014}, false},
+		{"busy", &Error{ErrCode: -1}, false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		if got := IsTokenUnavailable(tt.err); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// stuckTokens is a token source that cannot answer before the caller
+// gives up (its token endpoint down, its retries outlasting the context).
+type stuckTokens struct{}
+
+func (stuckTokens) AccessToken(ctx context.Context) (string, error) {
+	<-ctx.Done()
+	return "", fmt.Errorf("token: fetch: %w", ctx.Err())
+}
+
+func (stuckTokens) Invalidate(context.Context, string) error { return nil }
+
+// A call whose context ends while it waits for its token never left: it
+// is not one that may have been sent, and callers still see the
+// deadline.
+func TestDeadlineWaitingForToken(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	c, err := NewClient("appkey-1", "appsecret-SECRET", WithBaseURLs(srv.URL, srv.URL), WithTokenSource(stuckTokens{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = c.Message.Send(ctx, &WorkNotice{AgentID: 1, UserIDList: []string{"u1"}, Msg: TextMessage("x")})
+	if err == nil || hits.Load() != 0 {
+		t.Fatalf("err %v, %d calls reached DingTalk; want an error and none", err, hits.Load())
+	}
+	if MaybeSent(err) || !IsTokenUnavailable(err) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("%v: MaybeSent %v, IsTokenUnavailable %v, deadline %v; want false, true, true", err, MaybeSent(err), IsTokenUnavailable(err), errors.Is(err, context.DeadlineExceeded))
 	}
 }

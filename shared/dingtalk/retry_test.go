@@ -421,8 +421,14 @@ func TestRateLimiterPerAPI(t *testing.T) {
 	// fails at once instead of waiting, and never reaches DingTalk.
 	ctx2, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if _, err := e.client.Contact.GetUser(ctx2, "u1", ""); !errors.Is(err, ErrClientRateLimit) {
+	_, err := e.client.Contact.GetUser(ctx2, "u1", "")
+	if !errors.Is(err, ErrClientRateLimit) {
 		t.Errorf("second call err = %v, want a client rate limit error", err)
+	}
+	// Callers branch on the predicates: the client's own limit is a rate
+	// limit (send again after a pause), never a call that may have run.
+	if !IsRateLimited(err) || MaybeSent(err) || IsTransient(err) {
+		t.Errorf("client rate limit: IsRateLimited %v, MaybeSent %v, IsTransient %v; want true, false, false", IsRateLimited(err), MaybeSent(err), IsTransient(err))
 	}
 	if hits.Load() != 1 {
 		t.Errorf("limited API hit %d times, want 1", hits.Load())

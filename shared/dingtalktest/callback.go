@@ -181,7 +181,7 @@ func (s *Server) verifyURL(rq *request, r *CallbackRegistration) error {
 	}
 	ctx, cancel := context.WithTimeout(rq.r.Context(), CheckURLTimeout)
 	defer cancel()
-	return s.push(ctx, c, r.URL, "signature", []byte(`{"EventType":"check_url"}`))
+	return s.push(ctx, c, r.Token, r.URL, "signature", []byte(`{"EventType":"check_url"}`))
 }
 
 // POST call_back/register_call_back
@@ -281,7 +281,7 @@ func (s *Server) PushEvent(ctx context.Context, url string, event any) error {
 	if err != nil {
 		return fmt.Errorf("dingtalktest: push event: %w", err)
 	}
-	return s.push(ctx, c, url, sigParam, msg)
+	return s.push(ctx, c, token, url, sigParam, msg)
 }
 
 // DeliverEvent pushes event like PushEvent, retrying as DingTalk does
@@ -364,11 +364,16 @@ var ErrBadCallbackReply = errors.New("dingtalktest: callback reply is not a vali
 // msg_signature (console subscriptions), the register_call_back overview
 // says signature; sending each where its docs say makes receivers that
 // accept only one spelling fail one of the two paths.
-func (s *Server) push(ctx context.Context, c *dingcrypto.Crypto, target, sigParam string, msg []byte) error {
+func (s *Server) push(ctx context.Context, c *dingcrypto.Crypto, token, target, sigParam string, msg []byte) error {
 	env, err := c.Encrypt(msg)
 	if err != nil {
 		return fmt.Errorf("dingtalktest: encrypt event: %w", err)
 	}
+	// Stamped on the server's clock (WithClock), as DingTalk stamps with
+	// its own: a receiver on the same manual clock accepts it whatever
+	// the wall clock says.
+	env.TimeStamp = strconv.FormatInt(s.now().UnixMilli(), 10)
+	env.MsgSignature = dingcrypto.Sign(token, env.TimeStamp, env.Nonce, env.Encrypt)
 	u, err := url.Parse(target)
 	if err != nil {
 		return fmt.Errorf("dingtalktest: push event: %w", err)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -318,5 +319,34 @@ func TestAutoEventsToADeadEndpointAreQueuedAsFailed(t *testing.T) {
 	}
 	if s.FailedEventCount() != 1 {
 		t.Fatal("undeliverable event not queued for get_call_back_failed_result")
+	}
+}
+
+// A push is stamped on the server's clock, as DingTalk stamps with its
+// own, and signed for that stamp: a receiver on the same manual clock
+// accepts it.
+func TestPushStampsServerClock(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
+	clk := NewManualClock(at)
+	s := NewServer(WithClock(clk.Now), WithEventSubscription("pushClockToken", "pushClockAesKey0123456789abcdefghijklmnopqr"))
+	t.Cleanup(s.Close)
+	token, key := s.EventSubscription()
+	got := make(chan string, 1)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		got <- q.Get("timestamp")
+		var body struct{ Encrypt string }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		c, _ := dingcrypto.New(token, key, s.AppKey())
+		if _, err := c.Decrypt(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), body.Encrypt); err != nil {
+			t.Errorf("the push's signature does not verify: %v", err)
+		}
+		http.Error(w, "no", http.StatusTeapot)
+	}))
+	t.Cleanup(recv.Close)
+	_ = s.PushEvent(context.Background(), recv.URL, []byte(`{"EventType":"check_url"}`))
+	if ts, want := <-got, strconv.FormatInt(at.UnixMilli(), 10); ts != want {
+		t.Errorf("timestamp %s, want the server clock's %s", ts, want)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/dingfn/dingfn/handlers"
 	"github.com/dingfn/dingfn/shared/bundle"
@@ -36,7 +37,7 @@ import (
 // through its guarded writer, approval events into the approvals table),
 // forwarding (DINGFN_FORWARD_*), then register's handlers.
 func Events(b *bundle.Bundle, register func(*events.Mux)) (*events.Service, error) {
-	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
+	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger), directory.WithClock(clock(b)))
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +50,15 @@ func Events(b *bundle.Bundle, register func(*events.Mux)) (*events.Service, erro
 	},
 		// Chat handlers' replies that miss the HTTP answer leave through
 		// the message's session webhook, inline or from the drain.
-		chatbot.Replies(b.Client.Chatbot, nil))
+		chatbot.Replies(b.Client.Chatbot, nil), events.WithClock(clock(b)))
+}
+
+// clock is b's clock: time.Now for a Bundle made without Open.
+func clock(b *bundle.Bundle) func() time.Time {
+	if b.Now == nil {
+		return time.Now
+	}
+	return b.Now
 }
 
 // Callback builds the callback function with your event and chat handlers
@@ -73,11 +82,11 @@ func CallbackWith(register func(*events.Mux)) func(*bundle.Bundle) (http.Handler
 		if err != nil {
 			return nil, err
 		}
-		push, err := callback.NewHandler(c, log, callback.WithLogger(b.Logger), callback.WithMaxClockSkew(b.Config.CallbackMaxSkew))
+		push, err := callback.NewHandler(c, log, callback.WithLogger(b.Logger), callback.WithMaxClockSkew(b.Config.CallbackMaxSkew), callback.WithClock(clock(b)))
 		if err != nil {
 			return nil, err
 		}
-		robot, err := chatbot.NewHandler(b.Config.AppSecret, log, chatbot.WithLogger(b.Logger))
+		robot, err := chatbot.NewHandler(b.Config.AppSecret, log, chatbot.WithLogger(b.Logger), chatbot.WithClock(clock(b)))
 		if err != nil {
 			return nil, err
 		}
@@ -93,7 +102,7 @@ func CallbackWith(register func(*events.Mux)) func(*bundle.Bundle) (http.Handler
 func NotifyService(b *bundle.Bundle) (*notify.Service, error) {
 	cfg := b.Config
 	opts := []notify.Option{
-		notify.WithRobots(cfg.Robots), notify.WithRobotCode(cfg.RobotCode), notify.WithLogger(b.Logger),
+		notify.WithRobots(cfg.Robots), notify.WithRobotCode(cfg.RobotCode), notify.WithLogger(b.Logger), notify.WithClock(clock(b)),
 		notify.WithDirectory(notify.MirrorDirectory(directory.NewReader(b.Store))),
 	}
 	if cfg.CorpID != "" && cfg.AgentID > 0 {
@@ -178,7 +187,7 @@ func SyncRunner(b *bundle.Bundle, o SyncOptions) (*schedule.Runner, error) {
 		failed = b.Client.Callback
 	}
 	steps := append([]schedule.Step{walk.Step(o.AllowMassDelete), n.Step()}, log.Steps(failed, b.Config.EventRecoverEvery)...)
-	return schedule.New(b.Store, steps, schedule.WithLogger(b.Logger))
+	return schedule.New(b.Store, steps, schedule.WithLogger(b.Logger), schedule.WithClock(clock(b)))
 }
 
 // DirectorySyncer builds the sync function's directory walk, as SyncRunner
@@ -188,7 +197,7 @@ func SyncRunner(b *bundle.Bundle, o SyncOptions) (*schedule.Runner, error) {
 func DirectorySyncer(b *bundle.Bundle, o SyncOptions) (*directory.Syncer, error) {
 	// The writer's clock is the sync's: which records a walk removes
 	// depends on when they last changed.
-	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger))
+	w, err := directory.NewWriter(b.Store, b.Client, directory.WithLogger(b.Logger), directory.WithClock(clock(b)))
 	if err != nil {
 		return nil, err
 	}

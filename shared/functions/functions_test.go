@@ -34,7 +34,7 @@ const (
 
 // open loads fn's configuration against the fake DingTalk on the memory
 // store and opens its bundle, as the function's main does.
-func open(t *testing.T, ding *dingtalktest.Server, fn config.Function) *bundle.Bundle {
+func open(t *testing.T, ding *dingtalktest.Server, fn config.Function, opts ...bundle.Option) *bundle.Bundle {
 	t.Helper()
 	env := map[string]string{
 		"DINGTALK_APP_KEY":            ding.AppKey(),
@@ -53,7 +53,7 @@ func open(t *testing.T, ding *dingtalktest.Server, fn config.Function) *bundle.B
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bundle.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	b, err := bundle.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,5 +320,44 @@ func TestChatbotWiring(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("unsigned POST /robot: %d, want 401", res.StatusCode)
+	}
+}
+
+// A bundle opened with a clock runs its functions on it: the callback
+// checks a push's timestamp, the event log stamps what it receives and the
+// store expires rows by that clock, not by the wall's.
+func TestBundleClock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := dingtalktest.NewManualClock(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
+	ding := dingtalktest.NewServer(dingtalktest.WithClock(clk.Now), dingtalktest.WithEventSubscription(callbackToken, callbackKey))
+	t.Cleanup(ding.Close)
+	b := open(t, ding, config.Callback, bundle.WithClock(clk.Now))
+	h, err := functions.Callback(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	// Years from the wall clock: only the bundle's clock accepts it.
+	if err := ding.PushEvent(ctx, srv.URL, []byte(`{"EventType":"user_add_org","UserId":["u1"],"CorpId":"`+ding.CorpID()+`"}`)); err != nil {
+		t.Fatalf("push on the bundle's clock: %v", err)
+	}
+	log, err := functions.Events(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for e, err := range log.List(ctx, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if !e.ReceivedAt.Equal(clk.Now()) {
+			t.Errorf("received_at %v, want the bundle's clock %v", e.ReceivedAt, clk.Now())
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d events logged, want 1", n)
 	}
 }

@@ -111,7 +111,8 @@ func invalid(field, rule, format string, args ...any) *Error {
 //   - a parameter DingTalk refused is 400, an unknown user or department
 //     404, DingTalk's rate limits and quota 429 (with Retry-After), and
 //     DingTalk failing or unreachable 502, each carrying DingTalk's
-//     errcode (or new-API code);
+//     errcode (or new-API code); the client's own rate limit refusing to
+//     wait past the deadline is 429 too;
 //   - a call that may have been carried out (a timeout after sending) is
 //     502 dingtalk_outcome_unknown;
 //   - the request's own deadline is 504; anything else 500.
@@ -132,6 +133,11 @@ func AsError(err error) *Error {
 	}
 	if de, ok := errors.AsType[*dingtalk.Error](err); ok {
 		return fromDingTalk(de, err)
+	}
+	if errors.Is(err, dingtalk.ErrClientRateLimit) {
+		e := newError(http.StatusTooManyRequests, CodeDingTalkRateLimited, "%s", "notify's own share of DingTalk's rate limit has no room before the request's deadline; nothing was carried out")
+		e.RetryAfter, e.Err = time.Second, err
+		return e
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Status: http.StatusGatewayTimeout, Body: httpapi.ErrorBody{Error: CodeTimeout,

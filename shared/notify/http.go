@@ -135,7 +135,13 @@ func decode(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := AsError(err)
 	if e.Status >= 500 {
-		h.s.log.ErrorContext(r.Context(), "notify: request failed", "path", r.URL.Path, "status", e.Status, "code", e.Body.Error, "err", err)
+		// The answer tells the caller to see the logs: log the cause,
+		// not the answer's own text again.
+		cause := err
+		if e.Err != nil {
+			cause = e.Err
+		}
+		h.s.log.ErrorContext(r.Context(), "notify: request failed", "path", r.URL.Path, "status", e.Status, "code", e.Body.Error, "err", cause)
 	} else {
 		h.s.log.InfoContext(r.Context(), "notify: request refused", "path", r.URL.Path, "status", e.Status, "code", e.Body.Error)
 	}

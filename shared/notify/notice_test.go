@@ -8,8 +8,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
@@ -483,5 +486,126 @@ func TestCrashAfterSending(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// flakyTokens is a token source that cannot give a token (its store is
+// down) until up is closed.
+type flakyTokens struct {
+	up    chan struct{}
+	fails atomic.Int32
+	real  dingtalk.TokenSource
+}
+
+func (f *flakyTokens) AccessToken(ctx context.Context) (string, error) {
+	select {
+	case <-f.up:
+		return f.real.AccessToken(ctx)
+	default:
+		f.fails.Add(1)
+		return "", errors.New("token: read the cache: store unavailable")
+	}
+}
+
+func (f *flakyTokens) Invalidate(ctx context.Context, token string) error {
+	return f.real.Invalidate(ctx, token)
+}
+
+// TestTokenUnavailable: a part whose send failed because no access token
+// could be had (the token cache's store down) never left, so it stays
+// due however many times that happens, and is sent once a token can be
+// had; it does not fail.
+func TestTokenUnavailable(t *testing.T) {
+	e := newEnv(t, memory)
+	real, err := dingtalk.NewClient(e.fake.AppKey(), e.fake.AppSecret(), dingtalk.WithBaseURLs(e.fake.URL, e.fake.URL), dingtalk.WithHTTPClient(e.fake.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := &flakyTokens{up: make(chan struct{}), real: real.TokenSource()}
+	c, err := dingtalk.NewClient(e.fake.AppKey(), e.fake.AppSecret(),
+		dingtalk.WithBaseURLs(e.fake.URL, e.fake.URL), dingtalk.WithHTTPClient(e.fake.Client()),
+		dingtalk.WithRateLimit(rate.Inf, 0), dingtalk.WithTokenSource(tokens))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := notify.New(e.st, c, e.fake.AgentID(), notify.WithClock(e.clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := e.handler(s)
+	ids := userIDs(t, e.fake, 3)
+	var a notify.NoticeAnswer
+	if res := call(t, h, "POST", "/v1/notices", textNotice("no token yet", ids...), &a); res.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	if a.Status == notify.StatusFailed {
+		t.Fatalf("the notice failed for want of a token: %+v", a)
+	}
+	// More failed tries than a part may use on DingTalk's refusals.
+	for range 8 {
+		e.clk.Advance(time.Minute)
+		if _, _, err := s.SendDue(context.Background(), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tokens.fails.Load() < 6 {
+		t.Fatalf("%d token failures, want the sends to have tried", tokens.fails.Load())
+	}
+	var st notify.NoticeStatus
+	call(t, h, "GET", "/v1/notices/"+a.ID+"?dingtalk=false", nil, &st)
+	if st.Status == notify.StatusFailed || st.Parts[0].State != notify.PartPending {
+		t.Fatalf("without a token: %s, part %s; want the part still due", st.Status, st.Parts[0].State)
+	}
+	close(tokens.up)
+	e.clk.Advance(time.Minute)
+	if _, _, err := s.SendDue(context.Background(), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	call(t, h, "GET", "/v1/notices/"+a.ID+"?dingtalk=false", nil, &st)
+	if st.Status != notify.StatusSent || deliveries(e.fake)[ids[0]] != 1 {
+		t.Errorf("once a token can be had: %s, %d deliveries; want sent once", st.Status, deliveries(e.fake)[ids[0]])
+	}
+}
+
+// TestClientRateLimit: a part the client's own limiter refused (it would
+// wait past the send's deadline) was not sent; it stays due, not failed.
+func TestClientRateLimit(t *testing.T) {
+	e := newEnv(t, memory)
+	// One call, then a bucket that refills in months.
+	c, err := dingtalk.NewClient(e.fake.AppKey(), e.fake.AppSecret(),
+		dingtalk.WithBaseURLs(e.fake.URL, e.fake.URL), dingtalk.WithHTTPClient(e.fake.Client()),
+		dingtalk.WithAPIRateLimit("topapi/message/corpconversation/asyncsend_v2", 1e-7, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := notify.New(e.st, c, e.fake.AgentID(), notify.WithClock(e.clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := e.handler(s)
+	ids := userIDs(t, e.fake, 2)
+	var first, second notify.NoticeAnswer
+	call(t, h, "POST", "/v1/notices", textNotice("first", ids...), &first)
+	if first.Status != notify.StatusSent {
+		t.Fatalf("first notice: %s, want sent", first.Status)
+	}
+	call(t, h, "POST", "/v1/notices", textNotice("second", ids...), &second)
+	var st notify.NoticeStatus
+	call(t, h, "GET", "/v1/notices/"+second.ID+"?dingtalk=false", nil, &st)
+	if st.Status == notify.StatusFailed || st.Parts[0].State != notify.PartPending {
+		t.Errorf("refused by the client's limiter: %s, part %s (%s); want the part still due", st.Status, st.Parts[0].State, st.Parts[0].Error)
+	}
+	if n := sendCalls(e.fake); n != 1 {
+		t.Errorf("%d send calls reached DingTalk, want 1", n)
+	}
+}
+
+// The client's own limiter refusing a call maps to 429 with Retry-After,
+// as DingTalk's rate limits do, not to a 500.
+func TestClientRateLimitAnswer(t *testing.T) {
+	t.Parallel()
+	e := notify.AsError(fmt.Errorf("notify: progress: %w", dingtalk.ErrClientRateLimit))
+	if e.Status != http.StatusTooManyRequests || e.Body.Error != notify.CodeDingTalkRateLimited || e.RetryAfter <= 0 {
+		t.Errorf("got %d %s retry %v, want 429 %s with a Retry-After", e.Status, e.Body.Error, e.RetryAfter, notify.CodeDingTalkRateLimited)
 	}
 }

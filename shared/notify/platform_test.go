@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/dingfn/dingfn/shared/notify"
 	"github.com/dingfn/dingfn/shared/platform"
+	"github.com/dingfn/dingfn/shared/store"
 )
 
 // transport carries one API request to the handler: over loopback HTTP,
@@ -244,5 +247,42 @@ func TestLogLinesNameTheCallerOnce(t *testing.T) {
 	}
 	if strings.Join(callers, ",") != "svc,cli" {
 		t.Errorf("notice lines name %q, want svc then cli", callers)
+	}
+}
+
+// brokenStore fails every write with its own cause.
+type brokenStore struct{ store.Store }
+
+var errDiskOnFire = errors.New("test store: disk on fire")
+
+func (brokenStore) Put(context.Context, string, store.Item, store.Cond) (int64, error) {
+	return 0, errDiskOnFire
+}
+
+func (brokenStore) Batch(context.Context, string, []store.Write) error { return errDiskOnFire }
+
+// TestServerErrorLogsItsCause: a 500 tells the caller only to see the
+// logs, so the log line must carry the cause, not the answer's text again.
+func TestServerErrorLogsItsCause(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	e := newEnv(t, memory)
+	s, err := notify.New(brokenStore{e.st}, e.client(), e.fake.AgentID(), notify.WithClock(e.clk.Now),
+		notify.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := call(t, e.handler(s), "POST", "/v1/notices", textNotice("never stored", userIDs(t, e.fake, 1)...), nil)
+	if res.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", res.StatusCode)
+	}
+	var line string
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, `"msg":"notify: request failed"`) {
+			line = l
+		}
+	}
+	if !strings.Contains(line, errDiskOnFire.Error()) {
+		t.Errorf("the 500's log line does not name its cause:\n%s", logs.String())
 	}
 }

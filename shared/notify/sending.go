@@ -203,6 +203,12 @@ func (s *Service) sendPart(ctx context.Context, n *noticeRow, p partRow) (partRo
 			return true
 		case dingtalk.MaybeSent(sendErr):
 			p.State = PartUnknown
+		case tokenUnavailable(sendErr):
+			// The call never left: the part stays due, and the try
+			// does not count towards maxPartAttempts (an outage of the
+			// token or the store must not use up a part's tries).
+			p.State, retry = PartPending, true
+			p.Attempts--
 		case passing(sendErr) && p.Attempts < maxPartAttempts:
 			p.State, retry = PartPending, true
 		default:
@@ -269,6 +275,19 @@ func (s *Service) sendCall(ctx context.Context, n *noticeRow, p partRow) (sentCa
 		AgentID: n.AgentID, UserIDList: p.UserIDs, DeptIDList: p.DeptIDs, ToAllUser: p.ToAll, Msg: &msg,
 	})
 	return sentCall{taskID: task}, err
+}
+
+// tokenUnavailable reports whether a send failed for want of an access
+// token, for a reason that passes: anything but DingTalk's token endpoint
+// refusing for good (a wrong app secret), which fails the part.
+func tokenUnavailable(err error) bool {
+	if !dingtalk.IsTokenUnavailable(err) {
+		return false
+	}
+	if _, ok := errors.AsType[*dingtalk.Error](err); ok {
+		return passing(err)
+	}
+	return true
 }
 
 // passing reports whether DingTalk refused a send for a reason that may

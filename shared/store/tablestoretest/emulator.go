@@ -148,6 +148,9 @@ func (e *emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fault, faulted := Fault{}, false
 	if oerr == nil {
 		fault, faulted = e.faults.next(op)
+		if !faulted && e.cfg.faults != nil {
+			fault, faulted = e.cfg.faults(op)
+		}
 	}
 	if faulted && !fault.AfterApply {
 		e.inject(w, r, op, reqID, fault)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -391,5 +392,40 @@ func TestDataFileOfOtherFormatRefused(t *testing.T) {
 	err = tablestoretest.Serve(context.Background(), ln, tablestoretest.WithDataFile(path))
 	if err == nil || !strings.Contains(err.Error(), "tablestoretest/999") {
 		t.Errorf("Serve on a file of another format: %v, want an error naming the format", err)
+	}
+}
+
+// WithFaults answers what its function chooses, after FailNext's queue:
+// busy answers the SDK retries through, and a refusal it reports.
+func TestWithFaults(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	busy := 2
+	s := tablestoretest.NewServer(tablestoretest.WithFaults(func(op string) (tablestoretest.Fault, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case op == "GetRow" && busy > 0:
+			busy--
+			return tablestoretest.ServerBusy, true
+		case op == "DeleteRow":
+			return tablestoretest.Fault{Status: http.StatusBadRequest, Code: "OTSParameterInvalid", Message: "refused by the test"}, true
+		}
+		return tablestoretest.Fault{}, false
+	}))
+	t.Cleanup(s.Close)
+	c := s.NewClient("inst")
+	createTable(t, c, "t")
+	s.FailNext("GetRow", 1, tablestoretest.ServerBusy)
+	if err := getErr(c, "a"); err != nil {
+		t.Fatalf("GetRow through three busy answers: %v", err)
+	}
+	if n := s.Requests("GetRow"); n != 4 {
+		t.Errorf("%d GetRow requests, want 4 (FailNext's busy, WithFaults' two, then the answer)", n)
+	}
+	_, err := c.DeleteRow(&tablestore.DeleteRowRequest{DeleteRowChange: &tablestore.DeleteRowChange{TableName: "t", PrimaryKey: key("a"),
+		Condition: &tablestore.RowCondition{RowExistenceExpectation: tablestore.RowExistenceExpectation_IGNORE}}})
+	if code := otsCode(err); code != "OTSParameterInvalid" {
+		t.Errorf("DeleteRow: %s, want the injected OTSParameterInvalid", code)
 	}
 }

@@ -34,6 +34,7 @@ type config struct {
 	logger          *slog.Logger
 	accessKeyID     string
 	accessKeySecret string
+	faults          func(op string) (Fault, bool)
 }
 
 // WithAccessKey makes the emulator verify requests as the service does:
@@ -58,6 +59,21 @@ func WithDataFile(path string) Option {
 			return errors.New("WithDataFile: empty path")
 		}
 		c.dataFile = path
+		return nil
+	}
+}
+
+// WithFaults makes f choose a fault for every request FailNext's queue
+// leaves unanswered (op is the request's operation, e.g. "GetRow"): a
+// standalone emulator (Serve, ListenAndServe), which no FailNext reaches,
+// answers busy or drops at a rate its owner chooses. f is called
+// concurrently.
+func WithFaults(f func(op string) (Fault, bool)) Option {
+	return func(c *config) error {
+		if f == nil {
+			return errors.New("WithFaults: nil func")
+		}
+		c.faults = f
 		return nil
 	}
 }
