@@ -151,11 +151,24 @@ func TestInvocationChecks(t *testing.T) {
 		{"sync", `{"errorMessage":"boom","errorType":"TimerError"}`, false},
 		{"hello", `"hello"`, true},
 		{"hello", `"bye"`, false},
+		{sdkName, `"hello"`, true},
 		{"callback", `{"statusCode":200,"body":"{}"}`, false},
 	} {
 		_, check := invocation("fc", c.name, "appkey")
 		if err := check([]byte(c.answer)); (err == nil) != c.ok {
 			t.Errorf("%s answering %s: check = %v, want ok %v", c.name, c.answer, err, c.ok)
+		}
+	}
+}
+
+// Each yardstick has its own name in the figures, and the hello world
+// with the Tablestore client is not taken for the hello world.
+func TestBinNames(t *testing.T) {
+	for pkg, want := range map[string]string{
+		helloFC: "hello", helloLambda: "hello", helloTablestore: sdkName, "./functions/notify": "notify",
+	} {
+		if got := binName(pkg); got != want {
+			t.Errorf("binName(%s) = %q, want %q", pkg, got, want)
 		}
 	}
 }

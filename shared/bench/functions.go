@@ -28,11 +28,18 @@ import (
 )
 
 // The yardsticks: a hello world per platform, built with the same flags
-// as the functions (see internal/hellofc, internal/hellolambda).
+// as the functions (see internal/hellofc, internal/hellolambda), and the
+// same hello world with a Tablestore client (internal/hellotablestore,
+// either platform by its build tag): what the SDK alone costs, shown
+// beside the figures.
 const (
-	helloFC     = "./shared/bench/internal/hellofc"
-	helloLambda = "./shared/bench/internal/hellolambda"
+	helloFC         = "./shared/bench/internal/hellofc"
+	helloLambda     = "./shared/bench/internal/hellolambda"
+	helloTablestore = "./shared/bench/internal/hellotablestore"
 )
+
+// sdkName is how the rows name the hello world with a Tablestore client.
+const sdkName = "hello world + Tablestore client"
 
 // The functions' aims, as ratios to the hello world of their platform.
 var (
@@ -95,7 +102,7 @@ func measureFunctions(ctx context.Context, env *Env) ([]Figure, error) {
 		if p == deploy.Lambda {
 			hello = helloLambda
 		}
-		pkgs := []string{hello}
+		pkgs := []string{hello, helloTablestore}
 		for _, fn := range fns {
 			pkgs = append(pkgs, "./functions/"+string(fn))
 		}
@@ -170,7 +177,9 @@ func measureFunctions(ctx context.Context, env *Env) ([]Figure, error) {
 		if timers.Err == nil {
 			startFigs[i].Detail += fmt.Sprintf(" (fastest of %d starts each); timers, whose first tick reads the store: %s", env.reps(3, 15), strings.Split(timers.Detail, ";")[0])
 		}
+		startFigs[i] = withSDK(startFigs[i], fastest(walls[sdkName])/fastest(walls["hello"]))
 		memFigs[i] = worstRatio(fns, rss, fmtMiB)
+		memFigs[i] = withSDK(memFigs[i], median(rss[sdkName])/median(rss["hello"]))
 	}
 	var sizeFigs []Figure
 	for _, p := range benchPlatforms {
@@ -178,17 +187,29 @@ func measureFunctions(ctx context.Context, env *Env) ([]Figure, error) {
 		for name, n := range sizes[p] {
 			one[name] = []float64{float64(n)}
 		}
-		sizeFigs = append(sizeFigs, worstRatio(fns, one, fmtMB))
+		sizeFigs = append(sizeFigs, withSDK(worstRatio(fns, one, fmtMB), one[sdkName][0]/one["hello"][0]))
 	}
 	return slices.Concat(startFigs, memFigs, sizeFigs), nil
 }
 
 // binName is the name a row gives the binary of pkg.
 func binName(pkg string) string {
-	if strings.HasPrefix(filepath.Base(pkg), "hello") {
+	switch pkg {
+	case helloFC, helloLambda:
 		return "hello"
+	case helloTablestore:
+		return sdkName
 	}
 	return filepath.Base(pkg)
+}
+
+// withSDK adds to f's detail the same ratio for the hello world with a
+// Tablestore client: the part of the figure the SDK alone accounts for.
+func withSDK(f Figure, ratio float64) Figure {
+	if f.Err == nil {
+		f.Detail += fmt.Sprintf("; %s alone: %.2f", sdkName, ratio)
+	}
+	return f
 }
 
 // The functions whose first answer is an HTTP response, and the timers.
