@@ -1,25 +1,46 @@
 package notify
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/httpapi"
 )
 
-// OpenAPI is the OpenAPI 3.1 document of notify's HTTP API, served at
-// GET /v1/openapi.json.
+// openAPIGzip is openapi.json gzipped (go generate writes it): the
+// document is ten times its compressed size, and every deployed notify
+// carries it but few requests read it.
 //
-//go:embed openapi.json
-var OpenAPI []byte
+//go:generate go run gen_openapi.go
+//go:embed openapi.json.gz
+var openAPIGzip []byte
+
+// OpenAPI returns the OpenAPI 3.1 document of notify's HTTP API, served at
+// GET /v1/openapi.json. It is decompressed on the first call; the error
+// is a corrupt build.
+var OpenAPI = sync.OnceValues(func() ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(openAPIGzip))
+	if err != nil {
+		return nil, fmt.Errorf("notify: the embedded OpenAPI document: %w", err)
+	}
+	doc, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("notify: the embedded OpenAPI document: %w", err)
+	}
+	return doc, nil
+})
 
 // MirrorSyncedAtHeader carries, on directory answers, when the directory
 // mirror last completed a walk (RFC 3339), or "never".
@@ -374,10 +395,15 @@ func (h *handler) getMembers(w http.ResponseWriter, r *http.Request) (any, error
 }
 
 func (h *handler) getOpenAPI(w http.ResponseWriter, r *http.Request) {
+	doc, err := OpenAPI()
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(OpenAPI)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(OpenAPI)
+		_, _ = w.Write(doc)
 	}
 }
