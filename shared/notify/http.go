@@ -30,17 +30,27 @@ var openAPIGzip []byte
 // OpenAPI returns the OpenAPI 3.1 document of notify's HTTP API, served at
 // GET /v1/openapi.json. It is decompressed on the first call; the error
 // is a corrupt build.
-var OpenAPI = sync.OnceValues(func() ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(openAPIGzip))
-	if err != nil {
-		return nil, fmt.Errorf("notify: the embedded OpenAPI document: %w", err)
-	}
-	doc, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("notify: the embedded OpenAPI document: %w", err)
-	}
-	return doc, nil
-})
+func OpenAPI() ([]byte, error) {
+	// A function rather than a sync.OnceValues variable: a variable's
+	// initialiser would keep the decompression in every binary that links
+	// this package, though only notify serves the document.
+	openAPI.once.Do(func() {
+		zr, err := gzip.NewReader(bytes.NewReader(openAPIGzip))
+		if err == nil {
+			openAPI.doc, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			openAPI.err = fmt.Errorf("notify: the embedded OpenAPI document: %w", err)
+		}
+	})
+	return openAPI.doc, openAPI.err
+}
+
+var openAPI struct {
+	once sync.Once
+	doc  []byte
+	err  error
+}
 
 // MirrorSyncedAtHeader carries, on directory answers, when the directory
 // mirror last completed a walk (RFC 3339), or "never".
