@@ -80,6 +80,7 @@ type subject struct {
 type startSample struct {
 	wall time.Duration // exec (FC) or invocation (Lambda) → answer
 	rss  int64         // peak RSS in bytes at the answer; 0 when unknown
+	file int64         // of the RSS at the answer, the pages mapped from files (the binary)
 }
 
 // measureFunctions builds the four functions and the hello worlds with
@@ -159,11 +160,12 @@ func measureFunctions(ctx context.Context, env *Env) ([]Figure, error) {
 			startFigs[i], memFigs[i] = Figure{Err: err}, Figure{Err: err}
 			continue
 		}
-		walls, rss := map[string][]float64{}, map[string][]float64{}
+		walls, rss, file := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 		for name, ss := range samples {
 			for _, s := range ss {
 				walls[name] = append(walls[name], float64(s.wall))
 				rss[name] = append(rss[name], float64(s.rss))
+				file[name] = append(file[name], float64(s.file))
 			}
 		}
 		// A timer's first answer is a tick, which reads the store over
@@ -180,6 +182,7 @@ func measureFunctions(ctx context.Context, env *Env) ([]Figure, error) {
 		startFigs[i] = withSDK(startFigs[i], fastest(walls[sdkName])/fastest(walls["hello"]))
 		memFigs[i] = worstRatio(fns, rss, fmtMiB)
 		memFigs[i] = withSDK(memFigs[i], median(rss[sdkName])/median(rss["hello"]))
+		memFigs[i] = withFileShare(memFigs[i], fns, rss, file)
 	}
 	var sizeFigs []Figure
 	for _, p := range benchPlatforms {
@@ -345,7 +348,8 @@ func timeStarts(ctx context.Context, env *Env, p deploy.Platform, bins map[strin
 				proc.Stop()
 				return startSample{}, fmt.Errorf("%s: %w\n%s", name, err, proc.Stderr)
 			}
-			return startSample{wall: wall, rss: peakRSS(proc.Cmd.Process.Pid)}, nil
+			rss, file := memoryOf(proc.Cmd.Process.Pid)
+			return startSample{wall: wall, rss: rss, file: file}, nil
 		}
 	case deploy.Lambda:
 		rie, err := runtimetest.InstallRIE(env.Dir)
@@ -376,7 +380,8 @@ func timeStarts(ctx context.Context, env *Env, p deploy.Platform, bins map[strin
 				r.Proc.Stop()
 				return startSample{}, fmt.Errorf("%s: %w\n%s%s", name, err, r.Proc.Stdout, r.Proc.Stderr)
 			}
-			return startSample{wall: wall, rss: peakRSS(child)}, nil
+			rss, file := memoryOf(child)
+			return startSample{wall: wall, rss: rss, file: file}, nil
 		}
 	}
 	names := slices.Sorted(func(yield func(string) bool) {
@@ -530,26 +535,60 @@ func httpAnswer(out []byte) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
-// peakRSS reads a live process's peak resident set (VmHWM) from /proc;
-// 0 when it cannot.
-func peakRSS(pid int) int64 {
+// memoryOf reads a live process's peak resident set (VmHWM) and the part
+// of its resident set mapped from files (RssFile) from /proc; 0 for what
+// it cannot read.
+func memoryOf(pid int) (peak, file int64) {
 	if pid <= 0 {
-		return 0
+		return 0, 0
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
+	return parseStatus(string(b))
+}
+
+// parseStatus reads VmHWM and RssFile from the text of /proc/<pid>/status.
+func parseStatus(status string) (peak, file int64) {
+	kB := func(rest string) int64 {
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0
+		}
+		n, _ := strconv.ParseInt(f[0], 10, 64)
+		return n * 1024
+	}
+	for line := range strings.SplitSeq(status, "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) == 2 && f[1] == "kB" {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n * 1024
-			}
+			peak = kB(rest)
+		} else if rest, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			file = kB(rest)
 		}
 	}
-	return 0
+	return peak, file
+}
+
+// withFileShare adds to a memory figure's detail how much of the peak was
+// pages mapped from the binary, for the hello world and the functions:
+// the kernel maps much of a started binary, so that part follows the
+// binaries' sizes.
+func withFileShare(f Figure, fns []config.Function, rss, file map[string][]float64) Figure {
+	share := func(name string) float64 {
+		if median(rss[name]) == 0 {
+			return 0
+		}
+		return median(file[name]) / median(rss[name])
+	}
+	if f.Err != nil || share("hello") == 0 {
+		return f
+	}
+	lo, hi := 1.0, 0.0
+	for _, fn := range fns {
+		lo, hi = min(lo, share(string(fn))), max(hi, share(string(fn)))
+	}
+	f.Detail += fmt.Sprintf("; mapped from the binary: hello world %.0f%%, functions %.0f–%.0f%%", 100*share("hello"), 100*lo, 100*hi)
+	return f
 }
 
 // childProcess returns the pid of parent's child running bin (the
