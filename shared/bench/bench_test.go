@@ -151,11 +151,24 @@ func TestInvocationChecks(t *testing.T) {
 		{"sync", `{"errorMessage":"boom","errorType":"TimerError"}`, false},
 		{"hello", `"hello"`, true},
 		{"hello", `"bye"`, false},
+		{sdkName, `"hello"`, true},
 		{"callback", `{"statusCode":200,"body":"{}"}`, false},
 	} {
 		_, check := invocation("fc", c.name, "appkey")
 		if err := check([]byte(c.answer)); (err == nil) != c.ok {
 			t.Errorf("%s answering %s: check = %v, want ok %v", c.name, c.answer, err, c.ok)
+		}
+	}
+}
+
+// Each yardstick has its own name in the figures, and the hello world
+// with the Tablestore client is not taken for the hello world.
+func TestBinNames(t *testing.T) {
+	for pkg, want := range map[string]string{
+		helloFC: "hello", helloLambda: "hello", helloTablestore: sdkName, "./functions/notify": "notify",
+	} {
+		if got := binName(pkg); got != want {
+			t.Errorf("binName(%s) = %q, want %q", pkg, got, want)
 		}
 	}
 }
@@ -173,14 +186,15 @@ func TestSourceTree(t *testing.T) {
 	}
 }
 
-// peakRSS and childProcess read /proc: this process has a peak, and a
-// child started here is found by its executable.
+// memoryOf and childProcess read /proc: this process has a peak, part of
+// it mapped from its executable, and a child started here is found by its
+// executable.
 func TestProc(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
-	if n := peakRSS(os.Getpid()); n < 1<<20 {
-		t.Errorf("peakRSS(this process) = %d", n)
+	if peak, file := memoryOf(os.Getpid()); peak < 1<<20 || file <= 0 || file > peak {
+		t.Errorf("memoryOf(this process) = %d, %d", peak, file)
 	}
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
@@ -213,5 +227,17 @@ func TestMedianAndThousands(t *testing.T) {
 		if got := thousands(n); got != want {
 			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// The memory rows read the peak and the file-mapped part of the resident
+// set from /proc/<pid>/status.
+func TestParseStatus(t *testing.T) {
+	status := "Name:\tcallback\nVmPeak:\t 1262592 kB\nVmHWM:\t    8848 kB\nVmRSS:\t    8840 kB\nRssAnon:\t    1476 kB\nRssFile:\t    7372 kB\nRssShmem:\t       0 kB\n"
+	if peak, file := parseStatus(status); peak != 8848<<10 || file != 7372<<10 {
+		t.Errorf("parseStatus = %d, %d; want %d, %d", peak, file, 8848<<10, 7372<<10)
+	}
+	if peak, file := parseStatus("VmHWM:\t12 MB\n"); peak != 0 || file != 0 {
+		t.Errorf("parseStatus of an unknown unit = %d, %d; want 0, 0", peak, file)
 	}
 }

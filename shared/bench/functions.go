@@ -28,11 +28,18 @@ import (
 )
 
 // The yardsticks: a hello world per platform, built with the same flags
-// as the functions (see internal/hellofc, internal/hellolambda).
+// as the functions (see internal/hellofc, internal/hellolambda), and the
+// same hello world with a Tablestore client (internal/hellotablestore,
+// either platform by its build tag): what the SDK alone costs, shown
+// beside the figures.
 const (
-	helloFC     = "./shared/bench/internal/hellofc"
-	helloLambda = "./shared/bench/internal/hellolambda"
+	helloFC         = "./shared/bench/internal/hellofc"
+	helloLambda     = "./shared/bench/internal/hellolambda"
+	helloTablestore = "./shared/bench/internal/hellotablestore"
 )
+
+// sdkName is how the rows name the hello world with a Tablestore client.
+const sdkName = "hello world + Tablestore client"
 
 // The functions' aims, as ratios to the hello world of their platform.
 var (
@@ -73,6 +80,7 @@ type subject struct {
 type startSample struct {
 	wall time.Duration // exec (FC) or invocation (Lambda) → answer
 	rss  int64         // peak RSS in bytes at the answer; 0 when unknown
+	file int64         // of the RSS at the answer, the pages mapped from files (the binary)
 }
 
 // measureFunctions builds the four functions and the hello worlds with
@@ -95,7 +103,7 @@ func measureFunctions(ctx context.Context, env *Env) ([]Figure, error) {
 		if p == deploy.Lambda {
 			hello = helloLambda
 		}
-		pkgs := []string{hello}
+		pkgs := []string{hello, helloTablestore}
 		for _, fn := range fns {
 			pkgs = append(pkgs, "./functions/"+string(fn))
 		}
@@ -152,11 +160,12 @@ func measureFunctions(ctx context.Context, env *Env) ([]Figure, error) {
 			startFigs[i], memFigs[i] = Figure{Err: err}, Figure{Err: err}
 			continue
 		}
-		walls, rss := map[string][]float64{}, map[string][]float64{}
+		walls, rss, file := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 		for name, ss := range samples {
 			for _, s := range ss {
 				walls[name] = append(walls[name], float64(s.wall))
 				rss[name] = append(rss[name], float64(s.rss))
+				file[name] = append(file[name], float64(s.file))
 			}
 		}
 		// A timer's first answer is a tick, which reads the store over
@@ -170,7 +179,10 @@ func measureFunctions(ctx context.Context, env *Env) ([]Figure, error) {
 		if timers.Err == nil {
 			startFigs[i].Detail += fmt.Sprintf(" (fastest of %d starts each); timers, whose first tick reads the store: %s", env.reps(3, 15), strings.Split(timers.Detail, ";")[0])
 		}
+		startFigs[i] = withSDK(startFigs[i], fastest(walls[sdkName])/fastest(walls["hello"]))
 		memFigs[i] = worstRatio(fns, rss, fmtMiB)
+		memFigs[i] = withSDK(memFigs[i], median(rss[sdkName])/median(rss["hello"]))
+		memFigs[i] = withFileShare(memFigs[i], fns, rss, file)
 	}
 	var sizeFigs []Figure
 	for _, p := range benchPlatforms {
@@ -178,17 +190,29 @@ func measureFunctions(ctx context.Context, env *Env) ([]Figure, error) {
 		for name, n := range sizes[p] {
 			one[name] = []float64{float64(n)}
 		}
-		sizeFigs = append(sizeFigs, worstRatio(fns, one, fmtMB))
+		sizeFigs = append(sizeFigs, withSDK(worstRatio(fns, one, fmtMB), one[sdkName][0]/one["hello"][0]))
 	}
 	return slices.Concat(startFigs, memFigs, sizeFigs), nil
 }
 
 // binName is the name a row gives the binary of pkg.
 func binName(pkg string) string {
-	if strings.HasPrefix(filepath.Base(pkg), "hello") {
+	switch pkg {
+	case helloFC, helloLambda:
 		return "hello"
+	case helloTablestore:
+		return sdkName
 	}
 	return filepath.Base(pkg)
+}
+
+// withSDK adds to f's detail the same ratio for the hello world with a
+// Tablestore client: the part of the figure the SDK alone accounts for.
+func withSDK(f Figure, ratio float64) Figure {
+	if f.Err == nil {
+		f.Detail += fmt.Sprintf("; %s alone: %.2f", sdkName, ratio)
+	}
+	return f
 }
 
 // The functions whose first answer is an HTTP response, and the timers.
@@ -324,7 +348,8 @@ func timeStarts(ctx context.Context, env *Env, p deploy.Platform, bins map[strin
 				proc.Stop()
 				return startSample{}, fmt.Errorf("%s: %w\n%s", name, err, proc.Stderr)
 			}
-			return startSample{wall: wall, rss: peakRSS(proc.Cmd.Process.Pid)}, nil
+			rss, file := memoryOf(proc.Cmd.Process.Pid)
+			return startSample{wall: wall, rss: rss, file: file}, nil
 		}
 	case deploy.Lambda:
 		rie, err := runtimetest.InstallRIE(env.Dir)
@@ -355,7 +380,8 @@ func timeStarts(ctx context.Context, env *Env, p deploy.Platform, bins map[strin
 				r.Proc.Stop()
 				return startSample{}, fmt.Errorf("%s: %w\n%s%s", name, err, r.Proc.Stdout, r.Proc.Stderr)
 			}
-			return startSample{wall: wall, rss: peakRSS(child)}, nil
+			rss, file := memoryOf(child)
+			return startSample{wall: wall, rss: rss, file: file}, nil
 		}
 	}
 	names := slices.Sorted(func(yield func(string) bool) {
@@ -509,26 +535,60 @@ func httpAnswer(out []byte) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
-// peakRSS reads a live process's peak resident set (VmHWM) from /proc;
-// 0 when it cannot.
-func peakRSS(pid int) int64 {
+// memoryOf reads a live process's peak resident set (VmHWM) and the part
+// of its resident set mapped from files (RssFile) from /proc; 0 for what
+// it cannot read.
+func memoryOf(pid int) (peak, file int64) {
 	if pid <= 0 {
-		return 0
+		return 0, 0
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
+	return parseStatus(string(b))
+}
+
+// parseStatus reads VmHWM and RssFile from the text of /proc/<pid>/status.
+func parseStatus(status string) (peak, file int64) {
+	kB := func(rest string) int64 {
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0
+		}
+		n, _ := strconv.ParseInt(f[0], 10, 64)
+		return n * 1024
+	}
+	for line := range strings.SplitSeq(status, "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) == 2 && f[1] == "kB" {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n * 1024
-			}
+			peak = kB(rest)
+		} else if rest, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			file = kB(rest)
 		}
 	}
-	return 0
+	return peak, file
+}
+
+// withFileShare adds to a memory figure's detail how much of the peak was
+// pages mapped from the binary, for the hello world and the functions:
+// the kernel maps much of a started binary, so that part follows the
+// binaries' sizes.
+func withFileShare(f Figure, fns []config.Function, rss, file map[string][]float64) Figure {
+	share := func(name string) float64 {
+		if median(rss[name]) == 0 {
+			return 0
+		}
+		return median(file[name]) / median(rss[name])
+	}
+	if f.Err != nil || share("hello") == 0 {
+		return f
+	}
+	lo, hi := 1.0, 0.0
+	for _, fn := range fns {
+		lo, hi = min(lo, share(string(fn))), max(hi, share(string(fn)))
+	}
+	f.Detail += fmt.Sprintf("; mapped from the binary: hello world %.0f%%, functions %.0f–%.0f%%", 100*share("hello"), 100*lo, 100*hi)
+	return f
 }
 
 // childProcess returns the pid of parent's child running bin (the

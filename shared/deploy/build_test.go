@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"debug/buildinfo"
 	"debug/elf"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -468,35 +470,10 @@ func TestMakefileFuzzTargets(t *testing.T) {
 // use.
 func TestNoRegexpCompiledAtStart(t *testing.T) {
 	t.Parallel()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH")
-	}
-	var pkgs []string
-	for _, f := range deploy.Bundle() {
-		b := deploy.FC.GoBuild("out", deploy.DefaultStores(), "./functions/"+string(f.Name))
-		pkgs = append(pkgs, goListDeps(t, b)...)
-	}
-	slices.Sort(pkgs)
-	pkgs = slices.Compact(pkgs)
-	var ours []string
-	for _, p := range pkgs {
-		if strings.HasPrefix(p, modulePath+"/") {
-			ours = append(ours, p)
-		}
-	}
-	cmd := exec.Command(gobin, append([]string{"list", "-tags", strings.Join(deploy.FC.Tags(deploy.DefaultStores()), ","), "-f", "{{.Dir}}{{range .GoFiles}} {{.}}{{end}}"}, ours...)...)
-	cmd.Dir = repoRoot(t)
-	cmd.Env = makeEnv()
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
 	fset := token.NewFileSet()
-	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
-		for _, name := range fields[1:] {
-			path := filepath.Join(fields[0], name)
+	for _, pkg := range linkedPackagesOfOurs(t) {
+		for _, name := range pkg.goFiles {
+			path := filepath.Join(pkg.dir, name)
 			file, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
 			if err != nil {
 				t.Fatal(err)
@@ -519,6 +496,82 @@ func TestNoRegexpCompiledAtStart(t *testing.T) {
 					}
 					return true
 				})
+			}
+		}
+	}
+}
+
+// ourPackage is one of this module's packages a deployed function links.
+type ourPackage struct {
+	dir            string
+	goFiles, embed []string // embed: the files its //go:embed directives name
+}
+
+// linkedPackagesOfOurs lists this module's packages any deployed function
+// (FC, default stores) links.
+func linkedPackagesOfOurs(t *testing.T) []ourPackage {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	var pkgs []string
+	for _, f := range deploy.Bundle() {
+		b := deploy.FC.GoBuild("out", deploy.DefaultStores(), "./functions/"+string(f.Name))
+		pkgs = append(pkgs, goListDeps(t, b)...)
+	}
+	slices.Sort(pkgs)
+	pkgs = slices.Compact(pkgs)
+	var ours []string
+	for _, p := range pkgs {
+		if strings.HasPrefix(p, modulePath+"/") {
+			ours = append(ours, p)
+		}
+	}
+	cmd := exec.Command(gobin, append([]string{"list", "-tags", strings.Join(deploy.FC.Tags(deploy.DefaultStores()), ","), "-json=Dir,GoFiles,EmbedFiles"}, ours...)...)
+	cmd.Dir = repoRoot(t)
+	cmd.Env = makeEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var list []ourPackage
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p struct {
+			Dir                 string
+			GoFiles, EmbedFiles []string
+		}
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		list = append(list, ourPackage{dir: p.Dir, goFiles: p.GoFiles, embed: p.EmbedFiles})
+	}
+	if len(list) != len(ours) {
+		t.Fatalf("go list described %d of %d packages", len(list), len(ours))
+	}
+	return list
+}
+
+// maxPlainEmbed is the largest file a deployed function may embed
+// uncompressed: the kernel maps a started binary nearly whole, so every
+// embedded byte is start-up memory of every instance.
+const maxPlainEmbed = 16 << 10
+
+// TestNoLargePlainEmbeds: a large document a deployed function embeds
+// (notify's OpenAPI document) is embedded gzipped.
+func TestNoLargePlainEmbeds(t *testing.T) {
+	t.Parallel()
+	for _, pkg := range linkedPackagesOfOurs(t) {
+		for _, name := range pkg.embed {
+			b, err := os.ReadFile(filepath.Join(pkg.dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) > maxPlainEmbed && !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+				t.Errorf("%s embeds %s, %d bytes uncompressed (at most %d): embed it gzipped", pkg.dir, name, len(b), maxPlainEmbed)
 			}
 		}
 	}

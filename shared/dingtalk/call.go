@@ -185,10 +185,20 @@ func paramsQuery(params any) (url.Values, error) {
 	return q, nil
 }
 
-// defaultRegistry is the registry of every client built without
+// defaultRegistry returns the registry of every client built without
 // WithRegistry. Clients never expose it, so one copy serves them all, and
-// it is built on the first Call rather than on every NewClient.
-var defaultRegistry = sync.OnceValue(DefaultRegistry)
+// it is built on the first Call rather than on every NewClient. A function
+// rather than a sync.OnceValue variable, whose initialiser would keep
+// DefaultRegistry in binaries that never Call.
+func defaultRegistry() *Registry {
+	defaultReg.once.Do(func() { defaultReg.r = DefaultRegistry() })
+	return defaultReg.r
+}
+
+var defaultReg struct {
+	once sync.Once
+	r    *Registry
+}
 
 // DefaultRegistry returns a registry holding every API the typed services
 // use, under its path and under the legacy names (TOP method names of the

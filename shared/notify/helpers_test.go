@@ -182,7 +182,12 @@ var (
 func loadDoc(t testing.TB) *apiDoc {
 	t.Helper()
 	docOnce.Do(func() {
-		doc, err := libopenapi.NewDocument(notify.OpenAPI)
+		raw, err := notify.OpenAPI()
+		if err != nil {
+			docErr = err
+			return
+		}
+		doc, err := libopenapi.NewDocument(raw)
 		if err != nil {
 			docErr = err
 			return

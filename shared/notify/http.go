@@ -1,25 +1,56 @@
 package notify
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/httpapi"
 )
 
-// OpenAPI is the OpenAPI 3.1 document of notify's HTTP API, served at
-// GET /v1/openapi.json.
+// openAPIGzip is openapi.json gzipped (go generate writes it): the
+// document is ten times its compressed size, and every deployed notify
+// carries it but few requests read it.
 //
-//go:embed openapi.json
-var OpenAPI []byte
+//go:generate go run gen_openapi.go
+//go:embed openapi.json.gz
+var openAPIGzip []byte
+
+// OpenAPI returns the OpenAPI 3.1 document of notify's HTTP API, served at
+// GET /v1/openapi.json. It is decompressed on the first call; the error
+// is a corrupt build.
+func OpenAPI() ([]byte, error) {
+	// A function rather than a sync.OnceValues variable: a variable's
+	// initialiser would keep the decompression in every binary that links
+	// this package, though only notify serves the document.
+	openAPI.once.Do(func() {
+		zr, err := gzip.NewReader(bytes.NewReader(openAPIGzip))
+		if err == nil {
+			openAPI.doc, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			openAPI.err = fmt.Errorf("notify: the embedded OpenAPI document: %w", err)
+		}
+	})
+	return openAPI.doc, openAPI.err
+}
+
+var openAPI struct {
+	once sync.Once
+	doc  []byte
+	err  error
+}
 
 // MirrorSyncedAtHeader carries, on directory answers, when the directory
 // mirror last completed a walk (RFC 3339), or "never".
@@ -380,10 +411,15 @@ func (h *handler) getMembers(w http.ResponseWriter, r *http.Request) (any, error
 }
 
 func (h *handler) getOpenAPI(w http.ResponseWriter, r *http.Request) {
+	doc, err := OpenAPI()
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(OpenAPI)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(OpenAPI)
+		_, _ = w.Write(doc)
 	}
 }

@@ -64,6 +64,7 @@ func newLogger(name string, getenv func(string) string, w io.Writer) *slog.Logge
 	var h slog.Handler
 	format := strings.ToLower(strings.TrimSpace(getenv("DINGFN_LOG_FORMAT")))
 	if format == "json" || (format != "text" && rt != Local) {
+		opts.ReplaceAttr = utcTime
 		h = slog.NewJSONHandler(w, opts)
 	} else {
 		h = slog.NewTextHandler(w, opts)
@@ -72,11 +73,26 @@ func newLogger(name string, getenv func(string) string, w io.Writer) *slog.Logge
 }
 
 func logLevel(s string) slog.Level {
+	if s == "" {
+		// The usual case, without building UnmarshalText's error at
+		// every cold start.
+		return slog.LevelInfo
+	}
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// utcTime writes a record's time in UTC: the log services read the
+// instant, and formatting it in the local zone would make every cold start
+// load the zone (/etc/localtime) for its first line.
+func utcTime(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
+		a.Value = slog.TimeValue(a.Value.Time().UTC())
+	}
+	return a
 }
 
 // contextHandler adds the request id carried by the record's context, so

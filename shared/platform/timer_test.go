@@ -284,6 +284,38 @@ func TestLogger(t *testing.T) {
 	}
 }
 
+// The platforms' JSON lines carry their time in UTC, whatever the zone
+// of the record's time; the text lines keep the local zone. An unset or
+// unknown level is info.
+func TestLoggerTimeAndLevel(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	shanghai := time.FixedZone("CST", 8*3600)
+	at := time.Date(2026, 12, 1, 16, 30, 0, 0, shanghai)
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{envFCRuntimeAPI: "x"}, `"time":"2026-12-01T08:30:00Z"`},
+		{map[string]string{envLambdaRuntimeAPI: "x", "DINGFN_LOG_LEVEL": "warn"}, `"time":"2026-12-01T08:30:00Z"`},
+		{map[string]string{}, `time=2026-12-01T16:30:00.000+08:00`},
+	} {
+		var buf bytes.Buffer
+		h := newLogger("sync", env(tt.env), &buf).Handler()
+		if err := h.Handle(context.Background(), slog.NewRecord(at, slog.LevelWarn, "late", 0)); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), tt.want) {
+			t.Errorf("env %v: got %s, want %s", tt.env, buf.String(), tt.want)
+		}
+	}
+	for in, want := range map[string]slog.Level{"": slog.LevelInfo, "bogus": slog.LevelInfo, " debug ": slog.LevelDebug, "ERROR": slog.LevelError} {
+		if got := logLevel(in); got != want {
+			t.Errorf("logLevel(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 func TestDetect(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
