@@ -137,6 +137,48 @@ func TestCryptoMeasurement(t *testing.T) {
 	}
 }
 
+// The callback rows serve real pushes through the callback function on
+// both stores: every push answered with the encrypted success and logged
+// (measureCallback fails otherwise), and each costs more than its crypto.
+func TestCallbackMeasurement(t *testing.T) {
+	figs, err := measureCallback(t.Context(), &Env{Options: Options{Quick: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(figs) != len(callbackMeasurement().Rows) {
+		t.Fatalf("%d figures for %d rows", len(figs), len(callbackMeasurement().Rows))
+	}
+	for i, f := range figs {
+		if f.Err != nil || f.Value <= 1 || !strings.Contains(f.Detail, "each logged") {
+			t.Errorf("row %d: %+v", i, f)
+		}
+	}
+	if !strings.Contains(figs[0].Detail, "without the log") {
+		t.Errorf("the memory row's detail %q lacks the callback without the log, its aim's basis", figs[0].Detail)
+	}
+}
+
+// The notify rows' proof: every notice, 20 000 recipients too (four
+// minutes of DingTalk's budget, on the manual clock), takes the fewest
+// send calls and reaches everyone.
+func TestNotifyMeasurement(t *testing.T) {
+	figs, err := measureNotify(t.Context(), &Env{Options: Options{Quick: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(figs) != len(noticeRecipients) {
+		t.Fatalf("%d figures for %d rows", len(figs), len(noticeRecipients))
+	}
+	for i, f := range figs {
+		if f.Value != 1 || !notifyMeasurement().Rows[i].Aim.Met(f.Value) {
+			t.Errorf("%d recipients: %+v, want calls ÷ minimum = 1", noticeRecipients[i], f)
+		}
+	}
+	if !strings.Contains(figs[3].Detail, "200 ÷ 200") || !strings.Contains(figs[3].Detail, "4 minutes") {
+		t.Errorf("20 000 recipients: %q, want 200 calls over 4 minutes", figs[3].Detail)
+	}
+}
+
 // The start-up rows' invocations are what the platform adapters take, and
 // their checks accept the functions' answers and refuse others.
 func TestInvocationChecks(t *testing.T) {

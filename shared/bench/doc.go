@@ -5,9 +5,11 @@
 //
 // The table is a registry of Measurements (see Measurements), each
 // measuring the rows of one feature in one go: the callback crypto against
-// the bare primitives, the token cache's upstream calls under a cold
-// burst, the directory walk against DingTalk's rate limit, and the
-// deployed functions' start-up, memory and size against a hello world. A
+// the bare primitives, the callback's whole push with the event log
+// against its crypto, the token cache's upstream calls under a cold burst,
+// the directory walk against DingTalk's rate limit, notify's send calls
+// against the fewest DingTalk's cap allows, and the deployed functions'
+// start-up, memory and size against a hello world. A
 // feature adds its rows by adding a Measurement there; README's table
 // follows the registry's rows (a test holds it to them).
 //

@@ -9,23 +9,27 @@ import (
 // the time per op: process CPU time where the system reports it, wall
 // time otherwise.
 func perOp(d time.Duration, op func()) time.Duration {
-	clock := func() time.Duration {
-		if t, ok := processCPU(); ok {
-			return t
-		}
-		return time.Duration(time.Now().UnixNano())
-	}
 	op() // warm: first-use allocations are not the op's cost
 	n, total := 0, time.Duration(0)
 	for batch := 1; total < d; batch *= 2 {
-		start := clock()
+		start := cpuClock()
 		for range batch {
 			op()
 		}
-		total += clock() - start
+		total += cpuClock() - start
 		n += batch
 	}
 	return total / time.Duration(n)
+}
+
+// cpuClock is the clock of the timed rows: process CPU time where the
+// system reports it (every thread's, so work a measured call hands to
+// other goroutines counts), wall time otherwise.
+func cpuClock() time.Duration {
+	if t, ok := processCPU(); ok {
+		return t
+	}
+	return time.Duration(time.Now().UnixNano())
 }
 
 // alternate measures a and b in turn, rounds times, each for about d,

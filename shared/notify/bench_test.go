@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dingfn/dingfn/shared/dingtalk"
 	"github.com/dingfn/dingfn/shared/dingtalktest"
+	"github.com/dingfn/dingfn/shared/notify/notifytest"
 	"github.com/dingfn/dingfn/shared/store/storetest"
 )
 
@@ -15,37 +15,30 @@ import (
 // until every part is out, the request sending one minute's budget and
 // the sync tick's SendDue the rest, and reports the send calls DingTalk
 // accepted per notice divided by the fewest its per-call cap allows
-// (ceil(recipients / 100)): calls/ideal is 1.0 when notify adds none.
+// (ceil(recipients / 100)): calls/ideal is 1.0 when notify adds none. The
+// measurement is notifytest's, which `dingfn bench` runs too.
 func BenchmarkNoticeCalls(b *testing.B) {
 	for _, n := range []int{1, 100, 5000, 20000} {
 		b.Run(fmt.Sprintf("recipients=%d", n), func(b *testing.B) {
-			// Tokens outlive the benchmark's jumps of a day, so every
-			// attempt DingTalk sees is one of notify's sends.
-			e := newEnv(b, memory, withFake(dingtalktest.WithGeneratedOrg(dingtalktest.OrgSpec{Users: max(n, 50)}), dingtalktest.WithTokenTTL(365*24*time.Hour)))
-			s := e.instance()
-			ids := userIDs(b, e.fake, n)
-			ideal := (n + dingtalk.MaxNoticeUsers - 1) / dingtalk.MaxNoticeUsers
-			ctx := context.Background()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				before, attempts := len(e.fake.WorkNotices()), sendCalls(e.fake)
-				if _, err := s.SendNotice(ctx, "svc", textNotice(fmt.Sprintf("bench %d", i), ids...)); err != nil {
+			m, err := notifytest.NewBatching(n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			for b.Loop() {
+				s, err := m.Send(context.Background())
+				if err != nil {
 					b.Fatal(err)
 				}
-				for done := false; !done; {
-					e.clk.Advance(time.Minute)
-					var err error
-					if _, done, err = s.SendDue(ctx, time.Time{}); err != nil {
-						b.Fatal(err)
-					}
+				if s.Delivered != n {
+					b.Fatalf("%d of %d people got the notice", s.Delivered, n)
 				}
-				calls := len(e.fake.WorkNotices()) - before
-				b.ReportMetric(float64(calls)/float64(ideal), "calls/ideal")
-				b.ReportMetric(float64(calls), "calls/notice")
+				b.ReportMetric(s.Ratio(), "calls/ideal")
+				b.ReportMetric(float64(s.Calls), "calls/notice")
 				// Attempts include any call DingTalk refused and the
 				// client resent.
-				b.ReportMetric(float64(sendCalls(e.fake)-attempts)/float64(ideal), "attempts/ideal")
-				e.clk.Advance(24 * time.Hour) // a new day: DingTalk's per-day rules start over
+				b.ReportMetric(float64(s.Attempts)/float64(s.Minimum), "attempts/ideal")
+				b.ReportMetric(float64(s.Minutes), "minutes/notice")
 			}
 		})
 	}
