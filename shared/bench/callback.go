@@ -26,14 +26,14 @@ import (
 // does: a change of machine load lands on both sides alike.
 const callbackChunk = 128
 
-// callbackAim is issue 11's aim carried over to this yardstick: the event
-// log may cost the callback at most a quarter more than the callback
-// without it (throughput with the log ≥ 0.8 of it, events'
-// BenchmarkThroughputRatio). The callback without the log costs about 6.4
-// times its crypto (the median of eleven runs on a 2-core machine shared
-// with other jobs, 4.3 to 8.4; the memory row's detail prints each run's),
-// so the aim is 6.4 × 1.25 = 8.
-const callbackAim = 8
+// callbackLogAim is issue 11's aim for the event log: it may cost the
+// callback at most a quarter more than the callback without it
+// (throughput with the log ≥ 0.8 of it, events' BenchmarkThroughputRatio).
+// It is the memory store's own row; the rows ÷ crypto show the scale of
+// the whole push and carry no aim, since their yardstick's noise on a
+// shared machine (the callback without the log measured 4.3 to 8.4 ×
+// crypto over eleven runs) is larger than any margin worth promising.
+const callbackLogAim = 1.25
 
 // callbackStores are the stores the callback rows run on: the memory
 // store isolates dingfn's own cost; Tablestore through the emulator, over
@@ -43,7 +43,7 @@ var callbackStores = []struct {
 	name, store, note string
 	aim               Aim
 }{
-	{"memory store", "memory", "; aim: issue 11's, the log costing at most 1.25 × the callback without it (about 6.4 × crypto)", AtMost(callbackAim)},
+	{"memory store", "memory", "; the aim is the next rows'", Aim{}},
 	{"Tablestore emulator over loopback, its CPU counted", "tablestore", "", Aim{}},
 }
 
@@ -55,6 +55,10 @@ func callbackMeasurement() Measurement {
 			Aim:  s.aim,
 		})
 	}
+	m.Rows = append(m.Rows, Row{
+		Name: "on the memory store, the same push with the event log ÷ without it (issue 11's aim for the log's cost)",
+		Aim:  AtMost(callbackLogAim),
+	})
 	m.Measure = measureCallback
 	return m
 }
@@ -80,7 +84,8 @@ func measureCallback(ctx context.Context, env *Env) ([]Figure, error) {
 	defer ots.Close()
 	rounds, d := env.reps(3, 7), time.Duration(env.reps(30, 200))*time.Millisecond
 	var figs []Figure
-	next := 0 // events stay new across stores and rounds
+	var logCost Figure // with the log ÷ without it, on the memory store
+	next := 0          // events stay new across stores and rounds
 	for _, s := range callbackStores {
 		env.logf("callback handler on %s…", s.store)
 		vars := functionEnv(ding, ots.URL)
@@ -105,11 +110,12 @@ func measureCallback(ctx context.Context, env *Env) ([]Figure, error) {
 		f := ratio(float64(median(hs)), float64(median(cs)), func(v float64) string { return fmtDuration(time.Duration(v)) })
 		f.Detail += fmt.Sprintf(" (%s pushes, each logged)", thousands(served))
 		if s.store == "memory" {
-			f.Detail += fmt.Sprintf("; without the log %s, %.2f × crypto, so with ÷ without %.2f", fmtDuration(median(bs)), float64(median(bs))/float64(median(cs)), float64(median(hs))/float64(median(bs)))
+			f.Detail += fmt.Sprintf("; without the log %s, %.2f × crypto", fmtDuration(median(bs)), float64(median(bs))/float64(median(cs)))
+			logCost = ratio(float64(median(hs)), float64(median(bs)), func(v float64) string { return fmtDuration(time.Duration(v)) })
 		}
 		figs = append(figs, f)
 	}
-	return figs, nil
+	return append(figs, logCost), nil
 }
 
 // callbackTimes are one round's times per push.
