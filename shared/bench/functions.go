@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -255,7 +254,7 @@ func goBuild(ctx context.Context, root string, b deploy.GoBuild) error {
 	return nil
 }
 
-// sourceTree returns root, or the dingfn module root above the working
+// sourceTree returns root, or the dingfn source tree above the working
 // directory.
 func sourceTree(root string) (string, error) {
 	dir := root
@@ -266,31 +265,10 @@ func sourceTree(root string) (string, error) {
 		}
 		dir = wd
 	}
-	for {
-		if isDingfnModule(filepath.Join(dir, "go.mod")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if root != "" || parent == dir {
-			return "", errNoTree
-		}
-		dir = parent
+	if tree, ok := deploy.SourceTree(dir, root == ""); ok {
+		return tree, nil
 	}
-}
-
-func isDingfnModule(gomod string) bool {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) == 2 && fields[0] == "module" {
-			return fields[1] == "github.com/dingfn/dingfn"
-		}
-	}
-	return false
+	return "", errNoTree
 }
 
 // skipError is a harness this machine does not have.

@@ -1,6 +1,9 @@
 package deploy
 
 import (
+	"bufio"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/dingfn/dingfn/shared/platform"
@@ -75,4 +78,38 @@ func (p Platform) GoBuildArch(goarch, out string, stores []string, pkgs ...strin
 	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid=",
 		"-tags", strings.Join(p.Tags(stores), ","), "-o", out}
 	return GoBuild{Env: env, Args: append(args, pkgs...)}
+}
+
+// ModulePath is dingfn's module path, by which a source tree is known.
+const ModulePath = "github.com/dingfn/dingfn"
+
+// SourceTree returns dir when it holds dingfn's go.mod, or with walkUp the
+// nearest directory above it that does: builds and the tests that read
+// s.yaml run from anywhere inside the tree. ok is false when there is none.
+func SourceTree(dir string, walkUp bool) (root string, ok bool) {
+	for {
+		if isDingfnModule(filepath.Join(dir, "go.mod")) {
+			return dir, true
+		}
+		parent := filepath.Dir(dir)
+		if !walkUp || parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
+}
+
+func isDingfnModule(gomod string) bool {
+	f, err := os.Open(gomod)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fields := strings.Fields(sc.Text()); len(fields) == 2 && fields[0] == "module" {
+			return fields[1] == ModulePath
+		}
+	}
+	return false
 }

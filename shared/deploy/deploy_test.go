@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
@@ -368,5 +370,25 @@ func TestNotifyStaysUnderTheAppLimit(t *testing.T) {
 	if f.MaxInstances < 1 || float64(senders)*perSecond > notify.AppQPS {
 		t.Errorf("%d senders × (%v/s + burst %d) = %v calls in a second, over DingTalk's %d per app",
 			senders, lim.Limit, lim.Burst, float64(senders)*perSecond, notify.AppQPS)
+	}
+}
+
+// SourceTree finds the tree from inside it only when asked to walk up, and
+// never takes another module's go.mod for dingfn's.
+func TestSourceTree(t *testing.T) {
+	root := repoRoot(t)
+	sub := filepath.Join(root, "shared", "deploy")
+	if got, ok := deploy.SourceTree(sub, true); !ok || got != root {
+		t.Errorf("walking up from %s: %q, %v; want %q", sub, got, ok, root)
+	}
+	if got, ok := deploy.SourceTree(sub, false); ok {
+		t.Errorf("from %s without walking up: %q, want none", sub, got)
+	}
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := deploy.SourceTree(other, false); ok {
+		t.Errorf("another module's tree taken for dingfn's: %q", got)
 	}
 }

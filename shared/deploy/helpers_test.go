@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,43 +9,25 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dingfn/dingfn/shared/deploy"
 )
 
-const modulePath = "github.com/dingfn/dingfn"
+const modulePath = deploy.ModulePath
 
-// repoRoot walks up from the test's working directory to the go.mod of
-// the dingfn module, so the tests find s.yaml wherever the package sits.
+// repoRoot is the source tree above the test's working directory, so the
+// tests find s.yaml wherever the package sits.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if isDingfnModule(filepath.Join(dir, "go.mod")) {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod of module %s above the test's working directory", modulePath)
-		}
-		dir = parent
+	root, ok := deploy.SourceTree(wd, true)
+	if !ok {
+		t.Fatalf("no go.mod of module %s above %s", modulePath, wd)
 	}
-}
-
-func isDingfnModule(gomod string) bool {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) == 2 && fields[0] == "module" {
-			return fields[1] == modulePath
-		}
-	}
-	return false
+	return root
 }
 
 func readRepoFile(t *testing.T, name string) []byte {
